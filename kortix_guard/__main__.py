@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from kortix_guard.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""The `kortix-guard` command: global options, the error handler, and the command groups.
+
+Each command only parses its arguments and calls a plain function that returns an exit code.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.project import Project
+
+
+@dataclass
+class State:
+    cwd: Path = Path(".")
+    manifest: Path | None = None
+    store: Path | None = None
+    verbose: bool = field(default_factory=lambda: os.environ.get("KORTIX_GUARD_DEBUG") == "1")
+
+    def project(self) -> Project:
+        return Project.discover(self.cwd, manifest=self.manifest, store=self.store)
+
+
+pass_state = click.make_pass_decorator(State)
+PATH = click.Path(path_type=Path)
+
+
+def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        from kortix_guard._meta import version
+
+        click.echo(f"kortix-guard {version()}")
+        ctx.exit(0)
+
+
+class GuardGroup(click.Group):
+    """Turns a command's returned int into the exit code and every error into one message."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        state = ctx.ensure_object(State)
+        try:
+            result = super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except errors.Error as e:
+            if state.verbose:
+                traceback.print_exc()
+            click.echo(f"kortix-guard: error: {e.diagnostics()}", err=True)
+            ctx.exit(e.exit_code)
+        except KeyboardInterrupt:
+            ctx.exit(130)
+        except Exception as e:  # a bug: no traceback (it could quote data) unless asked for
+            if state.verbose:
+                traceback.print_exc()
+            click.echo(f"kortix-guard: internal error ({type(e).__name__}); rerun with -v "
+                       f"and report it", err=True)
+            ctx.exit(errors.CANNOT_RUN)
+        if isinstance(result, int):
+            ctx.exit(result)
+        return result
+
+
+@click.group(cls=GuardGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and exit.")
+@click.option("-C", "cwd", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              default=".", help="Run as if started in PATH (like git -C).")
+@click.option("--manifest", type=PATH, help="The manifest (default: kortix.toml in the project root).")
+@click.option("--store", type=PATH, help="The encrypted store (default: [guard] store, "
+                                         "or .kortix/secrets.enc.toml beside the manifest).")
+@click.option("-v", "--verbose", is_flag=True, help="Tracebacks and debug detail on errors.")
+@click.pass_context
+def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None,
+        verbose: bool) -> None:
+    """Keep a Kortix project's secrets out of git and get them into CI."""
+    state = ctx.ensure_object(State)
+    state.cwd, state.manifest, state.store = cwd, manifest, store
+    state.verbose = state.verbose or verbose
+
+
+def _register() -> None:
+    from kortix_guard.cli import manifest_cmd
+
+    cli.add_command(manifest_cmd.manifest)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code (pre-commit's entry-point shape)."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="kortix-guard")
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else errors.CANNOT_RUN)
+    return errors.CLEAN
+
+
+if __name__ == "__main__":
+    sys.exit(main())

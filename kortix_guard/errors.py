@@ -1,0 +1,49 @@
+"""One error family. Each error knows its exit code and what the user should do next.
+
+Messages never hold a secret value: callers pass names, paths and positions, never values.
+"""
+from __future__ import annotations
+
+# Exit codes, everywhere.
+CLEAN = 0
+PROBLEMS = 1
+CANNOT_RUN = 2
+
+
+class Error(Exception):
+    """Something stopped kortix-guard from doing its job (exit 2 unless a subclass says)."""
+
+    exit_code = CANNOT_RUN
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def diagnostics(self) -> str:
+        """The message a user sees: what happened, then what to do next."""
+        if self.hint:
+            return f"{self.message}\n  hint: {self.hint}"
+        return self.message
+
+
+class InputError(Error):
+    """A file could not be read or is not what it should be (missing, binary, too big)."""
+
+
+class ProjectError(Error):
+    """Not inside a Kortix project, or its manifest is unusable for the command."""
+
+
+class BadKey(Error):
+    """No key, a malformed key, or a key that does not open this store."""
+
+
+class StoreError(Error):
+    """The store cannot be opened: corrupt, tampered with, or of an unknown version."""
+
+
+class ProblemsFound(Error):
+    """The check ran and found problems (exit 1)."""
+
+    exit_code = PROBLEMS

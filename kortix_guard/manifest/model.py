@@ -1,0 +1,71 @@
+"""The manifest's records: what a check reports and what the other commands read."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kortix_guard.rules import Severity, rule
+
+DEFAULT_STORE = ".kortix/secrets.enc.toml"
+DEFAULT_BASELINE = ".kortix/guard-baseline.json"
+DEFAULT_MIN_KNOWN_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule broken at one place. Never holds a secret value."""
+
+    path: str
+    line: int
+    col: int
+    code: str
+    message: str
+
+    @property
+    def severity(self) -> Severity:
+        return rule(self.code).severity
+
+    def as_text(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "code": self.code,
+            "severity": self.severity.value,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    """kortix-guard's own `[guard]` table, paths resolved against the manifest's folder."""
+
+    store: Path
+    baseline: Path
+    exclude: tuple[str, ...] = ()
+    min_known_length: int = DEFAULT_MIN_KNOWN_LENGTH
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    project_name: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    guard: GuardConfig
+    warnings: tuple[Problem, ...] = field(default=(), compare=False)
+
+    @property
+    def declared(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+    def spec(self, name: str) -> str:
+        """`required`, `optional` or `undeclared`, as `kortix secrets ls` says it."""
+        if name in self.required:
+            return "required"
+        if name in self.optional:
+            return "optional"
+        return "undeclared"

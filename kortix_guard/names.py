@@ -1,0 +1,87 @@
+"""The secret-name rules, one implementation for the manifest, `secrets set`, `env push` and
+`inject`. Facts from Kortix: names are env-var shaped, `KORTIX_*` is the platform's, and some
+names are dropped when a session starts.
+"""
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from kortix_guard.rules import Rule, rule
+
+NAME_RE = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")
+MAX_LEN = 64
+RESERVED_PREFIX = "KORTIX_"
+DROPPED = frozenset(
+    "PORT PATH HOME PWD USER LOGNAME SHELL HOSTNAME TERM TMPDIR NODE_ENV NODE_OPTIONS "
+    "LD_PRELOAD LD_LIBRARY_PATH".split()
+)
+DROPPED_PREFIX = "OPENCODE_"
+GITHUB_REFUSED_PREFIXES = ("GITHUB_", "RUNNER_")
+
+
+class NameIssue(NamedTuple):
+    rule: Rule
+    message: str
+    fix: str | None = None  # the safe replacement, when there is one
+
+
+def is_valid(name: str) -> bool:
+    return NAME_RE.fullmatch(name) is not None
+
+
+def normalize(name: str) -> str:
+    """What Kortix would store: trimmed and upper-cased (validity is not implied)."""
+    return name.strip().upper()
+
+
+def check(name: object) -> list[NameIssue]:
+    """Every rule the name breaks: at most one about its shape, then any about its meaning."""
+    if not isinstance(name, str):
+        return [NameIssue(rule("KG115"), f"a name must be a string, not {type(name).__name__}")]
+    issues = _shape(name)
+    candidate = issues[0].fix if issues else name
+    if candidate is not None and is_valid(candidate):
+        issues += _meaning(candidate)
+    return issues
+
+
+def _shape(name: str) -> list[NameIssue]:
+    stripped = name.strip()
+    if not stripped:
+        return [NameIssue(rule("KG114"), "empty name")]
+    fixed = stripped.upper()
+    fix = fixed if is_valid(fixed) else None
+    if stripped != name:
+        return [NameIssue(rule("KG113"), f"{name!r} has spaces around it" + _did_you_mean(fix), fix)]
+    if len(name) > MAX_LEN:
+        return [NameIssue(rule("KG112"),
+                          f"{name[:20]}… is {len(name)} characters; Kortix stores at most {MAX_LEN}")]
+    if name != fixed and fix:
+        return [NameIssue(rule("KG111"),
+                          f"{name!r} is not upper case; Kortix stores it as {fix!r}",
+                          fix)]
+    if not is_valid(name):
+        suggestion = re.sub(r"[^A-Z0-9_]", "_", fixed)
+        if suggestion[:1].isdigit():
+            suggestion = "_" + suggestion
+        hint = _did_you_mean(suggestion if is_valid(suggestion) else None)
+        return [NameIssue(rule("KG110"),
+                          f"{name!r} is not a valid env var name (A-Z, 0-9, _; not starting with a digit)"
+                          + hint)]
+    return []
+
+
+def _meaning(name: str) -> list[NameIssue]:
+    if name.startswith(RESERVED_PREFIX):
+        return [NameIssue(rule("KG120"), f"{name} is reserved: KORTIX_* names belong to the platform")]
+    if name in DROPPED or name.startswith(DROPPED_PREFIX):
+        return [NameIssue(rule("KG121"),
+                          f"{name} never reaches the session: Kortix drops it when a session starts")]
+    if name.startswith(GITHUB_REFUSED_PREFIXES):
+        return [NameIssue(rule("KG122"), f"{name}: GitHub Actions will not let a step set it")]
+    return []
+
+
+def _did_you_mean(suggestion: str | None) -> str:
+    return f"; did you mean {suggestion!r}?" if suggestion else ""

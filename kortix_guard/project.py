@@ -1,0 +1,59 @@
+"""Where things are: the project root, its manifest, store and baseline."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from kortix_guard.errors import ProjectError
+
+MANIFEST_NAME = "kortix.toml"
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder, from start upwards, holding kortix.toml or .git."""
+    for folder in (start, *start.parents):
+        if (folder / MANIFEST_NAME).exists() or (folder / ".git").exists():
+            return folder
+    return None
+
+
+@dataclass(frozen=True)
+class Project:
+    cwd: Path
+    root: Path
+    manifest_path: Path
+    store_option: Path | None = None
+
+    @classmethod
+    def discover(cls, cwd: Path, *, manifest: Path | None = None,
+                 store: Path | None = None) -> Project:
+        cwd = cwd.resolve()
+        if manifest is not None:
+            manifest_path = (cwd / manifest).absolute()
+            root = find_root(manifest_path.parent) or manifest_path.parent
+        else:
+            root = find_root(cwd) or cwd
+            manifest_path = root / MANIFEST_NAME
+        return cls(cwd=cwd, root=root, manifest_path=manifest_path,
+                   store_option=(cwd / store).absolute() if store is not None else None)
+
+    def display(self, path: Path) -> str:
+        """A path as the user would type it: relative to where they stand when it is in the
+        project (like git's paths), absolute otherwise."""
+        path = path.absolute()
+        if path.is_relative_to(self.root) or path.is_relative_to(self.cwd):
+            return os.path.relpath(path, self.cwd)
+        return str(path)
+
+    def require_manifest(self) -> Path:
+        if not self.manifest_path.exists():
+            raise ProjectError(f"{self.display(self.manifest_path)}: no such manifest",
+                               hint="create one with `kortix-guard init`, or pass --manifest PATH")
+        return self.manifest_path
+
+    def load_manifest(self):  # -> kortix_guard.manifest.Manifest
+        from kortix_guard import manifest
+
+        path = self.require_manifest()
+        return manifest.load(path, self.display(path))

@@ -1,0 +1,103 @@
+"""Every rule kortix-guard reports, with a stable code. The docs' rule tables come from here.
+
+Codes never change meaning and are never reused: KG1xx are manifest rules (and the name rules
+that `secrets set`, `env push` and `inject` share with it), KG3xx are scanner rules.
+"""
+from __future__ import annotations
+
+import enum
+import html
+from typing import NamedTuple
+
+
+class Severity(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class Rule(NamedTuple):
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    example: str  # a snippet that triggers it (never a real secret)
+
+
+E, W = Severity.ERROR, Severity.WARNING
+
+_RULES = [
+    # The manifest as a file.
+    Rule("KG100", "invalid-toml", E, "kortix.toml is not valid TOML.", 'required = ["A",'),
+    Rule("KG101", "unsupported-version", E,
+         "`kortix_version` other than absent, 1 or \"1\": v2+ manifests are YAML (`kortix.yaml`) "
+         "and are not checked here.", "kortix_version = 2"),
+    Rule("KG102", "yaml-manifest-wins", W,
+         "A `kortix.yaml` sits beside `kortix.toml`: Kortix reads the YAML and ignores this file.",
+         "kortix.yaml next to kortix.toml"),
+    Rule("KG103", "project-name", E, "`[project]` must be a table with a non-empty string `name`.",
+         '[project]\nname = ""'),
+    Rule("KG104", "env-shape", E,
+         "`[env]` must be a table; `required` and `optional` must be arrays.",
+         'env = "DATABASE_URL"'),
+    Rule("KG105", "env-unknown-key", E,
+         "`[env]` holds only `required` and `optional`.", '[env]\nrequried = ["A"]'),
+    Rule("KG106", "value-in-manifest", E,
+         "A key under `[env]` holds a string: values never go in kortix.toml. "
+         "The message never repeats the value.", '[env]\nOPENAI_API_KEY = "sk-..."'),
+    # Names: shared with secrets set, env push and inject.
+    Rule("KG110", "name-invalid", E,
+         "A name must match `^[A-Z_][A-Z0-9_]{0,63}$`.", 'required = ["API-KEY"]'),
+    Rule("KG111", "name-lowercase", E,
+         "Lower-case name; Kortix upper-cases it silently. Fixable.", 'required = ["api_key"]'),
+    Rule("KG112", "name-too-long", E,
+         "Over 64 characters: the Kortix API refuses to store it.", 'required = ["A…(65 chars)"]'),
+    Rule("KG113", "name-whitespace", E, "Spaces around a name. Fixable.", 'required = [" API_KEY "]'),
+    Rule("KG114", "name-empty", E, "An empty name.", 'required = [""]'),
+    Rule("KG115", "name-not-string", E, "A name that is not a string.", "required = [42]"),
+    Rule("KG120", "name-reserved", E, "`KORTIX_*` is reserved for the platform's runtime variables.",
+         'required = ["KORTIX_TOKEN"]'),
+    Rule("KG121", "name-dropped", E,
+         "Kortix drops this name when a session starts: it never reaches the session.",
+         'optional = ["PORT"]'),
+    Rule("KG122", "name-github-refused", W,
+         "`GITHUB_*` and `RUNNER_*`: GitHub Actions will not let a step set them.",
+         'optional = ["GITHUB_TOKEN"]'),
+    Rule("KG130", "name-duplicate", E, "A name twice in one list. Fixable.",
+         'required = ["A", "A"]'),
+    Rule("KG131", "name-in-both", E, "A name in both `required` and `optional`.",
+         'required = ["A"]\noptional = ["A"]'),
+    Rule("KG140", "trigger-secret-undeclared", E,
+         "A webhook trigger's `secret_env` must be a name declared in `[env]` "
+         "(Kortix answers 409 otherwise).", '[[triggers]]\ntype = "webhook"\nsecret_env = "HOOK"'),
+    Rule("KG141", "connector-secret-undeclared", E,
+         "A connector's `auth.secret` must be a name declared in `[env]`.",
+         '[[connectors]]\nauth = { type = "bearer", secret = "TOKEN" }'),
+    Rule("KG142", "app-env-invalid", E,
+         "An `[[apps]]` `env` table holds `^[A-Za-z_][A-Za-z0-9_]*$` names with string values.",
+         '[[apps]]\nenv = { "my-var" = 1 }'),
+    Rule("KG150", "unknown-table", W, "A top-level table Kortix does not know; it is ignored.",
+         "[enviroment]"),
+    Rule("KG151", "guard-unknown-key", E, "An unknown key in kortix-guard's own `[guard]` table.",
+         '[guard]\nstroe = "x"'),
+    Rule("KG152", "guard-bad-type", E, "A `[guard]` key of the wrong type.",
+         "[guard]\nmin_known_length = \"8\""),
+]
+
+RULES: dict[str, Rule] = {r.code: r for r in _RULES}
+assert len(RULES) == len(_RULES), "duplicate rule code"
+
+
+def rule(code: str) -> Rule:
+    return RULES[code]
+
+
+def markdown_table(prefix: str) -> str:
+    """The docs table of every rule whose code starts with prefix."""
+    lines = ["| code | name | severity | what it means | example |", "|---|---|---|---|---|"]
+    for r in _RULES:
+        if r.code.startswith(prefix):
+            example = html.escape(r.example).replace("\n", "<br>").replace("|", "&#124;")
+            summary = r.summary.replace("|", "\\|")
+            lines.append(f"| {r.code} | {r.name} | {r.severity.value} | {summary} "
+                         f"| <code>{example}</code> |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,93 @@
+"""Shared helpers: the real CLI in-process (CliRunner) and as a subprocess, real git repos."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from kortix_guard.cli.main import cli
+
+MANIFEST = """\
+[project]
+name = "demo"
+
+[env]
+required = ["DATABASE_URL"]
+optional = ["OPENAI_API_KEY"]
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def all(self) -> str:
+        return self.out + self.err
+
+
+def kg(*args: str, cwd: Path, input: str | bytes | None = None,
+       env: dict[str, str] | None = None) -> Result:
+    """kortix-guard in-process through click's CliRunner, as if started in cwd."""
+    runner = CliRunner()
+    result = runner.invoke(cli, ["-C", str(cwd), *args], input=input, env=env,
+                           prog_name="kortix-guard", catch_exceptions=False)
+    return Result(result.exit_code, result.stdout, result.stderr)
+
+
+def kg_proc(*args: str, cwd: Path, input: str | bytes | None = None,
+            env: dict[str, str] | None = None, timeout: float = 120) -> Result:
+    """kortix-guard as a real subprocess."""
+    full_env = {**os.environ, **(env or {})}
+    proc = subprocess.run([sys.executable, "-m", "kortix_guard", *args], cwd=cwd,
+                          input=input.encode() if isinstance(input, str) else input,
+                          capture_output=True, env=full_env, timeout=timeout)
+    return Result(proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                  proc.stderr.decode("utf-8", "replace"))
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def git_init(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    git("init", "-q", "-b", "main", cwd=path)
+    git("config", "user.email", "dev@example.com", cwd=path)
+    git("config", "user.name", "Dev", cwd=path)
+    git("config", "commit.gpgsign", "false", cwd=path)
+    return path
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A git repository holding a valid kortix.toml."""
+    root = git_init(tmp_path / "repo")
+    write(root, {"kortix.toml": MANIFEST})
+    return root
+
+
+def assert_no_value(values: Sequence[str], *texts: str) -> None:
+    """No planted value appears in any output."""
+    for value in values:
+        for text in texts:
+            assert value not in text, "a secret value leaked into output"

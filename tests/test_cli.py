@@ -1,0 +1,68 @@
+"""The CLI contract: version, exit codes, global options, light start-up."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kortix_guard._meta import repository_url, version
+from tests.conftest import MANIFEST, git_init, kg, kg_proc, write
+
+
+def test_version() -> None:
+    result = kg_proc("--version", cwd=Path.cwd())
+    assert result.code == 0
+    assert result.out == f"kortix-guard {version()}\n"
+    assert repository_url().startswith("https://")
+
+
+@pytest.mark.parametrize("args", [["bogus"], ["manifest", "check", "--nope"],
+                                  ["manifest", "check", "--format", "xml"]])
+def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
+    result = kg_proc(*args, cwd=tmp_path)
+    assert result.code == 2
+    assert "Traceback" not in result.all
+
+
+HEAVY = ("cryptography", "pygit2", "detect_secrets")
+
+
+@pytest.mark.parametrize("args", [["--version"], ["manifest", "check"]])
+def test_light_start_up(project: Path, args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from kortix_guard.cli.main import main\n"
+        f"rc = main({args!r})\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+        "sys.exit(rc)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_dash_c_runs_as_if_started_there(project: Path, tmp_path: Path) -> None:
+    sub = project / "src" / "pkg"
+    sub.mkdir(parents=True)
+    # From a sub-folder, the root is the nearest parent with kortix.toml or .git.
+    assert kg("manifest", "check", cwd=sub).code == 0
+    write(project, {"kortix.toml": MANIFEST.replace("DATABASE_URL", "database_url")})
+    result = kg("manifest", "check", cwd=sub)
+    assert result.code == 1
+    assert result.out.startswith("../../kortix.toml:5:")
+
+
+def test_manifest_option(tmp_path: Path) -> None:
+    root = git_init(tmp_path / "r")
+    write(root, {"config/kortix.toml": MANIFEST})
+    assert kg("manifest", "check", cwd=root).code == 2
+    assert kg("--manifest", "config/kortix.toml", "manifest", "check", cwd=root).code == 0
+
+
+def test_python_dash_m(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "kortix_guard", "--help"], capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "manifest" in proc.stdout

@@ -1,0 +1,36 @@
+"""The repository's own files agree with the code: hooks in the README, generated docs."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kortix_guard._docs import render
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_hook_id_is_in_the_readme() -> None:
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    readme = (ROOT / "README.md").read_text()
+    assert hooks
+    for hook in hooks:
+        assert f"id: {hook['id']}" in readme, hook["id"]
+
+
+@pytest.mark.parametrize("page", sorted((ROOT / "docs").glob("*.md")), ids=lambda p: p.name)
+def test_generated_docs_are_current(page: Path) -> None:
+    text = page.read_text()
+    assert render(text) == text, "stale generated block: run python -m kortix_guard._docs"
+
+
+def test_manifest_page_has_the_rules_block() -> None:
+    assert "<!-- generated: manifest-rules -->" in (ROOT / "docs" / "manifest.md").read_text()
+
+
+def test_readme_names_the_repository_and_version_from_metadata() -> None:
+    from kortix_guard._meta import repository_url, version
+
+    readme = (ROOT / "README.md").read_text()
+    assert f"repo: {repository_url()}\n    rev: v{version()}\n" in readme
