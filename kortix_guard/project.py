@@ -24,10 +24,11 @@ class Project:
     root: Path
     manifest_path: Path
     store_option: Path | None = None
+    key_file: Path | None = None
 
     @classmethod
-    def discover(cls, cwd: Path, *, manifest: Path | None = None,
-                 store: Path | None = None) -> Project:
+    def discover(cls, cwd: Path, *, manifest: Path | None = None, store: Path | None = None,
+                 key_file: Path | None = None) -> Project:
         cwd = cwd.resolve()
         if manifest is not None:
             manifest_path = (cwd / manifest).absolute()
@@ -36,7 +37,8 @@ class Project:
             root = find_root(cwd) or cwd
             manifest_path = root / MANIFEST_NAME
         return cls(cwd=cwd, root=root, manifest_path=manifest_path,
-                   store_option=(cwd / store).absolute() if store is not None else None)
+                   store_option=(cwd / store).absolute() if store is not None else None,
+                   key_file=(cwd / key_file).absolute() if key_file is not None else None)
 
     def display(self, path: Path) -> str:
         """A path as the user would type it: relative to where they stand when it is in the
@@ -57,3 +59,9 @@ class Project:
 
         path = self.require_manifest()
         return manifest.load(path, self.display(path))
+
+    def store_path(self, manifest=None) -> Path:  # manifest: Manifest | None
+        """--store, else the manifest's [guard] store (default .kortix/secrets.enc.toml)."""
+        if self.store_option is not None:
+            return self.store_option
+        return (manifest or self.load_manifest()).guard.store

@@ -22,10 +22,12 @@ class State:
     cwd: Path = Path(".")
     manifest: Path | None = None
     store: Path | None = None
+    key_file: Path | None = None
     verbose: bool = field(default_factory=lambda: os.environ.get("KORTIX_GUARD_DEBUG") == "1")
 
     def project(self) -> Project:
-        return Project.discover(self.cwd, manifest=self.manifest, store=self.store)
+        return Project.discover(self.cwd, manifest=self.manifest, store=self.store,
+                                key_file=self.key_file)
 
 
 pass_state = click.make_pass_decorator(State)
@@ -75,20 +77,24 @@ class GuardGroup(click.Group):
 @click.option("--manifest", type=PATH, help="The manifest (default: kortix.toml in the project root).")
 @click.option("--store", type=PATH, help="The encrypted store (default: [guard] store, "
                                          "or .kortix/secrets.enc.toml beside the manifest).")
+@click.option("--key-file", type=PATH, help="Read the store's key from this file (before "
+                                            "KORTIX_GUARD_KEY and the per-user key).")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks and debug detail on errors.")
 @click.pass_context
 def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None,
-        verbose: bool) -> None:
+        key_file: Path | None, verbose: bool) -> None:
     """Keep a Kortix project's secrets out of git and get them into CI."""
     state = ctx.ensure_object(State)
-    state.cwd, state.manifest, state.store = cwd, manifest, store
+    state.cwd, state.manifest, state.store, state.key_file = cwd, manifest, store, key_file
     state.verbose = state.verbose or verbose
 
 
 def _register() -> None:
-    from kortix_guard.cli import manifest_cmd
+    from kortix_guard.cli import manifest_cmd, store_cmd
 
     cli.add_command(manifest_cmd.manifest)
+    for command in store_cmd.COMMANDS:
+        cli.add_command(command)
 
 
 _register()

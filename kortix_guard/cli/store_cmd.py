@@ -1,0 +1,140 @@
+"""`secrets`, `key`, `env` and `merge-store`: the encrypted store's commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kortix_guard.cli.main import State, pass_state
+
+
+@click.group()
+def secrets() -> None:
+    """Set, list and remove the project's secrets (values sealed in the store)."""
+
+
+@secrets.command("set")
+@click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE|NAME=-|NAME...")
+@pass_state
+def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
+    """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
+    from kortix_guard.store.commands import set_secrets
+
+    stdin = click.get_text_stream("stdin")
+    prompt = (lambda name: click.prompt(name, hide_input=True)) if stdin.isatty() else None
+    return set_secrets(state.project(), assignments, stdin=stdin, prompt=prompt)
+
+
+@secrets.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="A JSON list of {name, status, spec}.")
+@click.option("--strict", is_flag=True, help="Exit 1 when a required secret is missing.")
+@pass_state
+def secrets_ls(state: State, as_json: bool, strict: bool) -> int:
+    """List declared and stored names with their status. Needs no key."""
+    from kortix_guard.store.commands import list_secrets
+
+    return list_secrets(state.project(), as_json=as_json, strict=strict)
+
+
+@secrets.command("rm")
+@click.argument("names", nargs=-1, required=True)
+@click.option("--missing-ok", is_flag=True, help="Absent names are not an error.")
+@pass_state
+def secrets_rm(state: State, names: tuple[str, ...], missing_ok: bool) -> int:
+    """Remove secrets from the store."""
+    from kortix_guard.store.commands import remove_secrets
+
+    return remove_secrets(state.project(), names, missing_ok=missing_ok)
+
+
+@secrets.command("reseal")
+@pass_state
+def secrets_reseal(state: State) -> int:
+    """Recompute the MAC of a hand-merged store (every entry must open with the key)."""
+    from kortix_guard.store.commands import reseal
+
+    return reseal(state.project())
+
+
+@click.group()
+def key() -> None:
+    """Create, export, import and rotate the store's key."""
+
+
+@key.command("new")
+@pass_state
+def key_new(state: State) -> int:
+    """Create a key, save it as your per-user key, and write the empty store."""
+    from kortix_guard.store.keycmds import new_key
+
+    return new_key(state.project())
+
+
+@key.command("export")
+@pass_state
+def key_export(state: State) -> int:
+    """Print the key (for a CI secret). Anyone holding it reads every value."""
+    from kortix_guard.store.keycmds import export_key
+
+    return export_key(state.project())
+
+
+@key.command("import")
+@pass_state
+def key_import(state: State) -> int:
+    """Read a key from stdin, check it opens the store, save it as your per-user key."""
+    from kortix_guard.store.keycmds import import_key
+
+    return import_key(state.project(), click.get_text_stream("stdin"))
+
+
+@key.command("rotate")
+@pass_state
+def key_rotate(state: State) -> int:
+    """Re-seal every value under a new key in one atomic replace."""
+    from kortix_guard.store.keycmds import rotate_key
+
+    return rotate_key(state.project())
+
+
+@click.group()
+def env() -> None:
+    """Bulk-push a .env file into the store, or pull a names-only skeleton."""
+
+
+@env.command("push")
+@click.option("--from", "-f", "source", type=click.Path(path_type=Path), required=True,
+              help="The .env file to read.")
+@click.option("--dry-run", is_flag=True, help="Validate and list, write nothing.")
+@pass_state
+def env_push(state: State, source: Path, dry_run: bool) -> int:
+    """Upsert every NAME=value of a .env file (all names checked first)."""
+    from kortix_guard.store.envfile import push
+
+    return push(state.project(), source, dry_run=dry_run)
+
+
+@env.command("pull")
+@click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+@click.option("--force", is_flag=True, help="Overwrite a non-empty --out file.")
+@pass_state
+def env_pull(state: State, out: Path | None, force: bool) -> int:
+    """Write `NAME=` lines for every declared and stored name. Never a value."""
+    from kortix_guard.store.envfile import pull
+
+    return pull(state.project(), out, force=force)
+
+
+@click.command("merge-store")
+@click.argument("base", type=click.Path(path_type=Path))
+@click.argument("ours", type=click.Path(path_type=Path))
+@click.argument("theirs", type=click.Path(path_type=Path))
+@pass_state
+def merge_store(state: State, base: Path, ours: Path, theirs: Path) -> int:
+    """Git merge driver for the store: `kortix-guard merge-store %O %A %B`."""
+    from kortix_guard.store.merge import merge
+
+    return merge(state.project(), base, ours, theirs)
+
+
+COMMANDS = [secrets, key, env, merge_store]

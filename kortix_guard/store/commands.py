@@ -1,0 +1,145 @@
+"""`secrets set|ls|rm|reseal` and `key new|export|import|rotate`: Kortix's CLI is the model
+(its `✓ NAME` lines, `k/n` summaries, columns and exit codes)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import TextIO
+
+import click
+
+from kortix_guard import errors, names
+from kortix_guard.project import Project
+from kortix_guard.rules import Severity
+from kortix_guard.secret import SecretValue
+
+STDIN = "-"
+
+
+def name_errors(name: str) -> list[str]:
+    """The manifest's name rules, as one-line messages; warnings go to stderr here."""
+    messages = []
+    for issue in names.check(name):
+        if issue.rule.severity is Severity.ERROR:
+            messages.append(f"{issue.rule.code} {issue.message}")
+        else:
+            click.echo(f"warning: {issue.rule.code} {issue.message}", err=True)
+    return messages
+
+
+def _read_stdin(stdin: TextIO) -> str:
+    text = stdin.read()
+    return text[:-1] if text.endswith("\n") else text
+
+
+def set_secrets(project: Project, assignments: Sequence[str], *, stdin: TextIO,
+                prompt: Callable[[str], str] | None) -> int:
+    manifest = project.load_manifest()
+    store = project.store_path(manifest)
+    values: dict[str, SecretValue] = {}
+    failed: list[tuple[str, str]] = []
+    used_stdin = on_command_line = False
+    for assignment in assignments:
+        name, sep, raw = assignment.partition("=")
+        if sep and raw == STDIN:
+            if used_stdin:
+                raise click.UsageError("only one NAME=- per call: stdin holds one value")
+            used_stdin = True
+            raw = _read_stdin(stdin)
+        elif not sep:
+            if prompt is None:
+                raise click.UsageError(f"{name} has no value: use {name}=- to read it from stdin")
+            raw = prompt(name)
+        else:
+            on_command_line = True
+        problems = name_errors(name)
+        if "\0" in raw:
+            problems.append("the value holds a NUL byte, which no environment can carry")
+        if problems:
+            failed.append((name, "; ".join(problems)))
+            continue
+        if name not in manifest.declared:
+            click.echo(f"warning: {name} is not declared in kortix.toml [env]; add it to "
+                       f"`required` or `optional`", err=True)
+        values[name] = SecretValue(raw)
+    if on_command_line:
+        click.echo("warning: values given on the command line land in your shell history; "
+                   "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)
+    if values:
+        from kortix_guard.store import transaction
+
+        with transaction(store, project.display(store), key_file=project.key_file) as draft:
+            for name, value in values.items():
+                draft.set(name, value)
+    for name in values:
+        click.echo(f"✓ {name}")
+    for name, message in failed:
+        click.echo(f"✗ {name}: {message}", err=True)
+    click.echo(f"{len(values)}/{len(values) + len(failed)} set")
+    return errors.PROBLEMS if failed else errors.CLEAN
+
+
+def list_secrets(project: Project, *, as_json: bool = False, strict: bool = False) -> int:
+    """`secrets ls`: needs no key, never a value."""
+    from kortix_guard.store import read_names
+
+    manifest = project.load_manifest()
+    store = project.store_path(manifest)
+    present = set(read_names(store, project.display(store)))
+    undeclared = sorted(present - set(manifest.declared))
+    rows = [(n, "set" if n in present else "missing", manifest.spec(n))
+            for n in (*manifest.required, *manifest.optional, *undeclared)]
+    missing = [n for n, status, spec in rows if spec == "required" and status == "missing"]
+    if as_json:
+        click.echo(json.dumps([{"name": n, "status": s, "spec": sp} for n, s, sp in rows], indent=2))
+    else:
+        _table(rows)
+        n_set = sum(status == "set" for _, status, _ in rows)
+        click.echo(f"{n_set} set · {len(manifest.required)} required · "
+                   f"{len(manifest.optional)} optional")
+    if missing:
+        click.echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}",
+                   err=True)
+    return errors.PROBLEMS if strict and missing else errors.CLEAN
+
+
+def _table(rows: list[tuple[str, str, str]]) -> None:
+    width = max([len("NAME"), *(len(n) for n, _, _ in rows)])
+    click.echo(f"{'NAME':<{width}}  {'STATUS':<9}  SPEC")
+    for name, status, spec in rows:
+        marker = "●" if status == "set" else "○"
+        click.echo(f"{name:<{width}}  {marker} {status:<7}  {spec}")
+
+
+def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
+    from kortix_guard.store import transaction
+
+    store = project.store_path()
+    with transaction(store, project.display(store), key_file=project.key_file) as draft:
+        absent = [n for n in to_remove if n not in draft.entries]
+        if absent and not missing_ok:
+            for name in absent:
+                click.echo(f"✗ {name}: not in the store", err=True)
+            click.echo(f"0/{len(to_remove)} removed (nothing changed; --missing-ok skips "
+                       f"absent names)")
+            return errors.PROBLEMS
+        removed = [n for n in dict.fromkeys(to_remove) if n in draft.entries]
+        for name in removed:
+            draft.remove(name)
+    for name in removed:
+        click.echo(f"✓ {name}")
+    click.echo(f"{len(removed)}/{len(to_remove)} removed")
+    return errors.CLEAN
+
+
+def reseal(project: Project) -> int:
+    """Recompute the MAC of a hand-merged store, after every entry opens with the key."""
+    from kortix_guard.store import transaction
+
+    store = project.store_path()
+    with transaction(store, project.display(store), key_file=project.key_file,
+                     force_write=True) as draft:
+        for name in draft.entries:
+            draft.opened.value(name)  # raises StoreError naming the entry that does not open
+    click.echo(f"resealed {project.display(store)}: {len(draft.entries)} entries open with the key")
+    return errors.CLEAN

@@ -1,0 +1,151 @@
+"""The only importer of cryptography: the key's text form, sealing values, the store's MAC.
+
+A recipe in the manner of Fernet, around AES-256-GCM: the key is checked early (a typo is a
+malformed key, not a tampered store), every sealed value carries a version, and every failure
+to open collapses into one opaque error, so nothing tells a forger which part was wrong.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac as _hmac
+import os
+from collections.abc import Callable, Iterable
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from kortix_guard.errors import BadKey, StoreError
+from kortix_guard.secret import SecretValue
+
+KEY_PREFIX = "kgk1_"  # kortix-guard key, text form version 1
+KEY_BYTES = 32
+CHECKSUM_BYTES = 4
+TOKEN_PREFIX = "kg1:"  # sealed value, format version 1
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_KEY_TEXT_LEN = len(KEY_PREFIX) + len(base64.urlsafe_b64encode(b"\0" * (KEY_BYTES + CHECKSUM_BYTES)))
+
+Random = Callable[[int], bytes]
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _checksum(key: bytes) -> bytes:
+    return hashlib.sha256(KEY_PREFIX.encode() + key).digest()[:CHECKSUM_BYTES]
+
+
+def _derive(key: bytes, purpose: str, length: int = 32) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
+                info=f"kortix-guard v1 {purpose}".encode()).derive(key)
+
+
+class Key:
+    """A 256-bit store key. Its repr is redacted; `text()` is for `key export` alone."""
+
+    __slots__ = ("_raw", "id")
+
+    def __init__(self, raw: bytes) -> None:
+        if len(raw) != KEY_BYTES:
+            raise BadKey("a key is 32 bytes")
+        self._raw = raw
+        # Names the key in the store file without revealing anything about it.
+        self.id = _derive(raw, "key id", 8).hex()
+
+    @classmethod
+    def generate(cls, *, random: Random = os.urandom) -> Key:
+        return cls(random(KEY_BYTES))
+
+    @classmethod
+    def from_text(cls, text: str, *, source: str) -> Key:
+        """Parse the text form; any typo is a 'malformed key' naming where it came from."""
+        text = text.strip()
+        if not text.startswith(KEY_PREFIX) or len(text) != _KEY_TEXT_LEN:
+            raise BadKey(f"malformed key in {source}: a kortix-guard key is `{KEY_PREFIX}` "
+                         f"and {_KEY_TEXT_LEN - len(KEY_PREFIX)} characters")
+        try:
+            blob = _unb64(text[len(KEY_PREFIX):])
+        except ValueError:
+            raise BadKey(f"malformed key in {source}: not base64url") from None
+        raw, checksum = blob[:KEY_BYTES], blob[KEY_BYTES:]
+        if not _hmac.compare_digest(checksum, _checksum(raw)):
+            raise BadKey(f"malformed key in {source}: its checksum does not match (a typo?)")
+        return cls(raw)
+
+    def text(self) -> str:
+        return KEY_PREFIX + _b64(self._raw + _checksum(self._raw))
+
+    def sealer(self, store_id: str, *, random: Random = os.urandom) -> Sealer:
+        return Sealer(self._raw, store_id, random=random)
+
+    def __repr__(self) -> str:
+        return f"Key(id={self.id})"
+
+    def __reduce__(self) -> None:
+        raise TypeError("a Key cannot be pickled")
+
+
+class Sealer:
+    """Seals and opens the values of one store, and computes its MAC."""
+
+    __slots__ = ("_aead", "_mac_key", "_store_id", "_random")
+
+    def __init__(self, raw: bytes, store_id: str, *, random: Random = os.urandom) -> None:
+        self._aead = AESGCM(_derive(raw, "value encryption"))
+        self._mac_key = _derive(raw, "store mac")
+        self._store_id = store_id
+        self._random = random
+
+    def _aad(self, name: str) -> bytes:
+        # Binds a sealed value to this store and this name: moved elsewhere, it will not open.
+        return b"kortix-guard v1\0" + self._store_id.encode() + b"\0" + name.encode()
+
+    def seal(self, name: str, value: SecretValue) -> str:
+        nonce = self._random(NONCE_BYTES)
+        sealed = self._aead.encrypt(nonce, value.reveal().encode("utf-8"), self._aad(name))
+        return TOKEN_PREFIX + _b64(nonce + sealed)
+
+    def open(self, name: str, token: str) -> SecretValue:
+        try:
+            if not token.startswith(TOKEN_PREFIX):
+                raise ValueError
+            blob = _unb64(token[len(TOKEN_PREFIX):])
+            if len(blob) < NONCE_BYTES + TAG_BYTES:
+                raise ValueError
+            plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._aad(name))
+            return SecretValue(plain.decode("utf-8"))
+        except (ValueError, InvalidTag, UnicodeDecodeError):
+            raise StoreError(f"the sealed value of {name} does not open: the store was "
+                             f"corrupted or tampered with") from None
+
+    def mac(self, header: Iterable[str], entries: Iterable[tuple[str, str]]) -> str:
+        """HMAC-SHA256 over a length-prefixed encoding of the header and every entry."""
+        h = _hmac.new(self._mac_key, digestmod=hashlib.sha256)
+        for part in header:
+            _feed(h, part)
+        for name, token in entries:
+            _feed(h, name)
+            _feed(h, token)
+        return h.hexdigest()
+
+
+def _feed(h: _hmac.HMAC, part: str) -> None:
+    data = part.encode("utf-8")
+    h.update(len(data).to_bytes(8, "big"))
+    h.update(data)
+
+
+def verify_mac(expected: str, actual: str) -> bool:
+    return _hmac.compare_digest(expected.encode(), actual.encode())
+
+
+def is_token(text: str) -> bool:
+    return text.startswith(TOKEN_PREFIX)

@@ -1,0 +1,94 @@
+"""`env push --from .env` and `env pull`: dotenv files in and names-only skeletons out."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard._fs import atomic_write, read_text
+from kortix_guard.project import Project
+from kortix_guard.secret import SecretValue
+from kortix_guard.store.commands import name_errors
+
+
+def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
+    """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number.
+
+    python-dotenv's own parser, without its variable expansion: `$X` in a value stays as
+    written, like the Kortix CLI. Its Binding records hold values, so none is kept or shown.
+    """
+    from dotenv.parser import parse_stream
+
+    pairs: dict[str, tuple[int, SecretValue]] = {}
+    bad: list[tuple[int, str]] = []
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            bad.append((line, "cannot be parsed as NAME=value"))
+        elif binding.key is not None:
+            value = binding.value or ""
+            problems = name_errors(binding.key)
+            if "\0" in value:
+                problems.append("the value holds a NUL byte")
+            if problems:
+                bad.append((line, f"{binding.key}: {'; '.join(problems)}"))
+            else:
+                pairs[binding.key] = (line, SecretValue(value))
+    return pairs, bad
+
+
+def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
+    manifest = project.load_manifest()
+    store = project.store_path(manifest)
+    display = project.display(project.cwd / source)
+    pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display))
+    if bad:
+        for line, message in bad:
+            click.echo(f"{display}:{line}: {message}", err=True)
+        click.echo(f"0/{len(pairs) + len(bad)} pushed from {display}: fix the lines above; "
+                   f"nothing was written", err=True)
+        return errors.PROBLEMS
+    empty = [name for name, (_, value) in pairs.items() if not len(value)]
+    to_push = {name: value for name, (_, value) in pairs.items() if len(value)}
+    for name in empty:
+        click.echo(f"skipped {name}: empty value", err=True)
+    for name in to_push:
+        if name not in manifest.declared:
+            click.echo(f"warning: {name} is not declared in kortix.toml [env]", err=True)
+    if to_push and not dry_run:
+        from kortix_guard.store import transaction
+
+        with transaction(store, project.display(store), key_file=project.key_file) as draft:
+            for name, value in to_push.items():
+                draft.set(name, value)
+    for name in to_push:
+        click.echo(f"{'would push' if dry_run else '✓'} {name}")
+    verb = "would be pushed" if dry_run else "pushed"
+    click.echo(f"{len(to_push)}/{len(pairs)} {verb} from {display}")
+    return errors.CLEAN
+
+
+def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
+    """A names-only skeleton: never a value."""
+    from kortix_guard.store import read_names
+
+    manifest = project.load_manifest()
+    store = project.store_path(manifest)
+    in_store = [n for n in read_names(store, project.display(store)) if n not in manifest.declared]
+    sections = [("required", manifest.required), ("optional", manifest.optional),
+                ("set in store", in_store)]
+    text = "\n".join(f"# {title}\n" + "".join(f"{n}=\n" for n in group)
+                     for title, group in sections if group)
+    if out is None:
+        click.echo(text, nl=False)
+        return errors.CLEAN
+    path = project.cwd / out
+    if path.exists() and path.stat().st_size and not force:
+        click.echo(f"kortix-guard: {project.display(path)} is not empty; --force overwrites it",
+                   err=True)
+        return errors.PROBLEMS
+    atomic_write(path, text.encode("utf-8"), mode=0o600)
+    click.echo(f"wrote {project.display(path)} (names only)", err=True)
+    return errors.CLEAN

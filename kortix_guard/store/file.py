@@ -1,0 +1,110 @@
+"""The store's on-disk format (docs/store.md), read without a key; locked atomic writes.
+
+The file is committed, so it must diff well: one line per secret, sorted by name, and a value
+that did not change keeps its sealed text, so its line stays byte-identical.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import secrets as _random
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+from kortix_guard import names
+from kortix_guard._fs import atomic_write, read_text
+from kortix_guard.errors import StoreError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+VERSION = 1
+HEADER = """\
+# kortix-guard encrypted store: names are public, values are sealed with AES-256-GCM.
+# Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.
+"""
+_HEX = {"store_id": 32, "key_id": 16, "mac": 64}
+_TOKEN_RE = re.compile(r"kg1:[A-Za-z0-9_-]+")
+MAX_STORE_BYTES = 256 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class StoreFile:
+    """What the file says. Entries map a name to its sealed value (never plaintext)."""
+
+    store_id: str
+    key_id: str
+    mac: str
+    entries: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "entries", MappingProxyType(dict(sorted(self.entries.items()))))
+
+    def mac_header(self) -> tuple[str, ...]:
+        return (f"kortix-guard store v{VERSION}", self.store_id, self.key_id)
+
+    def render(self) -> bytes:
+        lines = [HEADER, f"version = {VERSION}\n", f'store_id = "{self.store_id}"\n',
+                 f'key_id = "{self.key_id}"\n', f'mac = "{self.mac}"\n', "\n[secrets]\n"]
+        lines += [f'{name} = "{token}"\n' for name, token in self.entries.items()]
+        return "".join(lines).encode("ascii")
+
+
+def new_store_id() -> str:
+    return _random.token_hex(16)
+
+
+def read(path: Path, display: str | None = None) -> StoreFile:
+    """Parse and validate the file's shape (no key needed). StoreError on anything odd."""
+    display = display or str(path)
+    text = read_text(path, what="store", display=display, limit=MAX_STORE_BYTES)
+    if "\n<<<<<<< " in "\n" + text:
+        raise StoreError(f"{display}: holds git conflict markers",
+                         hint="set up the merge driver (docs/store.md), or resolve by hand and "
+                              "run `kortix-guard secrets reseal`")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise StoreError(f"{display}: not a valid store ({e})") from None
+    version = data.get("version")
+    if version != VERSION:
+        raise StoreError(f"{display}: unknown store version {version!r}; this kortix-guard reads "
+                         f"version {VERSION}", hint="upgrade kortix-guard")
+    for key, length in _HEX.items():
+        value = data.get(key)
+        if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
+            raise StoreError(f"{display}: `{key}` is missing or malformed")
+    entries = data.get("secrets", {})
+    if not isinstance(entries, dict):
+        raise StoreError(f"{display}: [secrets] must be a table")
+    for name, token in entries.items():
+        if not names.is_valid(name) or not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
+            raise StoreError(f"{display}: the entry for {name!r} is malformed")
+    unknown = set(data) - {"version", "secrets", *_HEX}
+    if unknown:
+        raise StoreError(f"{display}: unknown key(s) {', '.join(sorted(unknown))}")
+    return StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
+
+
+def write(path: Path, store: StoreFile) -> None:
+    atomic_write(path, store.render())
+
+
+@contextlib.contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold the store's lock. The lock file lives in the temp folder, not beside the store,
+    so that nothing new appears in the user's repository."""
+    from filelock import FileLock
+
+    digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
+    lock_path = Path(tempfile.gettempdir()) / f"kortix-guard-{os.getuid()}-{digest}.lock"
+    with FileLock(lock_path, timeout=60):
+        yield
