@@ -1,6 +1,7 @@
 """`secrets`, `key`, `env` and `merge-store`: the encrypted store's commands."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -20,9 +21,8 @@ def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
     """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
     from kortix_guard.store.commands import set_secrets
 
-    stdin = click.get_text_stream("stdin")
-    prompt = (lambda name: click.prompt(name, hide_input=True)) if stdin.isatty() else None
-    return set_secrets(state.project(), assignments, stdin=stdin, prompt=prompt)
+    prompt = (lambda name: click.prompt(name, hide_input=True)) if sys.stdin.isatty() else None
+    return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt)
 
 
 @secrets.command("ls")
@@ -85,7 +85,7 @@ def key_import(state: State) -> int:
     """Read a key from stdin, check it opens the store, save it as your per-user key."""
     from kortix_guard.store.keycmds import import_key
 
-    return import_key(state.project(), click.get_text_stream("stdin"))
+    return import_key(state.project(), sys.stdin.buffer)
 
 
 @key.command("rotate")

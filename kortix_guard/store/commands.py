@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 
@@ -27,12 +27,17 @@ def name_errors(name: str) -> list[str]:
     return messages
 
 
-def _read_stdin(stdin: TextIO) -> str:
-    text = stdin.read()
+def read_stdin(stdin: BinaryIO) -> str:
+    """All of stdin as UTF-8, byte for byte (no newline translation), less one trailing \\n."""
+    data = stdin.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise errors.InputError("stdin: not UTF-8 text") from None
     return text[:-1] if text.endswith("\n") else text
 
 
-def set_secrets(project: Project, assignments: Sequence[str], *, stdin: TextIO,
+def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO,
                 prompt: Callable[[str], str] | None) -> int:
     manifest = project.load_manifest()
     store = project.store_path(manifest)
@@ -45,7 +50,7 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: TextIO,
             if used_stdin:
                 raise click.UsageError("only one NAME=- per call: stdin holds one value")
             used_stdin = True
-            raw = _read_stdin(stdin)
+            raw = read_stdin(stdin)
         elif not sep:
             if prompt is None:
                 raise click.UsageError(f"{name} has no value: use {name}=- to read it from stdin")

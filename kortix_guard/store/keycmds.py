@@ -1,7 +1,7 @@
 """`key new|export|import|rotate`: the key's life cycle."""
 from __future__ import annotations
 
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 
@@ -42,14 +42,16 @@ def export_key(project: Project) -> int:
     return errors.CLEAN
 
 
-def import_key(project: Project, stdin: TextIO) -> int:
+def import_key(project: Project, stdin: BinaryIO) -> int:
     from kortix_guard.store import file as store_file
     from kortix_guard.store import keys, open_store
     from kortix_guard.store.crypto import Key
 
     store = project.store_path()
     display = project.display(store)
-    key = Key.from_text(stdin.read(), source="stdin")
+    from kortix_guard.store.commands import read_stdin
+
+    key = Key.from_text(read_stdin(stdin), source="stdin")
     sf = store_file.read(store, display)
     if key.id != sf.key_id:
         raise errors.BadKey(f"wrong key: key id {key.id} does not open {display}, which needs "

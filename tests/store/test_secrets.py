@@ -1,0 +1,164 @@
+"""`secrets set|ls|rm`, `env push|pull` through the real CLI, with real AES-GCM."""
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from kortix_guard.store import open_store
+from tests.conftest import assert_no_value, kg, kg_proc
+from tests.store.conftest import STORE, store_id
+
+PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app", "sk-planted-0123456789abcdef", "multi\nline\nPEM"]
+
+
+def values(root: Path) -> dict[str, str]:
+    opened = open_store(root / STORE)
+    return {name: v.reveal() for name, v in opened.values().items()}
+
+
+def test_key_new_writes_store_and_private_user_key(project: Path, user_config: Path) -> None:
+    result = kg("key", "new", cwd=project)
+    assert result.code == 0
+    key_file = user_config / "kortix-guard" / "keys" / f"{store_id(project)}.key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert key_file.read_text().strip() not in result.all
+    again = kg("key", "new", cwd=project)
+    assert again.code == 2
+    assert "a store exists already" in again.err
+
+
+def test_set_ls_rm_round_trip(store_project: Path) -> None:
+    result = kg("secrets", "set", f"DATABASE_URL={PLANTED[0]}", "OPENAI_API_KEY=-",
+                cwd=store_project, input=PLANTED[1] + "\n")
+    assert result.out == "✓ DATABASE_URL\n✓ OPENAI_API_KEY\n2/2 set\n"
+    assert "shell history" in result.err
+    assert values(store_project) == {"DATABASE_URL": PLANTED[0], "OPENAI_API_KEY": PLANTED[1]}
+    ls = kg("secrets", "ls", cwd=store_project)
+    assert ls.out.splitlines() == [
+        "NAME            STATUS     SPEC",
+        "DATABASE_URL    ● set      required",
+        "OPENAI_API_KEY  ● set      optional",
+        "2 set · 1 required · 1 optional",
+    ]
+    rm = kg("secrets", "rm", "OPENAI_API_KEY", cwd=store_project)
+    assert (rm.code, rm.out) == (0, "✓ OPENAI_API_KEY\n1/1 removed\n")
+    assert list(values(store_project)) == ["DATABASE_URL"]
+    assert_no_value(PLANTED, result.all, ls.all, rm.all)
+
+
+@pytest.mark.parametrize(("stdin", "stored"), [
+    ("v\n", "v"), ("v\n\n", "v\n"), ("v", "v"), ("v\r\n", "v\r"), (" v \n", " v "), ("", ""),
+])
+def test_stdin_strips_exactly_one_newline(store_project: Path, stdin: str, stored: str) -> None:
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input=stdin).code == 0
+    assert values(store_project)["DATABASE_URL"] == stored
+
+
+def test_set_refuses_bad_names_and_nul(store_project: Path) -> None:
+    result = kg("secrets", "set", "KORTIX_X=1", "lower=1", "PORT=1", "DATABASE_URL=a\0b",
+                "NEW_ONE=fine", cwd=store_project)
+    assert result.code == 1
+    assert result.out.endswith("✓ NEW_ONE\n1/5 set\n")
+    for code in ("KG120", "KG111", "KG121", "NUL byte"):
+        assert code in result.err
+    assert "NEW_ONE is not declared" in result.err
+    assert list(values(store_project)) == ["NEW_ONE"]
+
+
+def test_set_usage_errors(store_project: Path) -> None:
+    assert kg("secrets", "set", "A=-", "B=-", cwd=store_project, input="x").code == 2
+    assert kg("secrets", "set", "DATABASE_URL", cwd=store_project).code == 2  # no terminal
+
+
+def test_ls_needs_no_key_and_strict(store_project: Path, user_config: Path) -> None:
+    kg("secrets", "set", "UNDECLARED=x", cwd=store_project)
+    for key_file in (user_config / "kortix-guard" / "keys").iterdir():
+        key_file.unlink()
+    ls = kg_proc("secrets", "ls", cwd=store_project)
+    assert ls.code == 0
+    assert "DATABASE_URL    ○ missing  required" in ls.out
+    assert "UNDECLARED      ● set      undeclared" in ls.out
+    assert "1 required secret(s) missing: DATABASE_URL" in ls.err
+    assert kg("secrets", "ls", "--strict", cwd=store_project).code == 1
+    rows = json.loads(kg("secrets", "ls", "--json", cwd=store_project).out)
+    assert rows[0] == {"name": "DATABASE_URL", "status": "missing", "spec": "required"}
+
+
+def test_rm_absent(store_project: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=x", cwd=store_project)
+    result = kg("secrets", "rm", "DATABASE_URL", "NOPE", cwd=store_project)
+    assert result.code == 1
+    assert "NOPE: not in the store" in result.err
+    assert list(values(store_project)) == ["DATABASE_URL"]  # nothing removed
+    assert kg("secrets", "rm", "--missing-ok", "DATABASE_URL", "NOPE", cwd=store_project).code == 0
+    assert values(store_project) == {}
+
+
+def test_rewrite_keeps_unchanged_lines(store_project: Path) -> None:
+    kg("secrets", "set", "A_ONE=1", "C_THREE=3", "DATABASE_URL=x", cwd=store_project)
+    before = (store_project / STORE).read_text().splitlines()
+    kg("secrets", "set", "B_TWO=2", cwd=store_project)
+    after = (store_project / STORE).read_text().splitlines()
+    added = [line for line in after if line not in before]
+    removed = [line for line in before if line not in after]
+    assert [line.split(" ")[0] for line in added] == ["mac", "B_TWO"]
+    assert [line.split(" ")[0] for line in removed] == ["mac"]
+    names = [line.split(" ")[0] for line in after[after.index("[secrets]") + 1:]]
+    assert names == sorted(names)
+
+
+ENV_FILE = """\
+# comment
+export DATABASE_URL="postgres://u:p@h/db"
+OPENAI_API_KEY='single $NOT_EXPANDED'
+PEM="-----BEGIN-----
+line2
+-----END-----"
+ESCAPED="a\\tb\\nc"
+EMPTY=
+"""
+
+
+def test_env_push(store_project: Path) -> None:
+    (store_project / ".env").write_text(ENV_FILE)
+    dry = kg("env", "push", "--from", ".env", "--dry-run", cwd=store_project)
+    assert dry.code == 0
+    assert values(store_project) == {}
+    result = kg("env", "push", "--from", ".env", cwd=store_project)
+    assert result.code == 0
+    assert result.out.endswith("4/5 pushed from .env\n")
+    assert "skipped EMPTY: empty value" in result.err
+    assert values(store_project) == {
+        "DATABASE_URL": "postgres://u:p@h/db",
+        "OPENAI_API_KEY": "single $NOT_EXPANDED",
+        "PEM": "-----BEGIN-----\nline2\n-----END-----",
+        "ESCAPED": "a\tb\nc",
+    }
+    assert_no_value(["postgres://u:p@h/db", "line2"], result.all, dry.all)
+
+
+def test_env_push_writes_nothing_when_a_name_is_bad(store_project: Path) -> None:
+    (store_project / ".env").write_text("GOOD=1\nPORT=8080\nnot a pair\nKORTIX_X=planted-v\n")
+    result = kg("env", "push", "-f", ".env", cwd=store_project)
+    assert result.code == 1
+    assert ".env:2: PORT: KG121" in result.err
+    assert ".env:3: cannot be parsed" in result.err
+    assert ".env:4: KORTIX_X: KG120" in result.err
+    assert "planted-v" not in result.all
+    assert values(store_project) == {}
+
+
+def test_env_pull(store_project: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=planted-db", "EXTRA=planted-extra", cwd=store_project)
+    result = kg("env", "pull", cwd=store_project)
+    assert result.out == ("# required\nDATABASE_URL=\n\n# optional\nOPENAI_API_KEY=\n\n"
+                          "# set in store\nEXTRA=\n")
+    out = store_project / ".env.skeleton"
+    out.write_text("keep me\n")
+    assert kg("env", "pull", "--out", ".env.skeleton", cwd=store_project).code == 1
+    assert out.read_text() == "keep me\n"
+    assert kg("env", "pull", "--out", ".env.skeleton", "--force", cwd=store_project).code == 0
+    assert "planted" not in out.read_text()
