@@ -29,7 +29,8 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
 HEAVY = ("cryptography", "pygit2", "detect_secrets")
 
 
-@pytest.mark.parametrize("args", [["--version"], ["manifest", "check"]])
+@pytest.mark.parametrize("args", [["--version"], ["manifest", "check"], ["secrets", "ls"],
+                                  ["env", "pull"]])
 def test_light_start_up(project: Path, args: list[str]) -> None:
     code = (
         "import sys\n"
