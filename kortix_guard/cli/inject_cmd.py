@@ -1,0 +1,54 @@
+"""`inject` and `run`: the secrets into CI jobs and commands."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kortix_guard.cli.main import State, pass_state
+
+
+def _names(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list[str]:
+    return [n.strip() for item in value for n in item.split(",") if n.strip()]
+
+
+only_option = click.option("--only", multiple=True, callback=_names, metavar="NAME[,NAME...]",
+                           help="Exactly these names (each declared and set): least privilege.")
+undeclared_option = click.option("--include-undeclared", is_flag=True,
+                                 help="Also export store entries kortix.toml does not declare.")
+
+
+@click.command()
+@click.option("--github/--no-github", "github_mode", default=None,
+              help="GitHub Actions mode (default when GITHUB_ACTIONS=true): masks, $GITHUB_ENV, "
+                   "outputs, step summary.")
+@click.option("--format", "fmt", type=click.Choice(["dotenv", "json", "shell", "docker"]),
+              help="Write the values in this format (to stdout unless --output).")
+@click.option("--output", type=click.Path(path_type=Path), help="Write to FILE (mode 0600).")
+@only_option
+@undeclared_option
+@click.option("--check", is_flag=True, help="Decrypt and check presence only; export nothing.")
+@pass_state
+def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path | None,
+           only: list[str], include_undeclared: bool, check: bool) -> int:
+    """Export the manifest's secrets for CI; fail fast, exporting nothing, if any is missing."""
+    from kortix_guard.inject.command import inject as run_inject
+    from kortix_guard.inject.formats import Format
+
+    return run_inject(state.project(), github_mode=github_mode, fmt=Format(fmt) if fmt else None,
+                      output=output, only=only, include_undeclared=include_undeclared, check=check)
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@only_option
+@undeclared_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@pass_state
+def run(state: State, only: list[str], include_undeclared: bool, command: tuple[str, ...]) -> int:
+    """Run CMD with the secrets in its environment: kortix-guard run -- CMD [ARGS...]."""
+    from kortix_guard.inject.run import run as run_command
+
+    return run_command(state.project(), command, only=only, include_undeclared=include_undeclared)
+
+
+COMMANDS = [inject, run]

@@ -1,0 +1,52 @@
+"""CI injection: pick the secrets a job gets, all or nothing, before anything is written."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from kortix_guard import errors
+from kortix_guard.project import Project
+from kortix_guard.secret import SecretValue
+
+
+@dataclass(frozen=True)
+class Selection:
+    values: dict[str, SecretValue]  # what to export, in manifest order
+    missing: tuple[str, ...]  # required (or --only) names with no value in the store
+
+
+def select(project: Project, *, only: Sequence[str] = (),
+           include_undeclared: bool = False) -> Selection:
+    """Open the store and choose what to export. Raises (exit 2) on any manifest or store
+    problem; the caller exits 1 without exporting when `missing` is not empty."""
+    from kortix_guard.store import open_store
+
+    manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
+    store = project.store_path(manifest)
+    opened = open_store(store, project.display(store), key_file=project.key_file)
+    present = opened.file.entries
+    if only:
+        undeclared = [n for n in only if n not in manifest.declared]
+        if undeclared:
+            raise errors.ProjectError(f"--only names {', '.join(undeclared)}, not declared in "
+                                      f"{project.display(manifest.path)} [env]")
+        wanted, must_have = list(dict.fromkeys(only)), list(dict.fromkeys(only))
+    else:
+        wanted = [n for n in manifest.declared if n in present]
+        if include_undeclared:
+            wanted += sorted(n for n in present if n not in manifest.declared)
+        must_have = list(manifest.required)
+    missing = tuple(n for n in must_have if n not in present)
+    if missing:
+        return Selection({}, missing)
+    return Selection({n: opened.value(n) for n in wanted if n in present}, ())
+
+
+def report_missing(missing: Sequence[str]) -> int:
+    import click
+
+    for name in missing:
+        click.echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
+    click.echo(f"kortix-guard: {len(missing)} required secret(s) missing; nothing was exported "
+               f"(set them with `kortix-guard secrets set NAME=-`)", err=True)
+    return errors.PROBLEMS

@@ -1,0 +1,42 @@
+"""`kortix-guard inject`: GitHub mode, or an explicit destination for other CI."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard._fs import atomic_write
+from kortix_guard.inject import github, report_missing, select
+from kortix_guard.inject.formats import Format, render
+from kortix_guard.project import Project
+
+
+def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | None = None,
+           output: Path | None = None, only: Sequence[str] = (),
+           include_undeclared: bool = False, check: bool = False) -> int:
+    if github_mode is None:
+        github_mode = github.enabled() and fmt is None and output is None
+    if not (github_mode or check or fmt or output):
+        raise click.UsageError("choose where the values go: --github, --format FORMAT (stdout) "
+                               "or --output FILE; kortix-guard never prints values by default")
+    selection = select(project, only=only, include_undeclared=include_undeclared)
+    if selection.missing:
+        if github_mode:
+            github.report_missing_outputs(selection.missing)
+        return report_missing(selection.missing)
+    names = ", ".join(selection.values) or "none"
+    if check:
+        click.echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)
+        return errors.CLEAN
+    if github_mode:
+        github.export(selection.values)
+    else:
+        text = render(fmt or Format.DOTENV, selection.values)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            atomic_write(project.cwd / output, text.encode("utf-8"), mode=0o600)
+    click.echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
+    return errors.CLEAN

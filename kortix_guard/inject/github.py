@@ -1,0 +1,94 @@
+"""GitHub Actions: masks first, then $GITHUB_ENV heredocs, outputs and a names-only summary."""
+from __future__ import annotations
+
+import os
+import secrets as _random
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.names import GITHUB_REFUSED_PREFIXES
+from kortix_guard.secret import SecretValue
+
+GITHUB_REFUSED = ("NODE_OPTIONS",)
+
+
+def enabled() -> bool:
+    return os.environ.get("GITHUB_ACTIONS") == "true"
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def mask_commands(values: dict[str, SecretValue]) -> list[str]:
+    """`::add-mask::` for each whole value and, for a multi-line one, each non-blank line."""
+    commands = []
+    for value in values.values():
+        text = value.reveal()
+        if not text.strip():
+            continue
+        commands.append(f"::add-mask::{_escape(text)}")
+        lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        if len(lines) > 1:
+            commands += [f"::add-mask::{_escape(line)}" for line in lines if line.strip()]
+    return commands
+
+
+def register_masks(values: dict[str, SecretValue]) -> None:
+    for command in mask_commands(values):
+        click.echo(command)
+
+
+def refused_names(names: Sequence[str]) -> list[str]:
+    return [n for n in names if n in GITHUB_REFUSED or n.startswith(GITHUB_REFUSED_PREFIXES)]
+
+
+def env_file_entry(name: str, value: str) -> str:
+    """NAME<<DELIM, value, DELIM, with a fresh random delimiter that the value does not hold."""
+    while True:
+        delimiter = f"ghadelimiter_{_random.token_hex(16)}"
+        if delimiter not in value:
+            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def _file(var: str) -> Path:
+    path = os.environ.get(var)
+    if not path:
+        raise errors.Error(f"${var} is not set: GitHub mode runs inside a GitHub Actions step",
+                           hint="outside GitHub Actions, pass --format or --output")
+    return Path(path)
+
+
+def _append(path: Path, text: str) -> None:
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+def export(values: dict[str, SecretValue]) -> None:
+    refused = refused_names(list(values))
+    if refused:
+        raise errors.Error(f"GitHub Actions will not let a step set {', '.join(refused)}; "
+                           f"nothing was exported", hint="rename the secret, or narrow with --only")
+    env_file, output_file = _file("GITHUB_ENV"), _file("GITHUB_OUTPUT")
+    register_masks(values)  # before a value is written anywhere
+    entries = "".join(env_file_entry(n, v.reveal()) for n, v in values.items())
+    _append(env_file, entries)
+    write_outputs(output_file, injected=list(values), missing=[])
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        rows = "".join(f"| `{name}` | injected (masked) |\n" for name in values)
+        _append(Path(summary), f"### kortix-guard\n\n| secret | status |\n|---|---|\n{rows}\n")
+
+
+def write_outputs(path: Path, *, injected: Sequence[str], missing: Sequence[str]) -> None:
+    _append(path, f"injected={','.join(injected)}\nmissing={','.join(missing)}\n")
+
+
+def report_missing_outputs(missing: Sequence[str]) -> None:
+    """On a fail-fast exit, name the missing secrets in the step's outputs too."""
+    output = os.environ.get("GITHUB_OUTPUT")
+    if output:
+        write_outputs(Path(output), injected=[], missing=missing)

@@ -1,0 +1,38 @@
+"""`kortix-guard run -- CMD`: CMD runs with the secrets in its environment.
+
+The process replaces itself with CMD (exec), so CMD gets every signal directly and its exit
+code is the command's. The store is read once, before: a value rotated while CMD runs does not
+reach it (Kortix's "next session" rule).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.inject import github, report_missing, select
+from kortix_guard.project import Project
+
+
+def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
+        include_undeclared: bool = False) -> int:
+    if not command:
+        raise click.UsageError("nothing to run: kortix-guard run [--only NAMES] -- CMD [ARGS...]")
+    selection = select(project, only=only, include_undeclared=include_undeclared)
+    if selection.missing:
+        return report_missing(selection.missing)
+    program = shutil.which(command[0])
+    if program is None:
+        click.echo(f"kortix-guard: {command[0]}: command not found", err=True)
+        return 127
+    if github.enabled():
+        github.register_masks(selection.values)
+    env = {**os.environ, **{n: v.reveal() for n, v in selection.values.items()}}
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(program, list(command), env)
+    return errors.CANNOT_RUN  # not reached
