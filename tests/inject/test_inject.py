@@ -1,0 +1,204 @@
+"""inject and run through the real CLI: fail fast, formats that round-trip, GitHub mode."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from dotenv import dotenv_values
+
+from kortix_guard.inject.github import mask_commands
+from kortix_guard.secret import SecretValue
+from tests.conftest import assert_no_value, kg, kg_proc, write
+
+ADVERSARIAL = {
+    "PEM": "-----BEGIN PRIVATE KEY-----\nMIIEplanted\nAbCd==\n-----END PRIVATE KEY-----\n",
+    "EOF_VALUE": "first\nEOF\nghadelimiter_deadbeef\nlast",
+    "CRLF": "a\r\nb\r\n",
+    "EQUALS": "a=b==c",
+    "SPACES": "  padded value  ",
+    "UNICODE": "pässwörd-日本-🔑",
+    "QUOTES": "it's \"quoted\" \\ back$lash ${HOME} `tick`",
+    "BIG": "x" * 65536,
+}
+MANIFEST = "[project]\nname = \"t\"\n[env]\nrequired = [{}]\noptional = [\"UNSET_ONE\"]\n"
+
+
+@pytest.fixture
+def filled(store_project: Path) -> Path:
+    names = ", ".join(f'"{n}"' for n in ADVERSARIAL)
+    write(store_project, {"kortix.toml": MANIFEST.format(names)})
+    for name, value in ADVERSARIAL.items():
+        assert kg("secrets", "set", f"{name}=-", cwd=store_project, input=value + "\n").code == 0
+    return store_project
+
+
+def parse_github_env(text: str) -> dict[str, str]:
+    """The runner's file-command rules: NAME=value lines, or NAME<<DELIM ... DELIM heredocs."""
+    env: dict[str, str] = {}
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line:
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, delimiter = line.split("<<", 1)
+            body = []
+            while lines[i] != delimiter:
+                body.append(lines[i])
+                i += 1
+            i += 1
+            env[name] = "\n".join(body)
+        else:
+            name, value = line.split("=", 1)
+            env[name] = value
+    return env
+
+
+def test_github_mode_round_trips_adversarial_values(filled: Path, tmp_path: Path) -> None:
+    files = {v: tmp_path / v.lower() for v in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for f in files.values():
+        f.write_text("")
+    env = {"GITHUB_ACTIONS": "true", **{k: str(v) for k, v in files.items()}}
+    result = kg_proc("inject", cwd=filled, env=env)
+    assert result.code == 0, result.err
+    assert parse_github_env(files["GITHUB_ENV"].read_bytes().decode()) == ADVERSARIAL
+    outputs = files["GITHUB_OUTPUT"].read_text()
+    assert f"injected={','.join(ADVERSARIAL)}\n" in outputs
+    assert "missing=\n" in outputs
+    # Every line on stdout is a mask command; no value appears unescaped anywhere else.
+    assert all(line.startswith("::add-mask::") for line in result.out.splitlines())
+    masks = "\n".join(mask_commands({n: SecretValue(v) for n, v in ADVERSARIAL.items()}))
+    assert result.out.strip() == masks
+    assert_no_value([v for v in ADVERSARIAL.values() if len(v) > 8], result.err,
+                    files["GITHUB_STEP_SUMMARY"].read_text(), outputs)
+
+
+def test_masks_cover_every_line_escaped() -> None:
+    masks = mask_commands({"A": SecretValue("l1%\r\nl2\n\n")})
+    assert masks == ["::add-mask::l1%25%0D%0Al2%0A%0A", "::add-mask::l1%25", "::add-mask::l2"]
+
+
+def test_missing_required_fails_fast_and_writes_nothing(filled: Path, tmp_path: Path) -> None:
+    kg("secrets", "rm", "PEM", "EQUALS", cwd=filled)
+    github_env = tmp_path / "env"
+    github_env.write_text("")
+    output = tmp_path / "out"
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_ENV": str(github_env), "GITHUB_OUTPUT": str(output)}
+    result = kg_proc("inject", cwd=filled, env=env)
+    assert result.code == 1
+    assert "missing: PEM" in result.err and "missing: EQUALS" in result.err
+    assert github_env.read_text() == ""
+    assert "::add-mask::" not in result.out
+    assert "missing=PEM,EQUALS" in output.read_text()
+    for fmt in ("dotenv", "json"):
+        assert kg_proc("inject", "--format", fmt, cwd=filled).out == ""
+    assert kg("run", "--", "true", cwd=filled).code == 1
+
+
+def _read_shell(text: str, names: list[str], tmp_path: Path) -> dict[str, str]:
+    script = tmp_path / "env.sh"
+    script.write_text(text)
+    out = {}
+    for name in names:
+        proc = subprocess.run(["sh", "-c", f'. "{script}"; printf %s "${name}"'],
+                              capture_output=True)
+        out[name] = proc.stdout.decode()
+    return out
+
+
+def test_formats_round_trip(filled: Path, tmp_path: Path) -> None:
+    as_json = kg_proc("inject", "--format", "json", cwd=filled)
+    assert json.loads(as_json.out) == ADVERSARIAL
+    assert kg_proc("inject", "--output", "out.env", cwd=filled).code == 0
+    dotenv_file = filled / "out.env"
+    assert oct(dotenv_file.stat().st_mode & 0o777) == "0o600"
+    assert dotenv_values(dotenv_file, interpolate=False) == ADVERSARIAL
+    shell = kg_proc("inject", "--format", "shell", cwd=filled).out
+    assert _read_shell(shell, list(ADVERSARIAL), tmp_path) == ADVERSARIAL
+
+
+def test_docker_refuses_multiline(filled: Path) -> None:
+    result = kg_proc("inject", "--format", "docker", "--output", "d.env", cwd=filled)
+    assert result.code == 2
+    assert "PEM: a multi-line value cannot go into a docker --env-file" in result.err
+    assert not (filled / "d.env").exists()
+    ok = kg_proc("inject", "--format", "docker", "--only", "EQUALS,SPACES", cwd=filled)
+    assert ok.out == "EQUALS=a=b==c\nSPACES=  padded value  \n"
+
+
+def test_no_destination_outside_github_is_a_usage_error(filled: Path) -> None:
+    result = kg_proc("inject", cwd=filled, env={"GITHUB_ACTIONS": ""})
+    assert result.code == 2
+    assert result.out == ""
+
+
+def test_only_and_undeclared(filled: Path) -> None:
+    kg("secrets", "set", "EXTRA=planted-extra", cwd=filled)
+    only = json.loads(kg_proc("inject", "--format", "json", "--only", "EQUALS", cwd=filled).out)
+    assert only == {"EQUALS": "a=b==c"}
+    assert "EXTRA" not in json.loads(kg_proc("inject", "--format", "json", cwd=filled).out)
+    both = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=filled)
+    assert json.loads(both.out)["EXTRA"] == "planted-extra"
+    assert kg_proc("inject", "--format", "json", "--only", "EXTRA", cwd=filled).code == 2
+    unset = kg_proc("inject", "--format", "json", "--only", "UNSET_ONE", cwd=filled)
+    assert (unset.code, unset.out) == (1, "")
+
+
+def test_check_exports_nothing(filled: Path) -> None:
+    result = kg_proc("inject", "--check", cwd=filled)
+    assert result.code == 0
+    assert result.out == ""
+    assert_no_value(list(ADVERSARIAL.values()), result.err)
+
+
+def test_github_refused_names(store_project: Path, tmp_path: Path) -> None:
+    write(store_project, {"kortix.toml": MANIFEST.format('"GITHUB_THING"')})
+    kg("secrets", "set", "GITHUB_THING=planted-gh", cwd=store_project)
+    github_env = tmp_path / "env"
+    github_env.write_text("")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_ENV": str(github_env),
+           "GITHUB_OUTPUT": str(tmp_path / "o")}
+    result = kg_proc("inject", cwd=store_project, env=env)
+    assert result.code == 2
+    assert "will not let a step set GITHUB_THING" in result.err
+    assert github_env.read_text() == ""
+    assert "planted-gh" not in result.all
+
+
+def test_run_passes_env_exit_code_and_reads_once(filled: Path) -> None:
+    code = ('import os, sys; print(sorted(n for n in os.environ if n in {names!r})); '
+            'sys.exit(os.environ["EQUALS"] == "a=b==c" and 7 or 1)')
+    import sys
+
+    result = kg_proc("run", "--", sys.executable, "-c", code.format(names=set(ADVERSARIAL)),
+                     cwd=filled)
+    assert result.code == 7
+    assert result.out.strip() == str(sorted(ADVERSARIAL))
+    only = kg_proc("run", "--only", "EQUALS", "--", "sh", "-c", 'test -z "$PEM" && exit 5',
+                   cwd=filled)
+    assert only.code == 5
+    assert kg_proc("run", "--", "no-such-command-kg", cwd=filled).code == 127
+
+
+def test_run_signal_reaches_command(filled: Path, tmp_path: Path) -> None:
+    import signal
+    import sys
+    import time
+
+    marker = tmp_path / "got-term"
+    script = (f"import signal, sys, time, pathlib\n"
+              f"signal.signal(signal.SIGTERM, lambda *a: (pathlib.Path({str(marker)!r}).write_text('x'),"
+              f" sys.exit(42)))\nprint('ready', flush=True)\ntime.sleep(30)\n")
+    proc = subprocess.Popen([sys.executable, "-m", "kortix_guard", "run", "--", sys.executable,
+                             "-c", script], cwd=filled, stdout=subprocess.PIPE, env=os.environ)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=20) == 42
+    time.sleep(0.05)
+    assert marker.read_text() == "x"
