@@ -1,0 +1,112 @@
+"""action.yml: schema-valid, pinned, bash-only, and its steps run the way the runner runs them."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import assert_no_value, kg, write
+from tests.e2e.conftest import CHECKOUT
+from tests.inject.test_inject import ADVERSARIAL, MANIFEST, parse_github_env
+from tests.store.conftest import store_project, user_config  # noqa: F401  (fixtures)
+
+ACTION = CHECKOUT / "action.yml"
+WORKFLOW = CHECKOUT / "examples" / "workflows" / "kortix-guard.yml"
+
+
+@pytest.mark.parametrize(("schema", "path"), [("vendor.github-actions", ACTION),
+                                              ("vendor.github-workflows", WORKFLOW)])
+def test_schema(schema: str, path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema,
+                           str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def _uses(node: object) -> list[str]:
+    if isinstance(node, dict):
+        return [v for k, v in node.items() if k == "uses"] + [u for v in node.values() for u in _uses(v)]
+    if isinstance(node, list):
+        return [u for v in node for u in _uses(v)]
+    return []
+
+
+def test_steps_are_bash_and_third_party_actions_are_pinned() -> None:
+    action = yaml.safe_load(ACTION.read_text())
+    for step in action["runs"]["steps"]:
+        if "run" in step:
+            assert step["shell"] == "bash"
+            assert "${{" not in step["run"], "inputs reach scripts only through env:"
+    uses = _uses(action) + _uses(yaml.safe_load(WORKFLOW.read_text()))
+    third_party = [u for u in uses if not u.startswith("kortix-guard/")]
+    assert third_party
+    for ref in third_party:
+        assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
+
+
+def _expand(text: str, inputs: dict[str, str], runner: dict[str, str]) -> str:
+    def value(m: re.Match[str]) -> str:
+        expr = m.group(1).strip()
+        if expr.startswith("inputs."):
+            return inputs[expr.removeprefix("inputs.")]
+        return runner[expr]
+
+    return re.sub(r"\$\{\{(.*?)\}\}", value, text)
+
+
+def run_action(workdir: Path, tmp: Path, given: dict[str, str]) -> tuple[list, dict[str, Path]]:
+    """Run each composite step as the runner does: bash -eo pipefail, env from inputs, the
+    file commands as files, and RUNNER_TEMP; stop at the first failing step."""
+    action = yaml.safe_load(ACTION.read_text())
+    inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | given
+    files = {n: tmp / n.lower() for n in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for f in files.values():
+        f.write_text("")
+    (tmp / "runner-temp").mkdir(exist_ok=True)
+    base_env = {"PATH": os.environ["PATH"], "HOME": str(tmp), "GITHUB_ACTIONS": "true",
+                "RUNNER_TEMP": str(tmp / "runner-temp"), **{k: str(v) for k, v in files.items()},
+                "XDG_CONFIG_HOME": str(tmp / "no-user-keys")}
+    runner = {"github.action_path": str(CHECKOUT)}
+    results = []
+    for step in action["runs"]["steps"]:
+        env = base_env | {k: _expand(str(v), inputs, runner) for k, v in step.get("env", {}).items()}
+        cwd = workdir / _expand(step.get("working-directory", "."), inputs, runner)
+        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                              cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+        results.append(proc)
+        if proc.returncode != 0:
+            break
+    return results, files
+
+
+@pytest.fixture
+def action_project(store_project: Path) -> tuple[Path, str]:
+    names = ", ".join(f'"{n}"' for n in ADVERSARIAL)
+    write(store_project, {"kortix.toml": MANIFEST.format(names)})
+    for name, value in ADVERSARIAL.items():
+        assert kg("secrets", "set", f"{name}=-", cwd=store_project, input=value + "\n").code == 0
+    return store_project, kg("key", "export", cwd=store_project).out.strip()
+
+
+@pytest.mark.slow
+def test_action_injects_exactly_the_store(action_project: tuple[Path, str], tmp_path: Path) -> None:
+    root, key = action_project
+    results, files = run_action(root, tmp_path, {"key": key})
+    assert [r.returncode for r in results] == [0, 0], results[-1].stderr
+    assert parse_github_env(files["GITHUB_ENV"].read_bytes().decode()) == ADVERSARIAL
+    assert f"injected={','.join(ADVERSARIAL)}" in files["GITHUB_OUTPUT"].read_text()
+    shown = [line for r in results for line in r.stdout.splitlines()
+             if not line.startswith("::add-mask::")]
+    assert_no_value([v for v in ADVERSARIAL.values() if len(v) > 8], "\n".join(shown),
+                    *(r.stderr for r in results), files["GITHUB_STEP_SUMMARY"].read_text())
+
+    kg("secrets", "rm", "PEM", cwd=root)
+    results, files = run_action(root, tmp_path, {"key": key})
+    assert results[-1].returncode == 1
+    assert "missing: PEM" in results[-1].stderr
+    assert files["GITHUB_ENV"].read_text() == ""
+    assert "missing=PEM" in files["GITHUB_OUTPUT"].read_text()
