@@ -41,9 +41,3 @@ class BadKey(Error):
 
 class StoreError(Error):
     """The store cannot be opened: corrupt, tampered with, or of an unknown version."""
-
-
-class ProblemsFound(Error):
-    """The check ran and found problems (exit 1)."""
-
-    exit_code = PROBLEMS

@@ -90,5 +90,4 @@ def load(path: Path, display: str | None = None) -> Manifest:
             exclude=tuple(guard.get("exclude", ())),
             min_known_length=guard.get("min_known_length", DEFAULT_MIN_KNOWN_LENGTH),
         ),
-        warnings=tuple(problems),
     )

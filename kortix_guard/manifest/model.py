@@ -1,7 +1,7 @@
 """The manifest's records: what a check reports and what the other commands read."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from kortix_guard.rules import Severity, rule
@@ -56,7 +56,6 @@ class Manifest:
     required: tuple[str, ...]
     optional: tuple[str, ...]
     guard: GuardConfig
-    warnings: tuple[Problem, ...] = field(default=(), compare=False)
 
     @property
     def declared(self) -> tuple[str, ...]:

@@ -18,11 +18,8 @@ def new_key(project: Project) -> int:
 
     store = project.store_path()
     display = project.display(store)
-    if store.exists():
-        raise errors.StoreError(f"{display}: a store exists already",
-                                hint="to change its key, run `kortix-guard key rotate`")
     key = Key.generate()
-    sf = create(store, key, display)
+    sf = create(store, key, display)  # refuses when a store exists
     saved = keys.save_user_key(key, sf.store_id)
     click.echo(f"created {display} (store id {sf.store_id}, key id {key.id})")
     click.echo(f"saved the key to {saved} (mode 0600); it never goes into git", err=True)
