@@ -9,7 +9,7 @@ import pytest
 
 from kortix_guard.store.crypto import Key
 from tests.conftest import kg, kg_proc
-from tests.store.conftest import STORE
+from tests.store.conftest import STORE, forget_user_keys
 
 SECRET = "planted-Value-9f8e7d"
 
@@ -84,8 +84,7 @@ def test_bad_keys(filled: Path, env: dict[str, str], message: str) -> None:
 
 
 def test_no_key(filled: Path, user_config: Path) -> None:
-    for key_file in (user_config / "kortix-guard" / "keys").iterdir():
-        key_file.unlink()
+    forget_user_keys(user_config)
     result = kg_proc("key", "export", cwd=filled)
     assert result.code == 2
     assert "no key for this store" in result.err

@@ -27,6 +27,16 @@ def _branch(repo: Path, name: str, *assignments: str) -> None:
     git("commit", "-qam", name, cwd=repo)
 
 
+def _merge(repo: Path, ours: str, theirs: str) -> subprocess.CompletedProcess[str]:
+    """Branches a and b from main, each setting one assignment; merge b into a."""
+    _setup(repo)
+    _branch(repo, "a", ours)
+    _branch(repo, "b", theirs)
+    git("checkout", "-q", "a", cwd=repo)
+    return subprocess.run(["git", "merge", "--no-edit", "b"], cwd=repo, capture_output=True,
+                          text=True)
+
+
 def _values(repo: Path) -> dict[str, str]:
     return {n: v.reveal() for n, v in open_store(repo / STORE).values().items()}
 
@@ -44,26 +54,16 @@ def test_different_names_merge_cleanly(store_project: Path) -> None:
 
 
 def test_same_name_changed_on_both_sides_conflicts(store_project: Path) -> None:
-    repo = store_project
-    _setup(repo)
-    _branch(repo, "a", "DATABASE_URL=planted-a")
-    _branch(repo, "b", "DATABASE_URL=planted-b")
-    git("checkout", "-q", "a", cwd=repo)
-    merged = subprocess.run(["git", "merge", "--no-edit", "b"], cwd=repo,
-                            capture_output=True, text=True)
+    merged = _merge(store_project, "DATABASE_URL=planted-a", "DATABASE_URL=planted-b")
     assert merged.returncode != 0
     assert "conflict: DATABASE_URL changed on both sides" in merged.stderr + merged.stdout
     assert "planted" not in merged.stderr + merged.stdout
 
 
 def test_same_value_on_both_sides_is_no_conflict(store_project: Path) -> None:
-    repo = store_project
-    _setup(repo)
-    _branch(repo, "a", "DATABASE_URL=same")
-    _branch(repo, "b", "DATABASE_URL=same")
-    git("checkout", "-q", "a", cwd=repo)
-    assert subprocess.run(["git", "merge", "-q", "--no-edit", "b"], cwd=repo).returncode == 0
-    assert _values(repo) == {"DATABASE_URL": "same"}
+    merged = _merge(store_project, "DATABASE_URL=same", "DATABASE_URL=same")
+    assert merged.returncode == 0, merged.stderr
+    assert _values(store_project) == {"DATABASE_URL": "same"}
 
 
 def test_reseal_after_a_hand_merge(store_project: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from kortix_guard.store import open_store
 from tests.conftest import assert_no_value, kg, kg_proc
-from tests.store.conftest import STORE, store_id
+from tests.store.conftest import STORE, forget_user_keys, store_id
 
 PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app", "sk-planted-0123456789abcdef", "multi\nline\nPEM"]
 
@@ -75,8 +75,7 @@ def test_set_usage_errors(store_project: Path) -> None:
 
 def test_ls_needs_no_key_and_strict(store_project: Path, user_config: Path) -> None:
     kg("secrets", "set", "UNDECLARED=x", cwd=store_project)
-    for key_file in (user_config / "kortix-guard" / "keys").iterdir():
-        key_file.unlink()
+    forget_user_keys(user_config)
     ls = kg_proc("secrets", "ls", cwd=store_project)
     assert ls.code == 0
     assert "DATABASE_URL    ○ missing  required" in ls.out
