@@ -81,6 +81,33 @@ _RULES = [
          '[guard]\nstroe = "x"'),
     Rule("KG152", "guard-bad-type", E, "A `[guard]` key of the wrong type.",
          "[guard]\nmin_known_length = \"8\""),
+    # The scanner: a secret value about to enter git.
+    Rule("KG300", "known-store-value", E,
+         "A value from this project's encrypted store, whatever its shape.",
+         "a store value pasted into config.py"),
+    Rule("KG301", "known-env-value", E,
+         "A value from an untracked or ignored `.env*` file of the work tree.",
+         "a .env value pasted into settings.yaml"),
+    Rule("KG310", "declared-name-literal", E,
+         "A literal assigned to a name that kortix.toml declares (references and placeholders "
+         "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),
+    Rule("KG320", "provider-token", E,
+         "A token in a provider's format (OpenAI, Anthropic, GitHub, Stripe, Slack, Google, "
+         "AWS, ...).", 'token = "ghp_…"'),
+    Rule("KG321", "private-key", E, "A PEM or OpenSSH private key block (also inside JSON "
+                                    "strings with \\n escapes).", "-----BEGIN RSA PRIVATE KEY-----"),
+    Rule("KG322", "url-password", E, "A URL or connection string with a password in it.",
+         "postgres://app:hunter2@db/app"),
+    Rule("KG323", "jwt", E, "A JSON Web Token.", "eyJhbGciOi…"),
+    Rule("KG324", "kortix-guard-key", E, "A kortix-guard store key (its checksum verified).",
+         "kgk1_…"),
+    Rule("KG330", "detect-secrets", E,
+         "A detect-secrets plugin's finding (high-entropy strings, secret keywords, and the "
+         "token formats it knows).", 'password = "…"'),
+    Rule("KG340", "never-commit-file", E,
+         "A file that must never be committed: .env files, private keys, .netrc, .pgpass, "
+         "credentials files, master.key, htpasswd/shadow files, kortix-guard key files.",
+         ".env"),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}

@@ -90,10 +90,10 @@ def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None
 
 
 def _register() -> None:
-    from kortix_guard.cli import inject_cmd, manifest_cmd, store_cmd
+    from kortix_guard.cli import inject_cmd, manifest_cmd, scan_cmd, store_cmd
 
     cli.add_command(manifest_cmd.manifest)
-    for command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS):
+    for command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS, *scan_cmd.COMMANDS):
         cli.add_command(command)
 
 

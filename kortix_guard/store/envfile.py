@@ -13,7 +13,8 @@ from kortix_guard.secret import SecretValue
 from kortix_guard.store.commands import name_errors
 
 
-def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
+def _parse(text: str, *, report: bool = True,
+           ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
     """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number.
 
     python-dotenv's own parser, without its variable expansion: `$X` in a value stays as
@@ -29,7 +30,7 @@ def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[in
             bad.append((line, "cannot be parsed as NAME=value"))
         elif binding.key is not None:
             value = binding.value or ""
-            problems = name_errors(binding.key)
+            problems = name_errors(binding.key) if report else []
             if "\0" in value:
                 problems.append("the value holds a NUL byte")
             if problems:
@@ -37,6 +38,15 @@ def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[in
             else:
                 pairs[binding.key] = (line, SecretValue(value))
     return pairs, bad
+
+
+def parse_values(path: Path) -> list[SecretValue]:
+    """Every non-empty value of a .env file (for the scanner's known values); [] if unreadable."""
+    try:
+        pairs, _ = _parse(read_text(path, what=".env file"), report=False)
+    except errors.Error:
+        return []
+    return [value for _, value in pairs.values() if len(value)]
 
 
 def push(project: Project, source: Path, *, dry_run: bool = False) -> int:

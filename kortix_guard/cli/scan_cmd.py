@@ -1,0 +1,41 @@
+"""`kortix-guard scan`: block secret values before they enter git."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kortix_guard.cli.main import State, pass_state
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--staged", is_flag=True,
+              help="The staged blobs of the git index (of PATHS, else every staged change).")
+@click.option("--all-files", is_flag=True, help="Every file in the git index.")
+@click.option("--history", is_flag=True, help="Every blob reachable from any ref, once each.")
+@click.option("--since", metavar="REV", help="With --history: only what is not reachable from REV.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
+              show_default=True)
+@click.option("--update-baseline", is_flag=True,
+              help="Accept every current finding into the baseline ([guard] baseline).")
+@pass_state
+def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
+         since: str | None, fmt: str, update_baseline: bool) -> int:
+    """Find secret values in files, the index, or history. Exit 1 when any is found."""
+    from kortix_guard.scan.command import Format, Mode, run
+
+    chosen = [m for m, on in ((Mode.STAGED, staged), (Mode.ALL_FILES, all_files),
+                              (Mode.HISTORY, history)) if on]
+    if len(chosen) > 1:
+        raise click.UsageError("choose one of --staged, --all-files and --history")
+    mode = chosen[0] if chosen else Mode.DISK
+    if since and mode is not Mode.HISTORY:
+        raise click.UsageError("--since goes with --history")
+    if paths and mode in (Mode.ALL_FILES, Mode.HISTORY):
+        raise click.UsageError(f"--{mode.value} takes no PATHS")
+    return run(state.project(), paths, mode=mode, since=since, fmt=Format(fmt),
+               update_baseline=update_baseline)
+
+
+COMMANDS = [scan]

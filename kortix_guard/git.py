@@ -1,0 +1,120 @@
+"""The only importer of pygit2: the index, staged changes, history blobs, ignore rules."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from kortix_guard.errors import Error
+
+
+class GitError(Error):
+    """Not a git repository, or a revision it does not have."""
+
+
+@dataclass(frozen=True)
+class BlobRef:
+    path: str  # repository-relative, with '/'
+    id: str
+    commit: str | None = None  # the commit that first introduced it (history mode)
+
+
+class Repo:
+    def __init__(self, start: Path) -> None:
+        import pygit2
+
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise GitError(f"{start}: not inside a git repository",
+                           hint="run `git init`, or scan files on disk with `kortix-guard scan PATH`")
+        self._git = pygit2.Repository(found)
+        if self._git.workdir is None:
+            raise GitError(f"{found}: a bare repository has no work tree to scan")
+        self.root = Path(self._git.workdir).resolve()
+
+    def read(self, blob_id: str) -> bytes:
+        return self._git[blob_id].data
+
+    def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
+        """Blobs in the index: all of them, or those at the given repository paths."""
+        index = self._git.index
+        index.read(False)
+        wanted = None if paths is None else set(paths)
+        return [BlobRef(e.path, str(e.id)) for e in index
+                if (wanted is None or e.path in wanted) and _is_file_mode(e.mode)]
+
+    def staged_blobs(self) -> list[BlobRef]:
+        """Index entries that differ from HEAD: what the next commit adds or changes."""
+        head = self._head_tree()
+        committed: dict[str, str] = {}
+        if head is not None:
+            committed = {path: blob_id for path, blob_id in _walk_tree(head, "")}
+        return [b for b in self.index_blobs() if committed.get(b.path) != b.id]
+
+    def _head_tree(self):
+        if self._git.head_is_unborn:
+            return None
+        return self._git.head.peel().tree
+
+    def history_blobs(self, since: str | None = None) -> Iterator[BlobRef]:
+        """Each distinct blob reachable from any ref (not from `since`), once, with the
+        oldest commit and path that introduced it."""
+        import pygit2
+        from pygit2.enums import SortMode
+
+        walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        pushed = False
+        for ref in self._git.references:
+            target = self._git.references[ref].peel()
+            if isinstance(target, pygit2.Commit):
+                walker.push(target.id)
+                pushed = True
+        if not pushed:
+            return
+        if since is not None:
+            walker.hide(self._commit_id(since))
+        seen: set[str] = set()
+        for commit in walker:
+            parent_tree = commit.parents[0].tree if commit.parents else None
+            diff = (self._git.diff(parent_tree, commit.tree) if parent_tree is not None
+                    else commit.tree.diff_to_tree(swap=True))
+            for delta in diff.deltas:
+                new = delta.new_file
+                blob_id = str(new.id)
+                if blob_id in seen or new.id.raw == b"\0" * 20 or not _is_file_mode(new.mode):
+                    continue
+                seen.add(blob_id)
+                yield BlobRef(new.path, blob_id, str(commit.id))
+
+    def _commit_id(self, rev: str):
+        import pygit2
+
+        try:
+            return self._git.revparse_single(rev).peel(pygit2.Commit).id
+        except (KeyError, ValueError, pygit2.GitError):
+            shallow = (Path(self._git.path) / "shallow").exists()
+            hint = ("this is a shallow clone: fetch the history (in GitHub Actions, "
+                    "actions/checkout with `fetch-depth: 0`)" if shallow
+                    else "check the revision with `git rev-parse`")
+            raise GitError(f"--since {rev}: no such revision in this repository",
+                           hint=hint) from None
+
+    def is_tracked(self, path: str) -> bool:
+        return path in self._git.index
+
+    def is_ignored(self, path: str) -> bool:
+        return self._git.path_is_ignored(path)
+
+
+def _is_file_mode(mode: int) -> bool:
+    # Regular and executable files; not symlinks (0o120000) nor submodules (0o160000).
+    return mode in (0o100644, 0o100755)
+
+
+def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:
+    for entry in tree:
+        path = f"{prefix}{entry.name}"
+        if entry.type_str == "tree":
+            yield from _walk_tree(entry, path + "/")
+        else:
+            yield path, str(entry.id)

@@ -1,0 +1,71 @@
+"""Accepted findings: keyed by path, rule and a slow salted hash (scrypt) of the secret, so a
+committed baseline does not help anyone brute-force a short secret. No line numbers and no
+timestamps, sorted: the file changes only when the accepted findings do."""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets as _random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kortix_guard._fs import atomic_write, read_text
+from kortix_guard.errors import InputError
+from kortix_guard.secret import SecretValue
+
+VERSION = 1
+# scrypt cost: about 50 ms and 16 MiB per hash, paid only for findings on a baselined path.
+_N, _R, _P = 2 ** 14, 8, 1
+
+
+@dataclass(frozen=True)
+class Baseline:
+    salt: str
+    entries: frozenset[tuple[str, str, str]] = frozenset()  # (path, rule, hash)
+    _pairs: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+
+    @classmethod
+    def new(cls) -> Baseline:
+        return cls(_random.token_hex(16))
+
+    @classmethod
+    def of(cls, salt: str, entries: Iterable[tuple[str, str, str]]) -> Baseline:
+        entries = frozenset(entries)
+        return cls(salt, entries, frozenset((p, r) for p, r, _ in entries))
+
+    def fingerprint(self, secret: SecretValue) -> str:
+        return hashlib.scrypt(secret.reveal().encode("utf-8"), salt=bytes.fromhex(self.salt),
+                              n=_N, r=_R, p=_P, dklen=32).hex()
+
+    def may_accept(self, path: str, rule: str) -> bool:
+        return (path, rule) in self._pairs
+
+    def accepts(self, path: str, rule: str, fingerprint: str) -> bool:
+        return (path, rule, fingerprint) in self.entries
+
+    def render(self) -> str:
+        findings = [{"path": p, "rule": r, "hash": h} for p, r, h in sorted(self.entries)]
+        return json.dumps({"version": VERSION, "salt": self.salt, "findings": findings},
+                          indent=2) + "\n"
+
+
+def load(path: Path, display: str) -> Baseline | None:
+    if not path.exists():
+        return None
+    text = read_text(path, what="baseline", display=display)
+    try:
+        data = json.loads(text)
+        if data.get("version") != VERSION:
+            raise ValueError(f"unknown version {data.get('version')!r}")
+        salt = data["salt"]
+        bytes.fromhex(salt)
+        entries = [(f["path"], f["rule"], f["hash"]) for f in data["findings"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise InputError(f"{display}: not a kortix-guard baseline ({e})",
+                         hint="regenerate it with `kortix-guard scan --update-baseline`") from None
+    return Baseline.of(salt, entries)
+
+
+def write(path: Path, baseline: Baseline) -> None:
+    atomic_write(path, baseline.render().encode("utf-8"))

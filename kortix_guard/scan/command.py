@@ -1,0 +1,211 @@
+"""`kortix-guard scan`: choose the input, configure the layers, report, exit code."""
+from __future__ import annotations
+
+import enum
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.project import Project
+
+
+class Format(str, enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class Mode(str, enum.Enum):
+    DISK = "disk"
+    STAGED = "staged"
+    ALL_FILES = "all-files"
+    HISTORY = "history"
+
+
+def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
+        fmt: Format = Format.TEXT, update_baseline: bool = False) -> int:
+    from kortix_guard.scan import baseline as _baseline
+    from kortix_guard.scan import report
+    from kortix_guard.scan.engine import Scanner, scan_all
+
+    config = _Config.load(project)
+    repo = _repo(project, required=mode is not Mode.DISK)
+    root = repo.root if repo is not None else project.root
+    baseline_path = config.baseline_path(root)
+    current = _baseline.load(baseline_path, project.display(baseline_path))
+    if update_baseline and current is None:
+        current = _baseline.Baseline.new()
+    scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
+                      baseline=current, fingerprints=update_baseline)
+    items, total = _items(project, repo, root, paths, mode, since, config)
+    findings, notes, new_entries = [], [], set()
+    progress = _progress_bar(len(items)) if mode is Mode.HISTORY else None
+    try:
+        for item, outcome in scan_all(scanner, items, total_bytes=total,
+                                      progress=progress.update if progress else None):
+            if outcome.note:
+                notes.append(outcome.note)
+            for finding in outcome.findings:
+                if update_baseline:
+                    new_entries.add((item.path, finding.code, finding.fingerprint))
+                elif not scanner.accepted(item.path, finding):
+                    findings.append(finding)
+    finally:
+        scanner.close()
+        if progress:
+            progress.render_finish()
+    for note in notes:
+        click.echo(f"kortix-guard: {note}", err=True)
+    if update_baseline:
+        assert current is not None
+        _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, new_entries))
+        click.echo(f"kortix-guard: {project.display(baseline_path)}: {len(new_entries)} accepted "
+                   f"finding(s)", err=True)
+        return errors.CLEAN
+    report.emit(findings, fmt, scanned=len(items))
+    return errors.PROBLEMS if findings else errors.CLEAN
+
+
+def _progress_bar(total: int):
+    if not sys.stderr.isatty() or total < 50:
+        return None
+    bar = click.progressbar(length=total, label="scanning history", file=sys.stderr)
+    bar.__enter__()
+    return bar
+
+
+class _Config:
+    """What the manifest says about scanning; defaults when there is no usable manifest."""
+
+    def __init__(self, manifest=None) -> None:  # manifest: Manifest | None
+        self.manifest = manifest
+
+    @classmethod
+    def load(cls, project: Project) -> _Config:
+        if not project.manifest_path.exists():
+            return cls()
+        try:
+            return cls(project.load_manifest())
+        except errors.Error as e:
+            click.echo(f"kortix-guard: warning: {e.message.splitlines()[0]}; scanning without its "
+                       f"names and [guard] settings", err=True)
+            return cls()
+
+    @property
+    def exclude(self) -> tuple[str, ...]:
+        return self.manifest.guard.exclude if self.manifest else ()
+
+    def baseline_path(self, root: Path) -> Path:
+        from kortix_guard.manifest.model import DEFAULT_BASELINE
+
+        return self.manifest.guard.baseline if self.manifest else root / DEFAULT_BASELINE
+
+    def declared(self):
+        from kortix_guard.scan.detectors.declared import DeclaredNames
+
+        return DeclaredNames(self.manifest.declared) if self.manifest else None
+
+    def min_known_length(self) -> int:
+        from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
+
+        return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
+
+
+def _repo(project: Project, *, required: bool):
+    from kortix_guard.git import GitError, Repo
+
+    try:
+        return Repo(project.cwd)
+    except GitError:
+        if required:
+            raise
+        return None
+
+
+def _known_values(project: Project, config: _Config, repo):
+    """The store's values when a key is at hand, and untracked or ignored `.env*` values."""
+    from kortix_guard.scan.detectors.known import KnownValues
+    from kortix_guard.scan.sources import env_files
+
+    values: dict[str, list] = {"KG300": [], "KG301": []}
+    if config.manifest is not None:
+        store = project.store_path(config.manifest)
+        if store.exists():
+            values["KG300"] = _store_values(project, store)
+    if repo is not None:
+        from kortix_guard.store.envfile import parse_values
+
+        for path in env_files(repo.root):
+            relative = path.relative_to(repo.root).as_posix()
+            if repo.is_tracked(relative):
+                continue  # a tracked .env is itself a finding (KG340), not a source of truth
+            label = f"value from {relative}"
+            values["KG301"] += [(label, v) for v in parse_values(path)]
+    known = KnownValues(values, min_length=config.min_known_length())
+    return known if known else None
+
+
+def _store_values(project: Project, store: Path) -> list:
+    from kortix_guard.store import open_store
+
+    try:
+        opened = open_store(store, project.display(store), key_file=project.key_file)
+    except errors.BadKey:
+        return []  # no key here: the known-value layer reads only what this machine can open
+    except errors.StoreError as e:
+        click.echo(f"kortix-guard: warning: {e.message}; store values not scanned for", err=True)
+        return []
+    return [(f"value of {name} (from the store)", value) for name, value in opened.values().items()]
+
+
+def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
+           since: str | None, config: _Config):
+    from kortix_guard.scan.engine import Item
+    from kortix_guard.scan.sources import disk_items, excluded
+
+    skip = set(config.exclude)
+    ours = set()
+    if config.manifest is not None:
+        for path in (project.store_path(config.manifest), config.baseline_path(root)):
+            try:
+                ours.add(path.relative_to(root).as_posix())
+            except ValueError:
+                pass
+    if mode is Mode.DISK:
+        items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
+                                cwd=project.cwd))
+        items = [i for i in items if i.path not in ours and not excluded(i.path, tuple(skip))]
+        total = sum(_size(i.disk) for i in items)
+        return items, total
+    if mode is Mode.HISTORY:
+        refs = list(repo.history_blobs(since))
+    elif mode is Mode.STAGED and paths:
+        wanted = [_repo_path(project, root, p) for p in paths]
+        refs = repo.index_blobs(wanted)
+    elif mode is Mode.STAGED:
+        refs = repo.staged_blobs()
+    else:
+        refs = repo.index_blobs()
+    refs = [r for r in refs if r.path not in ours and not excluded(r.path, tuple(skip))]
+    items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit,
+                  data=repo.read(r.id)) for r in refs]
+    return items, sum(len(i.data) for i in items)
+
+
+def _repo_path(project: Project, root: Path, path: Path) -> str:
+    absolute = (project.cwd / path).absolute()
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _size(path: str | None) -> int:
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0

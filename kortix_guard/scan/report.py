@@ -1,0 +1,68 @@
+"""Findings as text, JSON or SARIF 2.1.0, all from the one Finding record."""
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+import click
+
+from kortix_guard.rules import RULES
+from kortix_guard.scan.model import Finding
+
+ADVICE = """\
+what to do:
+  - a real secret: remove it from the file (and from the index: git rm --cached / git add),
+    keep it in the store with `kortix-guard secrets set NAME=-`, and rotate it if it was pushed;
+  - not a secret: add `kortix-guard: allow` to the line, exclude the path in kortix.toml
+    ([guard] exclude), or accept it with `kortix-guard scan --update-baseline`."""
+
+
+def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
+    from kortix_guard.scan.command import Format
+
+    if fmt is Format.JSON:
+        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    elif fmt is Format.SARIF:
+        click.echo(json.dumps(sarif(findings), indent=2))
+    else:
+        for finding in findings:
+            click.echo(finding.as_text())
+    if findings:
+        click.echo(f"kortix-guard: {len(findings)} secret(s) found in {scanned} file(s) scanned",
+                   err=True)
+        if fmt.value == "text":
+            click.echo(ADVICE, err=True)
+
+
+def sarif(findings: Sequence[Finding]) -> dict:
+    from kortix_guard._meta import repository_url, version
+
+    used = sorted({f.code for f in findings})
+    rules = [{"id": code, "name": RULES[code].name,
+              "shortDescription": {"text": RULES[code].summary},
+              "helpUri": f"{repository_url()}/blob/main/docs/scan.md#rules",
+              "defaultConfiguration": {"level": "error"}} for code in used]
+    results = []
+    for f in findings:
+        result = {
+            "ruleId": f.code,
+            "ruleIndex": used.index(f.code),
+            "level": "error",
+            "message": {"text": f.message},
+            "locations": [{"physicalLocation": {
+                "artifactLocation": {"uri": f.path.replace("\\", "/")},
+                "region": {"startLine": f.line, "startColumn": f.col},
+            }}],
+        }
+        if f.commit:
+            result["properties"] = {"commit": f.commit}
+        results.append(result)
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "kortix-guard", "version": version(),
+                                "informationUri": repository_url(), "rules": rules}},
+            "results": results,
+        }],
+    }
