@@ -57,8 +57,9 @@ class Repo:
         return self._git.head.peel().tree
 
     def history_blobs(self, since: str | None = None) -> Iterator[BlobRef]:
-        """Each distinct blob reachable from any ref (not from `since`), once, with the
-        oldest commit and path that introduced it."""
+        """Each distinct blob reachable from any ref, once, with the oldest commit and path that
+        introduced it. With `since`, only commits not reachable from it, and only content
+        that its tree does not already hold."""
         import pygit2
         from pygit2.enums import SortMode
 
@@ -71,9 +72,12 @@ class Repo:
                 pushed = True
         if not pushed:
             return
-        if since is not None:
-            walker.hide(self._commit_id(since))
         seen: set[str] = set()
+        if since is not None:
+            base = self._git[self._commit_id(since)]
+            walker.hide(base.id)
+            # Content already at REV was scanned when REV was: a copy of it is not new.
+            seen = {blob_id for _, blob_id in _walk_tree(base.tree, "")}
         for commit in walker:
             parent_tree = commit.parents[0].tree if commit.parents else None
             diff = (self._git.diff(parent_tree, commit.tree) if parent_tree is not None

@@ -43,7 +43,7 @@ _RULES = [
          "`[env]` holds only `required` and `optional`.", '[env]\nrequried = ["A"]'),
     Rule("KG106", "value-in-manifest", E,
          "A key under `[env]` holds a string: values never go in kortix.toml. "
-         "The message never repeats the value.", '[env]\nOPENAI_API_KEY = "sk-..."'),
+         "The message never repeats the value.", '[env]\nOPENAI_API_KEY = "sk-..."'),  # kortix-guard: allow
     # Names: shared with secrets set, env push and inject.
     Rule("KG110", "name-invalid", E,
          "A name must match `^[A-Z_][A-Z0-9_]{0,63}$`.", 'required = ["API-KEY"]'),
@@ -90,14 +90,14 @@ _RULES = [
          "a .env value pasted into settings.yaml"),
     Rule("KG310", "declared-name-literal", E,
          "A literal assigned to a name that kortix.toml declares (references and placeholders "
-         "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),
+         "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),  # kortix-guard: allow
     Rule("KG320", "provider-token", E,
          "A token in a provider's format (OpenAI, Anthropic, GitHub, Stripe, Slack, Google, "
          "AWS, ...).", 'token = "ghp_…"'),
     Rule("KG321", "private-key", E, "A PEM or OpenSSH private key block (also inside JSON "
                                     "strings with \\n escapes).", "-----BEGIN RSA PRIVATE KEY-----"),
     Rule("KG322", "url-password", E, "A URL or connection string with a password in it.",
-         "postgres://app:hunter2@db/app"),
+         "postgres://app:hunter2@db/app"),  # kortix-guard: allow
     Rule("KG323", "jwt", E, "A JSON Web Token.", "eyJhbGciOi…"),
     Rule("KG324", "kortix-guard-key", E, "A kortix-guard store key (its checksum verified).",
          "kgk1_…"),

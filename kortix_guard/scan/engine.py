@@ -86,6 +86,8 @@ class Scanner:
         for hit in self._ds.find(text, lines):
             if hit.what == "Secret Keyword" and patterns.ENV_NAME.fullmatch(hit.secret.reveal()):
                 continue  # `secret_env = "WEBHOOK_SECRET"` names a secret, it is not one
+            if hit.what == "Private Key" and "BEGIN" in hit.secret.reveal():
+                continue  # a bare header; KG321 reports blocks that carry key material
             if not patterns.NOT_SECRET_LINE.search(text.line(text.position(hit.offset)[0])):
                 hits.append(hit)
         return hits

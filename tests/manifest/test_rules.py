@@ -27,7 +27,7 @@ CASES = [
     ("env not table", 'env = "A"\n' + HEAD, [("KG104", 1)], 1),
     ("required not array", HEAD + '[env]\nrequired = "A"\n', [("KG104", 4)], 1),
     ("unknown env key", HEAD + "[env]\nrequried = []\n", [("KG105", 4)], 1),
-    ("value in env", HEAD + '[env]\nOPENAI_API_KEY = "sk-abc"\n', [("KG106", 4)], 1),
+    ("value in env", HEAD + '[env]\nOPENAI_API_KEY = "sk-abc"\n', [("KG106", 4)], 1),  # kortix-guard: allow
     ("invalid char", HEAD + '[env]\nrequired = ["API-KEY"]\n', [("KG110", 4)], 1),
     ("leading digit", HEAD + '[env]\nrequired = ["1ABC"]\n', [("KG110", 4)], 1),
     ("lower case", HEAD + '[env]\nrequired = ["api_key"]\n', [("KG111", 4)], 1),
@@ -49,7 +49,7 @@ CASES = [
     ("trigger alias declared",
      HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\ntype = "webhook"\nsecretEnv = "HOOK"\n', [], 0),
     ("trigger bad name",
-     HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\nsecret_env = "hook-x"\n', [("KG110", 6)], 1),
+     HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\nsecret_env = "hook-x"\n', [("KG110", 6)], 1),  # kortix-guard: allow
     ("connector undeclared",
      HEAD + '[[connectors]]\nname = "x"\n[connectors.auth]\ntype = "bearer"\nsecret = "TOK"\n',
      [("KG141", 7)], 1),
@@ -111,7 +111,7 @@ def test_yaml_beside_is_a_warning(tmp_path: Path) -> None:
 
 
 def test_value_is_never_repeated(tmp_path: Path) -> None:
-    value = "sk-proj-Zq8veryprivatevalue93"
+    value = "sk-proj-Zq8veryprivatevalue93"  # kortix-guard: allow
     for text in (HEAD + f'[env]\nOPENAI_API_KEY = "{value}"\n',
                  HEAD + f"[env]\nOPENAI_API_KEY = {value}\n",
                  HEAD + f'[env]\nrequired = "{value}"\n'):

@@ -11,7 +11,7 @@ from kortix_guard.store.crypto import Key
 from tests.conftest import kg, kg_proc
 from tests.store.conftest import STORE, forget_user_keys
 
-SECRET = "planted-Value-9f8e7d"
+SECRET = "planted-Value-9f8e7d"  # kortix-guard: allow
 
 
 def _flip(text: str, pattern: str, offset: int = 0) -> str:

@@ -11,7 +11,7 @@ from kortix_guard.store import open_store
 from tests.conftest import assert_no_value, kg, kg_proc
 from tests.store.conftest import STORE, forget_user_keys, store_id
 
-PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app", "sk-planted-0123456789abcdef", "multi\nline\nPEM"]
+PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app", "sk-planted-0123456789abcdef", "multi\nline\nPEM"]  # kortix-guard: allow
 
 
 def values(root: Path) -> dict[str, str]:
@@ -112,7 +112,7 @@ def test_rewrite_keeps_unchanged_lines(store_project: Path) -> None:
 ENV_FILE = """\
 # comment
 export DATABASE_URL="postgres://u:p@h/db"
-OPENAI_API_KEY='single $NOT_EXPANDED'
+OPENAI_API_KEY='$NOT_EXPANDED stays'
 PEM="-----BEGIN-----
 line2
 -----END-----"
@@ -132,7 +132,7 @@ def test_env_push(store_project: Path) -> None:
     assert "skipped EMPTY: empty value" in result.err
     assert values(store_project) == {
         "DATABASE_URL": "postgres://u:p@h/db",
-        "OPENAI_API_KEY": "single $NOT_EXPANDED",
+        "OPENAI_API_KEY": "$NOT_EXPANDED stays",
         "PEM": "-----BEGIN-----\nline2\n-----END-----",
         "ESCAPED": "a\tb\nc",
     }

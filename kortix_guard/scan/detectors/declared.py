@@ -16,8 +16,8 @@ CODE_SUFFIXES = frozenset({
 PLACEHOLDER = re.compile(
     r"""(?ix)^(?:
         | \$.*                       # $NAME, ${NAME}, ${{ secrets.NAME }}
-        | \{\{.*\}\}                 # {{ templating }}
-        | <.*>                       # <your key>
+        | \{\{.*                     # {{ templating }} (an unquoted value stops at a space)
+        | <.*                        # <your key>
         | %\(.*\)s? | %[A-Z_]+%      # %(NAME)s, %NAME%
         | kg1:.*                     # a value sealed by kortix-guard's store
         | changeme | change[-_]me | x{3,} | \*{3,} | \.{3} | todo | tbd | none | null | nil

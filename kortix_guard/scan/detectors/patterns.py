@@ -25,7 +25,7 @@ PATTERNS: list[tuple[str, str, re.Pattern[str]]] = [
     ("KG320", "AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
     ("KG321", "private key", re.compile(
         r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP |SSH2 ENCRYPTED )?PRIVATE KEY"
-        r"(?: BLOCK)?-----(?P<s>(?:(?!-----END)[\s\S]){0,20000})")),
+        r"(?: BLOCK)?-----(?P<s>[\s\S]{0,20000}?)-----END[A-Z0-9 ]* PRIVATE KEY")),
     ("KG322", "URL with a password", re.compile(
         r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://[^\s:/?#@'\"]+:(?P<s>[^\s/?#@'\"]{3,})@[^\s'\"]")),
     ("KG322", "connection string password", re.compile(

@@ -1,0 +1,39 @@
+"""The kortix-scan hook through the real pre-commit framework."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, git_init, write
+from tests.e2e.conftest import try_repo
+from tests.scan.conftest import TOKENS
+
+pytestmark = pytest.mark.slow
+TOKEN = TOKENS["github-classic"]
+
+
+@pytest.mark.parametrize(("content", "passes"), [
+    (f'token = "{TOKEN}"\n', False),
+    (f'token = "{TOKEN}"  # kortix-guard: allow\n', True),
+    ("token = None\n", True),
+], ids=["planted-token-blocked", "allowed-token-passes", "clean-passes"])
+def test_kortix_scan_hook(tmp_path: Path, pre_commit_home: Path, content: str, passes: bool) -> None:
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"app.py": content})
+    git("add", "app.py", cwd=repo)
+    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    assert (result.code == 0) is passes, result.out + result.err
+    if not passes:
+        assert "app.py:1:10: KG320 GitHub token `ghp_…` (40 chars)" in result.out
+        assert TOKEN[4:] not in result.out + result.err
+
+
+def test_all_files_scans_every_tracked_file(tmp_path: Path, pre_commit_home: Path) -> None:
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"old.py": f'token = "{TOKEN}"\n'})
+    git("add", "old.py", cwd=repo)
+    git("commit", "-qm", "old", cwd=repo)
+    result = try_repo(repo, "kortix-scan", "--all-files", home=pre_commit_home)
+    assert result.code == 1
+    assert "old.py:1:10: KG320" in result.out

@@ -1,0 +1,190 @@
+"""Each layer with a table of positive and negative cases, through `kortix-guard scan PATH`."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from kortix_guard.store.crypto import Key
+from tests.conftest import MANIFEST, git, kg, write
+from tests.scan.conftest import TOKENS, jwt, pem, rand, rules_found, scan_json
+
+SHA256 = hashlib.sha256(b"x").hexdigest()
+SHA512_B64 = "sha512-" + rand(86, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") + "=="
+
+PATTERN_POSITIVES = [
+    *[(name, "config.py", f'TOKEN = "{value}"\n', "KG320") for name, value in TOKENS.items()
+      if name != "jwt"],
+    ("jwt", "app.js", f"const t = '{TOKENS['jwt']}';\n", "KG323"),
+    ("pem", "deploy/key.txt", pem() + "\n", "KG321"),
+    ("pem-in-json", "sa.txt", '{"k": "' + pem().replace("\n", "\\n") + '"}\n', "KG321"),
+    ("url-password", "settings.yaml", f"db: postgres://app:{rand(14)}@db.internal:5432/app\n",
+     "KG322"),
+    ("connection-string", "app.config",
+     f'<add value="Server=db;User Id=app;Password={rand(12)};" />\n', "KG322"),
+    ("kortix-guard-key", "notes.md", f"the key is {Key.generate().text()}\n", "KG324"),
+    ("ds-keyword", "settings.py", f'password = "{rand(10)}"\n', "KG330"),
+    ("ds-entropy", "data.py", f'blob = "{rand(40)}"\n', "KG330"),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "rule"), [(c[1], c[2], c[3]) for c in PATTERN_POSITIVES],
+                         ids=[c[0] for c in PATTERN_POSITIVES])
+def test_patterns_find(tmp_path: Path, name: str, content: str, rule: str) -> None:
+    write(tmp_path, {name: content})
+    code, findings = scan_json(tmp_path, name)
+    assert code == 1
+    assert rule in [f["rule"] for f in findings]
+    assert findings[0]["line"] == 1
+
+
+PATTERN_NEGATIVES = [
+    ("checksum", "SHA256SUMS.py", f'CHECKSUM = "sha256:{SHA256}"\n'),
+    ("sri", "index.html", f'<script src="a.js" integrity="{SHA512_B64}"></script>\n'),
+    ("image-digest", "compose.yaml", f"image: python@sha256:{SHA256}\n"),
+    ("package-lock", "package-lock.json", f'{{"integrity": "{SHA512_B64}", "x": "{rand(40)}"}}\n'),
+    ("go.sum", "go.sum", f"golang.org/x/net v0.1.0 h1:{rand(43)}=\n"),
+    ("poetry.lock", "poetry.lock", f'content-hash = "{SHA256}"\nfiles = ["{rand(40)}"]\n'),
+    ("pylock", "pylock.toml", f'hashes = {{sha256 = "{SHA256}"}}\nx = "{rand(40)}"\n'),
+    ("data-uri", "page.html", f'<img src="data:image/png;base64,{rand(60)}">\n'),
+    ("ansible-vault", "vault.yml", f"$ANSIBLE_VAULT;1.1;AES256\n{rand(64, '0123456789abcdef')}\n"),
+    ("sealed-store-value", "old.toml", f'A = "kg1:{rand(60, "abcdefABCDEF0123456789_-")}"\n'),
+    ("env-reference", "deploy.yaml", "password: ${DB_PASSWORD}\n"),
+    ("placeholder-url", "README.md", "postgres://user:<password>@localhost/db\n"),
+    ("pem-header-only", "docs.md", "-----BEGIN " + "RSA PRIVATE KEY" + "----- starts a key\n"),
+    ("bad-checksum-key", "notes.md", "kgk1_" + rand(48, "ABCDEFGHIJKLMNOP") + "\n"),
+    ("plain-code", "app.py", "def get_key(d):\n    return d['key']\n"),
+    ("name-reference", "kortix.toml", 'secret_env = "WEBHOOK_SLACK_SECRET"\n'),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), [(c[1], c[2]) for c in PATTERN_NEGATIVES],
+                         ids=[c[0] for c in PATTERN_NEGATIVES])
+def test_patterns_leave_alone(tmp_path: Path, name: str, content: str) -> None:
+    write(tmp_path, {name: content})
+    assert scan_json(tmp_path, name) == (0, [])
+
+
+DECLARED = MANIFEST  # declares DATABASE_URL (required) and OPENAI_API_KEY (optional)
+DECLARED_POSITIVES = [
+    ("dotenv", "deploy.env", "DATABASE_URL=postgres-url-plain\n"),  # kortix-guard: allow
+    ("export", "run.sh", "export DATABASE_URL='mysql-thing'\n"),
+    ("yaml", "values.yaml", "env:\n  DATABASE_URL: some-literal\n"),
+    ("json", "config.json", '{"OPENAI_API_KEY": "literal-value"}\n'),  # kortix-guard: allow
+    ("toml", "settings.toml", 'OPENAI_API_KEY = "a-literal"\n'),  # kortix-guard: allow
+    ("code", "app.py", 'os.environ["DATABASE_URL"] = "in-code-literal"\n'),
+]
+DECLARED_NEGATIVES = [
+    ("braces", "a.env", "DATABASE_URL=${DATABASE_URL}\n"),
+    ("dollar", "a.sh", "export DATABASE_URL=$DATABASE_URL\n"),
+    ("gha", "ci.yaml", "DATABASE_URL: ${{ secrets.DATABASE_URL }}\n"),
+    ("jinja", "t.yaml", "DATABASE_URL: {{ db_url }}\n"),
+    ("environ-read", "app.py", 'url = os.environ["DATABASE_URL"]\n'),
+    ("code-expression", "app.py", "DATABASE_URL = settings.database_url\n"),
+    ("empty", "a.env", "DATABASE_URL=\n"),
+    ("changeme", "a.env", "DATABASE_URL=changeme\n"),
+    ("angle", "a.env", "DATABASE_URL=<your database url>\n"),
+    ("xxx", "a.env", "OPENAI_API_KEY=xxxx\n"),
+    ("your-here", "a.env", "OPENAI_API_KEY=your-openai-key-here\n"),
+    ("example", "a.env", "DATABASE_URL=postgres://example.com/db\n"),
+    ("comparison", "app.py", 'if DATABASE_URL == "x":\n'),
+    ("manifest", "kortix.toml", DECLARED),
+    ("undeclared", "a.env", "OTHER_THING=literal-value\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), [(c[1], c[2]) for c in DECLARED_POSITIVES],
+                         ids=[c[0] for c in DECLARED_POSITIVES])
+def test_declared_names_find(project: Path, name: str, content: str) -> None:
+    write(project, {name: content})
+    assert "KG310" in rules_found(project, name)
+
+
+@pytest.mark.parametrize(("name", "content"), [(c[1], c[2]) for c in DECLARED_NEGATIVES],
+                         ids=[c[0] for c in DECLARED_NEGATIVES])
+def test_declared_names_leave_alone(project: Path, name: str, content: str) -> None:
+    write(project, {name: content})
+    assert "KG310" not in rules_found(project, name)
+
+
+def test_known_store_values_whatever_their_shape(store_project: Path) -> None:
+    value = "plain words but real"  # no pattern would ever flag this
+    kg("secrets", "set", f"DATABASE_URL={value}", "OPENAI_API_KEY=short", cwd=store_project)
+    write(store_project, {"notes.txt": f"remember: {value}\nand short\n"})
+    code, findings = scan_json(store_project, "notes.txt")
+    assert [(f["rule"], f["line"], f["col"]) for f in findings] == [("KG300", 1, 11)]
+    assert "value of DATABASE_URL" in findings[0]["message"]
+
+
+def test_known_values_need_a_key(store_project: Path, user_config: Path) -> None:
+    value = "plain words but real"
+    kg("secrets", "set", f"DATABASE_URL={value}", cwd=store_project)
+    write(store_project, {"notes.txt": f"remember: {value}\n"})
+    from tests.store.conftest import forget_user_keys
+
+    forget_user_keys(user_config)
+    assert scan_json(store_project, "notes.txt") == (0, [])
+
+
+@pytest.mark.parametrize(("env_name", "ignored", "found"), [
+    (".env", True, True),          # ignored
+    (".env.local", False, True),   # untracked
+    (".env.example", False, False),  # examples are not sources of real values
+])
+def test_known_env_file_values(project: Path, env_name: str, ignored: bool, found: bool) -> None:
+    value = "very ordinary text 42"
+    write(project, {env_name: f"SOME_SETTING={value}\nTINY=abc\n", "app.txt": f"x {value} abc\n"})
+    if ignored:
+        write(project, {".gitignore": f"{env_name}\n"})
+    assert ("KG301" in rules_found(project, "app.txt")) is found
+
+
+def test_tracked_env_file_is_not_a_value_source(project: Path) -> None:
+    value = "very ordinary text 42"
+    write(project, {"config/.env.ci": f"SOME_SETTING={value}\n", "app.txt": f"x {value}\n"})
+    git("add", "config/.env.ci", cwd=project)
+    assert "KG301" not in rules_found(project, "app.txt")
+
+
+def test_min_known_length(store_project: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=abcdefghij", cwd=store_project)
+    write(store_project, {"a.txt": "abcdefghij\n"})
+    assert rules_found(store_project, "a.txt") == ["KG300"]
+    manifest = (store_project / "kortix.toml").read_text()
+    write(store_project, {"kortix.toml": manifest + "\n[guard]\nmin_known_length = 11\n"})
+    assert rules_found(store_project, "a.txt") == []
+
+
+NEVER_COMMIT = [
+    (".env", f"API={rand(20)}\n", True),
+    ("config/.env.production", "A=real-value-here\n", True),
+    (".env.example", "API_KEY=\nDATABASE_URL=<url>\nDEBUG=true\n", False),
+    (".env.sample", f"API_KEY={rand(30)}\n", True),
+    ("id_rsa", "anything\n", True),
+    ("keys/server.pem", pem() + "\n", True),
+    ("certs/public.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", False),
+    ("client.p12", b"\x30\x82\x00binary", True),
+    ("putty.ppk", "PuTTY-User-Key-File-2\n", True),
+    (".netrc", "machine h login u password p\n", True),
+    (".pgpass", "h:5432:db:u:p\n", True),
+    (".git-credentials", "https://u:p@github.com\n", True),
+    (".npmrc", "//registry.npmjs.org/:_authToken=abc\n", True),
+    (".npmrc", "registry=https://registry.npmjs.org/\n", False),
+    (".pypirc", "[pypi]\nusername = __token__\npassword = abc\n", True),
+    (".docker/config.json", '{"auths": {"r.io": {"auth": "dTpw"}}}\n', True),
+    (".aws/credentials", "[default]\naws_secret_access_key = abc\n", True),
+    ("config/master.key", "abc123\n", True),
+    (".htpasswd", "u:$apr1$x$y\n", True),
+    ("etc/shadow", "root:*:19000:0:99999:7:::\n", True),
+    ("ci.key", Key.generate().text() + "\n", True),
+    ("sa.json", '{"type": "service_account", "private_key": "-----BEGIN ' + 'PRIVATE KEY-----\\nMIIE"}',
+     True),
+]
+
+
+@pytest.mark.parametrize(("name", "content", "blocked"), NEVER_COMMIT,
+                         ids=[f"{c[0]}-{'blocked' if c[2] else 'ok'}" for c in NEVER_COMMIT])
+def test_never_commit_files(tmp_path: Path, name: str, content: str | bytes, blocked: bool) -> None:
+    write(tmp_path, {name: content})
+    assert ("KG340" in rules_found(tmp_path, name)) is blocked

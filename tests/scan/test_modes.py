@@ -1,0 +1,133 @@
+"""What is read: staged blobs (not the working copy), the index, files on disk, history."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, git_init, kg, write
+from tests.scan.conftest import TOKENS, rules_found, scan_json
+
+SECRET = TOKENS["github-classic"]
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", message, cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = git_init(tmp_path / "repo")
+    write(root, {"README.md": "hello\n"})
+    commit_all(root, "init")
+    return root
+
+
+def test_staged_blob_blocks_even_when_working_copy_is_clean(repo: Path) -> None:
+    write(repo, {"app.py": f'token = "{SECRET}"\n'})
+    git("add", "app.py", cwd=repo)
+    write(repo, {"app.py": "token = None\n"})  # cleaned, but not staged
+    assert rules_found(repo, "--staged") == ["KG320"]
+    assert rules_found(repo, "--staged", "app.py") == ["KG320"]
+    assert rules_found(repo, "app.py") == []  # the disk copy is clean
+
+
+def test_unstaged_secret_does_not_block(repo: Path) -> None:
+    write(repo, {"app.py": "token = None\n"})
+    git("add", "app.py", cwd=repo)
+    write(repo, {"app.py": f'token = "{SECRET}"\n'})
+    assert rules_found(repo, "--staged") == []
+    assert rules_found(repo, "--staged", "app.py") == []
+
+
+def test_staged_without_files_reads_only_changes(repo: Path) -> None:
+    write(repo, {"old.py": f'token = "{SECRET}"\n'})
+    commit_all(repo, "an old secret, already committed")
+    write(repo, {"new.py": "x = 1\n"})
+    git("add", "new.py", cwd=repo)
+    assert rules_found(repo, "--staged") == []
+    # With FILES (what pre-commit passes, and every tracked file under --all-files):
+    assert rules_found(repo, "--staged", "old.py", "new.py") == ["KG320"]
+    assert rules_found(repo, "--all-files") == ["KG320"]
+
+
+def test_history_names_the_introducing_commit_and_scans_each_blob_once(repo: Path) -> None:
+    write(repo, {"a/app.py": f'token = "{SECRET}"\n'})
+    first = commit_all(repo, "add token")
+    write(repo, {"b/copy.py": f'token = "{SECRET}"\n', "README.md": "changed\n"})  # same blob
+    commit_all(repo, "copy it")
+    os.remove(repo / "a" / "app.py")
+    os.remove(repo / "b" / "copy.py")
+    commit_all(repo, "remove it")
+    assert rules_found(repo, "--all-files") == []
+    code, findings = scan_json(repo, "--history")
+    assert code == 1
+    assert [(f["path"], f["commit"]) for f in findings] == [("a/app.py", first)]
+    assert scan_json(repo, "--history", "--since", first)[1] == []
+    result = kg("scan", "--history", cwd=repo)
+    assert f"(commit {first[:12]})" in result.out
+
+
+def test_history_reads_every_ref(repo: Path) -> None:
+    git("checkout", "-qb", "feature", cwd=repo)
+    write(repo, {"f.py": f'token = "{SECRET}"\n'})
+    commit_all(repo, "on a branch")
+    git("checkout", "-q", "main", cwd=repo)
+    assert rules_found(repo, "--history") == ["KG320"]
+
+
+def test_since_missing_in_a_shallow_clone(repo: Path, tmp_path: Path) -> None:
+    for i in range(3):
+        write(repo, {"n.txt": f"{i}\n"})
+        commit_all(repo, f"c{i}")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], check=True)
+    old = git("rev-list", "--max-parents=0", "HEAD", cwd=repo).strip()
+    result = kg("scan", "--history", "--since", old, cwd=clone)
+    assert result.code == 2
+    assert "fetch-depth: 0" in result.err
+    assert "Traceback" not in result.err
+
+
+def test_git_modes_outside_git(tmp_path: Path) -> None:
+    result = kg("scan", "--all-files", cwd=tmp_path)
+    assert result.code == 2
+    assert "not inside a git repository" in result.err
+
+
+def test_files_on_disk_without_git(tmp_path: Path) -> None:
+    write(tmp_path, {"src/a.py": f'token = "{SECRET}"\n', "src/b.py": "x = 1\n",
+                     ".git/config": f"{SECRET}\n"})
+    code, findings = scan_json(tmp_path)
+    assert [f["path"] for f in findings] == ["src/a.py"]  # .git is never entered
+
+
+def test_binary_skipped_non_utf8_scanned_symlinks_not_followed(tmp_path: Path) -> None:
+    write(tmp_path, {
+        "blob.bin": b"\0\1\2" + SECRET.encode(),
+        "latin1.py": 'name = "caf\xe9"\n'.encode("latin-1") + f'token = "{SECRET}"\n'.encode(),
+        "outside/secret.py": f'token = "{SECRET}"\n',
+    })
+    (tmp_path / "scanned").mkdir()
+    (tmp_path / "scanned" / "link.py").symlink_to(tmp_path / "outside" / "secret.py")
+    (tmp_path / "scanned" / "dirlink").symlink_to(tmp_path / "outside")
+    assert rules_found(tmp_path, "blob.bin", "latin1.py", "scanned") == ["KG320"]
+    code, findings = scan_json(tmp_path, "latin1.py")
+    assert findings[0]["line"] == 2
+
+
+def test_big_file_skipped_with_a_note(tmp_path: Path) -> None:
+    write(tmp_path, {"big.txt": "x" * (2 * 1024 * 1024 + 10) + SECRET})
+    result = kg("scan", "big.txt", cwd=tmp_path)
+    assert result.code == 0
+    assert "big.txt: skipped, over 2 MiB" in result.err
+
+
+def test_mode_usage_errors(repo: Path) -> None:
+    assert kg("scan", "--staged", "--history", cwd=repo).code == 2
+    assert kg("scan", "--since", "HEAD", cwd=repo).code == 2
+    assert kg("scan", "--all-files", "x.py", cwd=repo).code == 2

