@@ -4,10 +4,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan.detectors import files, patterns
@@ -19,7 +19,7 @@ from kortix_guard.scan.model import Finding, Hit, Text, describe
 ALLOW = re.compile(r"kortix-guard:\s*allow|pragma: allowlist secret")
 MAX_FILE_BYTES = 2 * 1024 * 1024
 _PRIORITY = {"KG300": 0, "KG301": 0, "KG310": 1, "KG330": 3}  # everything else: 2
-_PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -29,8 +29,9 @@ class Item:
     path: str
     display: str
     commit: str | None = None
-    disk: str | None = None  # read from disk in the worker when set; else `data`
-    data: bytes | None = None
+    disk: str | None = None  # read from this file on disk, or
+    blob: str | None = None  # read this blob from the scanner's repository, or
+    data: bytes | None = None  # these bytes
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,10 @@ class Scanner:
     processes inherit it by fork."""
 
     def __init__(self, *, known: KnownValues | None = None, declared: DeclaredNames | None = None,
-                 baseline: _baseline.Baseline | None = None, fingerprints: bool = False) -> None:
+                 baseline: _baseline.Baseline | None = None, fingerprints: bool = False,
+                 repo_root: str | None = None) -> None:
+        self.repo_root = repo_root  # blobs are read here, by whichever process scans them
+        self._repo = None
         self.known = known
         self.declared = declared
         self.baseline = baseline
@@ -62,6 +66,8 @@ class Scanner:
                     data = f.read(MAX_FILE_BYTES + 1)
             except OSError as e:
                 return Outcome([], f"{item.display}: skipped, cannot read ({e.strerror})")
+        elif item.blob is not None:
+            data = self._read_blob(item.blob)
         assert data is not None
         hits = files.check(item.path, data[:MAX_FILE_BYTES])
         if len(data) > MAX_FILE_BYTES:
@@ -72,6 +78,14 @@ class Scanner:
         text = Text(item.path, data.decode("utf-8", errors="replace"))
         hits += self._text_hits(text)
         return Outcome(self._findings(item, text, hits))
+
+    def _read_blob(self, blob_id: str) -> bytes:
+        if self._repo is None:
+            from kortix_guard.git import Repo
+
+            assert self.repo_root is not None
+            self._repo = Repo(Path(self.repo_root))
+        return self._repo.read(blob_id)
 
     def _text_hits(self, text: Text) -> list[Hit]:
         hits: list[Hit] = []
@@ -124,21 +138,23 @@ _WORKER: Scanner | None = None  # set in each worker process by fork inheritance
 
 def _init_worker(scanner: Scanner) -> None:
     global _WORKER
+    scanner._repo = None  # each worker opens the repository itself, after the fork
     _WORKER = scanner
 
 
-def _scan_in_worker(item: Item) -> Outcome:
+def _scan_in_worker(item: Item) -> tuple[Item, Outcome]:
     assert _WORKER is not None
-    return _WORKER.scan(item)
+    return item, _WORKER.scan(item)
 
 
-def scan_all(scanner: Scanner, items: Sequence[Item] | Iterable[Item], *, total_bytes: int,
+def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
              progress: Callable[[int], None] | None = None) -> Iterator[tuple[Item, Outcome]]:
-    """Scan items in order, on every core when the input is big enough to pay for it."""
-    items = list(items)
+    """Scan items in order, on every core when `parallel` and the machine has more than one.
+
+    Items may be a lazy iterable: the workers scan while the caller is still reading blobs.
+    """
     jobs = os.cpu_count() or 1
-    forkable = "fork" in multiprocessing.get_all_start_methods()
-    if jobs < 2 or not forkable or total_bytes < _PARALLEL_MIN_BYTES or len(items) < 16:
+    if not parallel or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
             yield item, scanner.scan(item)
             if progress:
@@ -147,8 +163,14 @@ def scan_all(scanner: Scanner, items: Sequence[Item] | Iterable[Item], *, total_
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                              initargs=(scanner,)) as pool:
-        chunk = max(1, min(64, len(items) // (jobs * 8)))
-        for item, outcome in zip(items, pool.map(_scan_in_worker, items, chunksize=chunk)):
-            yield item, outcome
+        for result in pool.map(_scan_in_worker, items, chunksize=8):
+            yield result
             if progress:
                 progress(1)
+
+
+def worth_parallel(count: int, total_bytes: int | None = None) -> bool:
+    """Whether forking workers pays: enough files, and (when known) enough bytes."""
+    if count < 32:
+        return False
+    return total_bytes is None or total_bytes >= PARALLEL_MIN_BYTES
