@@ -14,6 +14,7 @@ from kortix_guard.rules import markdown_table
 
 GENERATORS: dict[str, Callable[[], str]] = {
     "manifest-rules": lambda: markdown_table("KG1"),
+    "scan-rules": lambda: markdown_table("KG3"),
 }
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                    re.DOTALL)

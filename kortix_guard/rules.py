@@ -125,6 +125,7 @@ def markdown_table(prefix: str) -> str:
         if r.code.startswith(prefix):
             example = html.escape(r.example).replace("\n", "<br>").replace("|", "&#124;")
             summary = r.summary.replace("|", "\\|")
+            # Examples look like secrets on purpose; the marker keeps our own scan quiet.
             lines.append(f"| {r.code} | {r.name} | {r.severity.value} | {summary} "
-                         f"| <code>{example}</code> |")
+                         f"| <code>{example}</code> <!-- kortix-guard: allow --> |")
     return "\n".join(lines) + "\n"
