@@ -103,6 +103,22 @@ class Repo:
             raise GitError(f"--since {rev}: no such revision in this repository",
                            hint=hint) from None
 
+    def config(self, name: str) -> str | None:
+        try:
+            return self._git.config[name]
+        except KeyError:
+            return None
+
+    def set_config(self, name: str, value: str) -> None:
+        self._git.config[name] = value
+
+    def small_index_blobs(self, limit: int) -> Iterator[tuple[str, bytes]]:
+        """(path, content) of every index entry no bigger than limit bytes."""
+        for ref in self.index_blobs():
+            blob = self._git[ref.id]
+            if blob.size <= limit:
+                yield ref.path, blob.data
+
     def is_tracked(self, path: str) -> bool:
         return path in self._git.index
 

@@ -38,4 +38,27 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
                update_baseline=update_baseline)
 
 
-COMMANDS = [scan]
+@click.command()
+@click.option("--all-files", is_flag=True, help="Scan every file in the index, not just what is staged.")
+@click.option("--require-key", is_flag=True, help="Fail when no key is at hand to open the store.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@pass_state
+def check(state: State, all_files: bool, require_key: bool, fmt: str) -> int:
+    """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
+    from kortix_guard.check import Format, run as run_check
+
+    return run_check(state.project(), all_files=all_files, require_key=require_key,
+                     fmt=Format(fmt))
+
+
+@click.command()
+@pass_state
+def init(state: State) -> int:
+    """Set up kortix-guard in this git repository (idempotent, never overwrites a file)."""
+    from kortix_guard.init import run as run_init
+
+    return run_init(state.project())
+
+
+COMMANDS = [scan, check, init]

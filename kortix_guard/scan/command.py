@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass, field
 import os
 import sys
 from collections.abc import Sequence
@@ -26,10 +27,17 @@ class Mode(str, enum.Enum):
     HISTORY = "history"
 
 
-def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
-        fmt: Format = Format.TEXT, update_baseline: bool = False) -> int:
+@dataclass
+class ScanResult:
+    findings: list = field(default_factory=list)  # list[Finding], not accepted by the baseline
+    notes: list[str] = field(default_factory=list)
+    scanned: int = 0
+
+
+def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
+            since: str | None = None, update_baseline: bool = False) -> ScanResult:
+    """Scan and return what was found; with update_baseline, accept it all instead."""
     from kortix_guard.scan import baseline as _baseline
-    from kortix_guard.scan import report
     from kortix_guard.scan.engine import Scanner, scan_all, worth_parallel
 
     config = _Config.load(project)
@@ -43,32 +51,41 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None)
     items, count, total = _items(project, repo, root, paths, mode, since, config)
-    findings, notes, new_entries = [], [], set()
+    result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
     try:
         for item, outcome in scan_all(scanner, items, parallel=worth_parallel(count, total),
                                       progress=progress.update if progress else None):
             if outcome.note:
-                notes.append(outcome.note)
+                result.notes.append(outcome.note)
             for finding in outcome.findings:
                 if update_baseline:
-                    new_entries.add((item.path, finding.code, finding.fingerprint))
+                    accepted.add((item.path, finding.code, finding.fingerprint))
                 elif not scanner.accepted(item.path, finding):
-                    findings.append(finding)
+                    result.findings.append(finding)
     finally:
         scanner.close()
         if progress:
             progress.render_finish()
-    for note in notes:
-        click.echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
         assert current is not None
-        _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, new_entries))
-        click.echo(f"kortix-guard: {project.display(baseline_path)}: {len(new_entries)} accepted "
-                   f"finding(s)", err=True)
+        _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, accepted))
+        result.notes.append(f"{project.display(baseline_path)}: {len(accepted)} accepted "
+                            f"finding(s)")
+    return result
+
+
+def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
+        fmt: Format = Format.TEXT, update_baseline: bool = False) -> int:
+    from kortix_guard.scan import report
+
+    result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline)
+    for note in result.notes:
+        click.echo(f"kortix-guard: {note}", err=True)
+    if update_baseline:
         return errors.CLEAN
-    report.emit(findings, fmt, scanned=count)
-    return errors.PROBLEMS if findings else errors.CLEAN
+    report.emit(result.findings, fmt, scanned=result.scanned)
+    return errors.PROBLEMS if result.findings else errors.CLEAN
 
 
 def _progress_bar(total: int):

@@ -149,3 +149,12 @@ def verify_mac(expected: str, actual: str) -> bool:
 
 def is_token(text: str) -> bool:
     return text.startswith(TOKEN_PREFIX)
+
+
+def is_key_text(data: bytes) -> bool:
+    """Whether data is a kortix-guard key in its text form (checksum verified)."""
+    try:
+        Key.from_text(data.decode("ascii"), source="")
+    except (UnicodeDecodeError, BadKey):
+        return False
+    return True

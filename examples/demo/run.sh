@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The whole kortix-guard loop on the demo project, in a temporary git repository:
+# init, secrets, a passing check, a planted token that check blocks, run, and inject --check.
+# Nothing is written outside the temporary folder; no key is ever tracked in this repository.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+kg=${KORTIX_GUARD:-kortix-guard}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+export XDG_CONFIG_HOME="$work/config"   # the demo's per-user key lives and dies here
+unset KORTIX_GUARD_KEY KORTIX_GUARD_KEY_FILE
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+random() { python3 -c "import secrets; print(secrets.token_urlsafe($1))"; }
+
+step "a Kortix project in a fresh git repository"
+mkdir "$work/demo"
+cp "$here/kortix.toml" "$here/app.py" "$work/demo/"
+cd "$work/demo"
+git init -q -b main
+git config user.email demo@example.com
+git config user.name demo
+cat kortix.toml
+
+step "kortix-guard init"
+"$kg" init
+
+step "secrets set (generated values, read from stdin)"
+printf 'postgres://app:%s@db.internal/app' "$(random 18)" | "$kg" secrets set DATABASE_URL=-  # kortix-guard: allow (a format string)
+random 32 | "$kg" secrets set WEBHOOK_SLACK_SECRET=-
+"$kg" secrets ls
+
+step "commit the project (the store holds sealed values only)"
+git add -A
+git commit -qm "kortix project with kortix-guard"
+git log --oneline
+
+step "kortix-guard check passes"
+"$kg" check
+
+step "a planted token, staged: check blocks it"
+printf 'GITHUB_TOKEN = "ghp_%s"\n' "$(python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(36)))')" > leak.py
+git add leak.py
+if "$kg" check; then
+  echo "demo: check should have failed on the planted token" >&2
+  exit 1
+fi
+git rm -q --cached leak.py
+rm leak.py
+
+step "kortix-guard run -- the app (it prints which names it received, never values)"
+"$kg" run -- python3 app.py
+
+step "inject --check in CI: the key from KORTIX_GUARD_KEY, nothing exported"
+KORTIX_GUARD_KEY=$("$kg" key export 2>/dev/null) "$kg" inject --check
+
+step "done: every step passed"

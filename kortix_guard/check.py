@@ -1,0 +1,177 @@
+"""`kortix-guard check`: every check on the project, one line each, one exit code."""
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.project import Project
+from kortix_guard.rules import Severity
+
+MERGE_DRIVER = "kortix-guard merge-store %O %A %B"
+HOOK_IDS = ("kortix-manifest", "kortix-scan")
+
+
+class Format(str, enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+
+
+@dataclass
+class Result:
+    name: str
+    passed: bool
+    summary: str
+    details: list[str] = field(default_factory=list)  # failures, or warnings on a pass
+
+
+@dataclass
+class Context:
+    project: Project
+    all_files: bool
+    require_key: bool
+    manifest: object = None  # Manifest, once the manifest check loaded it
+
+
+def check_manifest(ctx: Context) -> Result:
+    from kortix_guard import manifest
+
+    path = ctx.project.require_manifest()
+    display = ctx.project.display(path)
+    problems = manifest.check_file(path, display)
+    errs = [p for p in problems if p.severity is Severity.ERROR]
+    details = [p.as_text() for p in problems]
+    if errs:
+        return Result("manifest", False, f"{display}: {len(errs)} error(s)", details)
+    ctx.manifest = manifest.load(path, display)
+    return Result("manifest", True, f"{display} is valid", details)
+
+
+def check_store(ctx: Context) -> Result:
+    from kortix_guard.store import open_store
+
+    if ctx.manifest is None:
+        return Result("store", False, "not checked: the manifest has errors")
+    store = ctx.project.store_path(ctx.manifest)
+    display = ctx.project.display(store)
+    if not store.exists():
+        return Result("store", not ctx.require_key, f"{display}: no store yet",
+                      ["create it with `kortix-guard key new` (or `kortix-guard init`)"])
+    try:
+        opened = open_store(store, display, key_file=ctx.project.key_file)
+    except errors.BadKey as e:
+        if e.message.startswith("no key") and not ctx.require_key:
+            return Result("store", True, f"{display}: skipped, no key")
+        return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
+    except errors.StoreError as e:
+        return Result("store", False, f"{display}: the store does not open", [e.diagnostics()])
+    return Result("store", True, f"{display} opens and its MAC verifies "
+                                 f"({len(opened.file.entries)} value(s), key from {opened.key_source})")
+
+
+def check_required(ctx: Context) -> Result:
+    from kortix_guard.store import read_names
+
+    if ctx.manifest is None:
+        return Result("required secrets", False, "not checked: the manifest has errors")
+    store = ctx.project.store_path(ctx.manifest)
+    try:
+        present = set(read_names(store, ctx.project.display(store)))
+    except errors.Error as e:
+        return Result("required secrets", False, e.message)
+    missing = [n for n in ctx.manifest.required if n not in present]
+    undeclared = sorted(present - set(ctx.manifest.declared))
+    notes = [f"undeclared in the store: {', '.join(undeclared)}"] if undeclared else []
+    if missing:
+        return Result("required secrets", False, f"{len(missing)} required secret(s) missing",
+                      [f"{n}: set it with `kortix-guard secrets set {n}=-`" for n in missing] + notes)
+    n = len(ctx.manifest.required)
+    return Result("required secrets", True, f"all {n} required secret(s) set", notes)
+
+
+def check_secrets(ctx: Context) -> Result:
+    from kortix_guard.scan.command import Mode, collect
+
+    mode = Mode.ALL_FILES if ctx.all_files else Mode.STAGED
+    what = "in any file of the index" if ctx.all_files else "staged"
+    result = collect(ctx.project, mode=mode)
+    if result.findings:
+        return Result("secrets", False, f"{len(result.findings)} secret(s) {what}",
+                      [f.as_text() for f in result.findings])
+    return Result("secrets", True, f"no secret {what}")
+
+
+def check_hygiene(ctx: Context) -> Result:
+    from kortix_guard.git import Repo
+    from kortix_guard.store.crypto import is_key_text
+
+    repo = Repo(ctx.project.cwd)
+    failures, warnings = [], []
+    for name in (".env", ".env.local"):
+        if not repo.is_ignored(name):
+            failures.append(f".gitignore: {name} is not ignored; add `.env` and `.env.*` "
+                            f"(with `!.env.example`)")
+            break
+    for path, data in repo.small_index_blobs(limit=512):
+        if is_key_text(data):
+            failures.append(f"{path}: a kortix-guard key is tracked; `git rm --cached {path}` and "
+                            f"rotate it (`kortix-guard key rotate`)")
+    if ctx.manifest is not None:
+        store = ctx.project.store_path(ctx.manifest)
+        relative = store.relative_to(repo.root).as_posix() if store.is_relative_to(repo.root) else None
+        if relative and not _has_merge_attribute(repo.root / ".gitattributes", relative):
+            failures.append(f".gitattributes: no `{relative} merge=kortix-guard` line")
+        elif repo.config("merge.kortix-guard.driver") is None:
+            warnings.append("warning: git config has no merge.kortix-guard.driver (git config is not "
+                            f"cloned): git config merge.kortix-guard.driver \"{MERGE_DRIVER}\"")
+    config = repo.root / ".pre-commit-config.yaml"
+    text = config.read_text(errors="replace") if config.exists() else ""
+    missing = [h for h in HOOK_IDS if f"id: {h}" not in text]
+    if missing:
+        warnings.append(f"warning: .pre-commit-config.yaml does not run {', '.join(missing)}")
+    if failures:
+        return Result("git hygiene", False, f"{len(failures)} problem(s)", failures + warnings)
+    return Result("git hygiene", True, "ignores .env files, tracks no key, store merges by name",
+                  warnings)
+
+
+def _has_merge_attribute(path: Path, store: str) -> bool:
+    if not path.exists():
+        return False
+    for line in path.read_text(errors="replace").splitlines():
+        parts = line.split()
+        if parts and parts[0] == store and "merge=kortix-guard" in parts[1:]:
+            return True
+    return False
+
+
+CHECKS: list[Callable[[Context], Result]] = [
+    check_manifest, check_store, check_required, check_secrets, check_hygiene,
+]
+
+
+def run(project: Project, *, all_files: bool = False, require_key: bool = False,
+        fmt: Format = Format.TEXT) -> int:
+    project.require_manifest()  # not in a project: exit 2, nothing else to say
+    ctx = Context(project, all_files, require_key)
+    results = []
+    for check in CHECKS:
+        try:
+            results.append(check(ctx))
+        except errors.Error as e:
+            results.append(Result(check.__name__.removeprefix("check_"), False, e.message))
+    if fmt is Format.JSON:
+        click.echo(json.dumps([asdict(r) for r in results], indent=2))
+    else:
+        for r in results:
+            click.echo(f"{'✓' if r.passed else '✗'} {r.name}: {r.summary}")
+            for detail in r.details:
+                click.echo(f"    {detail}")
+    failed = [r.name for r in results if not r.passed]
+    click.echo(f"kortix-guard check: {len(results) - len(failed)}/{len(results)} passed", err=True)
+    return errors.PROBLEMS if failed else errors.CLEAN

@@ -1,0 +1,162 @@
+"""`kortix-guard init`: set up an existing git repository. Idempotent; never overwrites a file
+the user has: it creates what is missing, appends missing lines to .gitignore/.gitattributes,
+and prints a snippet instead of editing an existing pre-commit config."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.check import HOOK_IDS, MERGE_DRIVER
+from kortix_guard.project import Project
+
+GITIGNORE_LINES = (".env", ".env.*", "!.env.example")
+WORKFLOW = ".github/workflows/kortix-guard.yml"
+CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
+
+
+def manifest_text(name: str) -> str:
+    return (f'# The secrets this project\'s sessions need: names only, values never go here.\n'
+            f'kortix_version = 1\n\n[project]\nname = "{name}"\n\n'
+            f'[env]\nrequired = []\noptional = []\n')
+
+
+def precommit_snippet() -> str:
+    from kortix_guard._meta import repository_url, version
+
+    hooks = "".join(f"      - id: {h}\n" for h in HOOK_IDS)
+    return f"  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n{hooks}"
+
+
+def workflow_text() -> str:
+    from kortix_guard._meta import repository_url, version
+
+    return f"""\
+name: kortix-guard
+on:
+  pull_request:
+  push:
+    branches: [main]
+permissions:
+  contents: read
+jobs:
+  check:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {CHECKOUT}
+      - name: Install kortix-guard
+        shell: bash
+        run: python3 -m pip install --user "kortix-guard @ git+{repository_url()}@v{version()}"
+      - name: kortix-guard check
+        shell: bash
+        env:
+          KORTIX_GUARD_KEY: ${{{{ secrets.KORTIX_GUARD_KEY }}}}
+        run: kortix-guard check --all-files
+"""
+
+
+class _Steps:
+    def __init__(self) -> None:
+        self.changed = 0
+
+    def did(self, message: str) -> None:
+        self.changed += 1
+        click.echo(f"✓ {message}")
+
+    def kept(self, message: str) -> None:
+        click.echo(f"· {message}")
+
+
+def run(project: Project) -> int:
+    from kortix_guard.git import Repo
+
+    repo = Repo(project.cwd)
+    root = repo.root
+    steps = _Steps()
+    manifest_path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"
+    _create(steps, manifest_path, manifest_text(_project_name(root)), project)
+    _store(steps, project)
+    _append_lines(steps, root / ".gitignore", GITIGNORE_LINES, project)
+    store = project.store_path()
+    if store.is_relative_to(root):
+        attribute = f"{store.relative_to(root).as_posix()} merge=kortix-guard"
+        _append_lines(steps, root / ".gitattributes", (attribute,), project)
+    if repo.config("merge.kortix-guard.driver") is None:
+        repo.set_config("merge.kortix-guard.name", "kortix-guard store")
+        repo.set_config("merge.kortix-guard.driver", MERGE_DRIVER)
+        steps.did("git config: merge.kortix-guard.driver")
+    else:
+        steps.kept("git config: merge.kortix-guard.driver already set")
+    _precommit(steps, root / ".pre-commit-config.yaml", project)
+    _create(steps, root / WORKFLOW, workflow_text(), project)
+    click.echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)
+    click.echo("  1. declare names in kortix.toml [env] and set values: "
+               "`kortix-guard secrets set NAME=-`\n"
+               "  2. put the key into CI: `kortix-guard key export | gh secret set "
+               "KORTIX_GUARD_KEY`\n"
+               "  3. `pre-commit install`, then `kortix-guard check` and commit", err=True)
+    return errors.CLEAN
+
+
+def _project_name(root: Path) -> str:
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.name).strip("-")
+    return name or "project"
+
+
+def _create(steps: _Steps, path: Path, text: str, project: Project) -> None:
+    from kortix_guard._fs import atomic_write
+
+    display = project.display(path)
+    if path.exists():
+        steps.kept(f"{display} exists; left as it is")
+        return
+    atomic_write(path, text.encode("utf-8"))
+    steps.did(f"created {display}")
+
+
+def _store(steps: _Steps, project: Project) -> None:
+    from kortix_guard.store import create, keys
+    from kortix_guard.store.crypto import Key
+
+    store = project.store_path()
+    display = project.display(store)
+    if store.exists():
+        steps.kept(f"{display} exists; its key is unchanged")
+        return
+    key = Key.generate()
+    sf = create(store, key, display)
+    saved = keys.save_user_key(key, sf.store_id)
+    steps.did(f"created {display} and your key in {saved} (never commit it)")
+
+
+def _append_lines(steps: _Steps, path: Path, lines: tuple[str, ...], project: Project) -> None:
+    from kortix_guard._fs import atomic_write
+
+    display = project.display(path)
+    text = path.read_text() if path.exists() else ""
+    present = {line.strip() for line in text.splitlines()}
+    missing = [line for line in lines if line not in present]
+    if not missing:
+        steps.kept(f"{display} already has {', '.join(lines)}")
+        return
+    prefix = "" if not text or text.endswith("\n") else "\n"
+    header = "# kortix-guard\n" if path.name == ".gitignore" else ""
+    atomic_write(path, (text + prefix + header + "".join(f"{line}\n" for line in missing)).encode())
+    steps.did(f"{display}: added {', '.join(missing)}")
+
+
+def _precommit(steps: _Steps, path: Path, project: Project) -> None:
+    from kortix_guard._fs import atomic_write
+
+    display = project.display(path)
+    if not path.exists():
+        atomic_write(path, ("repos:\n" + precommit_snippet()).encode())
+        steps.did(f"created {display} with {', '.join(HOOK_IDS)}")
+        return
+    text = path.read_text(errors="replace")
+    if all(f"id: {h}" in text for h in HOOK_IDS):
+        steps.kept(f"{display} already runs {', '.join(HOOK_IDS)}")
+        return
+    steps.kept(f"{display} exists; add this under `repos:` yourself:\n{precommit_snippet()}")
