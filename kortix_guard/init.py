@@ -117,17 +117,14 @@ def _create(steps: _Steps, path: Path, text: str, project: Project) -> None:
 
 
 def _store(steps: _Steps, project: Project) -> None:
-    from kortix_guard.store import create, keys
-    from kortix_guard.store.crypto import Key
+    from kortix_guard.store import create_with_new_key
 
     store = project.store_path()
     display = project.display(store)
     if store.exists():
         steps.kept(f"{display} exists; its key is unchanged")
         return
-    key = Key.generate()
-    sf = create(store, key, display)
-    saved = keys.save_user_key(key, sf.store_id)
+    _, _, saved = create_with_new_key(store, display)
     steps.did(f"created {display} and your key in {saved} (never commit it)")
 
 

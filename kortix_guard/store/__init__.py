@@ -1,6 +1,6 @@
 """The encrypted store: open it with a key, change it in a locked transaction.
 
-Other capabilities use only what this module exports (`open_store`, `known_values`, ...).
+Other capabilities use only what this module exports (`open_store`, `read_names`, ...).
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from kortix_guard.secret import SecretValue
 from kortix_guard.store import file as store_file
 from kortix_guard.store.file import StoreFile
 
-__all__ = ["Draft", "OpenedStore", "StoreFile", "create", "known_values", "open_store",
-           "read_names", "transaction"]
+__all__ = ["Draft", "OpenedStore", "StoreFile", "create", "create_with_new_key",
+           "open_store", "read_names", "rekey", "transaction"]
 
 
 def read_names(path: Path, display: str | None = None) -> list[str]:
@@ -113,6 +113,18 @@ def create(path: Path, key, display: str | None = None) -> StoreFile:  # key: cr
         return sf
 
 
+def create_with_new_key(path: Path, display: str | None = None) -> tuple[StoreFile, str, Path]:
+    """A new key, saved as the per-user key, and the empty store sealed for it.
+
+    Returns the store, the key id and where the key was saved (never the key itself)."""
+    from kortix_guard.store import keys
+    from kortix_guard.store.crypto import Key
+
+    key = Key.generate()
+    sf = create(path, key, display)
+    return sf, key.id, keys.save_user_key(key, sf.store_id)
+
+
 def rekey(path: Path, new_key, display: str | None = None, *,
           key_file: Path | None = None) -> StoreFile:
     """Re-seal every value under new_key in one atomic replace of the file."""
@@ -123,8 +135,3 @@ def rekey(path: Path, new_key, display: str | None = None, *,
         sf = _seal_file(sealer, opened.file.store_id, new_key.id, entries)
         store_file.write(path, sf)
         return sf
-
-
-def known_values(path: Path, *, key_file: Path | None = None) -> list[SecretValue]:
-    """Every value in the store, for the scanner's known-value layer."""
-    return list(open_store(path, key_file=key_file).values().values())

@@ -13,15 +13,12 @@ CI_HINT = ("put it into CI as the secret KORTIX_GUARD_KEY, e.g. "
 
 
 def new_key(project: Project) -> int:
-    from kortix_guard.store import create, keys
-    from kortix_guard.store.crypto import Key
+    from kortix_guard.store import create_with_new_key
 
     store = project.store_path()
     display = project.display(store)
-    key = Key.generate()
-    sf = create(store, key, display)  # refuses when a store exists
-    saved = keys.save_user_key(key, sf.store_id)
-    click.echo(f"created {display} (store id {sf.store_id}, key id {key.id})")
+    sf, key_id, saved = create_with_new_key(store, display)  # refuses when a store exists
+    click.echo(f"created {display} (store id {sf.store_id}, key id {key_id})")
     click.echo(f"saved the key to {saved} (mode 0600); it never goes into git", err=True)
     click.echo(f"next: commit {display}; {CI_HINT}; teammates run `kortix-guard key import`",
                err=True)
