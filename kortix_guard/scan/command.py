@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import click

@@ -1,6 +1,7 @@
 """Files that must never be committed, known by their path and, for some, their content."""
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
@@ -28,7 +29,6 @@ def _env_file(name: str, text: str) -> str | None:
 
 def _example_has_real_values(text: str) -> bool:
     from dotenv.parser import parse_stream
-    import io
 
     for binding in parse_stream(io.StringIO(text)):
         value = (binding.value or "").strip()
