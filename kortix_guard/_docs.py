@@ -12,6 +12,7 @@ from pathlib import Path
 
 from kortix_guard.rules import markdown_table
 
+
 def cli_reference() -> str:
     """Every command's usage, help and options, from the click commands themselves."""
     import click

@@ -15,7 +15,7 @@ from kortix_guard.init import WORKFLOW, manifest_text
 from kortix_guard.store.crypto import Key
 from tests.conftest import MANIFEST, git, git_init, kg, kg_proc, write
 from tests.scan.conftest import TOKENS
-from tests.store.conftest import forget_user_keys, user_config  # noqa: F401  (fixture)
+from tests.store.conftest import forget_user_keys
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -46,7 +46,8 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
 @pass_state
 def check(state: State, all_files: bool, require_key: bool, fmt: str) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
-    from kortix_guard.check import Format, run as run_check
+    from kortix_guard.check import Format
+    from kortix_guard.check import run as run_check
 
     return run_check(state.project(), all_files=all_files, require_key=require_key,
                      fmt=Format(fmt))

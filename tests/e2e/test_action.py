@@ -13,7 +13,6 @@ import yaml
 from tests.conftest import assert_no_value, kg, write
 from tests.e2e.conftest import CHECKOUT
 from tests.inject.test_inject import ADVERSARIAL, MANIFEST, parse_github_env
-from tests.store.conftest import store_project, user_config  # noqa: F401  (fixtures)
 
 ACTION = CHECKOUT / "action.yml"
 WORKFLOW = CHECKOUT / "examples" / "workflows" / "kortix-guard.yml"

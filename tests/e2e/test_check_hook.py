@@ -8,7 +8,6 @@ import pytest
 from tests.conftest import MANIFEST, git, git_init, kg, write
 from tests.e2e.conftest import try_repo
 from tests.scan.conftest import TOKENS
-from tests.store.conftest import user_config  # noqa: F401  (fixture: a private key folder)
 
 pytestmark = pytest.mark.slow
 

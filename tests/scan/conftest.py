@@ -9,7 +9,6 @@ import string
 from pathlib import Path
 
 from tests.conftest import kg
-from tests.store.conftest import store_project, user_config  # noqa: F401  (fixtures)
 
 _rng = random.Random(20261126)
 ALNUM = string.ascii_letters + string.digits

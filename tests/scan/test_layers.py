@@ -8,7 +8,7 @@ import pytest
 
 from kortix_guard.store.crypto import Key
 from tests.conftest import MANIFEST, git, kg, write
-from tests.scan.conftest import TOKENS, jwt, pem, rand, rules_found, scan_json
+from tests.scan.conftest import TOKENS, pem, rand, rules_found, scan_json
 
 SHA256 = hashlib.sha256(b"x").hexdigest()
 SHA512_B64 = "sha512-" + rand(86, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/") + "=="

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import json
-import re
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import MANIFEST, assert_no_value, kg, kg_proc, write
-from tests.scan.conftest import TOKENS, rand, rules_found, scan_json
+from tests.scan.conftest import TOKENS, rand, scan_json
 
 SECRETS = [TOKENS["github-classic"], TOKENS["stripe"], TOKENS["openai"]]
 
