@@ -177,7 +177,7 @@ def _store_values(project: Project, store: Path) -> list:
     except errors.StoreError as e:
         click.echo(f"kortix-guard: warning: {e.message}; store values not scanned for", err=True)
         return []
-    return [(f"value of {name} (from the store)", value) for name, value in opened.values().items()]
+    return [(f"the store's value of {name}", value) for name, value in opened.values().items()]
 
 
 def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,

@@ -120,6 +120,8 @@ class Scanner:
         findings = []
         for line, col, hit in sorted(kept, key=lambda k: (k[0], k[1])):
             message = hit.what if hit.code == "KG340" else describe(hit.what, hit.secret.reveal())
+            if hit.hint:
+                message += f"; {hit.hint}"
             fingerprint = None
             if self.baseline is not None and (
                     self.fingerprints or self.baseline.may_accept(item.path, hit.code)):

@@ -45,6 +45,7 @@ class Hit:
     code: str
     what: str  # "GitHub token", "value of DATABASE_URL", ...
     secret: SecretValue
+    hint: str | None = None  # what to do about this one, when there is something specific
 
 
 def describe(what: str, secret: str) -> str:

@@ -98,7 +98,9 @@ DECLARED_NEGATIVES = [
                          ids=[c[0] for c in DECLARED_POSITIVES])
 def test_declared_names_find(project: Path, name: str, content: str) -> None:
     write(project, {name: content})
-    assert "KG310" in rules_found(project, name)
+    findings = [f for f in scan_json(project, name)[1] if f["rule"] == "KG310"]
+    assert len(findings) == 1
+    assert "keep it in the store: `kortix-guard secrets set " in findings[0]["message"]
 
 
 @pytest.mark.parametrize(("name", "content"), [(c[1], c[2]) for c in DECLARED_NEGATIVES],

@@ -48,4 +48,6 @@ class DeclaredNames:
             value = m.group(group)
             if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
                 continue
-            yield Hit(m.start(group), "KG310", f"value of {m.group('name')}", SecretValue(value))
+            name = m.group("name")
+            yield Hit(m.start(group), "KG310", f"literal value of {name}", SecretValue(value),
+                      hint=f"keep it in the store: `kortix-guard secrets set {name}=-`")
