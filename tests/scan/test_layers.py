@@ -190,3 +190,11 @@ NEVER_COMMIT = [
 def test_never_commit_files(tmp_path: Path, name: str, content: str | bytes, blocked: bool) -> None:
     write(tmp_path, {name: content})
     assert ("KG340" in rules_found(tmp_path, name)) is blocked
+
+
+def test_every_key_text_is_found(tmp_path: Path) -> None:
+    """Key texts end in any base64url character, '-' and '_' included."""
+    keys = [Key.generate().text() for _ in range(200)]
+    assert any(k[-1] in "-_" for k in keys)
+    write(tmp_path, {"keys.txt": "".join(f"key: {k}\n" for k in keys)})
+    assert rules_found(tmp_path, "keys.txt") == ["KG324"] * len(keys)
