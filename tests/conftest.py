@@ -104,6 +104,13 @@ def store_project(project: Path) -> Path:
     return project
 
 
+def assert_cannot_run(result: Result, message: str) -> None:
+    """Exit 2 with the message on stderr, and no traceback anywhere."""
+    assert result.code == 2, result.all
+    assert message in result.err
+    assert "Traceback" not in result.all
+
+
 def assert_no_value(values: Sequence[str], *texts: str) -> None:
     """No planted value appears in any output."""
     for value in values:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import kg_proc
+from tests.conftest import assert_cannot_run, kg_proc
 
 CASES = [
     ("non-utf8", b'[project]\nname = "caf\xe9"\n', "kortix.toml:2:12: not UTF-8 text"),
@@ -27,15 +27,11 @@ def test_unreadable_manifest(tmp_path: Path, content: bytes, message: str) -> No
 
 def test_directory_and_missing_file(tmp_path: Path) -> None:
     (tmp_path / "dir.toml").mkdir()
-    result = kg_proc("manifest", "check", "dir.toml", cwd=tmp_path)
-    assert (result.code, "dir.toml: is a directory") == (2, result.err.split("error: ")[1][:24])
-    result = kg_proc("manifest", "check", "nope.toml", cwd=tmp_path)
-    assert result.code == 2
-    assert "nope.toml: no such manifest" in result.err
-    assert "Traceback" not in result.all
+    assert_cannot_run(kg_proc("manifest", "check", "dir.toml", cwd=tmp_path),
+                      "error: dir.toml: is a directory")
+    assert_cannot_run(kg_proc("manifest", "check", "nope.toml", cwd=tmp_path),
+                      "nope.toml: no such manifest")
 
 
 def test_no_manifest_in_project(tmp_path: Path) -> None:
-    result = kg_proc("manifest", "check", cwd=tmp_path)
-    assert result.code == 2
-    assert "no such manifest" in result.err
+    assert_cannot_run(kg_proc("manifest", "check", cwd=tmp_path), "no such manifest")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, git_init, kg, write
+from tests.conftest import assert_cannot_run, git, git_init, kg, write
 from tests.scan.conftest import TOKENS, rules_found, scan_json
 
 SECRET = TOKENS["github-classic"]
@@ -87,16 +87,11 @@ def test_since_missing_in_a_shallow_clone(repo: Path, tmp_path: Path) -> None:
     clone = tmp_path / "shallow"
     subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(clone)], check=True)
     old = git("rev-list", "--max-parents=0", "HEAD", cwd=repo).strip()
-    result = kg("scan", "--history", "--since", old, cwd=clone)
-    assert result.code == 2
-    assert "fetch-depth: 0" in result.err
-    assert "Traceback" not in result.err
+    assert_cannot_run(kg("scan", "--history", "--since", old, cwd=clone), "fetch-depth: 0")
 
 
 def test_git_modes_outside_git(tmp_path: Path) -> None:
-    result = kg("scan", "--all-files", cwd=tmp_path)
-    assert result.code == 2
-    assert "not inside a git repository" in result.err
+    assert_cannot_run(kg("scan", "--all-files", cwd=tmp_path), "not inside a git repository")
 
 
 def test_files_on_disk_without_git(tmp_path: Path) -> None:
