@@ -35,6 +35,7 @@ class Context:
     project: Project
     all_files: bool
     require_key: bool
+    min_confidence: object = None  # Confidence | None: the scanner's threshold
     manifest: object = None  # Manifest, once the manifest check loaded it
 
 
@@ -99,7 +100,7 @@ def check_secrets(ctx: Context) -> Result:
 
     mode = Mode.ALL_FILES if ctx.all_files else Mode.STAGED
     what = "in any file of the index" if ctx.all_files else "staged"
-    result = collect(ctx.project, mode=mode)
+    result = collect(ctx.project, mode=mode, min_confidence=ctx.min_confidence)
     if result.findings:
         return Result("secrets", False, f"{len(result.findings)} secret(s) {what}",
                       [f.as_text() for f in result.findings])
@@ -156,9 +157,9 @@ CHECKS: list[Callable[[Context], Result]] = [
 
 
 def run(project: Project, *, all_files: bool = False, require_key: bool = False,
-        fmt: Format = Format.TEXT) -> int:
+        fmt: Format = Format.TEXT, min_confidence=None) -> int:
     project.require_manifest()  # not in a project: exit 2, nothing else to say
-    ctx = Context(project, all_files, require_key)
+    ctx = Context(project, all_files, require_key, min_confidence)
     results = []
     for check in CHECKS:
         try:

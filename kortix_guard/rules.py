@@ -81,7 +81,8 @@ _RULES = [
          '[guard]\nstroe = "x"'),
     Rule("KG152", "guard-bad-type", E, "A `[guard]` key of the wrong type.",
          "[guard]\nmin_known_length = \"8\""),
-    # The scanner: a secret value about to enter git.
+    # The scanner: a secret value about to enter git. Each finding also carries a confidence
+    # (high, medium, low), declared by the detector that found it (docs/scan.md).
     Rule("KG300", "known-store-value", E,
          "A value from this project's encrypted store, whatever its shape.",
          "a store value pasted into config.py"),
@@ -92,22 +93,39 @@ _RULES = [
          "A literal assigned to a name that kortix.toml declares (references and placeholders "
          "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),  # kortix-guard: allow
     Rule("KG320", "provider-token", E,
-         "A token in a provider's format (OpenAI, Anthropic, GitHub, Stripe, Slack, Google, "
-         "AWS, ...).", 'token = "ghp_…"'),
-    Rule("KG321", "private-key", E, "A PEM or OpenSSH private key block (also inside JSON "
-                                    "strings with \\n escapes).", "-----BEGIN RSA PRIVATE KEY-----"),
+         "A token in a provider's format (OpenAI, Anthropic, GitHub, GitLab, Stripe, Slack, "
+         "Google, AWS, DigitalOcean, Discord, Shopify, ...).", 'token = "ghp_…"'),
+    Rule("KG321", "private-key", E, "A PEM, OpenSSH or PuTTY private key block with key material "
+                                    "(also inside JSON strings with \\n escapes).",
+         "-----BEGIN RSA PRIVATE KEY-----"),
     Rule("KG322", "url-password", E, "A URL or connection string with a password in it.",
          "postgres://app:hunter2@db/app"),  # kortix-guard: allow
     Rule("KG323", "jwt", E, "A JSON Web Token.", "eyJhbGciOi…"),
     Rule("KG324", "kortix-guard-key", E, "A kortix-guard store key (its checksum verified).",
          "kgk1_…"),
+    Rule("KG325", "age-identity", E, "An age identity (`AGE-SECRET-KEY-1…`, its bech32 "
+                                     "checksum verified).", "AGE-SECRET-KEY-1…"),
+    Rule("KG326", "password-hash", E, "A password hash (crypt `$6$`, bcrypt `$2y$`, `$apr1$`, "
+                                      "argon2, Django pbkdf2, `{SHA}`): crackable offline.",
+         "root:$6$salt$…:19000:0:99999:7:::"),
+    Rule("KG327", "framework-secret", E, "A framework's signing secret (Rails "
+                                         "`secret_key_base`, WordPress keys and salts).",
+         "define('AUTH_KEY', '…');"),
     Rule("KG330", "detect-secrets", E,
-         "A detect-secrets plugin's finding (high-entropy strings, secret keywords, and the "
-         "token formats it knows).", 'password = "…"'),
+         "Retired in 0.2 (detect-secrets' plugins, replaced by KG320-KG332); a baseline entry "
+         "with this code still accepts the same value.", "(retired)"),
+    Rule("KG331", "secret-keyword", E,
+         "A value under a secret-like key (`password`, `passphrase`, `secret`, `token`, "
+         "`api_key`, ...) in JSON, XML, YAML, INI, properties, rc files or code.",
+         '{"pass": "…"}'),
+    Rule("KG332", "high-entropy", E, "A high-entropy string with no secret-like context "
+                                     "(always low confidence).", 'blob = "…"'),
     Rule("KG340", "never-commit-file", E,
          "A file that must never be committed: .env files, private keys, .netrc, .pgpass, "
-         "credentials files, master.key, htpasswd/shadow files, kortix-guard key files.",
-         ".env"),
+         "credentials files, .s3cfg, FileZilla and WinSCP sites, master.key, htpasswd/shadow "
+         "files, age identity files, kortix-guard key files.", ".env"),
+    Rule("KG350", "unscanned", E, "A file larger than the scanner's cap (100 MiB): the rest "
+                                  "was not scanned, so it cannot be cleared.", "a 200 MiB dump"),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}

@@ -7,6 +7,17 @@ import click
 
 from kortix_guard.cli.main import State, pass_state
 
+confidence_option = click.option(
+    "--min-confidence", type=click.Choice(["low", "medium", "high"]),
+    help="Report findings at this confidence or above (default: [guard] min_confidence, "
+         "else medium); `low` shows everything.")
+
+
+def _confidence(value: str | None):
+    from kortix_guard.scan.model import Confidence
+
+    return Confidence.parse(value) if value else None
+
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -19,9 +30,10 @@ from kortix_guard.cli.main import State, pass_state
               show_default=True)
 @click.option("--update-baseline", is_flag=True,
               help="Accept every current finding into the baseline ([guard] baseline).")
+@confidence_option
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
-         since: str | None, fmt: str, update_baseline: bool) -> int:
+         since: str | None, fmt: str, update_baseline: bool, min_confidence: str | None) -> int:
     """Find secret values in files, the index, or history. Exit 1 when any is found."""
     from kortix_guard.scan.command import Format, Mode, run
 
@@ -35,7 +47,7 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
     if paths and mode in (Mode.ALL_FILES, Mode.HISTORY):
         raise click.UsageError(f"--{mode.value} takes no PATHS")
     return run(state.project(), paths, mode=mode, since=since, fmt=Format(fmt),
-               update_baseline=update_baseline)
+               update_baseline=update_baseline, min_confidence=_confidence(min_confidence))
 
 
 @click.command()
@@ -43,14 +55,16 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
 @click.option("--require-key", is_flag=True, help="Fail when no key is at hand to open the store.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
+@confidence_option
 @pass_state
-def check(state: State, all_files: bool, require_key: bool, fmt: str) -> int:
+def check(state: State, all_files: bool, require_key: bool, fmt: str,
+          min_confidence: str | None) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
     from kortix_guard.check import Format
     from kortix_guard.check import run as run_check
 
     return run_check(state.project(), all_files=all_files, require_key=require_key,
-                     fmt=Format(fmt))
+                     fmt=Format(fmt), min_confidence=_confidence(min_confidence))
 
 
 @click.command()

@@ -89,5 +89,6 @@ def load(path: Path, display: str | None = None) -> Manifest:
             baseline=folder / guard.get("baseline", DEFAULT_BASELINE),
             exclude=tuple(guard.get("exclude", ())),
             min_known_length=guard.get("min_known_length", DEFAULT_MIN_KNOWN_LENGTH),
+            min_confidence=guard.get("min_confidence"),
         ),
     )

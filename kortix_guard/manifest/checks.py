@@ -15,7 +15,8 @@ KNOWN_TABLES = (
 )
 ENV_KEYS = ("required", "optional")
 GUARD_KEYS = {"store": "a path string", "baseline": "a path string",
-              "exclude": "an array of glob strings", "min_known_length": "a positive integer"}
+              "exclude": "an array of glob strings", "min_known_length": "a positive integer",
+              "min_confidence": 'one of "low", "medium", "high"'}
 APP_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -209,4 +210,6 @@ def _guard_type_ok(key: str, value: Any) -> bool:
         return isinstance(value, str) and bool(value.strip())
     if key == "exclude":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if key == "min_confidence":
+        return value in ("low", "medium", "high")
     return isinstance(value, int) and not isinstance(value, bool) and value > 0

@@ -47,6 +47,7 @@ class GuardConfig:
     baseline: Path
     exclude: tuple[str, ...] = ()
     min_known_length: int = DEFAULT_MIN_KNOWN_LENGTH
+    min_confidence: str | None = None  # "low", "medium" or "high"; the scanner's default: medium
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,10 @@
 """Accepted findings: keyed by path, rule and a slow salted hash (scrypt) of the secret, so a
 committed baseline does not help anyone brute-force a short secret. No line numbers and no
-timestamps, sorted: the file changes only when the accepted findings do."""
+timestamps, sorted: the file changes only when the accepted findings do.
+
+Version 1 baselines (kortix-guard 0.1) named detect-secrets' findings KG330; 0.2 reports the
+same values under new codes. A version 1 entry therefore accepts its path and value under any
+code, until `--update-baseline` writes version 2."""
 from __future__ import annotations
 
 import hashlib
@@ -14,7 +18,8 @@ from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import InputError
 from kortix_guard.secret import SecretValue
 
-VERSION = 1
+VERSION = 2
+_READABLE = (1, 2)
 # scrypt cost: about 50 ms and 16 MiB per hash, paid only for findings on a baselined path.
 _N, _R, _P = 2 ** 14, 8, 1
 
@@ -24,25 +29,32 @@ class Baseline:
     salt: str
     entries: frozenset[tuple[str, str, str]] = frozenset()  # (path, rule, hash)
     _pairs: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+    legacy: bool = False  # version 1: any rule code accepts an entry's path and value
+    _legacy: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
 
     @classmethod
     def new(cls) -> Baseline:
         return cls(_random.token_hex(16))
 
     @classmethod
-    def of(cls, salt: str, entries: Iterable[tuple[str, str, str]]) -> Baseline:
+    def of(cls, salt: str, entries: Iterable[tuple[str, str, str]], *,
+           legacy: bool = False) -> Baseline:
         entries = frozenset(entries)
-        return cls(salt, entries, frozenset((p, r) for p, r, _ in entries))
+        return cls(salt, entries, frozenset((p, r) for p, r, _ in entries), legacy,
+                   frozenset((p, h) for p, _, h in entries) if legacy else frozenset())
 
     def fingerprint(self, secret: SecretValue) -> str:
         return hashlib.scrypt(secret.reveal().encode("utf-8"), salt=bytes.fromhex(self.salt),
                               n=_N, r=_R, p=_P, dklen=32).hex()
 
     def may_accept(self, path: str, rule: str) -> bool:
+        if self.legacy:
+            return any(p == path for p, _ in self._legacy)
         return (path, rule) in self._pairs
 
     def accepts(self, path: str, rule: str, fingerprint: str) -> bool:
-        return (path, rule, fingerprint) in self.entries
+        return ((path, rule, fingerprint) in self.entries
+                or (self.legacy and (path, fingerprint) in self._legacy))
 
     def render(self) -> str:
         findings = [{"path": p, "rule": r, "hash": h} for p, r, h in sorted(self.entries)]
@@ -56,7 +68,7 @@ def load(path: Path, display: str) -> Baseline | None:
     text = read_text(path, what="baseline", display=display)
     try:
         data = json.loads(text)
-        if data.get("version") != VERSION:
+        if data.get("version") not in _READABLE:
             raise ValueError(f"unknown version {data.get('version')!r}")
         salt = data["salt"]
         bytes.fromhex(salt)
@@ -64,7 +76,7 @@ def load(path: Path, display: str) -> Baseline | None:
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise InputError(f"{display}: not a kortix-guard baseline ({e})",
                          hint="regenerate it with `kortix-guard scan --update-baseline`") from None
-    return Baseline.of(salt, entries)
+    return Baseline.of(salt, entries, legacy=data["version"] == 1)
 
 
 def write(path: Path, baseline: Baseline) -> None:

@@ -12,6 +12,7 @@ import click
 
 from kortix_guard import errors
 from kortix_guard.project import Project
+from kortix_guard.scan.model import Confidence
 
 
 class Format(str, enum.Enum):
@@ -35,12 +36,16 @@ class ScanResult:
 
 
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
-            since: str | None = None, update_baseline: bool = False) -> ScanResult:
-    """Scan and return what was found; with update_baseline, accept it all instead."""
+            since: str | None = None, update_baseline: bool = False,
+            min_confidence: Confidence | None = None) -> ScanResult:
+    """Scan and return what was found at or above the threshold (the option, else
+    `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
+    from kortix_guard._dirs import cache_dir
     from kortix_guard.scan import baseline as _baseline
     from kortix_guard.scan.engine import Scanner, scan_all, worth_parallel
 
     config = _Config.load(project)
+    threshold = min_confidence or config.min_confidence()
     repo = _repo(project, required=mode is not Mode.DISK)
     root = repo.root if repo is not None else project.root
     baseline_path = config.baseline_path(root)
@@ -49,7 +54,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         current = _baseline.Baseline.new()
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
-                      repo_root=str(root) if repo is not None else None)
+                      repo_root=str(root) if repo is not None else None,
+                      min_confidence=threshold, cache_dir=cache_dir())
     items, count, total = _items(project, repo, root, paths, mode, since, config)
     result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
@@ -76,10 +82,16 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
 
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
-        fmt: Format = Format.TEXT, update_baseline: bool = False) -> int:
+        fmt: Format = Format.TEXT, update_baseline: bool = False,
+        min_confidence: Confidence | None = None) -> int:
     from kortix_guard.scan import report
+    from kortix_guard.scan.matcher import engine_name
 
-    result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline)
+    if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
+        click.echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
+                   "with Python's re (same findings, slower)", err=True)
+    result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
+                     min_confidence=min_confidence)
     for note in result.notes:
         click.echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -126,6 +138,11 @@ class _Config:
         from kortix_guard.scan.detectors.declared import DeclaredNames
 
         return DeclaredNames(self.manifest.declared) if self.manifest else None
+
+    def min_confidence(self) -> Confidence:
+        if self.manifest is None or self.manifest.guard.min_confidence is None:
+            return Confidence.MEDIUM
+        return Confidence.parse(self.manifest.guard.min_confidence)
 
     def min_known_length(self) -> int:
         from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
@@ -186,17 +203,15 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
     from kortix_guard.scan.sources import disk_items, excluded
 
     skip = set(config.exclude)
-    ours = set()
-    if config.manifest is not None:
-        for path in (project.store_path(config.manifest), config.baseline_path(root)):
-            try:
-                ours.add(path.relative_to(root).as_posix())
-            except ValueError:
-                pass
     if mode is Mode.DISK:
+        missing = [p for p in paths if not os.path.lexists(project.cwd / p)]
+        if missing:
+            raise errors.InputError(f"{missing[0]}: no such file or folder",
+                                    hint="check the path; `kortix-guard scan` with no PATHS "
+                                         "scans the current folder")
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
-        items = [i for i in items if i.path not in ours and not excluded(i.path, tuple(skip))]
+        items = [i for i in items if not excluded(i.path, tuple(skip))]
         return items, len(items), sum(_size(i.disk) for i in items)
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
@@ -207,7 +222,7 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         refs = repo.staged_blobs()
     else:
         refs = repo.index_blobs()
-    refs = [r for r in refs if r.path not in ours and not excluded(r.path, tuple(skip))]
+    refs = [r for r in refs if not excluded(r.path, tuple(skip))]
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
     items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit, blob=r.id)
              for r in refs]

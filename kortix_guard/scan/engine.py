@@ -1,25 +1,38 @@
-"""Runs the layers over one file's bytes, and over many files on both cores."""
+"""Runs the detectors over one file's bytes, and over many files on both cores.
+
+One pass of the rule matcher (hyperscan) over each file finds every trigger; each detector
+then confirms its own lines with Python's `re`, and the context rules judge what it found.
+"""
 from __future__ import annotations
 
+import codecs
 import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 from kortix_guard.scan import baseline as _baseline
-from kortix_guard.scan.detectors import files, patterns
+from kortix_guard.scan import context
+from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
-from kortix_guard.scan.detectors.ds import DetectSecrets
 from kortix_guard.scan.detectors.known import KnownValues
-from kortix_guard.scan.model import Finding, Hit, Text, describe
+from kortix_guard.scan.matcher import RuleMatcher
+from kortix_guard.scan.model import Blob, Confidence, Finding, Hit, describe
+from kortix_guard.secret import SecretValue
 
-ALLOW = re.compile(r"kortix-guard:\s*allow|pragma: allowlist secret")
-MAX_FILE_BYTES = 2 * 1024 * 1024
-_PRIORITY = {"KG300": 0, "KG301": 0, "KG310": 1, "KG330": 3}  # everything else: 2
+# The inline allow marker, then the end of the line, whitespace or a comment closer; and
+# detect-secrets' own pragma.
+ALLOW = re.compile(rb"kortix-guard:[ \t]*allow(?=$|\s|-->|\*/)|pragma:[ \t]*allowlist[ \t]+secret")
+# This project's own values and keys are never waved through by a comment: only a baseline.
+NOT_INLINE_ALLOWABLE = frozenset({"KG300", "KG301", "KG324", "KG325"})
+MAX_SCAN_BYTES = 100 * 1024 * 1024  # beyond this, the rest of a file is reported unscanned
+_PRIORITY = {"KG340": -1, "KG300": 0, "KG301": 0, "KG310": 1, "KG331": 3, "KG332": 4}  # else 2
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
+         (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
 @dataclass(frozen=True)
@@ -40,44 +53,84 @@ class Outcome:
     note: str | None = None  # why a file was skipped, when the user should know
 
 
+def as_utf8(data: bytes) -> bytes | None:
+    """The bytes to scan: UTF-8 as it is, UTF-16/32 (with a BOM, or NUL-interleaved ASCII)
+    transcoded to UTF-8, or None for binary data."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom):].decode(encoding, errors="replace").encode("utf-8")
+    head = data[:8192]
+    if b"\0" not in head:
+        return data
+    sample = head[:len(head) - len(head) % 4]
+    if len(sample) >= 8:
+        for encoding, text_at in (("utf-32-le", 0), ("utf-32-be", 3)):
+            lanes = [sample[i::4] for i in range(4)]
+            if all(lane.count(0) == len(lane) for k, lane in enumerate(lanes) if k != text_at) \
+                    and lanes[text_at].count(0) == 0:
+                return data.decode(encoding, errors="replace").encode("utf-8")
+        even, odd = sample[0::2], sample[1::2]
+        if odd.count(0) >= 0.95 * len(odd) and even.count(0) <= 0.05 * len(even):
+            return data.decode("utf-16-le", errors="replace").encode("utf-8")
+        if even.count(0) >= 0.95 * len(even) and odd.count(0) <= 0.05 * len(odd):
+            return data.decode("utf-16-be", errors="replace").encode("utf-8")
+    return None
+
+
 class Scanner:
-    """The configured layers. It holds known values, so it is never pickled: worker
+    """The configured detectors. It holds known values, so it is never pickled: worker
     processes inherit it by fork."""
 
     def __init__(self, *, known: KnownValues | None = None, declared: DeclaredNames | None = None,
                  baseline: _baseline.Baseline | None = None, fingerprints: bool = False,
-                 repo_root: str | None = None) -> None:
+                 repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
+                 inline_allows: bool = True, cache_dir: Path | None = None) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self._repo = None
         self.known = known
         self.declared = declared
         self.baseline = baseline
         self.fingerprints = fingerprints  # compute every finding's baseline hash
-        self._ds = DetectSecrets()
+        self.min_confidence = min_confidence
+        self.inline_allows = inline_allows
+        # Detectors that can never reach the threshold are not even matched.
+        self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
+        self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
+        self._matcher = RuleMatcher([(t, d.caseless) for d in self._detectors for t in d.triggers],
+                                    cache_dir=cache_dir)
 
     def close(self) -> None:
-        self._ds.__exit__(None, None, None)
+        pass
 
     def scan(self, item: Item) -> Outcome:
         data = item.data
         if item.disk is not None:
             try:
                 with open(item.disk, "rb") as f:
-                    data = f.read(MAX_FILE_BYTES + 1)
+                    data = f.read(MAX_SCAN_BYTES + 1)
             except OSError as e:
                 return Outcome([], f"{item.display}: skipped, cannot read ({e.strerror})")
         elif item.blob is not None:
             data = self._read_blob(item.blob)
         assert data is not None
-        hits = files.check(item.path, data[:MAX_FILE_BYTES])
-        if len(data) > MAX_FILE_BYTES:
-            return Outcome(self._findings(item, None, hits),
-                           f"{item.display}: skipped, over {MAX_FILE_BYTES // 1024 // 1024} MiB")
-        if b"\0" in data[:8192]:
-            return Outcome(self._findings(item, None, hits))  # binary: judged by name only
-        text = Text(item.path, data.decode("utf-8", errors="replace"))
-        hits += self._text_hits(text)
-        return Outcome(self._findings(item, text, hits))
+        size = len(data)
+        data = data[:MAX_SCAN_BYTES]
+        hits = files.check(item.path, data)
+        text = as_utf8(data)
+        blob = None
+        if text is not None:  # binary files (key stores) are judged by name alone
+            blob = Blob(item.path, text)
+            hits += self._blob_hits(blob)
+        findings = self._findings(item, blob, hits)
+        if size > MAX_SCAN_BYTES:
+            findings.append(self._unscanned(item, size))
+        return Outcome(findings)
+
+    def _unscanned(self, item: Item, size: int) -> Finding:
+        hit = Hit(0, "KG350", f"only the first {MAX_SCAN_BYTES // 2 ** 20} MiB of this "
+                              f"{size // 2 ** 20} MiB file were scanned",
+                  SecretValue(f"{item.path}\0{size}"))
+        return self._finding(item, 1, 1, hit, hit.what)
 
     def _read_blob(self, blob_id: str) -> bytes:
         if self._repo is None:
@@ -87,34 +140,49 @@ class Scanner:
             self._repo = Repo(Path(self.repo_root))
         return self._repo.read(blob_id)
 
-    def _text_hits(self, text: Text) -> list[Hit]:
+    def _blob_hits(self, blob: Blob) -> list[Hit]:
         hits: list[Hit] = []
         if self.known:
-            hits += self.known.find(text)
+            hits += self.known.find(blob)
         if self.declared is not None:
-            hits += self.declared.find(text)
-        if PurePosixPath(text.path).name in patterns.LOCK_FILES:
+            hits += self.declared.find(blob)
+        lines: dict[int, set[int]] = {}
+        for trigger, end in self._matcher.scan(blob.data):
+            lines.setdefault(self._owner[trigger], set()).add(blob.line_of(max(end - 1, 0)))
+        if not lines:
             return hits
-        lines = patterns.candidate_lines(text)
-        hits += patterns.find(text, lines)
-        for hit in self._ds.find(text, lines):
-            if hit.what == "Secret Keyword" and patterns.ENV_NAME.fullmatch(hit.secret.reveal()):
-                continue  # `secret_env = "WEBHOOK_SECRET"` names a secret, it is not one
-            if hit.what == "Private Key" and "BEGIN" in hit.secret.reveal():
-                continue  # a bare header; KG321 reports blocks that carry key material
-            if not patterns.NOT_SECRET_LINE.search(text.line(text.position(hit.offset)[0])):
-                hits.append(hit)
+        info = FileInfo.of(blob.path, blob.data[:1024])
+        seen: set[tuple[str, int]] = set()
+        for index in sorted(lines):
+            detector = self._detectors[index]
+            for number in sorted(lines[index]):
+                for hit in detector.confirm(blob, number, info):
+                    if (hit.code, hit.offset) in seen:
+                        continue
+                    seen.add((hit.code, hit.offset))
+                    line = blob.line_text(blob.line_of(hit.offset))
+                    confidence = context.judge(hit, line, info)
+                    if confidence is not None and confidence >= self.min_confidence:
+                        hits.append(replace(hit, confidence=confidence))
         return hits
 
-    def _findings(self, item: Item, text: Text | None, hits: list[Hit]) -> list[Finding]:
+    def _allowed(self, blob: Blob | None, line: int, hit: Hit) -> bool:
+        return (self.inline_allows and blob is not None and hit.code not in NOT_INLINE_ALLOWABLE
+                and ALLOW.search(blob.line(line)) is not None)
+
+    def _findings(self, item: Item, blob: Blob | None, hits: list[Hit]) -> list[Finding]:
         kept: list[tuple[int, int, Hit]] = []
+        file_finding = any(h.code == "KG340" for h in hits)
         for hit in sorted(hits, key=lambda h: _PRIORITY.get(h.code, 2)):
-            line, col = text.position(hit.offset) if text is not None else (1, 1)
-            if text is not None and ALLOW.search(text.line(line)):
+            if file_finding and hit.code == "KG321":
+                continue  # the file is the key: its one finding says so
+            line, col = blob.position(hit.offset) if blob is not None else (1, 1)
+            if self._allowed(blob, line, hit):
                 continue
             secret = hit.secret.reveal()
-            if any(line == l2 and (secret in h2.secret.reveal() or h2.secret.reveal() in secret)
-                   for l2, _, h2 in kept):
+            if hit.code != "KG340" and any(
+                    line == l2 and (secret in h2.secret.reveal() or h2.secret.reveal() in secret)
+                    for l2, _, h2 in kept):
                 continue  # a more specific layer already reported this value here
             kept.append((line, col, hit))
         findings = []
@@ -122,13 +190,16 @@ class Scanner:
             message = hit.what if hit.code == "KG340" else describe(hit.what, hit.secret.reveal())
             if hit.hint:
                 message += f"; {hit.hint}"
-            fingerprint = None
-            if self.baseline is not None and (
-                    self.fingerprints or self.baseline.may_accept(item.path, hit.code)):
-                fingerprint = self.baseline.fingerprint(hit.secret)
-            findings.append(Finding(item.display, line, col, hit.code, message, item.commit,
-                                    fingerprint))
+            findings.append(self._finding(item, line, col, hit, message))
         return findings
+
+    def _finding(self, item: Item, line: int, col: int, hit: Hit, message: str) -> Finding:
+        fingerprint = None
+        if self.baseline is not None and (
+                self.fingerprints or self.baseline.may_accept(item.path, hit.code)):
+            fingerprint = self.baseline.fingerprint(hit.secret)
+        return Finding(item.display, line, col, hit.code, message, item.commit, fingerprint,
+                       hit.confidence)
 
     def accepted(self, item_path: str, finding: Finding) -> bool:
         return (self.baseline is not None and finding.fingerprint is not None

@@ -4,6 +4,7 @@ play, its slow salted hash."""
 from __future__ import annotations
 
 import bisect
+import enum
 from dataclasses import dataclass, field
 
 from kortix_guard.secret import SecretValue
@@ -15,6 +16,26 @@ PUBLIC_PREFIXES = (
 )
 
 
+class Confidence(enum.IntEnum):
+    """How sure a detector is that a finding is a live secret (kingfisher's three levels)."""
+
+    LOW = 1  # high entropy with no context; a weak password in code, docs or tests
+    MEDIUM = 2  # a value under a secret-like key; a URL password; a password hash
+    HIGH = 3  # known values, declared names, provider formats, private keys, never-commit files
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Confidence:
+        return cls[text.strip().upper()]
+
+    @property
+    def sarif_level(self) -> str:
+        return {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "note"}[self]
+
+
 @dataclass(frozen=True)
 class Finding:
     path: str  # relative to the project root, with '/'
@@ -24,14 +45,17 @@ class Finding:
     message: str
     commit: str | None = None
     fingerprint: str | None = field(default=None, repr=False)  # the baseline's salted hash
+    confidence: Confidence = Confidence.HIGH
 
     def as_text(self) -> str:
         where = f" (commit {self.commit[:12]})" if self.commit else ""
-        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}{where}"
+        return (f"{self.path}:{self.line}:{self.col}: {self.code} [{self.confidence.label}] "
+                f"{self.message}{where}")
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "line": self.line, "col": self.col,
-                                     "rule": self.code, "message": self.message}
+                                     "rule": self.code, "confidence": self.confidence.label,
+                                     "message": self.message}
         if self.commit:
             record["commit"] = self.commit
         return record
@@ -41,11 +65,13 @@ class Finding:
 class Hit:
     """A detector's raw result inside one file; the secret never leaves the scan of that file."""
 
-    offset: int
+    offset: int  # byte offset in the scanned data
     code: str
     what: str  # "GitHub token", "value of DATABASE_URL", ...
     secret: SecretValue
+    confidence: Confidence = Confidence.HIGH
     hint: str | None = None  # what to do about this one, when there is something specific
+    kind: str = ""  # for the context rules: "password", "token", "url", "hash", "entropy"
 
 
 def describe(what: str, secret: str) -> str:
@@ -55,34 +81,43 @@ def describe(what: str, secret: str) -> str:
     return f"{what}{shown} ({len(secret)} chars)"
 
 
-class Text:
-    """One file's text and the line/column of any offset in it."""
+class Blob:
+    """One file's bytes (UTF-8, or transcoded to it) and the line/column of any offset."""
 
-    def __init__(self, path: str, text: str) -> None:
+    def __init__(self, path: str, data: bytes) -> None:
         self.path = path
-        self.text = text
+        self.data = data
         self._starts: list[int] | None = None
 
     @property
     def starts(self) -> list[int]:
         if self._starts is None:
             starts = [0]
-            find = self.text.find
-            i = find("\n")
+            find = self.data.find
+            i = find(b"\n")
             while i != -1:
                 starts.append(i + 1)
-                i = find("\n", i + 1)
+                i = find(b"\n", i + 1)
             self._starts = starts
         return self._starts
 
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.starts, offset)
+
     def position(self, offset: int) -> tuple[int, int]:
-        line = bisect.bisect_right(self.starts, offset)
-        return line, offset - self.starts[line - 1] + 1
+        """1-based line and column; the column counts characters, not bytes."""
+        line = self.line_of(offset)
+        start = self.starts[line - 1]
+        return line, len(self.data[start:offset].decode("utf-8", errors="replace")) + 1
 
-    def line(self, number: int) -> str:
+    def line_span(self, number: int) -> tuple[int, int]:
         starts = self.starts
-        end = starts[number] - 1 if number < len(starts) else len(self.text)
-        return self.text[starts[number - 1]:end]
+        end = starts[number] - 1 if number < len(starts) else len(self.data)
+        return starts[number - 1], end
 
-    def lines(self) -> list[str]:
-        return self.text.split("\n")
+    def line(self, number: int) -> bytes:
+        start, end = self.line_span(number)
+        return self.data[start:end]
+
+    def line_text(self, number: int) -> str:
+        return self.line(number).decode("utf-8", errors="replace")

@@ -41,21 +41,22 @@ def sarif(findings: Sequence[Finding]) -> dict:
     rules = [{"id": code, "name": RULES[code].name,
               "shortDescription": {"text": RULES[code].summary},
               "helpUri": f"{repository_url()}/blob/main/docs/scan.md#rules",
-              "defaultConfiguration": {"level": "error"}} for code in used]
+              "defaultConfiguration": {"level": "warning"}} for code in used]
     results = []
     for f in findings:
         result = {
             "ruleId": f.code,
             "ruleIndex": used.index(f.code),
-            "level": "error",
+            "level": f.confidence.sarif_level,
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
                 "artifactLocation": {"uri": f.path.replace("\\", "/")},
                 "region": {"startLine": f.line, "startColumn": f.col},
             }}],
         }
+        result["properties"] = {"confidence": f.confidence.label}
         if f.commit:
-            result["properties"] = {"commit": f.commit}
+            result["properties"]["commit"] = f.commit
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -25,9 +25,9 @@ class FoundKey:
 
 
 def user_key_dir() -> Path:
-    from platformdirs import user_config_dir
+    from kortix_guard._dirs import config_dir
 
-    return Path(user_config_dir("kortix-guard")) / "keys"
+    return config_dir() / "keys"
 
 
 def user_key_path(store_id: str, suffix: str = ".key") -> Path:

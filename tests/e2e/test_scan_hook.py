@@ -25,7 +25,7 @@ def test_kortix_scan_hook(tmp_path: Path, pre_commit_home: Path, content: str, p
     result = try_repo(repo, "kortix-scan", home=pre_commit_home)
     assert (result.code == 0) is passes, result.out + result.err
     if not passes:
-        assert "app.py:1:10: KG320 GitHub token `ghp_…` (40 chars)" in result.out
+        assert "app.py:1:10: KG320 [high] GitHub token `ghp_…` (40 chars)" in result.out
         assert TOKEN[4:] not in result.out + result.err
 
 

@@ -24,8 +24,8 @@ PATTERN_POSITIVES = [
     ("connection-string", "app.config",
      f'<add value="Server=db;User Id=app;Password={rand(12)};" />\n', "KG322"),
     ("kortix-guard-key", "notes.md", f"the key is {Key.generate().text()}\n", "KG324"),
-    ("ds-keyword", "settings.py", f'password = "{rand(10)}"\n', "KG330"),
-    ("ds-entropy", "data.py", f'blob = "{rand(40)}"\n', "KG330"),
+    ("keyword-config", "settings.yaml", f"password: {rand(10)}\n", "KG331"),
+    ("keyword-code-strong", "settings.py", f'password = "{rand(12)}-{rand(4)}"\n', "KG331"),
 ]
 
 

@@ -115,11 +115,37 @@ def test_binary_skipped_non_utf8_scanned_symlinks_not_followed(tmp_path: Path) -
     assert findings[0]["line"] == 2
 
 
-def test_big_file_skipped_with_a_note(tmp_path: Path) -> None:
-    write(tmp_path, {"big.txt": "x" * (2 * 1024 * 1024 + 10) + SECRET})
-    result = kg("scan", "big.txt", cwd=tmp_path)
-    assert result.code == 0
-    assert "big.txt: skipped, over 2 MiB" in result.err
+def test_big_file_scanned_whole(tmp_path: Path) -> None:
+    """A 3 MiB file is scanned to its end: a token at the start and one at the end."""
+    filler = ("x = 1\n" * (3 * 1024 * 1024 // 6))
+    write(tmp_path, {"big.txt": f'token = "{SECRET}"\n' + filler + f'token = "{SECRET}"\n'})
+    code, findings = scan_json(tmp_path, "big.txt")
+    assert code == 1
+    assert [f["line"] for f in findings] == [1, filler.count("\n") + 2]
+
+
+def test_over_the_cap_the_rest_is_reported_unscanned(monkeypatch) -> None:
+    from kortix_guard.scan import engine
+
+    monkeypatch.setattr(engine, "MAX_SCAN_BYTES", 1024)
+    data = f'token = "{SECRET}"\n'.encode() + b"y" * 4096
+    found = engine.Scanner().scan(engine.Item("dump.sql", "dump.sql", data=data)).findings
+    assert [f.code for f in found] == ["KG320", "KG350"]
+    assert "first" in found[1].message
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_text_is_scanned(tmp_path: Path, encoding: str) -> None:
+    text = f'# PowerShell output\r\n$token = "{SECRET}"\r\n'
+    write(tmp_path, {"out.ps1": text.encode(encoding)})
+    code, findings = scan_json(tmp_path, "out.ps1")
+    assert [(f["rule"], f["line"]) for f in findings] == [("KG320", 2)]
+
+
+def test_missing_path_cannot_run(tmp_path: Path) -> None:
+    result = kg("scan", "missing.py", cwd=tmp_path)
+    assert result.code == 2
+    assert "missing.py: no such file or folder" in result.err
 
 
 def test_mode_usage_errors(repo: Path) -> None:

@@ -74,7 +74,7 @@ def test_text_report_and_advice(tmp_path: Path) -> None:
     write(tmp_path, {"a.py": f'\n  token = "{SECRETS[0]}"\n'})
     result = kg("scan", "a.py", cwd=tmp_path)
     assert result.code == 1
-    assert result.out == "a.py:2:12: KG320 GitHub token `ghp_…` (40 chars)\n"
+    assert result.out == "a.py:2:12: KG320 [high] GitHub token `ghp_…` (40 chars)\n"
     assert "kortix-guard: allow" in result.err and "secrets set" in result.err
 
 
@@ -104,36 +104,31 @@ def test_no_secret_in_any_output(project: Path) -> None:
     assert all(o.code == 1 for o in outputs[:3])
 
 
-def test_ds_keywords_are_detect_secrets_own() -> None:
-    from detect_secrets.plugins.keyword import DENYLIST
-
-    from kortix_guard.scan.detectors.patterns import DS_KEYWORDS
-
-    assert tuple(DS_KEYWORDS) == tuple(DENYLIST)
-
-
-def test_prefilter_passes_every_line_detect_secrets_flags(tmp_path: Path) -> None:
-    """On real code (a slice of the standard library) plus every planted token, each line
-    that detect-secrets itself flags is a candidate line of our prefilter."""
+def test_both_engines_find_the_same_on_real_code(tmp_path: Path, monkeypatch) -> None:
+    """Over a slice of the standard library plus every planted token, at the lowest
+    threshold, the hyperscan engine and the re fallback report the same findings."""
     import sysconfig
 
-    from detect_secrets.core.scan import scan_file
-    from detect_secrets.settings import default_settings
+    import pytest
 
-    from kortix_guard.scan.detectors.patterns import candidate_lines
-    from kortix_guard.scan.model import Text
+    pytest.importorskip("hyperscan")
+    from kortix_guard.scan.engine import Item, Scanner
+    from kortix_guard.scan.model import Confidence
 
     stdlib = Path(sysconfig.get_paths()["stdlib"])
     files = [stdlib / n for n in ("base64.py", "smtplib.py", "imaplib.py", "ftplib.py",
-                                  "urllib/request.py", "hmac.py", "secrets.py", "uuid.py")]
+                                  "urllib/request.py", "hmac.py", "secrets.py", "uuid.py",
+                                  "test/test_hashlib.py", "test/test_urllib2.py")]
     planted = tmp_path / "planted.py"
     planted.write_text("\n".join(f'T{i} = "{v}"' for i, v in enumerate(TOKENS.values())) + "\n")
-    checked = 0
-    with default_settings():
-        for path in [*files, planted]:
-            text = Text(path.name, path.read_text(errors="replace"))
-            candidates = candidate_lines(text)
-            for secret in scan_file(str(path)):
-                checked += 1
-                assert secret.line_number in candidates, (path.name, secret.line_number, secret.type)
-    assert checked > len(TOKENS)
+    items = [Item(p.name, p.name, data=p.read_bytes()) for p in [*files, planted] if p.exists()]
+
+    def run() -> list:
+        scanner = Scanner(min_confidence=Confidence.LOW)
+        return [f for item in items for f in scanner.scan(item).findings]
+
+    monkeypatch.delenv("KORTIX_GUARD_NO_HYPERSCAN", raising=False)
+    fast = run()
+    monkeypatch.setenv("KORTIX_GUARD_NO_HYPERSCAN", "1")
+    assert run() == fast
+    assert len(fast) > len(TOKENS)

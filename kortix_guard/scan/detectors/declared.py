@@ -1,18 +1,16 @@
 """Declared names: a literal assigned to a name that kortix.toml declares is a secret value
-in the wrong place. References and placeholders are not."""
+in the wrong place (`high`). References and placeholders are not. The names are found by an
+in-memory literal matcher; the assignment is confirmed on their lines."""
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
 
-from kortix_guard.scan.model import Hit, Text
+from kortix_guard.scan.detectors import CODE_SUFFIXES
+from kortix_guard.scan.matcher import LiteralMatcher
+from kortix_guard.scan.model import Blob, Confidence, Hit
 from kortix_guard.secret import SecretValue
 
-# Files where an unquoted right-hand side is an expression, not a literal.
-CODE_SUFFIXES = frozenset({
-    ".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".rb", ".java", ".kt", ".rs",
-    ".php", ".cs", ".swift", ".scala", ".c", ".h", ".cpp", ".hpp", ".m", ".ex", ".exs", ".lua",
-})
 PLACEHOLDER = re.compile(
     r"""(?ix)^(?:
         | \$.*                       # $NAME, ${NAME}, ${{ secrets.NAME }}
@@ -31,6 +29,7 @@ _VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|`(?P<bq>[^`\n]*)`|(?P<raw>[^
 class DeclaredNames:
     def __init__(self, names: Sequence[str]) -> None:
         self.names = tuple(names)
+        self._matcher = LiteralMatcher([n.encode() for n in self.names])
         if not names:
             self._regex = None
             return
@@ -39,15 +38,20 @@ class DeclaredNames:
             r"(?<![\w$.-])(?:export\s+)?[\"']?(?P<name>" + alternation + r")[\"']?\]?"
             r"[ \t]*(?P<op>:=|=(?!=)|:(?![:/]))[ \t]*" + _VALUE)
 
-    def find(self, text: Text) -> Iterator[Hit]:
+    def find(self, blob: Blob) -> Iterator[Hit]:
         if self._regex is None:
             return
-        code_file = any(text.path.endswith(s) for s in CODE_SUFFIXES)
-        for m in self._regex.finditer(text.text):
-            group = next(g for g in ("dq", "sq", "bq", "raw") if m.group(g) is not None)
-            value = m.group(group)
-            if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
-                continue
-            name = m.group("name")
-            yield Hit(m.start(group), "KG310", f"literal value of {name}", SecretValue(value),
-                      hint=f"keep it in the store: `kortix-guard secrets set {name}=-`")
+        code_file = any(blob.path.endswith(s) for s in CODE_SUFFIXES)
+        lines = sorted({blob.line_of(start) for _, start, _ in self._matcher.scan(blob.data)})
+        for number in lines:
+            start = blob.line_span(number)[0]
+            for m in self._regex.finditer(blob.line_text(number)):
+                group = next(g for g in ("dq", "sq", "bq", "raw") if m.group(g) is not None)
+                value = m.group(group)
+                if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
+                    continue
+                name = m.group("name")
+                offset = start + len(blob.line_text(number)[:m.start(group)].encode("utf-8"))
+                yield Hit(offset, "KG310", f"literal value of {name}", SecretValue(value),
+                          Confidence.HIGH,
+                          hint=f"keep it in the store: `kortix-guard secrets set {name}=-`")

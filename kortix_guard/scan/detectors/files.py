@@ -6,7 +6,8 @@ import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
-from kortix_guard.scan.model import Hit
+from kortix_guard.scan.detectors import Example
+from kortix_guard.scan.model import Confidence, Hit
 from kortix_guard.secret import SecretValue
 
 _EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
@@ -70,7 +71,15 @@ _BY_NAME: dict[str, Callable[[str, str], str | None]] = {
     "id_dsa": _always("an SSH private key"),
     "id_ecdsa": _always("an SSH private key"),
     "id_ed25519": _always("an SSH private key"),
+    ".s3cfg": _contains(r"(?m)^\s*secret_key\s*=\s*\S"),
+    "s3cfg": _contains(r"(?m)^\s*secret_key\s*=\s*\S"),
+    "sitemanager.xml": _contains(r"<Pass\b"),
+    "recentservers.xml": _contains(r"<Pass\b"),
+    "filezilla.xml": _contains(r"<Pass\b"),
+    "WinSCP.ini": _contains(r"(?im)^\s*Password\w*\s*="),
 }
+# An age identity file (`age-keygen -o key.txt`, SOPS' keys.txt), whatever its name.
+_AGE_IDENTITY_FILE = re.compile(r"(?m)^AGE-SECRET-KEY-1[0-9A-Z]{58}\s*$")
 _BY_SUFFIX: dict[str, Callable[[str, str], str | None]] = {
     ".ppk": _always("a PuTTY private key"),
     ".p12": _always("a PKCS#12 key store"),
@@ -86,6 +95,8 @@ def check(path: str, data: bytes) -> list[Hit]:
     posix = PurePosixPath(path)
     name = posix.name
     text = data[:1_000_000].decode("utf-8", errors="replace")
+    if _AGE_IDENTITY_FILE.search(text[:4096]) and "# public key: age1" in text[:4096]:
+        return [Hit(0, "KG340", f"{name} is an age identity file", SecretValue(text))]
     message = _env_file(name, text)
     if message is None and name == "config.json":
         message = _contains(r'"auths"\s*:\s*\{[\s\S]*"auth"\s*:')(name, text)
@@ -96,4 +107,33 @@ def check(path: str, data: bytes) -> list[Hit]:
     if message is None:
         return []
     # The file itself is the secret: its fingerprint is its content.
-    return [Hit(0, "KG340", message, SecretValue(text))]
+    return [Hit(0, "KG340", message, SecretValue(text), Confidence.HIGH)]
+
+
+E = Example
+EXAMPLES = (
+    E(".env", "API_TOKEN={alnum:20}"), E("config/.env.production", "A=real-value-here"),
+    E(".env.sample", "API_KEY={alnum:30}"), E("id_rsa", "anything"),
+    E("keys/server.pem", "-----BEGIN PRIVATE KEY-----\n{b64:64}\n-----END PRIVATE KEY-----"),
+    E("putty.ppk", "PuTTY-User-Key-File-2: ssh-rsa"), E(".netrc", "machine h login u password p"),
+    E(".pgpass", "db.corp.io:5432:app:app:{alnum:12}"),
+    E(".git-credentials", "https://bob:{alnum:12}@git.corp.io"),
+    E(".npmrc", "//registry.npmjs.org/:_authToken={alnum:20}"),
+    E(".pypirc", "[pypi]\nusername = __token__\npassword = {alnum:20}"),
+    E(".docker/config.json", '{"auths": {"r.io": {"auth": "{b64:20}"}}}'),
+    E(".aws/credentials", "[default]\naws_access_key_id = AKIA{upper:12}\n"
+                          "aws_secret_access_key = {b64:35}"),
+    E(".s3cfg", "[default]\naccess_key = {upper:20}\nsecret_key = {b64:30}"),
+    E("sitemanager.xml", "<Server><Host>h</Host><User>u</User><Pass>{alnum:10}</Pass></Server>"),
+    E("WinSCP.ini", "[Sessions\\bob@h]\nHostName=h\nPassword={hex:40}"),
+    E("config/master.key", "{hex:32}"), E(".htpasswd", "bob:$apr1${alnum:8}${b64x:22}"),
+    E("etc/shadow", "root:*:19000:0:99999:7:::"),
+    E("ci.key", "{kgk1}"),
+    E("sops/keys.txt", "# created: 2026-11-28T00:00:00Z\n# public key: age1{bech:58}\n{age}"),
+)
+NEGATIVES = (
+    E(".env.example", "API_KEY=\nDATABASE_URL=<url>\nDEBUG=true"),
+    E("certs/public.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
+    E(".npmrc", "registry=https://registry.npmjs.org/"),
+    E(".s3cfg", "[default]\nhost_base = s3.amazonaws.com"),
+)

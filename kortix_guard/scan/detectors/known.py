@@ -1,38 +1,46 @@
 """Known values: this project's real secrets (the store's, and untracked `.env*` files'),
-found wherever they appear, whatever their shape."""
+found wherever they appear, whatever their shape. They live in their own in-memory matcher,
+apart from the rule database (which may be cached on disk)."""
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
-from kortix_guard.scan.model import Hit, Text
+from kortix_guard.scan.matcher import LiteralMatcher
+from kortix_guard.scan.model import Blob, Confidence, Hit
 from kortix_guard.secret import SecretValue
 
 
 class KnownValues:
     def __init__(self, values: dict[str, list[tuple[str, SecretValue]]], *, min_length: int) -> None:
         """values: rule code -> [(label, value)]; the label names where it came from."""
-        self._by_value: dict[str, tuple[str, str]] = {}
+        by_value: dict[bytes, tuple[str, str]] = {}
         for code, entries in values.items():
             for label, value in entries:
                 text = value.reveal()
-                if len(text) >= min_length and text not in self._by_value:
-                    self._by_value[text] = (code, label)
-        ordered = sorted(self._by_value, key=len, reverse=True)
-        self._regex = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+                data = text.encode("utf-8")
+                if len(text) >= min_length and data not in by_value:
+                    by_value[data] = (code, label)
+        self._values = list(by_value)
+        self._labels = [by_value[v] for v in self._values]
+        self._matcher = LiteralMatcher(self._values)
 
     def __bool__(self) -> bool:
-        return self._regex is not None
+        return bool(self._values)
 
-    def find(self, text: Text) -> Iterator[Hit]:
-        if self._regex is None:
-            return
-        for m in self._regex.finditer(text.text):
-            code, label = self._by_value[m.group(0)]
-            yield Hit(m.start(), code, label, SecretValue(m.group(0)))
+    def find(self, blob: Blob) -> Iterator[Hit]:
+        """Every occurrence; where two overlap, the longer (then the earlier) wins."""
+        taken_until = -1
+        spans = sorted(self._matcher.scan(blob.data), key=lambda s: (s[1], -(s[2] - s[1])))
+        for index, start, end in spans:
+            if start < taken_until:
+                continue
+            taken_until = end
+            code, label = self._labels[index]
+            yield Hit(start, code, label, SecretValue(self._values[index].decode("utf-8")),
+                      Confidence.HIGH)
 
     def __repr__(self) -> str:
-        return f"KnownValues({len(self._by_value)} values)"
+        return f"KnownValues({len(self._values)} values)"
 
     def __reduce__(self) -> None:
         raise TypeError("known values cannot be pickled")

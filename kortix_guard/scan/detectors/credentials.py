@@ -1,0 +1,258 @@
+"""Credentials without a provider's format: values under secret-like keys in every common
+syntax (KG331), passwords in URLs and connection strings (KG322), JSON Web Tokens (KG323),
+password hashes (KG326), framework secrets (KG327), and bare high-entropy strings (KG332).
+
+These start at `medium` (or `low`); the context rules (`scan/context.py`) then drop what is
+not a secret and lower what is almost always a fixture.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from kortix_guard.scan.detectors import L, M, Detector, Example, FileInfo, entropy, regex_detector
+from kortix_guard.scan.model import Blob, Hit
+from kortix_guard.secret import SecretValue
+
+E = Example
+
+# --- Values under a secret-like key -------------------------------------------------------
+
+PASSWORD_WORDS = frozenset({"password", "passwd", "pass", "pwd", "passphrase", "passwort",
+                            "contrasena", "contraseña", "motdepasse", "pw", "psw", "pswd"})
+TOKEN_WORDS = frozenset({"secret", "token", "apikey", "credential", "credentials", "secretkey",
+                         "accesskey", "privatekey", "authkey", "clientsecret", "appsecret"})
+_KEY_QUALIFIERS = frozenset({"api", "auth", "access", "secret", "private", "client", "master",
+                             "encryption", "signing", "app", "account", "consumer", "session"})
+_WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+
+
+def key_kind(key: str) -> str | None:
+    """"password" or "token" when the key's last word names a secret, else None.
+
+    `userPassword`, `IRC_PASS`, `db.password`, `SECRET_KEY`, `api_key`, `client_secret` are
+    secret-like; `bypass`, `password_hash`, `max_tokens`, `token_type`, `PASSWORD_MIN_LENGTH`
+    are not (the last word decides)."""
+    words = [w.lower() for w in _WORD_SPLIT.findall(key)]
+    if not words:
+        return None
+    last = words[-1]
+    if last in PASSWORD_WORDS:
+        return "password"
+    if last in TOKEN_WORDS:
+        return "token"
+    if last == "key" and len(words) > 1 and words[-2] in _KEY_QUALIFIERS:
+        return "token"
+    if last in ("passwords",):
+        return "password"
+    return None
+
+
+_KEY = rb"(?P<key>[A-Za-z_$@][\w.$@-]{0,80}?)"
+# key = "value", key: 'value', "key": "value", key => "value", key="value" (XML attributes)
+_QUOTED = re.compile(_KEY + rb"""["']?\]?[ \t]*(?::=|=>|==?|:)[ \t]*(?:[rbuf]{0,2})"""
+                     rb"""(?P<q>["'`])(?P<s>(?:\\.|(?!(?P=q))[^\\\n]){1,300})(?P=q)""")
+# key = value, key: value, KEY=value (configuration files: the value runs to a separator)
+_BARE = re.compile(_KEY + rb"""[ \t]*(?:=|:)[ \t]*(?P<s>[^\s"'`#;,<>{}\[\]()|&][^\s#;,<>]{0,299})"""
+                   rb"""(?=[ \t]*(?:[#;]|$|\r))""", re.M)
+# <Pass>value</Pass>, <Pass encoding="base64">value</Pass>
+_ELEMENT = re.compile(rb"<(?P<key>[\w:.-]+)(?:\s[^>\n]{0,120})?>(?P<s>[^<\n]{1,300})</(?P=key)\s*>")
+# password "value" (rc files); machine h login u password p (netrc: the line's last word)
+_SPACED = re.compile(_KEY + rb"""[ \t]+(?:(?P<q>["'])(?P<s>[^"'\n]{1,300})(?P=q)"""
+                     rb"""|(?<=passwor[d])[ \t]+(?P<b>[^\s"']{1,300})[ \t]*$)""")
+
+_HASH_PATTERN = (
+    rb"(?P<s>\$(?:1|2[abxy]|5|6|apr1|md5)\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,22}\$[./A-Za-z0-9]{22,86}"
+    rb"|\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}"
+    rb"|\$y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{43}"
+    rb"|\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}"
+    rb"|pbkdf2_sha256\$\d+\$[A-Za-z0-9]+\$[A-Za-z0-9+/=]{40,}"
+    rb"|\{S?SHA\}[A-Za-z0-9+/]{27,}=*)")
+HASHES_RE = re.compile(_HASH_PATTERN)
+
+_SYNTAXES = ((_QUOTED, "quoted"), (_ELEMENT, "element"), (_BARE, "bare"), (_SPACED, "spaced"))
+_REFERENCE = re.compile(
+    r"""(?x)^(?:\$|%|@|&|\*[A-Za-z]|\{|<|\[|os\.|env\.|ENV\[|process\.env|getenv|System\.|
+        settings\.|config\.|self\.|this\.|params\.|args?\.|request\.|window\.|import\b|
+        require\(|lambda\b|function\b|new\s|[A-Za-z_][\w.]*\(|None$|nil$|null$|undefined$)""")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{2,63}")
+_PATHLIKE = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://|file:)")
+
+
+def _value_ok(key: str, value: str, kind: str) -> bool:
+    """The shape checks: a value, not a reference, a path, prose or the key itself."""
+    if not (4 <= len(value) <= 300) or _REFERENCE.match(value) or _ENV_NAME.fullmatch(value):
+        return False
+    if _PATHLIKE.match(value) or value.count(" ") >= 2 or "\\n" in value:
+        return False
+    simple = re.sub(r"[\W_]", "", value).lower()
+    if simple and simple == re.sub(r"[\W_]", "", key).lower():
+        return False  # password = "password", api_key: API_KEY
+    if HASHES_RE.fullmatch(value.encode()):
+        return False  # a password hash: KG326 reports it
+    if kind == "token":
+        # token-like keys name many things; a secret under one has some length and variety,
+        # and no spaces or quotes.
+        if re.search(r"[\s\"']", value):
+            return False
+        one_case_word = value.isalpha() and (value.islower() or value.isupper())
+        return len(value) >= 8 and entropy(value) >= 2.8 and not one_case_word
+    return True
+
+
+def strong(value: str) -> bool:
+    """Random-looking enough that no one types it as a fixture."""
+    classes = sum(bool(re.search(p, value)) for p in (r"[a-z]", r"[A-Z]", r"\d", r"[^A-Za-z0-9]"))
+    return len(value) >= 12 and entropy(value) >= 3.3 and classes >= 3
+
+
+def _confirm_keyword(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
+    line = blob.line(number)
+    start = blob.line_span(number)[0]
+    seen: set[int] = set()
+    for regex, syntax in _SYNTAXES:
+        if syntax == "bare" and info.kind in ("code", "docs"):
+            continue  # an unquoted right-hand side in code is an expression
+        if syntax == "spaced" and info.kind != "config":
+            continue
+        for m in regex.finditer(line):
+            group = "s" if m.group("s") is not None else "b"
+            if m.start(group) in seen:
+                continue
+            key = m.group("key").decode("utf-8", "replace")
+            kind = key_kind(key)
+            if kind is None or (syntax == "spaced" and kind != "password"):
+                continue
+            raw = m.group(group)
+            value = raw.decode("utf-8", "replace").strip()
+            if not _value_ok(key, value, kind):
+                continue
+            seen.add(m.start(group))
+            yield Hit(start + m.start(group), "KG331", f"value of `{key}`", SecretValue(value),
+                      M, kind=kind)
+
+
+_KEYWORD_TRIGGERS = (
+    # a key then an assignment: `password =`, `"pass":`, `api_key:`, `IRC_PASS=`, `x => "…"`
+    rb"(?:pass(?:word|wd|phrase)?|pwd|pw|psw|secret|token|credentials?"
+    rb"|(?:[_.-]|api|auth|access|secret|private|client|master|app|account)key)"
+    rb"[\"'\]]?[ \t]{0,4}[:=]",
+    # rc and netrc files: `password "x"`, `machine h login u password p`
+    rb"(?:pass(?:word|wd)?|pwd)[ \t]+[\"']?[^\s=:\"']{4}",
+    # XML elements: <Pass>, <password encoding="base64">
+    rb"<[\w:.-]*(?:pass|pwd|secret|token|key)[\w.-]*(?:[ \t][^>\n]{0,120})?>[^<\n]",
+)
+
+KEYWORD = Detector(
+    "keyword", "KG331", "value under a secret-like key", M, _KEYWORD_TRIGGERS, _confirm_keyword,
+    caseless=True,
+    examples=(
+        E("config.json", '{"user": "bob", "pass": "hunter22"}'),
+        E("config.json", '{"passphrase": "{lower:6}-{lower:7}-{digits:2}"}'),
+        E("ldap.json", '{"userPassword": "s3cret-ish"}'),
+        E("ftp-sites.xml", "<Server><Host>ftp.corp.io</Host><Pass>hunter22</Pass></Server>"),
+        E("ftp-recent.xml", '<Pass encoding="base64">{b64:16}</Pass>'),
+        E("web.config", '<add name="db" password="{alnum:12}" />'),
+        E(".ircrc", 'password "hunter22"'),
+        E("irc.env", "IRC_PASS={alnum:10}"),
+        E("values.yaml", "api_key: {hex:32}"),
+        E("app.ini", "[server]\nsecret_key = {alnum:24}"),
+        E("app.properties", "db.password=hunter22"),
+        E("settings.py", 'DB_PASSWORD = "{alnum:6}-{alnum:6}-{digits:4}"'),
+        E("config.php", "$password = '{alnum:16}';"),
+    ),
+    negatives=(
+        E("a.py", "def check(password):\n    return password"),
+        E("a.py", 'password = os.environ["DB_PASSWORD"]'),
+        E("a.yaml", "password: ${DB_PASSWORD}"),
+        E("a.yaml", "password: '{{ vault_password }}'"),
+        E("a.json", '{"password": "changeme"}'),
+        E("a.json", '{"password": "<your password here>"}'),
+        E("a.ini", "password = %(db_password)s"),
+        E("a.json", '{"bypass": "hunter22", "compass": "north-east"}'),
+        E("a.json", '{"password_hash": "x", "max_tokens": 4096, "token_type": "bearer"}'),
+        E("kortix.toml", 'secret_env = "WEBHOOK_SLACK_SECRET"'),
+        E("i18n.yaml", "password: Please enter your password"),
+        E("a.yaml", "password: your-password-here"),
+        E("a.yaml", "secret: true\ntoken: null"),
+        E("a.json", '{"password": "********"}'),
+        E("test_login.py", 'client.login(username="bob", password="hunter22")'),
+    ),
+)
+
+# --- Passwords in URLs and connection strings ---------------------------------------------
+
+URL = regex_detector(
+    "url-password", "KG322", "URL with a password", M, (rb"://[^\s:/?#@'\"]{1,100}:[^\s@/]{1,200}@",),
+    rb"\b[a-zA-Z][a-zA-Z0-9+.-]{1,20}://(?P<user>\[?[^\s:/?#@'\"\[\]<>{}]+):"
+    rb"(?P<s>[^\s/?#@'\"\[\]<>]{3,200})@\]?(?P<host>[A-Za-z0-9._-]+)", kind="url",
+    examples=(E("settings.yaml", "db: postgres://app:{alnum:14}@db.internal:5432/app"),
+              E("deploy.sh", "git clone https://deploy:{alnum:20}@git.corp.io/app.git")),
+    negatives=(E("cli.py", 'help="scheme://[user:passwd@]proxy.server:port"'),
+               E("test_x.md", "see http://foo:bar@example.com/path"),
+               E("a.md", "postgres://user:<password>@localhost/db"),
+               E("a.yaml", "url: redis://:${REDIS_PASSWORD}@redis:6379"),
+               E("a.md", "mysql://root:password@127.0.0.1/db")))
+
+CONNECTION = regex_detector(
+    "connection-string", "KG322", "connection string password", M, (rb"password=", rb"pwd="),
+    rb"\b(?:password|pwd)=(?P<s>[^;\s'\"]{4,});", kind="password", caseless=True,
+    examples=(E("app.config", '<add value="Server=db;User Id=app;Password={alnum:12};" />'),),
+    negatives=(E("app.config", '<add value="Server=db;Password={{db_password}};" />'),))
+
+JWT = regex_detector(
+    "jwt", "KG323", "JSON Web Token", M, (rb"eyJ",),
+    rb"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    examples=(E("app.js", "const t = '{jwt}';"),))
+
+# --- Password hashes ---------------------------------------------------------------------
+
+HASHES = regex_detector(
+    "password-hash", "KG326", "password hash", M,
+    tuple(re.escape(t) for t in (b"$1$", b"$2a$", b"$2b$", b"$2y$", b"$5$", b"$6$", b"$apr1$",
+                                 b"$y$", b"$argon2", b"pbkdf2_sha256$", b"{SHA}", b"{SSHA}")),
+    _HASH_PATTERN, kind="hash",
+    examples=(E("etc/shadow.bak", "root:$6$saltsalt${b64x:86}:19000:0:99999:7:::"),
+              E("users.htpasswd", "bob:$apr1${alnum:8}${b64x:22}"),
+              E("users.sql", "INSERT INTO users VALUES (1, 'bob', '$2y$10${b64x:53}');"),
+              E("auth.htpasswd", "alice:{SHA}{b64:27}=")),
+    negatives=(E("docs.md", "hashes look like $6$salt$..."),))
+
+# --- Framework secrets -------------------------------------------------------------------
+
+FRAMEWORKS = [
+    regex_detector(
+        "rails-secret-key-base", "KG327", "Rails secret_key_base", M, (rb"secret_key_base",),
+        rb"secret_key_base[\"']?\s*[:=]\s*[\"']?(?P<s>[0-9a-f]{64,})",
+        examples=(E("config/secrets.yml", "production:\n  secret_key_base: {hex:128}"),)),
+    regex_detector(
+        "wordpress-keys", "KG327", "WordPress key or salt", M, (rb"define",),
+        rb"define\(\s*['\"](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['\"]\s*,\s*"
+        rb"(?P<q>['\"])(?P<s>(?:(?!(?P=q)).){16,200})(?P=q)",
+        examples=(E("wp-config.php", "define('AUTH_KEY', '{alnum:20}%^&*{alnum:20}');"),),
+        negatives=(E("wp-config.php", "define('AUTH_KEY', 'put your unique phrase here');"),)),
+]
+
+# --- High-entropy strings with no context (low) ------------------------------------------
+
+_QUOTED_BLOB = re.compile(rb"""(["'])(?P<s>[A-Za-z0-9+/=_-]{20,})\1""")
+_HEX = frozenset(b"0123456789abcdefABCDEF")
+
+
+def _confirm_entropy(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
+    start, end = blob.line_span(number)
+    for m in _QUOTED_BLOB.finditer(blob.data, start, end):
+        body = m.group("s")
+        # detect-secrets' thresholds: hex above 3.0 bits a character, base64 above 4.5.
+        limit = 3.0 if set(body) <= _HEX else 4.5
+        if entropy(body) > limit:
+            what = "hex" if set(body) <= _HEX else "base64"
+            yield Hit(m.start("s"), "KG332", f"high-entropy {what} string",
+                      SecretValue(body.decode("ascii")), L, kind="entropy")
+
+
+ENTROPY = Detector("entropy", "KG332", "high-entropy string", L,
+                   (rb"""["'][A-Za-z0-9+/=_-]{20,}["']""",), _confirm_entropy,
+                   examples=(E("data.py", 'blob = "{alnum:40}"'),))
+
+DETECTORS = [KEYWORD, URL, CONNECTION, JWT, HASHES, *FRAMEWORKS, ENTROPY]

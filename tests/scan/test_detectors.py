@@ -1,0 +1,107 @@
+"""Every detector against its own examples and counter-examples, every context rule against
+its example, and every never-commit file: one table per class, on both matching engines
+(hyperscan, and Python's re where hyperscan is absent)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from kortix_guard.scan import context
+from kortix_guard.scan.detectors import all_detectors, files
+from kortix_guard.scan.engine import Item, Scanner
+from kortix_guard.scan.examples import expand
+from kortix_guard.scan.model import Confidence
+
+ENGINES = ["hyperscan", "re"]
+_rng = random.Random(20261128)
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "re":
+        monkeypatch.setenv("KORTIX_GUARD_NO_HYPERSCAN", "1")
+    else:
+        pytest.importorskip("hyperscan")
+        monkeypatch.delenv("KORTIX_GUARD_NO_HYPERSCAN", raising=False)
+    return request.param
+
+
+def findings(path: str, text: str, threshold: Confidence = Confidence.MEDIUM):
+    scanner = Scanner(min_confidence=threshold)
+    return scanner.scan(Item(path, path, data=text.encode())).findings
+
+
+def _cases(kind: str):
+    for detector in all_detectors():
+        for example in getattr(detector, kind):
+            yield pytest.param(detector, example, id=f"{detector.id}:{example.path}")
+
+
+@pytest.mark.parametrize(("detector", "example"), list(_cases("examples")))
+def test_detector_finds_its_examples(engine: str, detector, example) -> None:
+    text = expand(example.text, _rng)
+    found = findings(example.path, text, threshold=min(detector.confidence, Confidence.MEDIUM))
+    codes = {f.code for f in found}
+    assert detector.code in codes, f"{example.path}: {example.text!r} -> {found}"
+    mine = [f for f in found if f.code == detector.code]
+    assert all(f.confidence <= detector.confidence for f in mine)
+    # The finding never holds the value: only its public prefix and length.
+    assert all(text[f.col - 1:][:12] not in f.message for f in mine if len(text) > f.col + 12)
+
+
+@pytest.mark.parametrize(("detector", "example"), list(_cases("negatives")))
+def test_detector_leaves_its_counter_examples(engine: str, detector, example) -> None:
+    assert findings(example.path, expand(example.text, _rng)) == []
+
+
+@pytest.mark.parametrize("rule", context.RULES, ids=lambda r: r.id)
+def test_context_rule_decides_its_example(engine: str, rule, monkeypatch) -> None:
+    """With the rule, its example is dropped (or only low); without it, it is reported."""
+    text = expand(rule.example, _rng)
+    found = findings(rule.example_path, text, Confidence.LOW)
+    if rule.effect is context.Effect.DROP:
+        assert found == [], text
+    else:
+        assert found and all(f.confidence is Confidence.LOW for f in found), text
+    monkeypatch.setattr(context, "RULES", [r for r in context.RULES if r is not rule])
+    without = findings(rule.example_path, text, Confidence.LOW)
+    assert without, f"{rule.id}: its example is not a candidate at all: {text}"
+    if rule.effect is context.Effect.LOW:
+        assert any(f.confidence > Confidence.LOW for f in without)
+
+
+@pytest.mark.parametrize("example", files.EXAMPLES, ids=lambda e: e.path)
+def test_never_commit_file_examples(engine: str, example) -> None:
+    found = findings(example.path, expand(example.text, _rng))
+    assert found and found[0].code == "KG340" and found[0].confidence is Confidence.HIGH
+
+
+@pytest.mark.parametrize("example", files.NEGATIVES, ids=lambda e: e.path)
+def test_never_commit_file_counter_examples(engine: str, example) -> None:
+    assert "KG340" not in {f.code for f in findings(example.path, expand(example.text, _rng))}
+
+
+def test_detector_ids_are_unique_and_codes_registered() -> None:
+    from kortix_guard.rules import RULES
+
+    ids = [d.id for d in all_detectors()]
+    assert len(ids) == len(set(ids))
+    assert all(d.code in RULES for d in all_detectors())
+    assert len({r.id for r in context.RULES}) == len(context.RULES)
+
+
+def test_high_findings_survive_every_context_rule_but_vendor_examples(engine: str) -> None:
+    """A token on a line that says `example`, `test`, `sha256` and `localhost` stays high."""
+    token = expand("ghp_{alnum:36}", _rng)
+    found = findings("tests/fixtures/example.lock",
+                     f'sha256 localhost example test placeholder = "{token}"')
+    assert [(f.code, f.confidence) for f in found] == [("KG320", Confidence.HIGH)]
+
+
+@pytest.mark.parametrize(("threshold", "expected"), [
+    (Confidence.LOW, {"KG331", "KG332"}), (Confidence.MEDIUM, set()), (Confidence.HIGH, set()),
+])
+def test_threshold(engine: str, threshold: Confidence, expected: set[str]) -> None:
+    text = 'password = "hunter22"\nblob = "' + expand("{alnum:40}", _rng) + '"\n'
+    assert {f.code for f in findings("app.py", text, threshold)} == expected
