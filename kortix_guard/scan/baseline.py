@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets as _random
+
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +34,9 @@ class Baseline:
 
     @classmethod
     def new(cls) -> Baseline:
-        return cls(_random.token_hex(16))
+        import secrets
+
+        return cls(secrets.token_hex(16))
 
     @classmethod
     def of(cls, salt: str, entries: Iterable[tuple[str, str, str]], *,

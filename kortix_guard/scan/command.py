@@ -46,7 +46,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
 
     config = _Config.load(project)
     threshold = min_confidence or config.min_confidence()
-    repo = _repo(project, required=mode is not Mode.DISK)
+    repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
     baseline_path = config.baseline_path(root)
     current = _baseline.load(baseline_path, project.display(baseline_path))
@@ -150,11 +150,12 @@ class _Config:
         return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
 
 
-def _repo(project: Project, *, required: bool):
-    from kortix_guard.git import GitError, Repo
+def _repo(project: Project, *, required: bool, cli: bool = False):
+    """pygit2's repository, or for the commit hook the git command line (faster to start)."""
+    from kortix_guard.git import GitCli, GitError, Repo
 
     try:
-        return Repo(project.cwd)
+        return GitCli(project.cwd) if cli else Repo(project.cwd)
     except GitError:
         if required:
             raise
@@ -172,9 +173,9 @@ def _known_values(project: Project, config: _Config, repo):
         if store.exists():
             values["KG300"] = _store_values(project, store)
     if repo is not None:
-        from kortix_guard.store.envfile import parse_values
-
         for path in env_files(repo.root):
+            from kortix_guard.store.envfile import parse_values
+
             relative = path.relative_to(repo.root).as_posix()
             if repo.is_tracked(relative):
                 continue  # a tracked .env is itself a finding (KG340), not a source of truth
@@ -215,11 +216,14 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         return items, len(items), sum(_size(i.disk) for i in items)
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
-    elif mode is Mode.STAGED and paths:
-        wanted = [_repo_path(project, root, p) for p in paths]
-        refs = repo.index_blobs(wanted)
     elif mode is Mode.STAGED:
-        refs = repo.staged_blobs()
+        refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
+                else repo.staged_blobs())
+        refs = [r for r in refs if not excluded(r.path, tuple(skip))]
+        contents = repo.read_all(r.id for r in refs)
+        items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
+                 for r in refs]
+        return items, len(items), sum(len(i.data or b"") for i in items)
     else:
         refs = repo.index_blobs()
     refs = [r for r in refs if not excluded(r.path, tuple(skip))]

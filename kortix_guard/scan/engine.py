@@ -6,22 +6,22 @@ then confirms its own lines with Python's `re`, and the context rules judge what
 from __future__ import annotations
 
 import codecs
-import multiprocessing
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from kortix_guard.scan import baseline as _baseline
-from kortix_guard.scan import context
 from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
 from kortix_guard.scan.matcher import RuleMatcher
 from kortix_guard.scan.model import Blob, Confidence, Finding, Hit, describe
 from kortix_guard.secret import SecretValue
+
+if TYPE_CHECKING:
+    from kortix_guard.scan.baseline import Baseline
 
 # The inline allow marker, then the end of the line, whitespace or a comment closer; and
 # detect-secrets' own pragma.
@@ -82,7 +82,7 @@ class Scanner:
     processes inherit it by fork."""
 
     def __init__(self, *, known: KnownValues | None = None, declared: DeclaredNames | None = None,
-                 baseline: _baseline.Baseline | None = None, fingerprints: bool = False,
+                 baseline: Baseline | None = None, fingerprints: bool = False,
                  repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
                  inline_allows: bool = True, cache_dir: Path | None = None) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
@@ -151,6 +151,8 @@ class Scanner:
             lines.setdefault(self._owner[trigger], set()).add(blob.line_of(max(end - 1, 0)))
         if not lines:
             return hits
+        from kortix_guard.scan import context  # compiled only when something triggered
+
         info = FileInfo.of(blob.path, blob.data[:1024])
         seen: set[tuple[str, int]] = set()
         for index in sorted(lines):
@@ -226,6 +228,8 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
 
     Items may be a lazy iterable: the workers scan while the caller is still reading blobs.
     """
+    import multiprocessing
+
     jobs = os.cpu_count() or 1
     if not parallel or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
         for item in items:
@@ -233,6 +237,8 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
             if progress:
                 progress(1)
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                              initargs=(scanner,)) as pool:

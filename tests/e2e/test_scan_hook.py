@@ -37,3 +37,20 @@ def test_all_files_scans_every_tracked_file(tmp_path: Path, pre_commit_home: Pat
     result = try_repo(repo, "kortix-scan", "--all-files", home=pre_commit_home)
     assert result.code == 1
     assert "old.py:1:10: KG320" in result.out
+
+
+def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: Path) -> None:
+    """A value of the project's store, in a shape no pattern knows, is blocked by the hook."""
+    from tests.conftest import MANIFEST, kg
+
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"kortix.toml": MANIFEST})
+    assert kg("key", "new", cwd=repo).code == 0
+    value = "plain words but real 42"
+    assert kg("secrets", "set", f"DATABASE_URL={value}", cwd=repo).code == 0
+    write(repo, {"notes.txt": f"remember: {value}\n"})
+    git("add", "notes.txt", cwd=repo)
+    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    assert result.code == 1, result.out + result.err
+    assert "notes.txt:1:11: KG300 [high] the store's value of DATABASE_URL" in result.out
+    assert value not in result.out + result.err

@@ -107,9 +107,12 @@ def regex_detector(id: str, code: str, what: str, confidence: Confidence, trigge
                    hint: str | None = None) -> Detector:
     """A detector confirmed by one regex on the line (group `s` is the secret, else the whole
     match). `multiline` patterns start on the line and may run past it (key blocks)."""
-    regex = re.compile(pattern, re.I if caseless else 0)
+    compiled: list[re.Pattern[bytes]] = []  # compiled on first use: most never trigger
 
     def confirm(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
+        if not compiled:
+            compiled.append(re.compile(pattern, re.I if caseless else 0))
+        regex = compiled[0]
         start, end = blob.line_span(number)
         if multiline:
             matches = [m for m in [regex.search(blob.data, start)] if m and m.start() <= end]

@@ -7,6 +7,7 @@ not a secret and lower what is almost always a fixture.
 """
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -50,15 +51,15 @@ def key_kind(key: str) -> str | None:
 
 _KEY = rb"(?P<key>[A-Za-z_$@][\w.$@-]{0,80}?)"
 # key = "value", key: 'value', "key": "value", key => "value", key="value" (XML attributes)
-_QUOTED = re.compile(_KEY + rb"""["']?\]?[ \t]*(?::=|=>|==?|:)[ \t]*(?:[rbuf]{0,2})"""
+_QUOTED = (_KEY + rb"""["']?\]?[ \t]*(?::=|=>|==?|:)[ \t]*(?:[rbuf]{0,2})"""
                      rb"""(?P<q>["'`])(?P<s>(?:\\.|(?!(?P=q))[^\\\n]){1,300})(?P=q)""")
 # key = value, key: value, KEY=value (configuration files: the value runs to a separator)
-_BARE = re.compile(_KEY + rb"""[ \t]*(?:=|:)[ \t]*(?P<s>[^\s"'`#;,<>{}\[\]()|&][^\s#;,<>]{0,299})"""
-                   rb"""(?=[ \t]*(?:[#;]|$|\r))""", re.M)
+_BARE = (_KEY + rb"""[ \t]*(?:=|:)[ \t]*(?P<s>[^\s"'`#;,<>{}\[\]()|&][^\s#;,<>]{0,299})"""
+                   rb"""(?=[ \t]*(?:[#;]|$|\r))""")
 # <Pass>value</Pass>, <Pass encoding="base64">value</Pass>
-_ELEMENT = re.compile(rb"<(?P<key>[\w:.-]+)(?:\s[^>\n]{0,120})?>(?P<s>[^<\n]{1,300})</(?P=key)\s*>")
+_ELEMENT = (rb"<(?P<key>[\w:.-]+)(?:\s[^>\n]{0,120})?>(?P<s>[^<\n]{1,300})</(?P=key)\s*>")
 # password "value" (rc files); machine h login u password p (netrc: the line's last word)
-_SPACED = re.compile(_KEY + rb"""[ \t]+(?:(?P<q>["'])(?P<s>[^"'\n]{1,300})(?P=q)"""
+_SPACED = (_KEY + rb"""[ \t]+(?:(?P<q>["'])(?P<s>[^"'\n]{1,300})(?P=q)"""
                      rb"""|(?<=passwor[d])[ \t]+(?P<b>[^\s"']{1,300})[ \t]*$)""")
 
 _HASH_PATTERN = (
@@ -68,9 +69,20 @@ _HASH_PATTERN = (
     rb"|\$argon2(?:id|i|d)\$v=\d+\$m=\d+,t=\d+,p=\d+\$[A-Za-z0-9+/]{11,}\$[A-Za-z0-9+/]{16,}"
     rb"|pbkdf2_sha256\$\d+\$[A-Za-z0-9]+\$[A-Za-z0-9+/=]{40,}"
     rb"|\{S?SHA\}[A-Za-z0-9+/]{27,}=*)")
-HASHES_RE = re.compile(_HASH_PATTERN)
 
-_SYNTAXES = ((_QUOTED, "quoted"), (_ELEMENT, "element"), (_BARE, "bare"), (_SPACED, "spaced"))
+
+@functools.cache
+def _hashes() -> re.Pattern[bytes]:
+    return re.compile(_HASH_PATTERN)
+
+_SYNTAX_PATTERNS = ((_QUOTED, "quoted"), (_ELEMENT, "element"), (_BARE, "bare"),
+                    (_SPACED, "spaced"))
+
+
+@functools.cache
+def _syntaxes() -> tuple[tuple[re.Pattern[bytes], str], ...]:
+    return tuple((re.compile(p), name) for p, name in _SYNTAX_PATTERNS)
+
 _REFERENCE = re.compile(
     r"""(?x)^(?:\$|%|@|&|\*[A-Za-z]|\{|<|\[|os\.|env\.|ENV\[|process\.env|getenv|System\.|
         settings\.|config\.|self\.|this\.|params\.|args?\.|request\.|window\.|import\b|
@@ -88,7 +100,7 @@ def _value_ok(key: str, value: str, kind: str) -> bool:
     simple = re.sub(r"[\W_]", "", value).lower()
     if simple and simple == re.sub(r"[\W_]", "", key).lower():
         return False  # password = "password", api_key: API_KEY
-    if HASHES_RE.fullmatch(value.encode()):
+    if _hashes().fullmatch(value.encode()):
         return False  # a password hash: KG326 reports it
     if kind == "token":
         # token-like keys name many things; a secret under one has some length and variety,
@@ -110,7 +122,7 @@ def _confirm_keyword(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
     line = blob.line(number)
     start = blob.line_span(number)[0]
     seen: set[int] = set()
-    for regex, syntax in _SYNTAXES:
+    for regex, syntax in _syntaxes():
         if syntax == "bare" and info.kind in ("code", "docs"):
             continue  # an unquoted right-hand side in code is an expression
         if syntax == "spaced" and info.kind != "config":
@@ -235,19 +247,19 @@ FRAMEWORKS = [
 
 # --- High-entropy strings with no context (low) ------------------------------------------
 
-_QUOTED_BLOB = re.compile(rb"""(["'])(?P<s>[A-Za-z0-9+/=_-]{20,})\1""")
+_QUOTED_BLOB = rb"""(["'])(?P<s>[A-Za-z0-9+/=_-]{20,})\1"""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
 def _confirm_entropy(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
     start, end = blob.line_span(number)
-    for m in _QUOTED_BLOB.finditer(blob.data, start, end):
+    for m in re.finditer(_QUOTED_BLOB, blob.data[start:end]):
         body = m.group("s")
         # detect-secrets' thresholds: hex above 3.0 bits a character, base64 above 4.5.
         limit = 3.0 if set(body) <= _HEX else 4.5
         if entropy(body) > limit:
             what = "hex" if set(body) <= _HEX else "base64"
-            yield Hit(m.start("s"), "KG332", f"high-entropy {what} string",
+            yield Hit(start + m.start("s"), "KG332", f"high-entropy {what} string",
                       SecretValue(body.decode("ascii")), L, kind="entropy")
 
 
