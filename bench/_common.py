@@ -100,8 +100,6 @@ def replay_releases(releases: list[Path], repo: Path) -> int:
         stream.append(b"commit refs/heads/main\n")
         stream.append(f"committer b <b@x> {1_700_000_000 + n} +0000\n".encode())
         stream.append(b"data %d\n%s\n" % (len(message), message.encode()))
-        if n:
-            stream.append(b"from refs/heads/main^0\n")
         stream.extend(changes)
         n += 1
 

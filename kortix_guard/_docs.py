@@ -5,6 +5,7 @@ fail when a block differs from what the code would write.
 """
 from __future__ import annotations
 
+import html
 import re
 import sys
 from collections.abc import Callable
@@ -45,7 +46,41 @@ def cli_reference() -> str:
     return "\n".join(out)
 
 
+def _cell(text: str) -> str:
+    return "<code>" + html.escape(text).replace("\n", "<br>").replace("|", "&#124;") + "</code>"
+
+
+def detectors_table() -> str:
+    """Every detector with its code, confidence and first example (a template: `{alnum:36}`
+    stands for 36 random characters)."""
+    from kortix_guard.scan.detectors import all_detectors, files
+
+    lines = ["| detector | code | confidence | finds | example |", "|---|---|---|---|---|"]
+    for d in all_detectors():
+        example = d.examples[0] if d.examples else None
+        shown = f"{example.path}: {_cell(example.text)}" if example else ""
+        lines.append(f"| `{d.id}` | {d.code} | {d.confidence.label} | {d.what} | {shown} "
+                     f"<!-- kortix-guard: allow --> |")
+    names = ", ".join(f"`{e.path}`" for e in files.EXAMPLES)
+    lines.append(f"| `never-commit-file` | KG340 | high | files that must never be committed "
+                 f"| {names} |")
+    return "\n".join(lines) + "\n"
+
+
+def context_table() -> str:
+    from kortix_guard.scan.context import RULES
+
+    lines = ["| rule | effect | what it is | example |", "|---|---|---|---|"]
+    for r in RULES:
+        scope = " (also on high)" if r.even_high else ""
+        lines.append(f"| `{r.id}` | {r.effect.value}{scope} | {r.summary.replace('|', '&#124;')} "
+                     f"| {r.example_path}: {_cell(r.example)} <!-- kortix-guard: allow --> |")
+    return "\n".join(lines) + "\n"
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
+    "scan-detectors": detectors_table,
+    "scan-context": context_table,
     "manifest-rules": lambda: markdown_table("KG1"),
     "scan-rules": lambda: markdown_table("KG3"),
     "cli-reference": cli_reference,

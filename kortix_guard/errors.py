@@ -41,3 +41,23 @@ class BadKey(Error):
 
 class StoreError(Error):
     """The store cannot be opened: corrupt, tampered with, or of an unknown version."""
+
+
+def report(exc: BaseException, *, verbose: bool) -> int:
+    """Print one message for an exception that stopped a command; return the exit code.
+
+    A kortix-guard Error says what happened and what to do; anything else is a bug, shown
+    without its text (it could quote data) and without a traceback unless asked for."""
+    import sys
+    import traceback
+
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if verbose:
+        traceback.print_exception(exc)
+    if isinstance(exc, Error):
+        print(f"kortix-guard: error: {exc.diagnostics()}", file=sys.stderr)
+        return exc.exit_code
+    print(f"kortix-guard: internal error ({type(exc).__name__}); rerun with -v and report it",
+          file=sys.stderr)
+    return CANNOT_RUN

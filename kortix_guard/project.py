@@ -8,6 +8,9 @@ from pathlib import Path
 from kortix_guard.errors import ProjectError
 
 MANIFEST_NAME = "kortix.toml"
+DEFAULT_STORE = ".kortix/secrets.enc.toml"
+DEFAULT_BASELINE = ".kortix/guard-baseline.json"
+DEFAULT_MIN_KNOWN_LENGTH = 8  # [guard] min_known_length: shorter known values are not scanned for
 
 
 def find_root(start: Path) -> Path | None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,19 +50,8 @@ class GuardGroup(click.Group):
             result = super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except errors.Error as e:
-            if state.verbose:
-                traceback.print_exc()
-            click.echo(f"kortix-guard: error: {e.diagnostics()}", err=True)
-            ctx.exit(e.exit_code)
-        except KeyboardInterrupt:
-            ctx.exit(130)
-        except Exception as e:  # a bug: no traceback (it could quote data) unless asked for
-            if state.verbose:
-                traceback.print_exc()
-            click.echo(f"kortix-guard: internal error ({type(e).__name__}); rerun with -v "
-                       f"and report it", err=True)
-            ctx.exit(errors.CANNOT_RUN)
+        except (errors.Error, KeyboardInterrupt, Exception) as e:
+            ctx.exit(errors.report(e, verbose=state.verbose))
         if isinstance(result, int):
             ctx.exit(result)
         return result

@@ -4,11 +4,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kortix_guard.project import (  # noqa: F401 (re-exported)
+    DEFAULT_BASELINE,
+    DEFAULT_MIN_KNOWN_LENGTH,
+    DEFAULT_STORE,
+)
 from kortix_guard.rules import Severity, rule
 
-DEFAULT_STORE = ".kortix/secrets.enc.toml"
-DEFAULT_BASELINE = ".kortix/guard-baseline.json"
-DEFAULT_MIN_KNOWN_LENGTH = 8
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 
@@ -41,7 +40,6 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
     from kortix_guard._dirs import cache_dir
-    from kortix_guard.scan import baseline as _baseline
     from kortix_guard.scan.engine import Scanner, scan_all, worth_parallel
 
     config = _Config.load(project)
@@ -49,9 +47,13 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
     baseline_path = config.baseline_path(root)
-    current = _baseline.load(baseline_path, project.display(baseline_path))
-    if update_baseline and current is None:
-        current = _baseline.Baseline.new()
+    current = None
+    if update_baseline or os.path.lexists(baseline_path):
+        from kortix_guard.scan import baseline as _baseline
+
+        current = _baseline.load(baseline_path, project.display(baseline_path))
+        if update_baseline and current is None:
+            current = _baseline.Baseline.new()
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
@@ -88,12 +90,12 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     from kortix_guard.scan.matcher import engine_name
 
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
-        click.echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
+        echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
                    "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
                      min_confidence=min_confidence)
     for note in result.notes:
-        click.echo(f"kortix-guard: {note}", err=True)
+        echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
         return errors.CLEAN
     report.emit(result.findings, fmt, scanned=result.scanned)
@@ -103,6 +105,8 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
 def _progress_bar(total: int):
     if not sys.stderr.isatty() or total < 50:
         return None
+    import click
+
     bar = click.progressbar(length=total, label="scanning history", file=sys.stderr)
     bar.__enter__()
     return bar
@@ -121,7 +125,7 @@ class _Config:
         try:
             return cls(project.load_manifest())
         except errors.Error as e:
-            click.echo(f"kortix-guard: warning: {e.message.splitlines()[0]}; scanning without its "
+            echo(f"kortix-guard: warning: {e.message.splitlines()[0]}; scanning without its "
                        f"names and [guard] settings", err=True)
             return cls()
 
@@ -130,7 +134,7 @@ class _Config:
         return self.manifest.guard.exclude if self.manifest else ()
 
     def baseline_path(self, root: Path) -> Path:
-        from kortix_guard.manifest.model import DEFAULT_BASELINE
+        from kortix_guard.project import DEFAULT_BASELINE
 
         return self.manifest.guard.baseline if self.manifest else root / DEFAULT_BASELINE
 
@@ -145,7 +149,7 @@ class _Config:
         return Confidence.parse(self.manifest.guard.min_confidence)
 
     def min_known_length(self) -> int:
-        from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
+        from kortix_guard.project import DEFAULT_MIN_KNOWN_LENGTH
 
         return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
 
@@ -193,7 +197,7 @@ def _store_values(project: Project, store: Path) -> list:
     except errors.BadKey:
         return []  # no key here: the known-value layer reads only what this machine can open
     except errors.StoreError as e:
-        click.echo(f"kortix-guard: warning: {e.message}; store values not scanned for", err=True)
+        echo(f"kortix-guard: warning: {e.message}; store values not scanned for", err=True)
         return []
     return [(f"the store's value of {name}", value) for name, value in opened.values().items()]
 

@@ -228,10 +228,12 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
 
     Items may be a lazy iterable: the workers scan while the caller is still reading blobs.
     """
-    import multiprocessing
-
     jobs = os.cpu_count() or 1
-    if not parallel or jobs < 2 or "fork" not in multiprocessing.get_all_start_methods():
+    if parallel and jobs > 1:
+        import multiprocessing
+
+        parallel = "fork" in multiprocessing.get_all_start_methods()
+    if not parallel or jobs < 2:
         for item in items:
             yield item, scanner.scan(item)
             if progress:

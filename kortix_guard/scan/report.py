@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-import click
-
-from kortix_guard.rules import RULES
+from kortix_guard._out import echo
 from kortix_guard.scan.model import Finding
 
 ADVICE = """\
@@ -21,21 +19,22 @@ def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
     from kortix_guard.scan.command import Format
 
     if fmt is Format.JSON:
-        click.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+        echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:
-        click.echo(json.dumps(sarif(findings), indent=2))
+        echo(json.dumps(sarif(findings), indent=2))
     else:
         for finding in findings:
-            click.echo(finding.as_text())
+            echo(finding.as_text())
     if findings:
-        click.echo(f"kortix-guard: {len(findings)} secret(s) found in {scanned} file(s) scanned",
+        echo(f"kortix-guard: {len(findings)} secret(s) found in {scanned} file(s) scanned",
                    err=True)
         if fmt.value == "text":
-            click.echo(ADVICE, err=True)
+            echo(ADVICE, err=True)
 
 
 def sarif(findings: Sequence[Finding]) -> dict:
     from kortix_guard._meta import repository_url, version
+    from kortix_guard.rules import RULES
 
     used = sorted({f.code for f in findings})
     rules = [{"id": code, "name": RULES[code].name,

@@ -152,3 +152,20 @@ def test_mode_usage_errors(repo: Path) -> None:
     assert kg("scan", "--staged", "--history", cwd=repo).code == 2
     assert kg("scan", "--since", "HEAD", cwd=repo).code == 2
     assert kg("scan", "--all-files", "x.py", cwd=repo).code == 2
+
+
+def test_hook_entry_point(repo: Path, monkeypatch, capsys) -> None:
+    """kortix-guard-scan, the kortix-scan hook's entry: scan --staged FILES without click."""
+    from kortix_guard.hook import main
+
+    write(repo, {"a.py": f'token = "{SECRET}"\n', "b.py": "x = 1\n"})
+    git("add", "a.py", "b.py", cwd=repo)
+    monkeypatch.chdir(repo)
+    assert main(["b.py"]) == 0
+    assert main(["a.py", "b.py"]) == 1
+    assert "a.py:1:10: KG320 [high]" in capsys.readouterr().out
+    assert main(["--min-confidence=high", "--", "a.py"]) == 1
+    assert main(["--min-confidence", "sure"]) == 2
+    assert main(["--frobnicate"]) == 2
+    assert main(["-h"]) == 0
+    assert "usage: kortix-guard-scan" in capsys.readouterr().out
