@@ -6,7 +6,7 @@ less is visible.
 
 1. whole tree: this interpreter's standard library (no site-packages), `kortix-guard scan DIR`
    vs `kingfisher scan DIR --git-history none` (target: no slower);
-2. history: Django's source replayed from four releases, one changed file per commit (over
+2. history: Django's source replayed from six releases, one changed file per commit (over
    5,000 commits), `kortix-guard scan --history` vs `kingfisher scan REPO` (target: no
    slower), and against the floor, one process walking every commit's tree and reading each
    distinct blob once with pygit2 (target: at most 2x the floor);
@@ -31,7 +31,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import FLOOR, KG, git, peer, replay_releases, sdist, stdlib_tree, timed  # noqa: E402
 
-DJANGO_RELEASES = ("4.2", "5.0", "5.1", "5.2")
+DJANGO_RELEASES = ("4.0", "4.1", "4.2", "5.0", "5.1", "5.2")
 
 
 def kg_count(out: str) -> int:

@@ -75,23 +75,22 @@ class Repo:
                 pushed = True
         if not pushed:
             return
-        seen: set[str] = set()
+        # Each distinct tree is walked once and each distinct blob yielded once, oldest commit
+        # first: the same walk as reading every blob, no per-commit diff.
+        trees: set = set()
+        blobs: set = set()
         if since is not None:
             base = self._git[self._commit_id(since)]
             walker.hide(base.id)
             # Content already at REV was scanned when REV was: a copy of it is not new.
-            seen = {blob_id for _, blob_id in _walk_tree(base.tree, "")}
+            for _ in _new_blobs(self._git, base.tree, "", trees, blobs):
+                pass
         for commit in walker:
-            parent_tree = commit.parents[0].tree if commit.parents else None
-            diff = (self._git.diff(parent_tree, commit.tree) if parent_tree is not None
-                    else commit.tree.diff_to_tree(swap=True))
-            for delta in diff.deltas:
-                new = delta.new_file
-                blob_id = str(new.id)
-                if blob_id in seen or new.id.raw == b"\0" * 20 or not _is_file_mode(new.mode):
-                    continue
-                seen.add(blob_id)
-                yield BlobRef(new.path, blob_id, str(commit.id))
+            if commit.tree_id in trees:
+                continue
+            trees.add(commit.tree_id)
+            for path, blob_id in _new_blobs(self._git, commit.tree, "", trees, blobs):
+                yield BlobRef(path, blob_id, str(commit.id))
 
     def _commit_id(self, rev: str):
         import pygit2
@@ -203,6 +202,20 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
 def _is_file_mode(mode: int) -> bool:
     # Regular and executable files; not symlinks (0o120000) nor submodules (0o160000).
     return mode in (0o100644, 0o100755)
+
+
+def _new_blobs(git, tree, prefix: str, trees: set, blobs: set) -> Iterator[tuple[str, str]]:
+    """(path, blob id) of the regular-file blobs under tree not in `blobs`, entering only
+    subtrees not in `trees`; both sets are updated."""
+    for entry in tree:
+        entry_id = entry.id
+        if entry.type_str == "tree":
+            if entry_id not in trees:
+                trees.add(entry_id)
+                yield from _new_blobs(git, git[entry_id], f"{prefix}{entry.name}/", trees, blobs)
+        elif entry_id not in blobs and _is_file_mode(entry.filemode):
+            blobs.add(entry_id)
+            yield f"{prefix}{entry.name}", str(entry_id)
 
 
 def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:
