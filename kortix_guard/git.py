@@ -36,7 +36,11 @@ class Repo:
         self.root = Path(self._git.workdir).resolve()
 
     def read(self, blob_id: str) -> bytes:
-        return self._git[blob_id].data
+        import pygit2
+
+        # An exact lookup straight from the object database: indexing the repository by a
+        # hex string is a prefix search.
+        return self._git.odb.read(pygit2.Oid(hex=blob_id))[1]
 
     def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
         """Blobs in the index: all of them, or those at the given repository paths."""

@@ -31,7 +31,11 @@ def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
         return 127
     if github.enabled():
         github.register_masks(selection.values)
-    env = {**os.environ, **{n: v.reveal() for n, v in selection.values.items()}}
+    from kortix_guard.store.keys import IDENTITY_VARIABLES
+
+    # The command gets its secrets, never the key that opens every other one.
+    env = {n: v for n, v in os.environ.items() if n not in IDENTITY_VARIABLES}
+    env.update({n: v.reveal() for n, v in selection.values.items()})
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(program, list(command), env)

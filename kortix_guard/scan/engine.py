@@ -146,9 +146,9 @@ class Scanner:
             hits += self.known.find(blob)
         if self.declared is not None:
             hits += self.declared.find(blob)
-        lines: dict[int, set[int]] = {}
+        lines: dict[int, set[tuple[int, int]]] = {}
         for trigger, end in self._matcher.scan(blob.data):
-            lines.setdefault(self._owner[trigger], set()).add(blob.line_of(max(end - 1, 0)))
+            lines.setdefault(self._owner[trigger], set()).add(blob.span_at(max(end - 1, 0)))
         if not lines:
             return hits
         from kortix_guard.scan import context  # compiled only when something triggered
@@ -157,13 +157,12 @@ class Scanner:
         seen: set[tuple[str, int]] = set()
         for index in sorted(lines):
             detector = self._detectors[index]
-            for number in sorted(lines[index]):
-                for hit in detector.confirm(blob, number, info):
+            for span in sorted(lines[index]):
+                for hit in detector.confirm(blob, span, info):
                     if (hit.code, hit.offset) in seen:
                         continue
                     seen.add((hit.code, hit.offset))
-                    line = blob.line_text(blob.line_of(hit.offset))
-                    confidence = context.judge(hit, line, info)
+                    confidence = context.judge(hit, blob.text_at(hit.offset), info)
                     if confidence is not None and confidence >= self.min_confidence:
                         hits.append(replace(hit, confidence=confidence))
         return hits
@@ -244,7 +243,7 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                              initargs=(scanner,)) as pool:
-        for result in pool.map(_scan_in_worker, items, chunksize=8):
+        for result in pool.map(_scan_in_worker, items, chunksize=32):
             yield result
             if progress:
                 progress(1)

@@ -104,6 +104,17 @@ class Blob:
     def line_of(self, offset: int) -> int:
         return bisect.bisect_right(self.starts, offset)
 
+    def span_at(self, offset: int) -> tuple[int, int]:
+        """(start, end) of the line holding offset, without indexing every line: most files
+        have no finding, and only findings need line numbers."""
+        data = self.data
+        end = data.find(b"\n", offset)
+        return data.rfind(b"\n", 0, offset) + 1, len(data) if end == -1 else end
+
+    def text_at(self, offset: int) -> str:
+        start, end = self.span_at(offset)
+        return self.data[start:end].decode("utf-8", errors="replace")
+
     def position(self, offset: int) -> tuple[int, int]:
         """1-based line and column; the column counts characters, not bytes."""
         line = self.line_of(offset)
@@ -118,6 +129,3 @@ class Blob:
     def line(self, number: int) -> bytes:
         start, end = self.line_span(number)
         return self.data[start:end]
-
-    def line_text(self, number: int) -> str:
-        return self.line(number).decode("utf-8", errors="replace")

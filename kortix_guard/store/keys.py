@@ -13,6 +13,8 @@ from kortix_guard.store.crypto import Key
 
 ENV_KEY = "KORTIX_GUARD_KEY"
 ENV_KEY_FILE = "KORTIX_GUARD_KEY_FILE"
+# Every variable that can carry a key or point to one: never handed to a child process.
+IDENTITY_VARIABLES = (ENV_KEY, ENV_KEY_FILE)
 # A rotation writes the next key before the store and keeps the previous one after it, so a
 # crash at any moment leaves a per-user key that opens the store.
 _USER_KEY_SUFFIXES = (".key", ".key.next", ".key.old")

@@ -202,3 +202,30 @@ def test_run_signal_reaches_command(filled: Path, tmp_path: Path) -> None:
     assert proc.wait(timeout=20) == 42
     time.sleep(0.05)
     assert marker.read_text() == "x"
+
+
+@pytest.mark.parametrize("variable", ["KORTIX_GUARD_KEY", "KORTIX_GUARD_KEY_FILE"])
+def test_run_never_hands_the_key_to_the_command(filled: Path, tmp_path: Path,
+                                                variable: str) -> None:
+    """The attack: `run --only A -- sh -c 'kortix-guard inject --only B'` read B with the key
+    run had inherited. The child's environment holds no identity variable."""
+    import sys
+
+    key = kg("key", "export", cwd=filled).out.strip()
+    key_file = tmp_path / "ci.key"
+    key_file.write_text(key + "\n")
+    key_file.chmod(0o600)
+    value = key if variable == "KORTIX_GUARD_KEY" else str(key_file)
+    child = (f"import os, subprocess, sys; print(sorted(n for n in os.environ "
+             f"if n.startswith('KORTIX_GUARD_KEY'))); "
+             f"r = subprocess.run([sys.executable, '-m', 'kortix_guard', 'inject', '--format', "
+             f"'json', '--only', 'PEM'], capture_output=True, text=True); "
+             f"print(r.returncode); print(r.stdout)")
+    env = {variable: value, "HOME": str(tmp_path / "elsewhere"),
+           "XDG_CONFIG_HOME": str(tmp_path / "elsewhere")}
+    result = kg_proc("run", "--only", "EQUALS", "--", sys.executable, "-c", child, cwd=filled,
+                     env=env)
+    lines = result.out.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1] == "2"  # the nested inject has no key
+    assert "MIIEplanted" not in result.out

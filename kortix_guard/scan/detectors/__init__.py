@@ -77,7 +77,7 @@ class Example:
     text: str  # a template (see the module docstring)
 
 
-Confirm = Callable[[Blob, int, FileInfo], Iterator[Hit]]
+Confirm = Callable[[Blob, tuple[int, int], FileInfo], Iterator[Hit]]  # a line's byte span
 
 
 @dataclass(frozen=True)
@@ -109,11 +109,11 @@ def regex_detector(id: str, code: str, what: str, confidence: Confidence, trigge
     match). `multiline` patterns start on the line and may run past it (key blocks)."""
     compiled: list[re.Pattern[bytes]] = []  # compiled on first use: most never trigger
 
-    def confirm(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
+    def confirm(blob: Blob, line: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
         if not compiled:
             compiled.append(re.compile(pattern, re.I if caseless else 0))
         regex = compiled[0]
-        start, end = blob.line_span(number)
+        start, end = line
         if multiline:
             matches = [m for m in [regex.search(blob.data, start)] if m and m.start() <= end]
         else:

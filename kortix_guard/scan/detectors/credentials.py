@@ -118,9 +118,9 @@ def strong(value: str) -> bool:
     return len(value) >= 12 and entropy(value) >= 3.3 and classes >= 3
 
 
-def _confirm_keyword(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
-    line = blob.line(number)
-    start = blob.line_span(number)[0]
+def _confirm_keyword(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    start, end = span
+    line = blob.data[start:end]
     seen: set[int] = set()
     for regex, syntax in _syntaxes():
         if syntax == "bare" and info.kind in ("code", "docs"):
@@ -251,8 +251,8 @@ _QUOTED_BLOB = rb"""(["'])(?P<s>[A-Za-z0-9+/=_-]{20,})\1"""
 _HEX = frozenset(b"0123456789abcdefABCDEF")
 
 
-def _confirm_entropy(blob: Blob, number: int, info: FileInfo) -> Iterator[Hit]:
-    start, end = blob.line_span(number)
+def _confirm_entropy(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    start, end = span
     for m in re.finditer(_QUOTED_BLOB, blob.data[start:end]):
         body = m.group("s")
         # detect-secrets' thresholds: hex above 3.0 bits a character, base64 above 4.5.

@@ -42,16 +42,16 @@ class DeclaredNames:
         if self._regex is None:
             return
         code_file = any(blob.path.endswith(s) for s in CODE_SUFFIXES)
-        lines = sorted({blob.line_of(start) for _, start, _ in self._matcher.scan(blob.data)})
-        for number in lines:
-            start = blob.line_span(number)[0]
-            for m in self._regex.finditer(blob.line_text(number)):
+        spans = sorted({blob.span_at(start) for _, start, _ in self._matcher.scan(blob.data)})
+        for start, end in spans:
+            line = blob.data[start:end].decode("utf-8", errors="replace")
+            for m in self._regex.finditer(line):
                 group = next(g for g in ("dq", "sq", "bq", "raw") if m.group(g) is not None)
                 value = m.group(group)
                 if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
                     continue
                 name = m.group("name")
-                offset = start + len(blob.line_text(number)[:m.start(group)].encode("utf-8"))
+                offset = start + len(line[:m.start(group)].encode("utf-8"))
                 yield Hit(offset, "KG310", f"literal value of {name}", SecretValue(value),
                           Confidence.HIGH,
                           hint=f"keep it in the store: `kortix-guard secrets set {name}=-`")

@@ -94,9 +94,16 @@ def check(path: str, data: bytes) -> list[Hit]:
     """The path's verdict. Binary files (key stores) are judged by name alone."""
     posix = PurePosixPath(path)
     name = posix.name
+    head = data[:4096]
+    if b"AGE-SECRET-KEY-1" in head and b"# public key: age1" in head:
+        text = data.decode("utf-8", errors="replace")
+        if _AGE_IDENTITY_FILE.search(text[:4096]):
+            return [Hit(0, "KG340", f"{name} is an age identity file", SecretValue(text),
+                        Confidence.HIGH)]
+    if not (name.startswith(".env") or name == "config.json" or name in _BY_NAME
+            or posix.suffix in _BY_SUFFIX):
+        return []  # most files: decided by the name alone, nothing decoded
     text = data[:1_000_000].decode("utf-8", errors="replace")
-    if _AGE_IDENTITY_FILE.search(text[:4096]) and "# public key: age1" in text[:4096]:
-        return [Hit(0, "KG340", f"{name} is an age identity file", SecretValue(text))]
     message = _env_file(name, text)
     if message is None and name == "config.json":
         message = _contains(r'"auths"\s*:\s*\{[\s\S]*"auth"\s*:')(name, text)
