@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -12,22 +13,35 @@ MAX_INPUT_BYTES = 10 * 1024 * 1024
 
 
 def read_text(path: Path, *, what: str = "file", display: str | None = None,
-              limit: int = MAX_INPUT_BYTES) -> str:
-    """Read a UTF-8 text file, or raise InputError naming the file and what is wrong."""
+              limit: int = MAX_INPUT_BYTES, allow_pipe: bool = False) -> str:
+    """Read a UTF-8 text file, or raise InputError naming the file and what is wrong.
+
+    Only regular files are read, never more than `limit` + 1 bytes: a device (`/dev/zero`)
+    or a socket is refused, and so is a FIFO unless the user named the file explicitly
+    (`allow_pipe`, for `--key-file <(pass show …)`). A symlink is followed only when it stays
+    inside the project (or folder) that holds it."""
     name = display or str(path)
     try:
-        if path.is_dir():
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
             raise InputError(f"{name}: is a directory, not a {what}")
-        size = path.stat().st_size
-        if size > limit:
-            raise InputError(f"{name}: {size} bytes; a {what} is at most {limit} bytes")
-        data = path.read_bytes()
+        if not (stat.S_ISREG(info.st_mode) or (allow_pipe and stat.S_ISFIFO(info.st_mode))):
+            raise InputError(f"{name}: not a regular file (a device, pipe or socket); a {what} "
+                             f"is a file", hint=f"point to the {what} itself")
+        if path.is_symlink() and not allow_pipe:
+            _refuse_escaping_link(path, name)
+        if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+            raise InputError(f"{name}: {info.st_size} bytes; a {what} is at most {limit} bytes")
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
     except FileNotFoundError:
         raise InputError(f"{name}: no such {what}") from None
     except PermissionError:
         raise InputError(f"{name}: permission denied") from None
     except OSError as e:
         raise InputError(f"{name}: cannot read: {e.strerror}") from None
+    if len(data) > limit:
+        raise InputError(f"{name}: more than {limit} bytes; a {what} is at most {limit} bytes")
     if b"\0" in data:
         raise InputError(f"{name}: binary data (a NUL byte); a {what} is UTF-8 text")
     try:
@@ -36,6 +50,18 @@ def read_text(path: Path, *, what: str = "file", display: str | None = None,
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
         raise InputError(f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[e.start]:02x})") from None
+
+
+def _refuse_escaping_link(path: Path, name: str) -> None:
+    """A file kortix-guard finds by itself may be a symlink only within its project: a
+    committed link to /dev/zero or to another user's file is refused."""
+    from kortix_guard.project import find_root
+
+    link = path.absolute()
+    root = find_root(link.parent) or link.parent
+    if not link.resolve().is_relative_to(root.resolve()):
+        raise InputError(f"{name}: a symlink that leaves {root}; refusing to follow it",
+                         hint="replace the link with the file itself")
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:

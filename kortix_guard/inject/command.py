@@ -1,6 +1,7 @@
 """`kortix-guard inject`: GitHub mode, or an explicit destination for other CI."""
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -37,6 +38,10 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         if output is None:
             click.echo(text, nl=False)
         else:
-            atomic_write(project.cwd / output, text.encode("utf-8"), mode=0o600)
+            target = project.cwd / output
+            if os.path.lexists(target) and not (target.is_file() and not target.is_symlink()):
+                raise errors.InputError(f"{output}: exists and is not a regular file; nothing "
+                                        f"was written", hint="choose another --output path")
+            atomic_write(target, text.encode("utf-8"), mode=0o600)
     click.echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
     return errors.CLEAN

@@ -55,7 +55,7 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
     if not path.exists():
         raise StoreError(f"{display}: no store here", hint="create one with `kortix-guard key new`")
     sf = store_file.read(path, display)
-    found = keys.find_key(sf.store_id, sf.key_id, key_file=key_file)
+    found = keys.find_key(sf.store_id, sf.key_id, key_file=key_file, display=display)
     sealer = found.key.sealer(sf.store_id)
     if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_header(), sf.entries.items())):
         raise StoreError(f"{display}: the store's MAC does not verify: an entry was added, "

@@ -53,7 +53,8 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     manifest = project.load_manifest()
     store = project.store_path(manifest)
     display = project.display(project.cwd / source)
-    pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display))
+    pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display,
+                                  allow_pipe=True))
     if bad:
         for line, message in bad:
             click.echo(f"{display}:{line}: {message}", err=True)

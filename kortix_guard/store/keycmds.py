@@ -1,6 +1,7 @@
 """`key new|export|import|rotate`: the key's life cycle."""
 from __future__ import annotations
 
+import os
 from typing import BinaryIO
 
 import click
@@ -50,14 +51,24 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     if key.id != sf.key_id:
         raise errors.BadKey(f"wrong key: key id {key.id} does not open {display}, which needs "
                             f"key id {sf.key_id}", hint="ask for the current key (`key export`)")
-    saved = keys.save_user_key(key, sf.store_id, ".key.next")
+    if keys.is_retired(sf.store_id, key.id):
+        raise errors.StoreError(f"{display}: " + keys.STALE.format(kid=key.id),
+                                hint=keys.STALE_HINT.format(store=display))
+    # Saved under its own store id and key id: an import never replaces, retires or deletes
+    # a key of another key id, so a wrong or malicious store cannot cost a working key.
+    saved = keys.save_user_key(key, sf.store_id, keys.NEXT_SUFFIX)
     try:
         open_store(store, display, key_file=saved)  # the MAC must verify with it too
     except errors.Error:
         saved.unlink()
         raise
-    saved.replace(keys.user_key_path(sf.store_id))
-    click.echo(f"imported the key for {display} into {keys.user_key_path(sf.store_id)}")
+    final = keys.user_key_path(sf.store_id, key.id)
+    saved.replace(final)
+    click.echo(f"imported the key for {display} into {final}")
+    if os.environ.get(keys.ENV_KEY) or os.environ.get(keys.ENV_KEY_FILE):
+        click.echo(f"note: {keys.ENV_KEY} or {keys.ENV_KEY_FILE} is set in this shell and is "
+                   f"used instead of the per-user key; unset it to use the imported key",
+                   err=True)
     return errors.CLEAN
 
 
@@ -68,17 +79,22 @@ def rotate_key(project: Project) -> int:
 
     store = project.store_path()
     display = project.display(store)
-    store_id = store_file.read(store, display).store_id
+    old = store_file.read(store, display)
     new = Key.generate()
-    # The next key is on disk before the store changes, the old one kept after: a crash at
-    # any point leaves a per-user key that opens the store (keys.find_key tries all three).
-    keys.save_user_key(new, store_id, ".key.next")
-    sf = rekey(store, new, display, key_file=project.key_file)
-    current = keys.user_key_path(store_id)
-    if current.exists():
-        current.replace(keys.user_key_path(store_id, ".key.old"))
-    keys.user_key_path(store_id, ".key.next").replace(current)
-    click.echo(f"re-sealed {len(sf.entries)} value(s) in {display} under key id {new.id}")
+    # The next key is on disk before the store changes: a crash before the new store is
+    # durably written leaves the old key, after it the `.next` one (find_key tries both).
+    pending = keys.save_user_key(new, old.store_id, keys.NEXT_SUFFIX)
+    try:
+        sf = rekey(store, new, display, key_file=project.key_file)
+    except BaseException:
+        pending.unlink(missing_ok=True)
+        raise
+    pending.replace(keys.user_key_path(old.store_id, new.id))
+    # The old key is retired on this machine (recorded, then deleted): a revert of this
+    # rotation, or a stale branch, is refused instead of opening with it.
+    keys.retire(old.store_id, old.key_id)
+    click.echo(f"re-sealed {len(sf.entries)} value(s) in {display} under key id {new.id}; "
+               f"key id {old.key_id} is retired on this machine")
     click.echo(f"next: commit {display}; update CI: {CI_HINT}; teammates need the new key "
                f"(`kortix-guard key import`)", err=True)
     return errors.CLEAN

@@ -18,13 +18,16 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
     from kortix_guard.store import Draft, open_store
     from kortix_guard.store import file as store_file
 
-    sides = [open_store(p, label, key_file=project.key_file)
-             for p, label in ((base, "base (%O)"), (ours, "ours (%A)"), (theirs, "theirs (%B)"))]
+    try:
+        sides = [open_store(p, label, key_file=project.key_file)
+                 for p, label in ((base, "base (%O)"), (ours, "ours (%A)"),
+                                  (theirs, "theirs (%B)"))]
+    except errors.Error as e:
+        return _conflict(ours, theirs, f"a side does not open here ({e.message})")
     o, a, b = sides
     if len({s.file.store_id for s in sides}) > 1 or len({s.file.key_id for s in sides}) > 1:
-        click.echo("kortix-guard merge-store: the sides use different store ids or keys (a "
-                   "`key rotate` on one branch); merge by hand and run `secrets reseal`", err=True)
-        return errors.PROBLEMS
+        return _conflict(ours, theirs, "the sides use different keys (a `key rotate` on one "
+                                       "branch)")
     draft = Draft(a)
     conflicts = []
     for name in sorted({*o.file.entries, *a.file.entries, *b.file.entries}):
@@ -44,6 +47,24 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
     if conflicts:
         for name in conflicts:
             click.echo(f"kortix-guard merge-store: conflict: {name} changed on both sides", err=True)
-        return errors.PROBLEMS
+        return _conflict(ours, theirs, f"{len(conflicts)} name(s) changed on both sides")
     store_file.write(ours, draft.result())
     return errors.CLEAN
+
+
+def _conflict(ours: Path, theirs: Path, why: str) -> int:
+    """Leave a file that every kortix-guard command refuses (conflict markers), never one
+    that `git add` would turn into a silent revert of the other side."""
+    from kortix_guard._fs import atomic_write
+
+    ours_text, theirs_text = ours.read_bytes(), theirs.read_bytes()
+    atomic_write(ours, b"<<<<<<< ours\n" + ours_text + b"=======\n" + theirs_text
+                 + b">>>>>>> theirs\n")
+    click.echo(f"kortix-guard merge-store: not merged: {why}. The store now holds conflict "
+               f"markers, which kortix-guard refuses. Keep one side "
+               f"(`git checkout --theirs -- <store>` to take the other branch's, "
+               f"`--ours` to keep yours), `git add` it, then set again with "
+               f"`kortix-guard secrets set NAME=-` every value the other side changed; across "
+               f"a key rotation, import the new key first (`kortix-guard key import`)",
+               err=True)
+    return errors.PROBLEMS

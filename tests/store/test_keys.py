@@ -53,6 +53,8 @@ def test_lookup_order(store_project: Path, tmp_path: Path) -> None:
     key_file.write_text(real)
     bad_file = tmp_path / "bad"
     bad_file.write_text(other)
+    key_file.chmod(0o600)
+    bad_file.chmod(0o600)
     # --key-file wins over KORTIX_GUARD_KEY, which wins over KORTIX_GUARD_KEY_FILE and the user key.
     assert kg_proc("--key-file", str(key_file), "key", "export", cwd=store_project,
                    env={"KORTIX_GUARD_KEY": other}).code == 0

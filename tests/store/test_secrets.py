@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import stat
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ def values(root: Path) -> dict[str, str]:
 def test_key_new_writes_store_and_private_user_key(project: Path, user_config: Path) -> None:
     result = kg("key", "new", cwd=project)
     assert result.code == 0
-    key_file = user_config / "kortix-guard" / "keys" / f"{store_id(project)}.key"
+    key_id = tomllib.loads((project / STORE).read_text())["key_id"]
+    key_file = user_config / "kortix-guard" / "keys" / f"{store_id(project)}.{key_id}.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert key_file.read_text().strip() not in result.all
     again = kg("key", "new", cwd=project)

@@ -1,0 +1,222 @@
+"""The adversarial review's attacks on the store, each reproduced through the real CLI and
+shown refused: a reverted rotation, a reused store id, special files, readable key files,
+a merge across a rotation."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from kortix_guard.store.crypto import Key
+from tests.conftest import MANIFEST, assert_cannot_run, assert_no_value, git, kg, kg_proc, write
+from tests.store.conftest import STORE, forget_user_keys
+
+VALUE = "planted-value-before-rotation-77"
+
+
+def commit(repo: Path, message: str) -> None:
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", message, cwd=repo)
+
+
+def keys_dir(config: Path) -> Path:
+    return config / "kortix-guard" / "keys"
+
+
+def test_reverted_rotation_is_refused(store_project: Path, user_config: Path) -> None:
+    """The attack: `key export > leaked; key rotate; git commit; git revert HEAD`, then
+    `secrets set` sealed new values under the leaked key and `check` said ✓."""
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    commit(store_project, "store")
+    leaked = kg("key", "export", cwd=store_project).out.strip()
+    old_id = tomllib.loads((store_project / STORE).read_text())["key_id"]
+    rotated = kg_proc("key", "rotate", cwd=store_project)
+    assert rotated.code == 0, rotated.err
+    commit(store_project, "rotate")
+    # The old key's material is gone from this machine; only the retirement record stays.
+    names = sorted(p.name for p in keys_dir(user_config).iterdir())
+    assert not any(old_id in n and n.endswith((".key", ".key.next", ".old")) for n in names)
+    assert any(n.endswith(f"{old_id}.retired") for n in names)
+    assert all(leaked not in p.read_text() for p in keys_dir(user_config).iterdir())
+    git("revert", "--no-edit", "HEAD", cwd=store_project)
+    with_leaked = {"KORTIX_GUARD_KEY": leaked}
+    for args in (["secrets", "set", "OPENAI_API_KEY=attacker"], ["key", "export"],
+                 ["inject", "--format", "json"]):
+        result = kg_proc(*args, cwd=store_project, env=with_leaked)
+        assert_cannot_run(result, "re-keyed since")
+        assert leaked not in result.all
+    for env in (with_leaked, {}):
+        check = kg_proc("check", cwd=store_project, env=env)
+        assert check.code == 1
+        assert "re-keyed since" in check.out
+        assert "✓ store" not in check.out
+
+
+def test_attacker_store_with_old_key_is_not_injected(store_project: Path, tmp_path: Path) -> None:
+    """Someone holding the leaked key writes a pre-rotation store with values of their own;
+    the victim's `run` must not inject them."""
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    leaked = kg("key", "export", cwd=store_project).out.strip()
+    before = (store_project / STORE).read_bytes()
+    assert kg_proc("key", "rotate", cwd=store_project).code == 0
+    # The attacker restores the old store and sets a value with the leaked key elsewhere.
+    elsewhere = tmp_path / "attacker"
+    elsewhere.mkdir()
+    write(elsewhere, {"kortix.toml": MANIFEST, STORE: before})
+    assert kg_proc("secrets", "set", "DATABASE_URL=evil-value", cwd=elsewhere,
+                   env={"KORTIX_GUARD_KEY": leaked,
+                        "XDG_CONFIG_HOME": str(tmp_path / "attacker-config")}).code == 0
+    (store_project / STORE).write_bytes((elsewhere / STORE).read_bytes())
+    result = kg_proc("run", "--", "sh", "-c", 'echo "got:$DATABASE_URL"', cwd=store_project,
+                     env={"KORTIX_GUARD_KEY": leaked})
+    assert result.code == 2
+    assert "evil-value" not in result.out
+
+
+def test_failed_rotation_leaves_no_next_key(store_project: Path, user_config: Path) -> None:
+    forget_user_keys(user_config)
+    result = kg_proc("key", "rotate", cwd=store_project)
+    assert result.code == 2
+    assert not [p for p in keys_dir(user_config).iterdir() if p.name.endswith(".next")]
+
+
+def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
+        store_project: Path, tmp_path: Path, user_config: Path) -> None:
+    """The attack: a repository reusing another project's store id made `key import`
+    overwrite that project's key. Keys are per (store id, key id) now."""
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    mine = kg("key", "export", cwd=store_project).out.strip()
+    store_text = (store_project / STORE).read_text()
+    sid = tomllib.loads(store_text)["store_id"]
+    # Another repository, same store id, another key: its owner gives us its key.
+    other = tmp_path / "other"
+    other.mkdir()
+    git("init", "-q", cwd=other)
+    write(other, {"kortix.toml": MANIFEST})
+    foreign_key = Key.generate()
+    from kortix_guard.store import file as store_file
+    from kortix_guard.store import _seal_file
+
+    sf = _seal_file(foreign_key.sealer(sid), sid, foreign_key.id, {})
+    store_file.write(other / STORE, sf)
+    imported = kg_proc("key", "import", cwd=other, input=foreign_key.text() + "\n")
+    assert imported.code == 0, imported.err
+    # My project still opens with my key, untouched.
+    assert kg_proc("key", "export", cwd=store_project).out.strip() == mine
+    assert kg_proc("key", "export", cwd=other).out.strip() == foreign_key.text()
+
+
+def test_import_of_a_retired_key_is_refused(store_project: Path) -> None:
+    leaked = kg("key", "export", cwd=store_project).out.strip()
+    before = (store_project / STORE).read_bytes()
+    assert kg_proc("key", "rotate", cwd=store_project).code == 0
+    (store_project / STORE).write_bytes(before)
+    assert_cannot_run(kg_proc("key", "import", cwd=store_project, input=leaked + "\n"),
+                      "re-keyed since")
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o666, 0o640])
+def test_readable_key_file_is_refused(store_project: Path, tmp_path: Path, mode: int) -> None:
+    key = kg("key", "export", cwd=store_project).out.strip()
+    path = tmp_path / "ci.key"
+    path.write_text(key + "\n")
+    path.chmod(mode)
+    result = kg_proc("--key-file", str(path), "key", "export", cwd=store_project)
+    assert_cannot_run(result, f"chmod 600 {path}")
+    assert key not in result.all
+    env_result = kg_proc("key", "export", cwd=store_project,
+                         env={"KORTIX_GUARD_KEY_FILE": str(path)})
+    assert_cannot_run(env_result, "readable by others")
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
+def test_committed_symlinks_to_devices_are_refused(store_project: Path, target: str) -> None:
+    """A committed link from the store, the manifest or the baseline to /dev/zero
+    exhausted memory; files kortix-guard finds by itself must be regular files."""
+    for relative in (STORE, "kortix.toml", ".kortix/guard-baseline.json"):
+        path = store_project / relative
+        saved = path.read_bytes() if path.exists() else None
+        path.unlink(missing_ok=True)
+        path.symlink_to(target)
+        command = ["scan", "."] if relative.endswith(".json") else ["secrets", "ls"]
+        result = kg_proc(*command, cwd=store_project, timeout=30)
+        assert_cannot_run(result, "not a regular file")
+        path.unlink()
+        if saved is not None:
+            path.write_bytes(saved)
+
+
+def test_symlink_leaving_the_repository_is_refused(store_project: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside.toml"
+    outside.write_text(MANIFEST)
+    manifest = store_project / "kortix.toml"
+    manifest.unlink()
+    manifest.symlink_to(outside)
+    assert_cannot_run(kg_proc("secrets", "ls", cwd=store_project), "a symlink that leaves")
+    inside = store_project / "config" / "kortix.toml"
+    inside.parent.mkdir()
+    inside.write_text(MANIFEST)
+    manifest.unlink()
+    manifest.symlink_to(inside)
+    assert kg_proc("secrets", "ls", cwd=store_project).code == 0
+
+
+def test_fifo_hangs_nothing(store_project: Path, tmp_path: Path) -> None:
+    """A FIFO found by kortix-guard itself is refused at once; one the user names is read."""
+    fifo = store_project / "kortix.toml"
+    fifo.unlink()
+    os.mkfifo(fifo)
+    assert_cannot_run(kg_proc("secrets", "ls", cwd=store_project, timeout=30),
+                      "not a regular file")
+    fifo.unlink()
+    fifo.write_text(MANIFEST)
+    key = kg("key", "export", cwd=store_project).out.strip()
+    result = kg_proc("--key-file", "/dev/stdin", "key", "export", cwd=store_project,
+                     input=key + "\n")
+    assert result.code == 0, result.err  # a pipe the user named: `--key-file <(pass show …)`
+    assert_cannot_run(kg_proc("--key-file", "/dev/zero", "key", "export", cwd=store_project,
+                              timeout=30), "not a regular file")
+    assert_cannot_run(kg_proc("env", "push", "--from", "/dev/zero", cwd=store_project,
+                              timeout=30), "not a regular file")
+
+
+def test_inject_output_refuses_a_non_regular_path(store_project: Path, tmp_path: Path) -> None:
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    (store_project / "out.env").mkdir()
+    result = kg_proc("inject", "--output", "out.env", cwd=store_project)
+    assert_cannot_run(result, "not a regular file")
+    assert_no_value([VALUE], result.all)
+
+
+def test_merge_across_a_rotation_leaves_a_refused_file(store_project: Path) -> None:
+    """A teammate with the old key sets a value, then pulls a rotation: the driver must not
+    leave a valid old-key store that `git add` turns into a silent revert."""
+    driver = f"{shlex.quote(sys.executable)} -m kortix_guard merge-store %O %A %B"
+    git("config", "merge.kortix-guard.driver", driver, cwd=store_project)
+    write(store_project, {".gitattributes": f"{STORE} merge=kortix-guard\n"})
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    commit(store_project, "base")
+    main = git("rev-parse", "--abbrev-ref", "HEAD", cwd=store_project).strip()
+    git("checkout", "-qb", "teammate", cwd=store_project)
+    kg("secrets", "set", "OPENAI_API_KEY=teammate-value", cwd=store_project)
+    commit(store_project, "teammate sets a value")
+    git("checkout", "-q", main, cwd=store_project)
+    old_key = kg("key", "export", cwd=store_project).out.strip()
+    assert kg_proc("key", "rotate", cwd=store_project).code == 0
+    commit(store_project, "rotate")
+    # The teammate's machine holds only the old key, and never retired it.
+    git("checkout", "-q", "teammate", cwd=store_project)
+    merge = subprocess.run(["git", "merge", "--no-edit", main], cwd=store_project,
+                           capture_output=True, text=True,
+                           env={**os.environ, "KORTIX_GUARD_KEY": old_key,
+                                "XDG_CONFIG_HOME": str(store_project.parent / "teammate")})
+    assert merge.returncode != 0
+    assert "set again" in merge.stderr + merge.stdout
+    assert old_key not in merge.stderr + merge.stdout
+    assert (store_project / STORE).read_text().startswith("<<<<<<< ")
+    assert_cannot_run(kg_proc("secrets", "ls", cwd=store_project), "conflict markers")
