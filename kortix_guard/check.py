@@ -123,10 +123,14 @@ def check_hygiene(ctx: Context) -> Result:
             failures.append(f"{path}: a kortix-guard key is tracked; `git rm --cached {path}` and "
                             f"rotate it (`kortix-guard key rotate`)")
     if ctx.manifest is not None:
-        store = ctx.project.store_path(ctx.manifest)
-        relative = store.relative_to(repo.root).as_posix() if store.is_relative_to(repo.root) else None
-        if relative and not _has_merge_attribute(repo.root / ".gitattributes", relative):
-            failures.append(f".gitattributes: no `{relative} merge=kortix-guard` line")
+        from kortix_guard.init import gitattributes_lines
+
+        present = _attributes(repo.root / ".gitattributes")
+        missing_lines = [line for line in gitattributes_lines(ctx.project, repo.root)
+                         if line not in present]
+        if missing_lines:
+            failures.append(f".gitattributes: missing {', '.join(f'`{m}`' for m in missing_lines)} "
+                            f"(run `kortix-guard init` to add them)")
         elif repo.config("merge.kortix-guard.driver") is None:
             warnings.append("warning: git config has no merge.kortix-guard.driver (git config is not "
                             f"cloned): git config merge.kortix-guard.driver \"{MERGE_DRIVER}\"")
@@ -141,14 +145,15 @@ def check_hygiene(ctx: Context) -> Result:
                   warnings)
 
 
-def _has_merge_attribute(path: Path, store: str) -> bool:
+def _attributes(path: Path) -> set[str]:
+    """Every `pattern attribute` pair the file sets, one line setting several counted for each."""
     if not path.exists():
-        return False
+        return set()
+    pairs = set()
     for line in path.read_text(errors="replace").splitlines():
         parts = line.split()
-        if parts and parts[0] == store and "merge=kortix-guard" in parts[1:]:
-            return True
-    return False
+        pairs.update(f"{parts[0]} {attribute}" for attribute in parts[1:])
+    return pairs
 
 
 CHECKS: list[Callable[[Context], Result]] = [

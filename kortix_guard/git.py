@@ -109,6 +109,16 @@ class Repo:
             raise GitError(f"--since {rev}: no such revision in this repository",
                            hint=hint) from None
 
+    def head_file(self, path: str) -> bytes | None:
+        """The content of path (repository-relative) in HEAD's tree, None when absent."""
+        if self._git.head_is_unborn:
+            return None
+        try:
+            entry = self._git.head.peel().tree[path]
+        except KeyError:
+            return None
+        return self._git[entry.id].data if entry.type_str == "blob" else None
+
     def config(self, name: str) -> str | None:
         try:
             return self._git.config[name]

@@ -79,10 +79,7 @@ def run(project: Project) -> int:
     _create(steps, manifest_path, manifest_text(_project_name(root)), project)
     _store(steps, project)
     _append_lines(steps, root / ".gitignore", GITIGNORE_LINES, project)
-    store = project.store_path()
-    if store.is_relative_to(root):
-        attribute = f"{store.relative_to(root).as_posix()} merge=kortix-guard"
-        _append_lines(steps, root / ".gitattributes", (attribute,), project)
+    _append_lines(steps, root / ".gitattributes", gitattributes_lines(project, root), project)
     if repo.config("merge.kortix-guard.driver") is None:
         repo.set_config("merge.kortix-guard.name", "kortix-guard store")
         repo.set_config("merge.kortix-guard.driver", MERGE_DRIVER)
@@ -98,6 +95,19 @@ def run(project: Project) -> int:
                "KORTIX_GUARD_KEY`\n"
                "  3. `pre-commit install`, then `kortix-guard check` and commit", err=True)
     return errors.CLEAN
+
+
+def gitattributes_lines(project: Project, root: Path) -> tuple[str, ...]:
+    """The store merges by name; the store and the baseline are never converted (a Windows
+    checkout with core.autocrlf would otherwise rewrite their line ends, and a store is
+    accepted only byte for byte)."""
+    manifest = project.load_manifest() if project.manifest_path.exists() else None
+    lines = []
+    for path, attributes in ((project.store_path(manifest), ("merge=kortix-guard", "-text")),
+                             (manifest.guard.baseline if manifest else None, ("-text",))):
+        if path is not None and path.is_relative_to(root):
+            lines += [f"{path.relative_to(root).as_posix()} {a}" for a in attributes]
+    return tuple(lines)
 
 
 def _project_name(root: Path) -> str:

@@ -38,7 +38,9 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
                              ".kortix/secrets.enc.toml", ".pre-commit-config.yaml", "kortix.toml"]
     assert (repo / "kortix.toml").read_text() == manifest_text("my-app")
     assert (repo / ".gitignore").read_text() == "# kortix-guard\n.env\n.env.*\n!.env.example\n"
-    assert (repo / ".gitattributes").read_text() == ".kortix/secrets.enc.toml merge=kortix-guard\n"
+    assert (repo / ".gitattributes").read_text() == (
+        ".kortix/secrets.enc.toml merge=kortix-guard\n.kortix/secrets.enc.toml -text\n"
+        ".kortix/guard-baseline.json -text\n")
     assert (repo / ".pre-commit-config.yaml").read_text() == (
         f"repos:\n  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n"
         "      - id: kortix-manifest\n      - id: kortix-scan\n")
@@ -133,6 +135,10 @@ def _no_merge_attribute(root: Path) -> None:
     write(root, {".gitattributes": ""})
 
 
+def _store_converted(root: Path) -> None:
+    write(root, {".gitattributes": ".kortix/secrets.enc.toml merge=kortix-guard\n"})
+
+
 FAILURES = [
     ("manifest", _break_manifest, "✗ manifest", "kortix.toml:5:13: KG120"),
     ("store", _tamper_store, "✗ store", "MAC does not verify"),
@@ -140,7 +146,8 @@ FAILURES = [
     ("secret", _stage_token, "✗ secrets: 1 secret(s) staged", "app.py:1:10: KG320"),
     ("env-ignored", _env_not_ignored, "✗ git hygiene", ".env is not ignored"),
     ("key-tracked", _track_key, "✗ git hygiene", "ci.key: a kortix-guard key is tracked"),
-    ("merge-attribute", _no_merge_attribute, "✗ git hygiene", "no `.kortix/secrets.enc.toml merge"),
+    ("merge-attribute", _no_merge_attribute, "✗ git hygiene", "missing `.kortix/secrets.enc.toml merge"),
+    ("text-attribute", _store_converted, "✗ git hygiene", "missing `.kortix/secrets.enc.toml -text`"),
 ]
 
 

@@ -48,12 +48,15 @@ def secrets_rm(state: State, names: tuple[str, ...], missing_ok: bool) -> int:
 
 
 @secrets.command("reseal")
+@click.option("--yes", is_flag=True, help="Reseal values that differ from HEAD without asking.")
 @pass_state
-def secrets_reseal(state: State) -> int:
-    """Recompute the MAC of a hand-merged store (every entry must open with the key)."""
+def secrets_reseal(state: State, yes: bool) -> int:
+    """Recompute the MAC of a hand-merged store (every entry must open with the key); asks
+    before resealing values that differ from HEAD's store."""
     from kortix_guard.store.commands import reseal
 
-    return reseal(state.project())
+    confirm = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
+    return reseal(state.project(), yes=yes, confirm=confirm)
 
 
 @click.group()

@@ -58,9 +58,9 @@ class Baseline:
         return ((path, rule, fingerprint) in self.entries
                 or (self.legacy and (path, fingerprint) in self._legacy))
 
-    def render(self) -> str:
+    def render(self, version: int = VERSION) -> str:
         findings = [{"path": p, "rule": r, "hash": h} for p, r, h in sorted(self.entries)]
-        return json.dumps({"version": VERSION, "salt": self.salt, "findings": findings},
+        return json.dumps({"version": version, "salt": self.salt, "findings": findings},
                           indent=2) + "\n"
 
 
@@ -78,7 +78,14 @@ def load(path: Path, display: str) -> Baseline | None:
     except (ValueError, KeyError, TypeError, AttributeError) as e:
         raise InputError(f"{display}: not a kortix-guard baseline ({e})",
                          hint="regenerate it with `kortix-guard scan --update-baseline`") from None
-    return Baseline.of(salt, entries, legacy=data["version"] == 1)
+    baseline = Baseline.of(salt, entries, legacy=data["version"] == 1)
+    if baseline.render(data["version"]) != text:
+        # Accepted only as written: anything else in the file (text appended, entries
+        # reordered) was not put there by kortix-guard.
+        raise InputError(f"{display}: not byte for byte as kortix-guard writes it",
+                         hint=f"restore it with `git checkout -- {display}`, or regenerate it "
+                              f"with `kortix-guard scan --update-baseline`")
+    return baseline
 
 
 def write(path: Path, baseline: Baseline) -> None:

@@ -48,13 +48,14 @@ def _seal_file(sealer, store_id: str, key_id: str, entries: dict[str, str]) -> S
 
 def open_store(path: Path, display: str | None = None, *, key_file: Path | None = None,
                verify: bool = True) -> OpenedStore:
-    """Read the store, find its key, and check the MAC over every entry."""
+    """Read the store, find its key, and check the MAC over every entry (`verify=False`, for
+    `secrets reseal` alone, also accepts a store not in its canonical form)."""
     from kortix_guard.store import crypto, keys
 
     display = display or str(path)
     if not path.exists():
         raise StoreError(f"{display}: no store here", hint="create one with `kortix-guard key new`")
-    sf = store_file.read(path, display)
+    sf = store_file.read(path, display, canonical=verify)
     found = keys.find_key(sf.store_id, sf.key_id, key_file=key_file, display=display)
     sealer = found.key.sealer(sf.store_id)
     if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_header(), sf.entries.items())):

@@ -137,14 +137,56 @@ def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bo
     return errors.CLEAN
 
 
-def reseal(project: Project) -> int:
-    """Recompute the MAC of a hand-merged store, after every entry opens with the key."""
+def reseal(project: Project, *, yes: bool = False,
+           confirm: Callable[[str], bool] | None = None) -> int:
+    """Recompute the MAC of a hand-merged store, after every entry opens with the key.
+
+    Every sealed value that differs from HEAD's store is listed first and needs a yes: a
+    sealed line pasted back from an old commit (a rollback of one value) opens with the key
+    too, so only a person can tell it from a merge."""
     from kortix_guard.store import transaction
 
     store = project.store_path()
-    with transaction(store, project.display(store), key_file=project.key_file,
-                     force_write=True) as draft:
+    display = project.display(store)
+    with transaction(store, display, key_file=project.key_file, force_write=True) as draft:
         for name in draft.entries:
             draft.opened.value(name)  # raises StoreError naming the entry that does not open
-    click.echo(f"resealed {project.display(store)}: {len(draft.entries)} entries open with the key")
+        changed = _changed_since_head(project, store, dict(draft.entries))
+        if changed and not yes:
+            question = (f"{len(changed)} sealed value(s) differ from HEAD's {display}: "
+                        f"{', '.join(changed)}. Reseal them?")
+            if confirm is None or not confirm(question):
+                click.echo(f"kortix-guard: not resealed: {', '.join(changed)} differ from "
+                           f"HEAD; check them (`git diff -- {display}`), then rerun with "
+                           f"--yes", err=True)
+                raise _Declined()
+    click.echo(f"resealed {display}: {len(draft.entries)} entries open with the key")
     return errors.CLEAN
+
+
+class _Declined(errors.Error):
+    """The user did not confirm: nothing written (exit 1)."""
+
+    exit_code = errors.PROBLEMS
+
+    def __init__(self) -> None:
+        super().__init__("reseal declined; nothing was written")
+
+
+def _changed_since_head(project: Project, store, entries: dict[str, str]) -> list[str]:
+    from kortix_guard.git import GitError, Repo
+    from kortix_guard.store import file as store_file
+
+    try:
+        repo = Repo(project.cwd)
+        relative = store.resolve().relative_to(repo.root).as_posix()
+    except (GitError, ValueError):
+        return sorted(entries)
+    head = repo.head_file(relative)
+    if head is None:
+        return sorted(entries)
+    try:
+        before = store_file.parse(head.decode("utf-8"), f"HEAD:{relative}", canonical=False).entries
+    except (errors.Error, UnicodeDecodeError):
+        return sorted(entries)
+    return sorted(n for n, token in entries.items() if before.get(n) != token)

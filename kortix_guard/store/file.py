@@ -62,10 +62,20 @@ def new_store_id() -> str:
     return _random.token_hex(16)
 
 
-def read(path: Path, display: str | None = None) -> StoreFile:
-    """Parse and validate the file's shape (no key needed). StoreError on anything odd."""
+def read(path: Path, display: str | None = None, *, canonical: bool = True) -> StoreFile:
+    """Parse and validate the file's shape (no key needed). StoreError on anything odd.
+
+    The store is accepted only byte for byte as kortix-guard writes it: the MAC covers the
+    parsed entries, so anything else in the file (a comment holding a token, reordered or
+    re-quoted lines, CRLF line ends) would otherwise pass unseen. `secrets reseal` alone
+    reads a non-canonical store (a hand-merged file) and writes it back canonical."""
     display = display or str(path)
-    text = read_text(path, what="store", display=display, limit=MAX_STORE_BYTES)
+    return parse(read_text(path, what="store", display=display, limit=MAX_STORE_BYTES), display,
+                 canonical=canonical)
+
+
+def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
+    """The store file's text (from disk, or from a commit) as a StoreFile."""
     if "\n<<<<<<< " in "\n" + text:
         raise StoreError(f"{display}: holds git conflict markers",
                          hint="set up the merge driver (docs/store.md), or resolve by hand and "
@@ -75,9 +85,13 @@ def read(path: Path, display: str | None = None) -> StoreFile:
     except tomllib.TOMLDecodeError as e:
         raise StoreError(f"{display}: not a valid store ({e})") from None
     version = data.get("version")
-    if version != VERSION:
-        raise StoreError(f"{display}: unknown store version {version!r}; this kortix-guard reads "
+    if type(version) is int and version > VERSION:
+        raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
                          f"version {VERSION}", hint="upgrade kortix-guard")
+    if type(version) is not int or version != VERSION:
+        raise StoreError(f"{display}: not a kortix-guard store (its `version` is "
+                         f"{'missing' if version is None else 'not ' + str(VERSION)})",
+                         hint=f"restore it with `git checkout -- {display}`")
     for key, length in _HEX.items():
         value = data.get(key)
         if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
@@ -91,7 +105,13 @@ def read(path: Path, display: str | None = None) -> StoreFile:
     unknown = set(data) - {"version", "secrets", *_HEX}
     if unknown:
         raise StoreError(f"{display}: unknown key(s) {', '.join(sorted(unknown))}")
-    return StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
+    sf = StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
+    if canonical and sf.render() != text.encode("utf-8"):
+        raise StoreError(f"{display}: not byte for byte as kortix-guard writes it (a changed "
+                         f"comment, added text, line ends, order or quoting)",
+                         hint=f"restore it with `git checkout -- {display}`; if you merged it by "
+                              f"hand on purpose, run `kortix-guard secrets reseal`")
+    return sf
 
 
 def write(path: Path, store: StoreFile) -> None:

@@ -220,3 +220,88 @@ def test_merge_across_a_rotation_leaves_a_refused_file(store_project: Path) -> N
     assert old_key not in merge.stderr + merge.stdout
     assert (store_project / STORE).read_text().startswith("<<<<<<< ")
     assert_cannot_run(kg_proc("secrets", "ls", cwd=store_project), "conflict markers")
+
+
+TOKEN = "gh" + "p_" + "Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz0Xc2V"
+
+
+def _canonical_breaks():
+    def append_comment(text: str) -> str:
+        return text + f"# note: {TOKEN}\n"
+
+    def flip_header(text: str) -> str:
+        return text.replace("names are public", "names are pubLic", 1)
+
+    def reorder(text: str) -> str:
+        lines = text.splitlines(keepends=True)
+        i = next(i for i, line in enumerate(lines) if line.startswith("store_id"))
+        lines[i], lines[i + 1] = lines[i + 1], lines[i]
+        return "".join(lines)
+
+    return {
+        "appended-comment": append_comment,
+        "header-byte": flip_header,
+        "crlf": lambda t: t.replace("\n", "\r\n"),
+        "reordered": reorder,
+        "quoted-key": lambda t: t.replace("DATABASE_URL =", '"DATABASE_URL" ='),
+        "version-float": lambda t: t.replace("version = 1\n", "version = 1.0\n"),
+        "version-bool": lambda t: t.replace("version = 1\n", "version = true\n"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_canonical_breaks()))
+def test_store_accepted_only_in_canonical_form(store_project: Path, name: str) -> None:
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    path = store_project / STORE
+    path.write_bytes(_canonical_breaks()[name](path.read_text()).encode())
+    before = path.read_bytes()
+    for args in (["secrets", "ls"], ["inject", "--check"], ["secrets", "set", "A_NEW=x"]):
+        result = kg_proc(*args, cwd=store_project)
+        assert_cannot_run(result, f"git checkout -- {STORE}")
+        assert VALUE not in result.all
+    assert path.read_bytes() == before  # nothing rewritten
+
+
+def test_appended_token_in_the_store_is_scanned(store_project: Path) -> None:
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    path = store_project / STORE
+    path.write_text(path.read_text() + f"# note: {TOKEN}\n")
+    result = kg_proc("scan", STORE, cwd=store_project)
+    assert result.code == 1
+    assert "KG320" in result.out
+
+
+def test_reseal_rewrites_a_hand_merged_store_canonical(store_project: Path) -> None:
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    path = store_project / STORE
+    canonical = path.read_bytes()
+    path.write_bytes(canonical.replace(b"\n", b"\r\n"))
+    assert kg_proc("secrets", "reseal", "--yes", cwd=store_project).code == 0
+    assert path.read_bytes() == canonical
+    assert kg_proc("secrets", "ls", cwd=store_project).code == 0
+
+
+def test_baseline_accepted_only_as_written(project: Path) -> None:
+    write(project, {"a.py": f'x = "{TOKEN}"\n'})
+    assert kg("scan", "--update-baseline", cwd=project).code == 0
+    baseline = project / ".kortix" / "guard-baseline.json"
+    baseline.write_text(baseline.read_text() + " ")
+    assert_cannot_run(kg_proc("scan", cwd=project), "git checkout -- .kortix/guard-baseline.json")
+
+
+def test_reseal_asks_before_a_single_value_rollback(store_project: Path) -> None:
+    """The attack: an old sealed line pasted back (a rollback of one value) opens with the
+    key; reseal lists what differs from HEAD and needs a yes."""
+    kg("secrets", "set", "DATABASE_URL=old-value", cwd=store_project)
+    path = store_project / STORE
+    old_line = next(line for line in path.read_text().splitlines() if line.startswith("DATABASE_URL"))
+    kg("secrets", "set", "DATABASE_URL=new-value", cwd=store_project)
+    commit(store_project, "new value")
+    text = path.read_text()
+    new_line = next(line for line in text.splitlines() if line.startswith("DATABASE_URL"))
+    path.write_text(text.replace(new_line, old_line))
+    declined = kg_proc("secrets", "reseal", cwd=store_project)
+    assert declined.code == 1
+    assert "DATABASE_URL" in declined.err and "--yes" in declined.err
+    assert old_line in path.read_text() and "old-value" not in declined.all
+    assert kg_proc("secrets", "reseal", "--yes", cwd=store_project).code == 0

@@ -68,6 +68,8 @@ def test_same_value_on_both_sides_is_no_conflict(store_project: Path) -> None:
 
 def test_reseal_after_a_hand_merge(store_project: Path) -> None:
     kg("secrets", "set", "A_ONE=1", "B_TWO=2", cwd=store_project)
+    git("add", "-A", cwd=store_project)
+    git("commit", "-qm", "store", cwd=store_project)
     path = store_project / STORE
     text = path.read_text()
     path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("B_TWO"))
