@@ -17,6 +17,15 @@ DROPPED = frozenset(
     "LD_PRELOAD LD_LIBRARY_PATH".split()
 )
 DROPPED_PREFIX = "OPENCODE_"
+# Names that change what a process loads or runs: set from a secret, they hand code execution
+# to whoever can write the secret. kortix-guard's own policy (KG123), stricter than Kortix.
+LOADER = frozenset(
+    "BASH_ENV ENV PS4 SHELLOPTS BASHOPTS PROMPT_COMMAND GIT_SSH GIT_SSH_COMMAND GIT_ASKPASS "
+    "SSH_ASKPASS GIT_EXEC_PATH GIT_EXTERNAL_DIFF LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH "
+    "PYTHONSTARTUP PYTHONHOME PERL5OPT PERL5LIB RUBYOPT RUBYLIB JAVA_TOOL_OPTIONS _JAVA_OPTIONS "
+    "NODE_OPTIONS NODE_PATH ACTIONS_ALLOW_UNSECURE_COMMANDS".split()
+)
+LOADER_PREFIXES = ("GIT_CONFIG_", "DYLD_")
 GITHUB_REFUSED_PREFIXES = ("GITHUB_", "RUNNER_")
 
 
@@ -28,6 +37,15 @@ class NameIssue(NamedTuple):
 
 def is_valid(name: str) -> bool:
     return NAME_RE.fullmatch(name) is not None
+
+
+def shown(name: str) -> str:
+    """A name as messages show it: whole when it is a valid name, else a masked preview (two
+    characters and the length), since text in a name's place may be a value pasted by
+    mistake (a PEM line, a token given as `secrets set TOKEN`)."""
+    if is_valid(name):
+        return name
+    return repr(name[:2] + "…") + f" ({len(name)} chars)" if len(name) > 2 else repr(name)
 
 
 def normalize(name: str) -> str:
@@ -56,7 +74,7 @@ def _shape(name: str) -> list[NameIssue]:
         return [NameIssue(rule("KG113"), f"{name!r} has spaces around it" + _did_you_mean(fix), fix)]
     if len(name) > MAX_LEN:
         return [NameIssue(rule("KG112"),
-                          f"{name[:20]}… is {len(name)} characters; Kortix stores at most {MAX_LEN}")]
+                          f"{shown(name)} is {len(name)} characters; Kortix stores at most {MAX_LEN}")]
     if name != fixed and fix:
         return [NameIssue(rule("KG111"),
                           f"{name!r} is not upper case; Kortix stores it as {fix!r}",
@@ -75,6 +93,9 @@ def _shape(name: str) -> list[NameIssue]:
 def _meaning(name: str) -> list[NameIssue]:
     if name.startswith(RESERVED_PREFIX):
         return [NameIssue(rule("KG120"), f"{name} is reserved: KORTIX_* names belong to the platform")]
+    if name in LOADER or name.startswith(LOADER_PREFIXES):
+        return [NameIssue(rule("KG123"), f"{name} changes what a process loads or runs; a "
+                                         f"secret must not be able to set it")]
     if name in DROPPED or name.startswith(DROPPED_PREFIX):
         return [NameIssue(rule("KG121"),
                           f"{name} never reaches the session: Kortix drops it when a session starts")]

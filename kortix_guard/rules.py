@@ -62,6 +62,12 @@ _RULES = [
     Rule("KG122", "name-github-refused", W,
          "`GITHUB_*` and `RUNNER_*`: GitHub Actions will not let a step set them.",
          'optional = ["GITHUB_TOKEN"]'),
+    Rule("KG123", "name-changes-loading", E,
+         "A name that changes what a process loads or runs (`BASH_ENV`, `LD_PRELOAD`, "
+         "`PYTHONPATH`, `NODE_OPTIONS`, `GIT_SSH_COMMAND`, `DYLD_*`, `GIT_CONFIG_*`, "
+         "`ACTIONS_ALLOW_UNSECURE_COMMANDS`, ...): the platform would inject it into every "
+         "session. Refused by `secrets set`, `env push` and `inject` too.",
+         'optional = ["BASH_ENV"]'),
     Rule("KG130", "name-duplicate", E, "A name twice in one list. Fixable.",
          'required = ["A", "A"]'),
     Rule("KG131", "name-in-both", E, "A name in both `required` and `optional`.",

@@ -86,11 +86,19 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One per-user cache folder for the session (compiled scanner rules, store locks): the
+    real one is never touched, and the rules compile once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_cache: Path) -> Path:
     """Per-user key files go to a temporary config folder; no key comes from the real env."""
     config = tmp_path / "config"
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
     monkeypatch.delenv("KORTIX_GUARD_KEY", raising=False)
     monkeypatch.delenv("KORTIX_GUARD_KEY_FILE", raising=False)
     return config

@@ -36,10 +36,26 @@ def select(project: Project, *, only: Sequence[str] = (),
         if include_undeclared:
             wanted += sorted(n for n in present if n not in manifest.declared)
         must_have = list(manifest.required)
+    _refuse_unsafe([n for n in wanted if n in present])
     missing = tuple(n for n in must_have if n not in present)
     if missing:
         return Selection({}, missing)
     return Selection({n: opened.value(n) for n in wanted if n in present}, ())
+
+
+def _refuse_unsafe(names_: Sequence[str]) -> None:
+    """Undeclared store entries (--include-undeclared) pass no manifest check: a reserved,
+    dropped or loader-changing name is refused here, before anything is exported."""
+    from kortix_guard import names
+    from kortix_guard.rules import Severity
+
+    bad = [(n, i.rule.code) for n in names_ for i in names.check(n)
+           if i.rule.severity is Severity.ERROR]
+    if bad:
+        listing = ", ".join(f"{names.shown(n)} ({code})" for n, code in bad)
+        raise errors.ProjectError(f"the store holds name(s) that are never exported: {listing}; "
+                                  f"nothing was exported",
+                                  hint="remove them with `kortix-guard secrets rm NAME`")
 
 
 def report_missing(missing: Sequence[str]) -> int:

@@ -168,7 +168,10 @@ class Scanner:
         return hits
 
     def _allowed(self, blob: Blob | None, line: int, hit: Hit) -> bool:
+        """An inline allow covers its own line: not a value that runs past it (a PEM block),
+        and never this project's own values or keys."""
         return (self.inline_allows and blob is not None and hit.code not in NOT_INLINE_ALLOWABLE
+                and "\n" not in hit.secret.reveal()
                 and ALLOW.search(blob.line(line)) is not None)
 
     def _findings(self, item: Item, blob: Blob | None, hits: list[Hit]) -> list[Finding]:

@@ -17,11 +17,14 @@ STDIN = "-"
 
 
 def name_errors(name: str) -> list[str]:
-    """The manifest's name rules, as one-line messages; warnings go to stderr here."""
+    """The manifest's name rules, as one-line messages; warnings go to stderr here. A name
+    that is not a valid name is shown only as a masked preview (`names.shown`)."""
     messages = []
     for issue in names.check(name):
         if issue.rule.severity is Severity.ERROR:
-            messages.append(f"{issue.rule.code} {issue.message}")
+            message = issue.message if names.is_valid(name) else (
+                f"{names.shown(name)} is not a valid name ({issue.rule.summary.rstrip('.')})")
+            messages.append(f"{issue.rule.code} {message}")
         else:
             click.echo(f"warning: {issue.rule.code} {issue.message}", err=True)
     return messages
@@ -53,7 +56,9 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             raw = read_stdin(stdin)
         elif not sep:
             if prompt is None:
-                raise click.UsageError(f"{name} has no value: use {name}=- to read it from stdin")
+                shown = names.shown(name)
+                raise click.UsageError(f"{shown} has no value: use NAME=- to read it from "
+                                       f"stdin, or NAME alone on a terminal")
             raw = prompt(name)
         else:
             on_command_line = True
@@ -79,7 +84,7 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
     for name in values:
         click.echo(f"✓ {name}")
     for name, message in failed:
-        click.echo(f"✗ {name}: {message}", err=True)
+        click.echo(f"✗ {names.shown(name)}: {message}", err=True)
     click.echo(f"{len(values)}/{len(values) + len(failed)} set")
     return errors.PROBLEMS if failed else errors.CLEAN
 
@@ -124,7 +129,7 @@ def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bo
         absent = [n for n in to_remove if n not in draft.entries]
         if absent and not missing_ok:
             for name in absent:
-                click.echo(f"✗ {name}: not in the store", err=True)
+                click.echo(f"✗ {names.shown(name)}: not in the store", err=True)
             click.echo(f"0/{len(to_remove)} removed (nothing changed; --missing-ok skips "
                        f"absent names)")
             return errors.PROBLEMS

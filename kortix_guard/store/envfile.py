@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kortix_guard import errors
+from kortix_guard import errors, names
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
@@ -34,7 +34,9 @@ def _parse(text: str, *, report: bool = True,
             if "\0" in value:
                 problems.append("the value holds a NUL byte")
             if problems:
-                bad.append((line, f"{binding.key}: {'; '.join(problems)}"))
+                # A valid name is shown; anything else may be a value: name_errors masks it.
+                prefix = f"{binding.key}: " if names.is_valid(binding.key) else ""
+                bad.append((line, prefix + "; ".join(problems)))
             else:
                 pairs[binding.key] = (line, SecretValue(value))
     return pairs, bad

@@ -11,7 +11,6 @@ import os
 import re
 import secrets as _random
 import sys
-import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -120,11 +119,25 @@ def write(path: Path, store: StoreFile) -> None:
 
 @contextlib.contextmanager
 def locked(path: Path) -> Iterator[None]:
-    """Hold the store's lock. The lock file lives in the temp folder, not beside the store,
-    so that nothing new appears in the user's repository."""
+    """Hold the store's lock. The lock file lives in a per-user folder (0700, owned by you),
+    not beside the store (nothing new appears in the repository) and not in the shared temp
+    folder (where another user could create it first, or plant a symlink)."""
     from filelock import FileLock
 
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
-    lock_path = Path(tempfile.gettempdir()) / f"kortix-guard-{os.getuid()}-{digest}.lock"
-    with FileLock(lock_path, timeout=60):
+    with FileLock(lock_dir() / f"store-{digest}.lock", timeout=60):
         yield
+
+
+def lock_dir() -> Path:
+    from kortix_guard._dirs import cache_dir
+
+    folder = cache_dir() / "locks"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if sys.platform != "win32":
+        info = folder.stat()
+        if info.st_uid != os.getuid() or info.st_mode & 0o077:
+            raise StoreError(f"{folder}: the lock folder must be yours alone (owner uid "
+                             f"{info.st_uid}, mode {info.st_mode & 0o777:04o})",
+                             hint=f"run `chmod 700 {folder}` (or remove it if it is not yours)")
+    return folder

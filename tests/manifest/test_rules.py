@@ -39,6 +39,7 @@ CASES = [
     ("reserved", HEAD + '[env]\nrequired = ["KORTIX_TOKEN"]\n', [("KG120", 4)], 1),
     ("dropped", HEAD + '[env]\noptional = ["PORT"]\n', [("KG121", 4)], 1),
     ("dropped prefix", HEAD + '[env]\noptional = ["OPENCODE_X"]\n', [("KG121", 4)], 1),
+    ("changes loading", HEAD + '[env]\noptional = ["BASH_ENV"]\n', [("KG123", 4)], 1),
     ("github warning", HEAD + '[env]\noptional = ["GITHUB_TOKEN"]\n', [("KG122", 4)], 0),
     ("runner warning", HEAD + '[env]\noptional = ["RUNNER_X"]\n', [("KG122", 4)], 0),
     ("duplicate", HEAD + '[env]\nrequired = [\n  "A",\n  "A",\n]\n', [("KG130", 6)], 1),

@@ -132,3 +132,45 @@ def test_both_engines_find_the_same_on_real_code(tmp_path: Path, monkeypatch) ->
     monkeypatch.setenv("KORTIX_GUARD_NO_HYPERSCAN", "1")
     assert run() == fast
     assert len(fast) > len(TOKENS)
+
+
+@pytest.mark.parametrize(("comment", "allowed"), [
+    ("# kortix-guard: allow", True),
+    ("# kortix-guard:allow -- a test fixture", True),
+    ("<!-- kortix-guard: allow -->", True),
+    ("/* kortix-guard: allow */", True),
+    ("# pragma: allowlist secret", True),
+    ("# kortix-guard: allowed? see ticket", False),
+    ("# kortix-guard: allowlist", False),
+])
+def test_allow_marker_is_exact(tmp_path: Path, comment: str, allowed: bool) -> None:
+    write(tmp_path, {"a.txt": f'token = "{SECRETS[0]}"  {comment}\n'})
+    assert (scan_json(tmp_path, "a.txt")[1] == []) is allowed
+
+
+def test_allow_cannot_hide_known_values_keys_or_a_whole_key_block(store_project: Path) -> None:
+    """The attacks: an allow hid this project's own store value (KG300), a kortix-guard key
+    (KG324), and, on a PEM BEGIN line, the whole private key."""
+    from kortix_guard.store.crypto import Key
+    from tests.scan.conftest import pem
+
+    value = "ordinary words that are real 9"
+    kg("secrets", "set", f"DATABASE_URL={value}", cwd=store_project)
+    block = pem().replace("-----\n", "-----  # kortix-guard: allow\n", 1)
+    write(store_project, {
+        "notes.txt": f"{value}  # kortix-guard: allow\n",
+        "keys.txt": f"{Key.generate().text()}  # kortix-guard: allow\n",
+        "deploy/key.txt": block + "\n",
+    })
+    rules = {f["path"]: f["rule"] for f in scan_json(store_project, "notes.txt", "keys.txt",
+                                                     "deploy")[1]}
+    assert rules == {"notes.txt": "KG300", "keys.txt": "KG324", "deploy/key.txt": "KG321"}
+
+
+def test_lock_files_keep_the_high_layers(store_project: Path) -> None:
+    value = "ordinary words that are real 9"
+    kg("secrets", "set", f"DATABASE_URL={value}", cwd=store_project)
+    write(store_project, {"package-lock.json": f'{{"resolved": "{value}", '
+                                               f'"t": "{SECRETS[0]}"}}\n'})
+    assert sorted(f["rule"] for f in scan_json(store_project, "package-lock.json")[1]) == [
+        "KG300", "KG320"]

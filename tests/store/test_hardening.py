@@ -305,3 +305,73 @@ def test_reseal_asks_before_a_single_value_rollback(store_project: Path) -> None
     assert "DATABASE_URL" in declined.err and "--yes" in declined.err
     assert old_line in path.read_text() and "old-value" not in declined.all
     assert kg_proc("secrets", "reseal", "--yes", cwd=store_project).code == 0
+
+
+PEM_BODY = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "Xq9Lm2Nv8Rt4Yu6Io0Pa1Sd3Fg5Hj7Kl9Zx"]
+
+
+def test_errors_never_print_secret_material(store_project: Path) -> None:
+    """The attacks: `env push` of an unquoted multi-line PEM printed the key's base64 three
+    times as 'not upper case' names; `secrets set <a token>` printed the token."""
+    pem = "-----BEGIN PRIVATE KEY-----\n" + "\n".join(PEM_BODY) + "\n-----END PRIVATE KEY-----"
+    write(store_project, {"pem.env": f"PRIVATE_KEY={pem}\n", "pem2.env": f"{TOKEN.lower()}=x\n"})
+    results = [
+        kg_proc("env", "push", "--from", "pem.env", cwd=store_project),
+        kg_proc("env", "push", "--from", "pem2.env", cwd=store_project),
+        kg_proc("secrets", "set", TOKEN, cwd=store_project),
+        kg_proc("secrets", "set", TOKEN.lower() + "=x", cwd=store_project),
+        kg_proc("secrets", "set", f"{PEM_BODY[0]}=x", cwd=store_project),
+        kg_proc("secrets", "rm", TOKEN.lower(), cwd=store_project),
+        kg_proc("-v", "secrets", "set", f"{'A' * 70}=x", cwd=store_project),
+    ]
+    assert all(r.code in (1, 2) for r in results), [r.all for r in results]
+    assert "pem.env:2:" in results[0].err  # the line number, not the text
+    planted = [*PEM_BODY, TOKEN, TOKEN.lower(), TOKEN[4:], TOKEN.lower()[4:], "A" * 20]
+    for piece in planted:
+        for result in results:
+            assert piece[:12] not in result.all, (piece, result.all)
+
+
+def test_lock_lives_in_a_private_folder(store_project: Path) -> None:
+    """The attack: /tmp/kortix-guard-<uid>-<hash>.lock could be created first by another
+    user (every write then fails) or be a symlink (truncating its target)."""
+    from kortix_guard.store.file import lock_dir
+
+    folder = lock_dir()
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert not str(folder).startswith("/tmp/kortix-guard-")
+    assert kg_proc("secrets", "set", "DATABASE_URL=x1", cwd=store_project).code == 0
+    folder.chmod(0o777)
+    try:
+        assert_cannot_run(kg_proc("secrets", "set", "DATABASE_URL=x2", cwd=store_project),
+                          f"chmod 700 {folder}")
+    finally:
+        folder.chmod(0o700)
+
+
+@pytest.mark.parametrize("name", ["BASH_ENV", "LD_PRELOAD", "PYTHONPATH", "GIT_SSH_COMMAND",
+                                  "DYLD_INSERT_LIBRARIES", "GIT_CONFIG_COUNT", "NODE_OPTIONS",
+                                  "ACTIONS_ALLOW_UNSECURE_COMMANDS", "KORTIX_TOKEN", "PORT"])
+def test_names_that_change_loading_are_refused_everywhere(store_project: Path, name: str) -> None:
+    """The attack: `secrets set BASH_ENV=…` then `inject --include-undeclared` put a loader
+    variable into every job and session."""
+    result = kg_proc("secrets", "set", f"{name}=/tmp/evil.sh", cwd=store_project)
+    assert result.code == 1 and "0/1 set" in result.out
+    write(store_project, {"in.env": f"{name}=/tmp/evil.sh\n"})
+    assert kg_proc("env", "push", "--from", "in.env", cwd=store_project).code == 1
+    # A store that already holds one (written before this rule): inject refuses it.
+    from kortix_guard.secret import SecretValue
+    from kortix_guard.store import transaction
+
+    with transaction(store_project / STORE) as draft:
+        draft.set(name, SecretValue("/tmp/evil.sh"))
+    exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)
+    assert_cannot_run(exported, "never exported")
+    assert "/tmp/evil.sh" not in exported.out
+
+
+def test_manifest_declaring_a_loader_name_is_an_error(project: Path) -> None:
+    write(project, {"kortix.toml": MANIFEST.replace('optional = [', 'optional = ["BASH_ENV", ')})
+    result = kg("manifest", "check", cwd=project)
+    assert result.code == 1
+    assert "KG123" in result.out
