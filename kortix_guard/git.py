@@ -35,6 +35,84 @@ class Repo:
             raise GitError(f"{found}: a bare repository has no work tree to scan")
         self.root = Path(self._git.workdir).resolve()
 
+    @classmethod
+    def from_environment(cls, start: Path) -> Repo:
+        """The repository a git hook runs in, bare or not, opened from git's environment so
+        that a pre-receive hook sees the pushed objects in their quarantine directory
+        (GIT_QUARANTINE_PATH, GIT_OBJECT_DIRECTORY, GIT_ALTERNATE_OBJECT_DIRECTORIES). No
+        discovery walks the file system above it."""
+        import pygit2
+        from pygit2.enums import RepositoryOpenFlag
+
+        repo = cls.__new__(cls)
+        try:
+            repo._git = pygit2.Repository(str(start), RepositoryOpenFlag.FROM_ENV)
+        except pygit2.GitError as e:
+            raise GitError(f"{start}: not a git repository ({e})") from None
+        repo.root = Path(repo._git.workdir or repo._git.path).resolve()
+        return repo
+
+    def ref_targets(self, prefix: str = "refs/") -> list[str]:
+        """The commit every ref under prefix points to (tags peeled)."""
+        import pygit2
+
+        targets = []
+        for name in self._git.references:
+            if name.startswith(prefix):
+                try:
+                    target = self._git.references[name].peel(pygit2.Commit)
+                except (pygit2.GitError, ValueError, KeyError):
+                    continue
+                targets.append(str(target.id))
+        return targets
+
+    def has_commit(self, commit_id: str) -> bool:
+        import pygit2
+
+        try:
+            return isinstance(self._git[pygit2.Oid(hex=commit_id)], pygit2.Commit)
+        except (KeyError, ValueError):
+            return False
+
+    def commit_blobs(self, include: Iterable[str], exclude: Iterable[str]) -> Iterator[BlobRef]:
+        """Each blob that the commits reachable from `include` and not from `exclude` add,
+        once, with the oldest such commit. Content the excluded side already holds (the
+        trees of the pushed commits' parents outside the push) is not new."""
+        import pygit2
+        from pygit2.enums import SortMode
+
+        walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        pushed = False
+        for commit_id in include:
+            walker.push(pygit2.Oid(hex=commit_id))
+            pushed = True
+        if not pushed:
+            return
+        for commit_id in exclude:
+            if self.has_commit(commit_id):
+                walker.hide(pygit2.Oid(hex=commit_id))
+        commits = list(walker)
+        new = {c.id for c in commits}
+        boundary = {p for c in commits for p in c.parent_ids if p not in new}
+        yield from self._new_in(commits, [self._git[p].tree for p in boundary])
+
+    def _new_in(self, commits: Iterable, known_trees: Iterable) -> Iterator[BlobRef]:
+        """The blobs of commits (oldest first) not in known_trees, each once, with the first
+        commit holding it. Each distinct tree is walked once: no per-commit diff."""
+        trees: set = set()
+        blobs: set = set()
+        for tree in known_trees:
+            if tree.id not in trees:
+                trees.add(tree.id)
+                for _ in _new_blobs(self._git, tree, "", trees, blobs):
+                    pass
+        for commit in commits:
+            if commit.tree_id in trees:
+                continue
+            trees.add(commit.tree_id)
+            for path, blob_id in _new_blobs(self._git, commit.tree, "", trees, blobs):
+                yield BlobRef(path, blob_id, str(commit.id))
+
     def read(self, blob_id: str) -> bytes:
         import pygit2
 
@@ -79,22 +157,16 @@ class Repo:
                 pushed = True
         if not pushed:
             return
-        # Each distinct tree is walked once and each distinct blob yielded once, oldest commit
-        # first: the same walk as reading every blob, no per-commit diff.
-        trees: set = set()
-        blobs: set = set()
+        known = []
         if since is not None:
             base = self._git[self._commit_id(since)]
             walker.hide(base.id)
-            # Content already at REV was scanned when REV was: a copy of it is not new.
-            for _ in _new_blobs(self._git, base.tree, "", trees, blobs):
-                pass
-        for commit in walker:
-            if commit.tree_id in trees:
-                continue
-            trees.add(commit.tree_id)
-            for path, blob_id in _new_blobs(self._git, commit.tree, "", trees, blobs):
-                yield BlobRef(path, blob_id, str(commit.id))
+            known.append(base.tree)  # content at REV was scanned when REV was: not new
+        yield from self._new_in(walker, known)
+
+    def resolve(self, rev: str) -> str:
+        """The commit id a revision names (GitError when there is none)."""
+        return str(self._commit_id(rev))
 
     def _commit_id(self, rev: str):
         import pygit2
@@ -199,6 +271,21 @@ class GitCli:
 
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def set_repository_config(git_dir: Path, name: str, value: str) -> None:
+    """Set a config value in the repository at git_dir (bare or not)."""
+    import pygit2
+
+    pygit2.Repository(str(git_dir)).config[name] = value
+
+
+def hooks_dir(start: Path) -> Path:
+    """The hooks folder git uses for the repository at start (core.hooksPath respected)."""
+    proc = _git(["rev-parse", "--git-path", "hooks"], start, check=False)
+    if proc.returncode != 0:
+        raise GitError(f"{start}: not inside a git repository", hint="run `git init`")
+    return (start / proc.stdout.decode().strip()).absolute()
 
 
 def _git(args: list[str], cwd: Path, *, check: bool = True,

@@ -1,6 +1,7 @@
 """`kortix-guard scan`: block secret values before they enter git."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -26,6 +27,16 @@ def _confidence(value: str | None):
 @click.option("--all-files", is_flag=True, help="Every file in the git index.")
 @click.option("--history", is_flag=True, help="Every blob reachable from any ref, once each.")
 @click.option("--since", metavar="REV", help="With --history: only what is not reachable from REV.")
+@click.option("--pre-push", "pre_push", is_flag=True,
+              help="A pre-push hook: the commits being pushed (git's input on stdin, or "
+                   "pre-commit's PRE_COMMIT_FROM_REF/TO_REF); PATHS are git's remote and URL.")
+@click.option("--pre-receive", "pre_receive", is_flag=True,
+              help="A server's pre-receive hook: what the push adds, with the server's "
+                   "configuration only (--config, or KORTIX_GUARD_SERVER_CONFIG).")
+@click.option("--config", "server_config", type=click.Path(path_type=Path),
+              help="With --pre-receive: the server's config file.")
+@click.option("--timeout", type=float, metavar="SECONDS",
+              help="With --pre-receive: the time budget (default: the config's, else 60).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True)
 @click.option("--update-baseline", is_flag=True,
@@ -33,18 +44,28 @@ def _confidence(value: str | None):
 @confidence_option
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
-         since: str | None, fmt: str, update_baseline: bool, min_confidence: str | None) -> int:
-    """Find secret values in files, the index, or history. Exit 1 when any is found."""
+         since: str | None, pre_push: bool, pre_receive: bool, server_config: Path | None,
+         timeout: float | None, fmt: str, update_baseline: bool,
+         min_confidence: str | None) -> int:
+    """Find secret values in files, the index, history or a push. Exit 1 when any is found."""
     from kortix_guard.scan.command import Format, Mode, run
 
+    if pre_receive:
+        if any((staged, all_files, history, pre_push, paths, since, update_baseline)):
+            raise click.UsageError("--pre-receive takes no other mode, PATHS or --since")
+        from kortix_guard.scan.push import pre_receive as run_pre_receive
+
+        return run_pre_receive(sys.stdin, config_path=server_config, timeout=timeout)
+    if server_config or timeout is not None:
+        raise click.UsageError("--config and --timeout go with --pre-receive")
     chosen = [m for m, on in ((Mode.STAGED, staged), (Mode.ALL_FILES, all_files),
-                              (Mode.HISTORY, history)) if on]
+                              (Mode.HISTORY, history), (Mode.PUSH, pre_push)) if on]
     if len(chosen) > 1:
-        raise click.UsageError("choose one of --staged, --all-files and --history")
+        raise click.UsageError("choose one of --staged, --all-files, --history and --pre-push")
     mode = chosen[0] if chosen else Mode.DISK
     if since and mode is not Mode.HISTORY:
         raise click.UsageError("--since goes with --history")
-    if paths and mode in (Mode.ALL_FILES, Mode.HISTORY):
+    if paths and mode in (Mode.ALL_FILES, Mode.HISTORY) or len(paths) > 2 and mode is Mode.PUSH:
         raise click.UsageError(f"--{mode.value} takes no PATHS")
     return run(state.project(), paths, mode=mode, since=since, fmt=Format(fmt),
                update_baseline=update_baseline, min_confidence=_confidence(min_confidence))
@@ -76,4 +97,30 @@ def init(state: State) -> int:
     return run_init(state.project())
 
 
-COMMANDS = [scan, check, init]
+@click.group()
+def hook() -> None:
+    """Install push protection as plain git hooks (pre-receive on a server, pre-push)."""
+
+
+@hook.command("install")
+@click.option("--pre-receive", "repository", type=click.Path(path_type=Path, file_okay=False),
+              metavar="REPO.git", help="The server's bare repository.")
+@click.option("--pre-push", is_flag=True, help="This clone's pre-push hook.")
+@click.option("--config", "server_config", type=click.Path(path_type=Path, dir_okay=False),
+              help="With --pre-receive: the server's config file the hook passes on.")
+@pass_state
+def hook_install(state: State, repository: Path | None, pre_push: bool,
+                 server_config: Path | None) -> int:
+    """Write the hook (an absolute interpreter path); never overwrite a different hook."""
+    from kortix_guard import githooks
+
+    if (repository is None) == (not pre_push):
+        raise click.UsageError("choose one of --pre-receive REPO.git and --pre-push")
+    if repository is not None:
+        return githooks.install_pre_receive(state.cwd / repository, config=server_config)
+    if server_config is not None:
+        raise click.UsageError("--config goes with --pre-receive")
+    return githooks.install_pre_push(state.cwd.absolute())
+
+
+COMMANDS = [scan, check, init, hook]

@@ -25,6 +25,7 @@ class Mode(str, enum.Enum):
     STAGED = "staged"
     ALL_FILES = "all-files"
     HISTORY = "history"
+    PUSH = "pre-push"  # the commits a push sends
 
 
 @dataclass
@@ -36,7 +37,7 @@ class ScanResult:
 
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
             since: str | None = None, update_baseline: bool = False,
-            min_confidence: Confidence | None = None) -> ScanResult:
+            min_confidence: Confidence | None = None, pushed=None) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
     from kortix_guard._dirs import cache_dir
@@ -58,7 +59,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
                       min_confidence=threshold, cache_dir=cache_dir())
-    items, count, total = _items(project, repo, root, paths, mode, since, config)
+    items, count, total = _items(project, repo, root, paths, mode, since, config, pushed)
     result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
     try:
@@ -92,8 +93,15 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
                    "with Python's re (same findings, slower)", err=True)
+    pushed = None
+    if mode is Mode.PUSH:
+        from kortix_guard.git import Repo
+        from kortix_guard.scan.push import pre_push_range
+
+        remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
+        pushed, paths = pre_push_range(Repo(project.cwd), sys.stdin, remote), ()
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
-                     min_confidence=min_confidence)
+                     min_confidence=min_confidence, pushed=pushed)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -203,7 +211,7 @@ def _store_values(project: Project, store: Path) -> list:
 
 
 def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
-           since: str | None, config: _Config):
+           since: str | None, config: _Config, pushed=None):
     from kortix_guard.scan.engine import Item
     from kortix_guard.scan.sources import disk_items, excluded
 
@@ -220,6 +228,8 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         return items, len(items), sum(_size(i.disk) for i in items)
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
+    elif mode is Mode.PUSH:
+        refs = list(repo.commit_blobs(pushed.include, pushed.exclude))
     elif mode is Mode.STAGED:
         refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
                 else repo.staged_blobs())

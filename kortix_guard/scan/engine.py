@@ -84,8 +84,10 @@ class Scanner:
     def __init__(self, *, known: KnownValues | None = None, declared: DeclaredNames | None = None,
                  baseline: Baseline | None = None, fingerprints: bool = False,
                  repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
-                 inline_allows: bool = True, cache_dir: Path | None = None) -> None:
+                 inline_allows: bool = True, cache_dir: Path | None = None,
+                 repo_from_env: bool = False) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
+        self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo = None
         self.known = known
         self.declared = declared
@@ -137,7 +139,8 @@ class Scanner:
             from kortix_guard.git import Repo
 
             assert self.repo_root is not None
-            self._repo = Repo(Path(self.repo_root))
+            root = Path(self.repo_root)
+            self._repo = Repo.from_environment(root) if self.repo_from_env else Repo(root)
         return self._repo.read(blob_id)
 
     def _blob_hits(self, blob: Blob) -> list[Hit]:

@@ -1,0 +1,283 @@
+"""Push protection: `scan --pre-receive` on the server, `scan --pre-push` before the network.
+
+The server side takes its configuration only from the server (a file named by `--config` or
+KORTIX_GUARD_SERVER_CONFIG): nothing in the push can suppress a finding in that push, so
+kortix.toml excludes, baselines and inline allows in the pushed commits count for nothing.
+It fails closed: a timeout or an internal error rejects the push, unless the server's
+configuration says `fail_open = true` (a documented weakness: a pusher can cause a timeout).
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import select
+import signal
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from kortix_guard import errors
+from kortix_guard._out import echo
+from kortix_guard.scan.model import Confidence, Finding
+
+ZERO = "0" * 40
+CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
+SKIP_OPTION = "kortix-guard.skip="
+PUSH_ADVICE = """\
+kortix-guard: push rejected: {n} secret(s) in the pushed commits.
+  - the secret has left your machine: rotate it now (the provider's console, or
+    `kortix-guard secrets set NAME=-` for this project's own values);
+  - rewrite the commits that add it (`git rebase -i <base>`, or `git commit --amend` for the
+    last one), then push again;
+  - not a secret: ask the server's administrator to add it to the server's baseline; nothing
+    in the push itself (kortix.toml excludes, baselines, inline allows) can wave it through."""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """The server's own settings (docs/push-protection.md)."""
+
+    min_confidence: Confidence = Confidence.MEDIUM
+    exclude: tuple[str, ...] = ()
+    baseline: Path | None = None
+    timeout: float = 60.0
+    allow_skip: bool = False
+    skip_log: Path | None = None
+    fail_open: bool = False
+    source: str = "defaults"
+
+    @classmethod
+    def load(cls, path: Path | None) -> ServerConfig:
+        if path is None:
+            return cls()
+        from kortix_guard._fs import read_text
+
+        text = read_text(path, what="server config")
+        try:
+            import tomllib
+        except ImportError:  # pragma: no cover (Python 3.10)
+            import tomli as tomllib
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise errors.InputError(f"{path}: not valid TOML ({e})") from None
+        known = {"min_confidence", "exclude", "baseline", "timeout", "allow_skip", "skip_log",
+                 "fail_open"}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise errors.InputError(f"{path}: unknown setting(s) {', '.join(unknown)}",
+                                    hint=f"the settings are {', '.join(sorted(known))}")
+        try:
+            return cls(
+                min_confidence=Confidence.parse(data.get("min_confidence", "medium")),
+                exclude=tuple(str(g) for g in data.get("exclude", ())),
+                baseline=_path(path, data.get("baseline")),
+                timeout=float(data.get("timeout", 60)),
+                allow_skip=bool(data.get("allow_skip", False)),
+                skip_log=_path(path, data.get("skip_log")),
+                fail_open=bool(data.get("fail_open", False)),
+                source=str(path),
+            )
+        except (KeyError, TypeError, ValueError) as e:
+            raise errors.InputError(f"{path}: a setting has the wrong type ({e})") from None
+
+
+def _path(config: Path, value: object) -> Path | None:
+    return None if value is None else (config.parent / str(value)).absolute()
+
+
+def parse_updates(lines: Iterable[str]) -> list[tuple[str, str, str]]:
+    """git's `<old> <new> <ref>` lines (pre-receive)."""
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append((parts[0], parts[1], parts[2]))
+    return updates
+
+
+def push_options() -> list[str]:
+    count = int(os.environ.get("GIT_PUSH_OPTION_COUNT", "0") or 0)
+    return [os.environ.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
+
+
+def pre_receive(stdin: TextIO, *, config_path: Path | None, timeout: float | None) -> int:
+    """The server's hook: scan what the push adds; exit 1 rejects it."""
+    config = ServerConfig.load(config_path or _env_path())
+    if timeout is not None:
+        config = ServerConfig(**{**config.__dict__, "timeout": timeout})
+    updates = parse_updates(stdin.read().splitlines())
+    skip = next((o[len(SKIP_OPTION):] for o in push_options() if o.startswith(SKIP_OPTION)), None)
+    if skip is not None:
+        if config.allow_skip and skip.strip():
+            _log_skip(config, updates, skip.strip())
+            echo(f"kortix-guard: scan skipped by push option ({skip.strip()!r}); the skip and "
+                 f"its reason are logged on the server")
+            return errors.CLEAN
+        echo("kortix-guard: the kortix-guard.skip push option is not allowed on this server "
+             "(or has no reason); scanning")
+    return _within_budget(lambda: _scan_push(config, updates), config)
+
+
+def _env_path() -> Path | None:
+    value = os.environ.get(CONFIG_ENV)
+    return Path(value) if value else None
+
+
+def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int:
+    from kortix_guard.git import Repo
+
+    repo = Repo.from_environment(Path("."))
+    new = [n for _, n, _ in updates if n != ZERO]
+    if not new:
+        return errors.CLEAN  # only deletions
+    refs = repo.commit_blobs(new, repo.ref_targets())
+    findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
+                                 threshold=config.min_confidence, inline_allows=False,
+                                 from_env=True)
+    if findings:
+        _report(findings)
+        echo(PUSH_ADVICE.format(n=len(findings)))
+        return errors.PROBLEMS
+    echo(f"kortix-guard: no secret in the {count} new file version(s) of this push")
+    return errors.CLEAN
+
+
+def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
+               threshold: Confidence, inline_allows: bool, from_env: bool,
+               known=None, declared=None) -> tuple[list[Finding], int]:
+    from kortix_guard._dirs import cache_dir
+    from kortix_guard.scan import baseline as _baseline
+    from kortix_guard.scan.engine import Item, Scanner, scan_all
+    from kortix_guard.scan.sources import excluded
+
+    accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
+    scanner = Scanner(known=known, declared=declared, baseline=accepted,
+                      repo_root=str(repo.root), min_confidence=threshold,
+                      inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env)
+    items = [Item(r.path, r.path, r.commit, blob=r.id) for r in refs
+             if not excluded(r.path, tuple(exclude))]
+    findings = []
+    for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):
+        findings += [f for f in outcome.findings if not scanner.accepted(item.path, f)]
+    return findings, len(items)
+
+
+def _report(findings: list[Finding]) -> None:
+    """Plain text for the `remote:` prefix git adds: the commit, the path, the line."""
+    for f in findings:
+        commit = f" in commit {f.commit[:12]}" if f.commit else ""
+        echo(f"{f.path}:{f.line}:{f.col}: {f.code} [{f.confidence.label}] {f.message}{commit}")
+
+
+def _log_skip(config: ServerConfig, updates: list[tuple[str, str, str]], reason: str) -> None:
+    record = {
+        "time": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "pusher": next((os.environ[v] for v in ("GL_USERNAME", "GITEA_PUSHER_NAME",
+                                                "REMOTE_USER", "USER") if os.environ.get(v)),
+                       "unknown"),
+        "repository": str(Path(".").absolute()),
+        "refs": [{"ref": r, "old": o, "new": n} for o, n, r in updates],
+        "reason": reason,
+    }
+    if config.skip_log is None:
+        raise errors.Error("allow_skip is set but skip_log is not: a skip must leave a trace",
+                           hint=f"add skip_log = \"/path/to/skips.log\" to {config.source}")
+    config.skip_log.parent.mkdir(parents=True, exist_ok=True)
+    with open(config.skip_log, "a", encoding="utf-8") as f:
+        f.write(json.dumps(record) + "\n")
+
+
+def _within_budget(scan, config: ServerConfig) -> int:
+    """Run scan in a child process group and kill it past the time budget (POSIX). A
+    timeout or an internal error rejects the push unless the server says fail_open."""
+    if not hasattr(os, "fork"):  # pragma: no cover (servers are POSIX)
+        return _fail_safe(scan, config)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: scan, send the output and the exit code to the parent
+        os.setpgid(0, 0)
+        os.close(read_end)
+        out = os.fdopen(write_end, "w", encoding="utf-8")
+        sys.stdout = out
+        code = _fail_safe(scan, config, out=out)
+        out.flush()
+        os._exit(code)
+    os.close(write_end)
+    deadline = time.monotonic() + max(config.timeout, 0)
+    chunks = []
+    with os.fdopen(read_end, "rb") as pipe:
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([pipe], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                _kill(pid)
+                return _give_up(config, f"the scan did not finish within {config.timeout:g} s")
+            data = os.read(pipe.fileno(), 65536)
+            if not data:
+                break
+            chunks.append(data)
+    _, status = os.waitpid(pid, 0)
+    sys.stdout.write(b"".join(chunks).decode("utf-8", "replace"))
+    sys.stdout.flush()
+    return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else errors.CANNOT_RUN
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    os.waitpid(pid, 0)
+
+
+def _fail_safe(scan, config: ServerConfig, out: TextIO | None = None) -> int:
+    try:
+        return scan()
+    except Exception as e:  # noqa: BLE001 (any failure must reject the push, with a message)
+        name = e.diagnostics().splitlines()[0] if isinstance(e, errors.Error) else type(e).__name__
+        return _give_up(config, f"the scan could not run ({name})")
+
+
+def _give_up(config: ServerConfig, why: str) -> int:
+    if config.fail_open:
+        echo(f"kortix-guard: warning: {why}; the push is accepted (fail_open = true)")
+        return errors.CLEAN
+    echo(f"kortix-guard: push rejected: {why}. Push fewer commits at a time, or ask the "
+         f"server's administrator (the time budget is `timeout` in the server's config)")
+    return errors.CANNOT_RUN
+
+
+@dataclass
+class PushedRange:
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+
+
+def pre_push_range(repo, stdin: TextIO, remote: str | None) -> PushedRange:
+    """What a push sends: from git's pre-push input (`<local ref> <local sha> <remote ref>
+    <remote sha>`), or from the pre-commit framework's PRE_COMMIT_FROM_REF/TO_REF (it reads
+    git's input itself and passes only the first ref)."""
+    pushed = PushedRange()
+    to_ref = os.environ.get("PRE_COMMIT_TO_REF")
+    if to_ref:
+        pushed.include.append(repo.resolve(to_ref))
+        from_ref = os.environ.get("PRE_COMMIT_FROM_REF")
+        if from_ref and from_ref != ZERO and repo.has_commit(repo.resolve(from_ref)):
+            pushed.exclude.append(repo.resolve(from_ref))
+    else:
+        for line in stdin.read().splitlines():
+            parts = line.split()
+            if len(parts) != 4 or parts[1] == ZERO:
+                continue  # a deletion pushes nothing
+            pushed.include.append(parts[1])
+            if parts[3] != ZERO:
+                pushed.exclude.append(parts[3])
+    if remote:
+        # What the remote is known to hold already was scanned when it was pushed.
+        pushed.exclude += repo.ref_targets(f"refs/remotes/{remote}/")
+    return pushed
