@@ -100,7 +100,8 @@ def _meaning(name: str) -> list[NameIssue]:
         return [NameIssue(rule("KG121"),
                           f"{name} never reaches the session: Kortix drops it when a session starts")]
     if name.startswith(GITHUB_REFUSED_PREFIXES):
-        return [NameIssue(rule("KG122"), f"{name}: GitHub Actions will not let a step set it")]
+        return [NameIssue(rule("KG122"), f"{name}: GITHUB_* and RUNNER_* are the runner's own "
+                                         f"variables; kortix-guard does not export them")]
     return []
 
 

@@ -60,7 +60,8 @@ _RULES = [
          "Kortix drops this name when a session starts: it never reaches the session.",
          'optional = ["PORT"]'),
     Rule("KG122", "name-github-refused", W,
-         "`GITHUB_*` and `RUNNER_*`: GitHub Actions will not let a step set them.",
+         "`GITHUB_*` and `RUNNER_*` are the runner's own variables (it overwrites the ones it "
+         "builds from its contexts): kortix-guard's policy is not to export them to a job.",
          'optional = ["GITHUB_TOKEN"]'),
     Rule("KG123", "name-changes-loading", E,
          "A name that changes what a process loads or runs (`BASH_ENV`, `LD_PRELOAD`, "

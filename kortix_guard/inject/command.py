@@ -34,6 +34,8 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if github_mode:
         github.export(selection.values)
     else:
+        if github.enabled():  # on Actions, a value a later step echoes must be masked too
+            github.register_masks(selection.values, err=True)
         text = render(fmt or Format.DOTENV, selection.values)
         if output is None:
             click.echo(text, nl=False)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import secrets as _random
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +14,10 @@ from kortix_guard.names import GITHUB_REFUSED_PREFIXES
 from kortix_guard.secret import SecretValue
 
 GITHUB_REFUSED = ("NODE_OPTIONS",)
+# The runner splits file-command lines on "\r\n" on Windows (`#if OS_WINDOWS` in its
+# FileCommandManager.cs): write them as the toolkit does, with the platform's line end around
+# every value, so that a value ending in "\r" keeps it.
+EOL = "\r\n" if os.name == "nt" else "\n"
 
 
 def enabled() -> bool:
@@ -37,21 +42,34 @@ def mask_commands(values: dict[str, SecretValue]) -> list[str]:
     return commands
 
 
-def register_masks(values: dict[str, SecretValue]) -> None:
+def register_masks(values: dict[str, SecretValue], *, err: bool = False) -> None:
+    """Print the mask commands. The runner reads workflow commands from a step's stdout and
+    its stderr alike (ScriptHandler.cs gives both to the ActionCommandManager), so with
+    `err` they go to stderr and never mix into data on stdout."""
+    force_utf8()
     for command in mask_commands(values):
-        click.echo(command)
+        click.echo(command, err=err)
+
+
+def force_utf8() -> None:
+    """The runner reads UTF-8; Windows' piped stdout is not, and a garbled mask masks
+    nothing."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and (stream.encoding or "").lower() != "utf-8":
+            stream.reconfigure(encoding="utf-8")
 
 
 def refused_names(names: Sequence[str]) -> list[str]:
     return [n for n in names if n in GITHUB_REFUSED or n.startswith(GITHUB_REFUSED_PREFIXES)]
 
 
-def env_file_entry(name: str, value: str) -> str:
-    """NAME<<DELIM, value, DELIM, with a fresh random delimiter that the value does not hold."""
+def env_file_entry(name: str, value: str, eol: str = EOL) -> str:
+    """NAME<<DELIM, value, DELIM, with a fresh random delimiter that the value does not hold,
+    each followed by the platform's line end (the toolkit's prepareKeyValueMessage)."""
     while True:
         delimiter = f"ghadelimiter_{_random.token_hex(16)}"
         if delimiter not in value:
-            return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+            return f"{name}<<{delimiter}{eol}{value}{eol}{delimiter}{eol}"
 
 
 def _file(var: str) -> Path:
@@ -70,7 +88,9 @@ def _append(path: Path, text: str) -> None:
 def export(values: dict[str, SecretValue]) -> None:
     refused = refused_names(list(values))
     if refused:
-        raise errors.Error(f"GitHub Actions will not let a step set {', '.join(refused)}; "
+        raise errors.Error(f"kortix-guard does not export {', '.join(refused)} to a GitHub job "
+                           f"(GITHUB_* and RUNNER_* are the runner's own variables, and the "
+                           f"runner refuses NODE_OPTIONS); "
                            f"nothing was exported", hint="rename the secret, or narrow with --only")
     env_file, output_file = _file("GITHUB_ENV"), _file("GITHUB_OUTPUT")
     register_masks(values)  # before a value is written anywhere
@@ -84,7 +104,7 @@ def export(values: dict[str, SecretValue]) -> None:
 
 
 def write_outputs(path: Path, *, injected: Sequence[str], missing: Sequence[str]) -> None:
-    _append(path, f"injected={','.join(injected)}\nmissing={','.join(missing)}\n")
+    _append(path, f"injected={','.join(injected)}{EOL}missing={','.join(missing)}{EOL}")
 
 
 def report_missing_outputs(missing: Sequence[str]) -> None:

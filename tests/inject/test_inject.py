@@ -35,28 +35,71 @@ def filled(store_project: Path) -> Path:
     return store_project
 
 
-def parse_github_env(text: str) -> dict[str, str]:
-    """The runner's file-command rules: NAME=value lines, or NAME<<DELIM ... DELIM heredocs."""
+def _read_line(text: str, index: int, windows: bool) -> tuple[str | None, int, str | None]:
+    """The runner's ReadLine (FileCommandManager.cs): split on "\n", and on Windows on a
+    "\r\n" that comes first. Returns (line, next index, the line end)."""
+    if index >= len(text):
+        return None, index, None
+    lf = text.find("\n", index)
+    if lf < 0:
+        return text[index:], len(text), None
+    if windows:
+        crlf = text.find("\r\n", index)
+        if 0 <= crlf < lf:
+            return text[index:crlf], crlf + 2, "\r\n"
+    return text[index:lf], lf + 1, "\n"
+
+
+def parse_github_env(text: str, windows: bool = False) -> dict[str, str]:
+    """A port of the runner's SetEnvFileCommand: NAME=value lines, or NAME<<DELIM heredocs
+    whose value is the text between them less the last line end before the delimiter."""
     env: dict[str, str] = {}
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line:
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, delimiter = line.split("<<", 1)
-            body = []
-            while lines[i] != delimiter:
-                body.append(lines[i])
-                i += 1
-            i += 1
-            env[name] = "\n".join(body)
-        else:
-            name, value = line.split("=", 1)
-            env[name] = value
+    line, index, _ = _read_line(text, 0, windows)
+    while line is not None:
+        if line:
+            eq, heredoc = line.find("="), line.find("<<")
+            if eq >= 0 and (heredoc < 0 or eq < heredoc):
+                name, value = line.split("=", 1)
+                env[name] = value
+            else:
+                name, delimiter = line.split("<<", 1)
+                start = end = index
+                temp, index, newline = _read_line(text, index, windows)
+                while temp != delimiter:
+                    assert temp is not None, f"delimiter {delimiter} not found"
+                    end = index - len(newline or "")
+                    temp, index, newline = _read_line(text, index, windows)
+                env[name] = text[start:end] if end > start else ""
+        line, index, _ = _read_line(text, index, windows)
     return env
+
+
+@pytest.mark.parametrize("windows", [False, True], ids=["linux-macos", "windows"])
+def test_file_command_entries_keep_every_value_exact_on_each_runner(windows: bool) -> None:
+    """Values through the runner's own parsing rules, in its Linux and Windows modes."""
+    from kortix_guard.inject.github import env_file_entry
+
+    values = {**ADVERSARIAL, "CR_END": "value\r", "CRLF_END": "a\r\n", "LF_END": "a\n",
+              "LONE_CR": "\r", "EMPTY": "", "CR_INSIDE": "a\rb\r\nc"}
+    eol = "\r\n" if windows else "\n"
+    text = "".join(env_file_entry(n, v, eol) for n, v in values.items())
+    assert parse_github_env(text, windows=windows) == values
+    if windows:  # what plain "\n" line ends lose on a Windows runner: the reason for EOL
+        plain = "".join(env_file_entry(n, v, "\n") for n, v in values.items())
+        assert parse_github_env(plain, windows=True)["CR_END"] == "value"
+
+
+def test_masks_in_every_mode_on_actions(filled: Path, tmp_path: Path) -> None:
+    """Under GITHUB_ACTIONS=true, --format and --output register masks too, on stderr, so
+    a value a later step echoes is masked and stdout holds only the data."""
+    env = {"GITHUB_ACTIONS": "true"}
+    result = kg_proc("inject", "--format", "json", cwd=filled, env=env)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["EQUALS"] == "a=b==c"
+    assert "::add-mask::a=b==c" in result.err
+    assert "::add-mask::" not in result.out
+    written = kg_proc("inject", "--output", str(tmp_path / "s.env"), cwd=filled, env=env)
+    assert "::add-mask::a=b==c" in written.err
 
 
 def test_github_mode_round_trips_adversarial_values(filled: Path, tmp_path: Path) -> None:
@@ -165,7 +208,7 @@ def test_github_refused_names(store_project: Path, tmp_path: Path) -> None:
            "GITHUB_OUTPUT": str(tmp_path / "o")}
     result = kg_proc("inject", cwd=store_project, env=env)
     assert result.code == 2
-    assert "will not let a step set GITHUB_THING" in result.err
+    assert "does not export GITHUB_THING to a GitHub job" in result.err
     assert github_env.read_text() == ""
     assert "planted-gh" not in result.all
 
