@@ -27,6 +27,8 @@ def _confidence(value: str | None):
 @click.option("--all-files", is_flag=True, help="Every file in the git index.")
 @click.option("--history", is_flag=True, help="Every blob reachable from any ref, once each.")
 @click.option("--since", metavar="REV", help="With --history: only what is not reachable from REV.")
+@click.option("--range", "commit_range", metavar="BASE..HEAD",
+              help="Exactly the commits of HEAD's ancestry that BASE lacks (a pull request's).")
 @click.option("--pre-push", "pre_push", is_flag=True,
               help="A pre-push hook: the commits being pushed (git's input on stdin, or "
                    "pre-commit's PRE_COMMIT_FROM_REF/TO_REF); PATHS are git's remote and URL.")
@@ -44,14 +46,16 @@ def _confidence(value: str | None):
 @confidence_option
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
-         since: str | None, pre_push: bool, pre_receive: bool, server_config: Path | None,
+         since: str | None, commit_range: str | None, pre_push: bool, pre_receive: bool,
+         server_config: Path | None,
          timeout: float | None, fmt: str, update_baseline: bool,
          min_confidence: str | None) -> int:
     """Find secret values in files, the index, history or a push. Exit 1 when any is found."""
     from kortix_guard.scan.command import Format, Mode, run
 
     if pre_receive:
-        if any((staged, all_files, history, pre_push, paths, since, update_baseline)):
+        if any((staged, all_files, history, pre_push, commit_range, paths, since,
+                update_baseline)):
             raise click.UsageError("--pre-receive takes no other mode, PATHS or --since")
         from kortix_guard.scan.push import pre_receive as run_pre_receive
 
@@ -59,15 +63,21 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
     if server_config or timeout is not None:
         raise click.UsageError("--config and --timeout go with --pre-receive")
     chosen = [m for m, on in ((Mode.STAGED, staged), (Mode.ALL_FILES, all_files),
-                              (Mode.HISTORY, history), (Mode.PUSH, pre_push)) if on]
+                              (Mode.HISTORY, history), (Mode.PUSH, pre_push),
+                              (Mode.RANGE, bool(commit_range))) if on]
     if len(chosen) > 1:
-        raise click.UsageError("choose one of --staged, --all-files, --history and --pre-push")
+        raise click.UsageError("choose one of --staged, --all-files, --history, --range and "
+                               "--pre-push")
+    if commit_range is not None and (".." not in commit_range or commit_range.count("..") > 1
+                                     or "..." in commit_range):
+        raise click.UsageError("--range takes BASE..HEAD")
     mode = chosen[0] if chosen else Mode.DISK
     if since and mode is not Mode.HISTORY:
         raise click.UsageError("--since goes with --history")
-    if paths and mode in (Mode.ALL_FILES, Mode.HISTORY) or len(paths) > 2 and mode is Mode.PUSH:
+    if (paths and mode in (Mode.ALL_FILES, Mode.HISTORY, Mode.RANGE)
+            or len(paths) > 2 and mode is Mode.PUSH):
         raise click.UsageError(f"--{mode.value} takes no PATHS")
-    return run(state.project(), paths, mode=mode, since=since, fmt=Format(fmt),
+    return run(state.project(), paths, mode=mode, since=since or commit_range, fmt=Format(fmt),
                update_baseline=update_baseline, min_confidence=_confidence(min_confidence))
 
 

@@ -26,6 +26,7 @@ class Mode(str, enum.Enum):
     ALL_FILES = "all-files"
     HISTORY = "history"
     PUSH = "pre-push"  # the commits a push sends
+    RANGE = "range"  # BASE..HEAD: the commits a pull request adds
 
 
 @dataclass
@@ -94,7 +95,16 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
                    "with Python's re (same findings, slower)", err=True)
     pushed = None
-    if mode is Mode.PUSH:
+    if mode is Mode.RANGE:
+        from kortix_guard.git import Repo
+        from kortix_guard.scan.push import PushedRange
+
+        assert since is not None
+        base, head = since.split("..")
+        repo = Repo(project.cwd)
+        pushed, since = PushedRange([repo.resolve(head or "HEAD")], [repo.resolve(base)]), None
+        mode = Mode.PUSH
+    elif mode is Mode.PUSH:
         from kortix_guard.git import Repo
         from kortix_guard.scan.push import pre_push_range
 

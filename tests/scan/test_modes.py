@@ -169,3 +169,24 @@ def test_hook_entry_point(repo: Path, monkeypatch, capsys) -> None:
     assert main(["--frobnicate"]) == 2
     assert main(["-h"]) == 0
     assert "usage: kortix-guard-scan" in capsys.readouterr().out
+
+
+def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
+    """A pull request's BASE..HEAD: HEAD's ancestry only, not other branches or tags, and
+    not what BASE already holds."""
+    write(repo, {"base.py": f'old = "{SECRET}"\n'})
+    base = commit_all(repo, "base with an old secret")
+    git("checkout", "-qb", "other", cwd=repo)
+    write(repo, {"other.py": f'x = "{SECRET}"\n'})
+    commit_all(repo, "another branch")
+    git("checkout", "-q", base, cwd=repo)
+    git("checkout", "-qb", "pr", cwd=repo)
+    write(repo, {"clean.py": "x = 1\n"})
+    clean = commit_all(repo, "clean change")
+    assert scan_json(repo, "--range", f"{base}..{clean}") == (0, [])
+    write(repo, {"new.py": f'token = "{SECRET}"\n'})
+    head = commit_all(repo, "leak")
+    code, findings = scan_json(repo, "--range", f"{base}..{head}")
+    assert code == 1
+    assert [(f["path"], f["commit"]) for f in findings] == [("new.py", head)]
+    assert kg("scan", "--range", "HEAD", cwd=repo).code == 2
