@@ -14,7 +14,6 @@ from kortix_guard.project import Project
 
 GITIGNORE_LINES = (".env", ".env.*", "!.env.example")
 WORKFLOW = ".github/workflows/kortix-guard.yml"
-CHECKOUT = "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683  # v4.2.2"
 
 
 def manifest_text(name: str) -> str:
@@ -31,29 +30,29 @@ def precommit_snippet() -> str:
 
 
 def workflow_text() -> str:
-    from kortix_guard._meta import repository_url, version
+    """The workflow `init` writes: this repository's reusable workflow, pinned by commit SHA
+    (never a movable tag), called with only the permissions it needs."""
+    from kortix_guard._meta import repository_url
+    from kortix_guard._release import PINNED_COMMIT
 
+    owner_repo = repository_url().removeprefix("https://github.com/").rstrip("/")
     return f"""\
 name: kortix-guard
 on:
   pull_request:
   push:
     branches: [main]
-permissions:
-  contents: read
+permissions: {{}}
 jobs:
-  check:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: {CHECKOUT}
-      - name: Install kortix-guard
-        shell: bash
-        run: python3 -m pip install --user "kortix-guard @ git+{repository_url()}@v{version()}"
-      - name: kortix-guard check
-        shell: bash
-        env:
-          KORTIX_GUARD_KEY: ${{{{ secrets.KORTIX_GUARD_KEY }}}}
-        run: kortix-guard check --all-files
+  kortix-guard:
+    permissions:
+      contents: read
+      security-events: write
+    uses: {owner_repo}/.github/workflows/kortix-guard.yml@{PINNED_COMMIT}
+    with:
+      min-confidence: medium
+    secrets:
+      key: ${{{{ secrets.KORTIX_GUARD_KEY }}}}
 """
 
 
