@@ -140,4 +140,29 @@ def merge_store(state: State, base: Path, ours: Path, theirs: Path) -> int:
     return merge(state.project(), base, ours, theirs)
 
 
-COMMANDS = [secrets, key, env, merge_store]
+@click.group()
+def identity() -> None:
+    """Your personal age identity (the private half stays in your config folder)."""
+
+
+@identity.command("new")
+def identity_new() -> int:
+    """Create your age identity (0600) and print its public recipient (last line)."""
+    from kortix_guard.store.recipients import create_personal_identity
+
+    path, public = create_personal_identity()
+    click.echo(f"created your identity in {path} (mode 0600); share only the line below", err=True)
+    click.echo(public)
+    return 0
+
+
+@identity.command("show")
+def identity_show() -> int:
+    """Print your public recipient (`age1…`), never the identity itself."""
+    from kortix_guard.store.recipients import personal_recipient
+
+    click.echo(personal_recipient())
+    return 0
+
+
+COMMANDS = [secrets, key, env, merge_store, identity]

@@ -94,7 +94,8 @@ def check_private(path: Path, what: str = "key file") -> None:
     except OSError:
         return  # read_text reports a missing or unreadable file
     if stat.S_ISREG(mode) and mode & 0o077:
-        raise BadKey(f"{path}: a {what} readable by others (mode {stat.S_IMODE(mode):04o})",
+        raise BadKey(f"{path}: readable by others (mode {stat.S_IMODE(mode):04o}); a {what} "
+                     f"must be yours alone",
                      hint=f"run `chmod 600 {path}`")
 
 

@@ -1,0 +1,213 @@
+"""The only importer of pyrage: age and SSH recipients, wrapping and unwrapping a store's
+data key, and personal identities.
+
+A wrapped key is a standard age file (X25519 or SSH recipient stanza), kept base64 on one
+line, so `base64 -d | age -d -i IDENTITY` (or `rage -d`) gives the data key back: no format
+of our own to trust. Recipients are public; identities are secrets and never printed, except
+`identity new`'s public half and `recipients add --generate`'s one-time CI identity.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from kortix_guard.errors import BadKey, InputError, StoreError
+from kortix_guard.store.keys import check_private
+
+AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
+AGE_IDENTITY = re.compile(r"AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}")
+SSH_RECIPIENT = re.compile(r"(ssh-ed25519|ssh-rsa) (AAAA[A-Za-z0-9+/]+={0,3})(?: .*)?")
+_PRIVATE_HINT = re.compile(r"PRIVATE KEY|AGE-SECRET-KEY-1", re.I)
+_REFUSED_SSH = ("ssh-dss", "ecdsa-sha2-", "sk-ecdsa-", "sk-ssh-ed25519")
+
+
+def _pyrage():
+    try:
+        import pyrage
+    except ImportError:
+        raise StoreError("age recipients need the pyrage package, which has no wheel for this "
+                         "platform (musl Linux, Windows on ARM)",
+                         hint="use a platform with pyrage wheels (Linux glibc, macOS, Windows "
+                              "x64), or a symmetric store (`kgk1_` key)") from None
+    return pyrage
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A public key the data key is wrapped to. `text` is its one-line public form."""
+
+    kind: str  # "age", "ssh-ed25519" or "ssh-rsa"
+    text: str
+
+    @property
+    def fingerprint(self) -> str:
+        """`SHA256:…` of the public key, as `ssh-keygen -l` prints it (for age, of the
+        recipient string)."""
+        if self.kind == "age":
+            raw = self.text.encode()
+        else:
+            raw = base64.b64decode(self.text.split()[1])
+        return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+    def _pyrage_recipient(self):
+        pyrage = _pyrage()
+        try:
+            if self.kind == "age":
+                return pyrage.x25519.Recipient.from_str(self.text)
+            return pyrage.ssh.Recipient.from_str(self.text)
+        except Exception:  # noqa: BLE001 (pyrage raises its own and ValueError)
+            raise InputError(f"not a valid {self.kind} recipient (a bad checksum or key)",
+                             hint="copy the public key again: `kortix-guard identity show`, "
+                                  "`cat ~/.ssh/id_ed25519.pub`") from None
+
+
+def parse_recipient(value: str, *, cwd: Path | None = None) -> Recipient:
+    """An `age1…` key, an `ssh-ed25519`/`ssh-rsa` public key line, or a path to a file
+    holding one. Refused without echoing it: a private key pasted by mistake, `ssh-dss`,
+    ECDSA, anything else."""
+    text = value.strip()
+    if _PRIVATE_HINT.search(text):
+        raise InputError("that is a private key, not a recipient; nothing was stored",
+                         hint="give the public half: `kortix-guard identity show`, or "
+                              "`ssh-keygen -y -f KEY`")
+    if not (AGE_RECIPIENT.fullmatch(text) or SSH_RECIPIENT.fullmatch(text)):
+        path = (cwd or Path.cwd()) / text
+        if "\n" not in text and len(text) < 4096 and path.is_file():
+            return parse_recipient(_read_small(path), cwd=None)
+    if text.startswith(_REFUSED_SSH):
+        raise InputError(f"{text.split()[0]} keys are not supported as recipients",
+                         hint="use an ssh-ed25519 or ssh-rsa key, or an age key "
+                              "(`kortix-guard identity new`)")
+    if AGE_RECIPIENT.fullmatch(text):
+        recipient = Recipient("age", text)
+    else:
+        m = SSH_RECIPIENT.fullmatch(text)
+        if m is None:
+            raise InputError("not a recipient: expected `age1…`, an `ssh-ed25519` or `ssh-rsa` "
+                             "public key line, or a file holding one",
+                             hint="`kortix-guard identity show` prints yours")
+        recipient = Recipient(m.group(1), f"{m.group(1)} {m.group(2)}")
+    recipient._pyrage_recipient()  # the checksum and key parse now, not at wrap time
+    return recipient
+
+
+def _read_small(path: Path) -> str:
+    from kortix_guard._fs import read_text
+
+    return read_text(path, what="recipient file", limit=16 * 1024).strip().splitlines()[0]
+
+
+def wrap(data_key: bytes, recipient: Recipient) -> str:
+    """The data key as a standard age file for this recipient, base64 on one line."""
+    encrypted = _pyrage().encrypt(data_key, [recipient._pyrage_recipient()])
+    return base64.b64encode(encrypted).decode("ascii")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A private key that may unwrap: never printed, never pickled."""
+
+    source: str  # where it came from, for messages
+    _identity: object
+
+    def __repr__(self) -> str:
+        return f"Identity(from {self.source})"
+
+    def __reduce__(self) -> None:
+        raise TypeError("an Identity cannot be pickled")
+
+    def unwrap(self, wrapped: str) -> bytes | None:
+        """The data key, or None when this identity is not a recipient of it."""
+        pyrage = _pyrage()
+        try:
+            return pyrage.decrypt(base64.b64decode(wrapped, validate=True), [self._identity])
+        except (pyrage.DecryptError, ValueError):
+            return None
+
+
+def identity_from_text(text: str, source: str) -> Identity:
+    """An age identity (`AGE-SECRET-KEY-1…`, alone or in an age-keygen file) or an
+    unencrypted OpenSSH ed25519/RSA private key."""
+    pyrage = _pyrage()
+    age = AGE_IDENTITY.search(text)
+    if age is not None:
+        try:
+            return Identity(source, pyrage.x25519.Identity.from_str(age.group(0)))
+        except Exception:  # noqa: BLE001
+            raise BadKey(f"malformed age identity in {source} (its checksum does not match)") \
+                from None
+    if "BEGIN OPENSSH PRIVATE KEY" in text:
+        if _ssh_key_is_encrypted(text):
+            raise BadKey(f"{source}: a passphrase-protected SSH key, which age cannot use "
+                         f"unattended", hint="use an unprotected key for kortix-guard, or an "
+                                             "age identity (`kortix-guard identity new`)")
+        try:
+            return Identity(source, pyrage.ssh.Identity.from_buffer(text.encode()))
+        except Exception:  # noqa: BLE001
+            raise BadKey(f"{source}: an SSH key type age cannot use (only ed25519 and RSA)",
+                         hint="use an ssh-ed25519 key or an age identity") from None
+    raise BadKey(f"{source}: not an age identity or an OpenSSH private key")
+
+
+def _ssh_key_is_encrypted(text: str) -> bool:
+    """The OpenSSH format names its cipher right after the magic: `none` when unprotected."""
+    body = "".join(line for line in text.splitlines() if line and "-----" not in line)
+    try:
+        raw = base64.b64decode(body)
+    except ValueError:
+        return False
+    magic = b"openssh-key-v1\0"
+    if not raw.startswith(magic):
+        return False
+    length = int.from_bytes(raw[len(magic):len(magic) + 4], "big")
+    return raw[len(magic) + 4:len(magic) + 4 + length] != b"none"
+
+
+def identity_from_file(path: Path, *, explicit: bool) -> Identity:
+    from kortix_guard._fs import read_text
+
+    check_private(path, what="identity file")
+    return identity_from_text(read_text(path, what="identity file", limit=64 * 1024,
+                                        allow_pipe=explicit), str(path))
+
+
+def generate() -> tuple[str, str]:
+    """A new age identity: (the identity's text, its public recipient)."""
+    identity = _pyrage().x25519.Identity.generate()
+    return str(identity), str(identity.to_public())
+
+
+def personal_identity_path() -> Path:
+    from kortix_guard._dirs import config_dir
+
+    return config_dir() / "identity.txt"
+
+
+def create_personal_identity() -> tuple[Path, str]:
+    """Write your age identity (0600, in a 0700 folder); refuse to replace one."""
+    from kortix_guard._fs import atomic_write
+
+    path = personal_identity_path()
+    if path.exists():
+        raise StoreError(f"{path}: you already have an identity; kortix-guard never replaces it",
+                         hint="`kortix-guard identity show` prints its recipient")
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if sys.platform != "win32":
+        path.parent.chmod(0o700)
+    secret, public = generate()
+    atomic_write(path, f"# kortix-guard personal identity\n# public key: {public}\n{secret}\n"
+                 .encode("ascii"), mode=0o600)
+    return path, public
+
+
+def personal_recipient() -> str:
+    path = personal_identity_path()
+    if not path.exists():
+        raise StoreError("you have no identity yet", hint="create one: `kortix-guard identity new`")
+    identity = identity_from_file(path, explicit=False)
+    return str(identity._identity.to_public())
+
