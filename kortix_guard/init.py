@@ -71,7 +71,12 @@ class _Steps:
 def run(project: Project) -> int:
     from kortix_guard.git import Repo
 
-    repo = Repo(project.cwd)
+    from kortix_guard.git import GitError
+
+    try:
+        repo = Repo(project.cwd)
+    except GitError as e:
+        raise GitError(e.message, hint="run `git init` first, then `kortix-guard init`") from None
     root = repo.root
     steps = _Steps()
     manifest_path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"

@@ -48,8 +48,11 @@ class GuardGroup(click.Group):
         state = ctx.ensure_object(State)
         try:
             result = super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException):
             raise
+        except click.Abort:  # Ctrl-C (or end of input) at a prompt: as a shell would
+            click.echo("\nkortix-guard: interrupted; nothing was changed", err=True)
+            ctx.exit(130)
         except (errors.Error, KeyboardInterrupt, Exception) as e:
             ctx.exit(errors.report(e, verbose=state.verbose))
         if isinstance(result, int):

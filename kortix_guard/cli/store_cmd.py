@@ -122,7 +122,10 @@ def env_push(state: State, source: Path, dry_run: bool) -> int:
 @click.option("--force", is_flag=True, help="Overwrite a non-empty --out file.")
 @pass_state
 def env_pull(state: State, out: Path | None, force: bool) -> int:
-    """Write `NAME=` lines for every declared and stored name. Never a value."""
+    """Write `NAME=` lines for every declared and stored name: names only, never a value.
+
+    For a local .env with the values, use `kortix-guard inject --format dotenv --output .env`
+    (and keep `.env` in .gitignore)."""
     from kortix_guard.store.envfile import pull
 
     return pull(state.project(), out, force=force)

@@ -58,11 +58,13 @@ def _refuse_unsafe(names_: Sequence[str]) -> None:
                                   hint="remove them with `kortix-guard secrets rm NAME`")
 
 
-def report_missing(missing: Sequence[str]) -> int:
+def report_missing(missing: Sequence[str], *, only: bool = False) -> int:
+    """With --only, the names asked for need not be `required` ones: say what they are."""
     import click
 
     for name in missing:
         click.echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
-    click.echo(f"kortix-guard: {len(missing)} required secret(s) missing; nothing was exported "
+    what = "secret(s) named by --only" if only else "required secret(s)"
+    click.echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported "
                f"(set them with `kortix-guard secrets set NAME=-`)", err=True)
     return errors.PROBLEMS

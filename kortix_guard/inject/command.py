@@ -26,7 +26,7 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if selection.missing:
         if github_mode:
             github.report_missing_outputs(selection.missing)
-        return report_missing(selection.missing)
+        return report_missing(selection.missing, only=bool(only))
     names = ", ".join(selection.values) or "none"
     if check:
         click.echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)

@@ -24,10 +24,16 @@ def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
         raise click.UsageError("nothing to run: kortix-guard run [--only NAMES] -- CMD [ARGS...]")
     selection = select(project, only=only, include_undeclared=include_undeclared)
     if selection.missing:
-        return report_missing(selection.missing)
+        return report_missing(selection.missing, only=bool(only))
     program = shutil.which(command[0])
     if program is None:
-        click.echo(f"kortix-guard: {command[0]}: command not found", err=True)
+        if os.sep in command[0] and os.path.isfile(command[0]):
+            click.echo(f"kortix-guard: {command[0]}: not executable (exit 126, as a shell "
+                       f"says); `chmod +x {command[0]}`, or run it with its interpreter",
+                       err=True)
+            return 126
+        click.echo(f"kortix-guard: {command[0]}: command not found (exit 127); check the "
+                   f"name, or give its path", err=True)
         return 127
     if github.enabled():
         github.register_masks(selection.values)

@@ -143,8 +143,9 @@ class _Config:
         try:
             return cls(project.load_manifest())
         except errors.Error as e:
-            echo(f"kortix-guard: warning: {e.message.splitlines()[0]}; scanning without its "
-                       f"names and [guard] settings", err=True)
+            first = e.message.splitlines()[0].rstrip(":")
+            echo(f"kortix-guard: warning: {first}; scanning without its names and [guard] "
+                 f"settings (see `kortix-guard manifest check`)", err=True)
             return cls()
 
     @property

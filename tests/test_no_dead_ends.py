@@ -1,0 +1,63 @@
+"""Messages a new user met, each with the next step: Ctrl-C at a prompt, a file that is not
+executable, --only names, a broken manifest during a scan, init outside git."""
+from __future__ import annotations
+
+import os
+import pty
+import sys
+from pathlib import Path
+
+from tests.conftest import MANIFEST, kg, kg_proc, write
+from tests.store.test_prompt import _read_until
+
+
+def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(store_project: Path) -> None:
+    store = (store_project / ".kortix" / "secrets.enc.toml").read_bytes()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(store_project)
+        os.execv(sys.executable, [sys.executable, "-m", "kortix_guard", "secrets", "set",
+                                  "DATABASE_URL"])
+    assert b"DATABASE_URL:" in _read_until(fd, b"DATABASE_URL:")
+    os.write(fd, b"\x03")  # Ctrl-C
+    after = _read_until(fd, b"nothing was changed")
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 130, after
+    assert b"Aborted!" not in after
+    assert (store_project / ".kortix" / "secrets.enc.toml").read_bytes() == store
+
+
+def test_run_a_file_that_is_not_executable_is_126(store_project: Path, tmp_path: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=x", cwd=store_project)
+    script = tmp_path / "app.sh"
+    script.write_text("echo hi\n")
+    result = kg_proc("run", "--", str(script), cwd=store_project)
+    assert result.code == 126
+    assert "not executable" in result.err and f"chmod +x {script}" in result.err
+    missing = kg_proc("run", "--", "no-such-tool-kg", cwd=store_project)
+    assert missing.code == 127 and "command not found" in missing.err
+
+
+def test_only_names_an_optional_secret_truthfully(store_project: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=x", cwd=store_project)
+    result = kg_proc("inject", "--check", "--only", "OPENAI_API_KEY", cwd=store_project)
+    assert result.code == 1
+    assert "1 secret(s) named by --only missing" in result.err
+    assert "required" not in result.err
+
+
+def test_a_broken_manifest_during_a_scan_reads_cleanly(project: Path) -> None:
+    write(project, {"kortix.toml": MANIFEST.replace('name = "demo"', "name = 1"),
+                    "a.py": "x = 1\n"})
+    result = kg_proc("scan", "a.py", cwd=project)
+    assert result.code == 0
+    assert ":;" not in result.err
+    assert "kortix-guard manifest check" in result.err
+
+
+def test_init_outside_git_says_git_init(tmp_path: Path) -> None:
+    result = kg_proc("init", cwd=tmp_path)
+    assert result.code == 2
+    assert "run `git init` first" in result.err
+    assert "scan PATH" not in result.err
