@@ -61,3 +61,34 @@ def test_init_outside_git_says_git_init(tmp_path: Path) -> None:
     assert result.code == 2
     assert "run `git init` first" in result.err
     assert "scan PATH" not in result.err
+
+
+def test_a_name_typo_gets_a_did_you_mean_everywhere(store_project: Path) -> None:
+    """OPENAI_APIKEY declared, OPENAI_API_KEY in .env: every command says which one."""
+    write(store_project, {"kortix.toml": MANIFEST.replace('"OPENAI_API_KEY"', '"OPENAI_APIKEY"'),
+                          "in.env": "OPENAI_API_KEY=sk-typo-value\n"})
+    hint = "OPENAI_API_KEY is not declared in kortix.toml [env]; did you mean OPENAI_APIKEY?"
+    kg("secrets", "set", "DATABASE_URL=db", cwd=store_project)
+    for args in (["env", "push", "--from", "in.env"], ["secrets", "ls"], ["check"],
+                 ["inject", "--check"], ["run", "--", "true"]):
+        result = kg_proc(*args, cwd=store_project)
+        assert hint in result.all, (args, result.all)
+    only = kg_proc("inject", "--check", "--only", "OPENAI_API_KEY", cwd=store_project)
+    assert only.code == 2 and hint in only.err
+
+
+def test_what_to_do_fits_the_file_and_pre_commit(tmp_path: Path) -> None:
+    from tests.scan.conftest import TOKENS
+
+    token = TOKENS["github-classic"]
+    write(tmp_path, {"a.json": f'{{"t": "{token}"}}\n', "b.py": f't = "{token}"\n',
+                     ".env": "API_TOKEN=something-real-42\n"})
+    json_only = kg_proc("scan", "a.json", cwd=tmp_path)
+    assert "kortix-guard: allow" not in json_only.err  # JSON has no comments
+    assert "--update-baseline" in json_only.err and "[guard] exclude" in json_only.err
+    python = kg_proc("scan", "b.py", cwd=tmp_path)
+    assert "kortix-guard: allow" in python.err
+    batch = kg_proc("scan", "b.py", cwd=tmp_path, env={"PRE_COMMIT": "1"})
+    assert len([line for line in batch.err.splitlines() if line.strip()]) == 2  # count + one line
+    env_file = kg_proc("scan", ".env", cwd=tmp_path)
+    assert "`git rm --cached .env`" in env_file.out

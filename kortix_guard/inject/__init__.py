@@ -28,13 +28,22 @@ def select(project: Project, *, only: Sequence[str] = (),
     if only:
         undeclared = [n for n in only if n not in manifest.declared]
         if undeclared:
-            raise errors.ProjectError(f"--only names {', '.join(undeclared)}, not declared in "
-                                      f"{project.display(manifest.path)} [env]")
+            raise errors.ProjectError(
+                "--only: " + "; ".join(manifest.undeclared(n) for n in undeclared),
+                hint=f"--only takes names declared in {project.display(manifest.path)}")
         wanted, must_have = list(dict.fromkeys(only)), list(dict.fromkeys(only))
     else:
         wanted = [n for n in manifest.declared if n in present]
+        extra = sorted(n for n in present if n not in manifest.declared)
         if include_undeclared:
-            wanted += sorted(n for n in present if n not in manifest.declared)
+            wanted += extra
+        else:
+            import click
+
+            for name in extra:  # not exported, and not silently: usually a typo on one side
+                click.echo(f"kortix-guard: note: the store holds {name}, not exported: "
+                           f"{manifest.undeclared(name)} (or pass --include-undeclared)",
+                           err=True)
         must_have = list(manifest.required)
     _refuse_unsafe([n for n in wanted if n in present])
     missing = tuple(n for n in must_have if n not in present)

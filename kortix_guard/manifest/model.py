@@ -64,6 +64,18 @@ class Manifest:
     def declared(self) -> tuple[str, ...]:
         return self.required + self.optional
 
+    def undeclared(self, name: str) -> str:
+        """`NAME is not declared in kortix.toml [env]`, with a did-you-mean when a declared
+        name is close (a typo on one side is the usual reason), and what to do."""
+        import difflib
+
+        close = difflib.get_close_matches(name, self.declared, n=1, cutoff=0.8)
+        if close:
+            return (f"{name} is not declared in {self.path.name} [env]; did you mean "
+                    f"{close[0]}? (rename one of them)")
+        return (f"{name} is not declared in {self.path.name} [env]; add it to `required` or "
+                f"`optional`")
+
     def spec(self, name: str) -> str:
         """`required`, `optional` or `undeclared`, as `kortix secrets ls` says it."""
         if name in self.required:

@@ -194,7 +194,8 @@ class Scanner:
             kept.append((line, col, hit))
         findings = []
         for line, col, hit in sorted(kept, key=lambda k: (k[0], k[1])):
-            message = hit.what if hit.code == "KG340" else describe(hit.what, hit.secret.reveal())
+            message = (f"{hit.what}; untrack it: `git rm --cached {item.display}`"
+                       if hit.code == "KG340" else describe(hit.what, hit.secret.reveal()))
             if hit.hint:
                 message += f"; {hit.hint}"
             findings.append(self._finding(item, line, col, hit, message))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 
 from kortix_guard._out import echo
@@ -11,8 +12,13 @@ ADVICE = """\
 what to do:
   - a real secret: remove it from the file (and from the index: git rm --cached / git add),
     keep it in the store with `kortix-guard secrets set NAME=-`, and rotate it if it was pushed;
-  - not a secret: add `kortix-guard: allow` to the line, exclude the path in kortix.toml
-    ([guard] exclude), or accept it with `kortix-guard scan --update-baseline`."""
+  - not a secret: {allow}exclude the path in kortix.toml ([guard] exclude), or accept it with
+    `kortix-guard scan --update-baseline`."""
+ALLOW_HINT = "add `kortix-guard: allow` to the line (in a comment), "
+# Formats with no comments: an inline allow cannot be written there.
+NO_COMMENTS = (".json", ".ipynb", ".lock")
+SHORT = ("kortix-guard: {n} secret(s) found; remove them (`kortix-guard secrets set NAME=-` "
+         "keeps a value in the store) or accept them with `kortix-guard scan --update-baseline`")
 
 
 def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
@@ -29,7 +35,19 @@ def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
         echo(f"kortix-guard: {len(findings)} secret(s) found in {scanned} file(s) scanned",
                    err=True)
         if fmt.value == "text":
-            echo(ADVICE, err=True)
+            echo(advice(findings), err=True)
+
+
+def advice(findings: Sequence[Finding]) -> str:
+    """What to do next. Under pre-commit (which runs a hook once per batch of files and
+    prints each batch's output) one line; an inline allow only where a comment can go."""
+    if os.environ.get("PRE_COMMIT") == "1":
+        return SHORT.format(n=len(findings))
+    from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
+
+    commentable = any(not f.path.endswith(NO_COMMENTS) and f.code not in NOT_INLINE_ALLOWABLE
+                      for f in findings)
+    return ADVICE.format(allow=ALLOW_HINT if commentable else "")
 
 
 def sarif(findings: Sequence[Finding]) -> dict:

@@ -69,8 +69,7 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             failed.append((name, "; ".join(problems)))
             continue
         if name not in manifest.declared:
-            click.echo(f"warning: {name} is not declared in kortix.toml [env]; add it to "
-                       f"`required` or `optional`", err=True)
+            click.echo(f"warning: {manifest.undeclared(name)}", err=True)
         values[name] = SecretValue(raw)
     if on_command_line:
         click.echo("warning: values given on the command line land in your shell history; "
@@ -107,9 +106,11 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
         n_set = sum(status == "set" for _, status, _ in rows)
         click.echo(f"{n_set} set · {len(manifest.required)} required · "
                    f"{len(manifest.optional)} optional")
+    for name in undeclared:
+        click.echo(f"note: {manifest.undeclared(name)}", err=True)
     if missing:
-        click.echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}",
-                   err=True)
+        click.echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
+                   f"set them with `kortix-guard secrets set NAME=-`", err=True)
     return errors.PROBLEMS if strict and missing else errors.CLEAN
 
 

@@ -69,7 +69,7 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
         click.echo(f"skipped {name}: empty value", err=True)
     for name in to_push:
         if name not in manifest.declared:
-            click.echo(f"warning: {name} is not declared in kortix.toml [env]", err=True)
+            click.echo(f"warning: {manifest.undeclared(name)}", err=True)
     if to_push and not dry_run:
         from kortix_guard.store import transaction
 
