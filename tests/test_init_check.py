@@ -162,11 +162,17 @@ def test_each_failure_fails_check(ready: Path, breaker, line: str, detail: str) 
     assert "Traceback" not in result.all
 
 
-def test_no_key_is_skipped_unless_required(ready: Path, user_config: Path) -> None:
+def test_no_key_is_a_warning_with_the_next_step(ready: Path, user_config: Path) -> None:
     forget_user_keys(user_config)
     result = kg_proc("check", cwd=ready)
     assert result.code == 0
-    assert "✓ store: .kortix/secrets.enc.toml: skipped, no key" in result.out
+    assert "⚠ store: .kortix/secrets.enc.toml: not opened: no key on this machine" in result.out
+    assert "`kortix-guard key import`" in result.out
+    assert "1 with warnings" in result.err
+    statuses = {r["name"]: r["status"] for r in json.loads(kg_proc(
+        "check", "--format", "json", cwd=ready).out)}
+    assert statuses["store"] == "warn" and statuses["manifest"] == "pass"
+    assert kg_proc("check", "--strict", cwd=ready).code == 1
     assert kg_proc("check", "--require-key", cwd=ready).code == 1
 
 

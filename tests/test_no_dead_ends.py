@@ -92,3 +92,14 @@ def test_what_to_do_fits_the_file_and_pre_commit(tmp_path: Path) -> None:
     assert len([line for line in batch.err.splitlines() if line.strip()]) == 2  # count + one line
     env_file = kg_proc("scan", ".env", cwd=tmp_path)
     assert "`git rm --cached .env`" in env_file.out
+
+
+def test_fixable_manifest_errors_mention_fix(project: Path) -> None:
+    from kortix_guard.manifest.command import FIXABLE
+    from kortix_guard.rules import RULES
+
+    assert FIXABLE == {c for c, r in RULES.items() if "Fixable" in r.summary}
+    write(project, {"kortix.toml": MANIFEST.replace('"DATABASE_URL"', '"database_url", " B "')})
+    result = kg_proc("manifest", "check", cwd=project)
+    assert result.code == 1
+    assert "2 fixable with `kortix-guard manifest check --fix`" in result.err

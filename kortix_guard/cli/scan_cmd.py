@@ -87,15 +87,16 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 @confidence_option
+@click.option("--strict", is_flag=True, help="Warnings (no key, no merge driver, ...) fail too.")
 @pass_state
 def check(state: State, all_files: bool, require_key: bool, fmt: str,
-          min_confidence: str | None) -> int:
+          min_confidence: str | None, strict: bool) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
     from kortix_guard.check import Format
     from kortix_guard.check import run as run_check
 
     return run_check(state.project(), all_files=all_files, require_key=require_key,
-                     fmt=Format(fmt), min_confidence=_confidence(min_confidence))
+                     fmt=Format(fmt), min_confidence=_confidence(min_confidence), strict=strict)
 
 
 @click.command()

@@ -14,6 +14,10 @@ from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 
 
+# The rules `--fix` repairs (their summaries in the registry say "Fixable").
+FIXABLE = frozenset({"KG111", "KG113", "KG130"})
+
+
 class Format(str, enum.Enum):
     TEXT = "text"
     JSON = "json"
@@ -53,5 +57,8 @@ def _summary(problems: list[Problem], files: int, changed: bool) -> None:
     n_warn = len(problems) - n_err
     if problems:
         click.echo(f"{n_err} error(s), {n_warn} warning(s) in {files} manifest(s)", err=True)
+    fixable = sum(p.code in FIXABLE for p in problems)
+    if fixable:
+        click.echo(f"{fixable} fixable with `kortix-guard manifest check --fix`", err=True)
     if changed:
         click.echo("fixed the manifest in place; review and stage the change", err=True)
