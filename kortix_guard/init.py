@@ -93,12 +93,49 @@ def run(project: Project) -> int:
     _precommit(steps, root / ".pre-commit-config.yaml", project)
     _create(steps, root / WORKFLOW, workflow_text(), project)
     click.echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)
-    click.echo("  1. declare names in kortix.toml [env] and set values: "
-               "`kortix-guard secrets set NAME=-`\n"
-               "  2. put the key into CI: `kortix-guard key export | gh secret set "
-               "KORTIX_GUARD_KEY`\n"
-               "  3. `pre-commit install`, then `kortix-guard check` and commit", err=True)
+    for number, step in enumerate(_next_steps(project, root), 1):
+        click.echo(f"  {number}. {step}", err=True)
     return errors.CLEAN
+
+
+def _next_steps(project: Project, root: Path) -> list[str]:
+    """What to do now, for this repository as it is (a fresh clone without the key is not a
+    new project), each step a command that will work."""
+    from kortix_guard import manifest as manifest_module
+    from kortix_guard.rules import Severity
+
+    steps = []
+    path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"
+    problems = [p for p in manifest_module.check_file(path, project.display(path))
+                if p.severity is Severity.ERROR]
+    if problems:
+        steps.append(f"{project.display(path)} has {len(problems)} error(s): "
+                     f"`kortix-guard manifest check` (`--fix` repairs some)")
+    env_files = [name for name in (".env", ".env.local") if (root / name).is_file()]
+    if env_files:
+        steps.append(f"push the values of {env_files[0]} into the store: "
+                     f"`kortix-guard env push --from {env_files[0]}`")
+    if _opens(project):
+        steps += ["declare names in kortix.toml [env] and set values: "
+                  "`kortix-guard secrets set NAME=-`",
+                  "put the key into CI: `kortix-guard key export | gh secret set "
+                  "KORTIX_GUARD_KEY`"]
+    else:
+        steps.append("this store was made with a key you do not have: ask a teammate to run "
+                     "`kortix-guard key export` and run `kortix-guard key import` with it")
+    steps.append("`pre-commit install`, then `kortix-guard check` and commit")
+    return steps
+
+
+def _opens(project: Project) -> bool:
+    from kortix_guard.store import open_store
+
+    try:
+        open_store(project.store_path(), project.display(project.store_path()),
+                   key_file=project.key_file)
+    except errors.Error:
+        return False
+    return True
 
 
 def gitattributes_lines(project: Project, root: Path) -> tuple[str, ...]:
@@ -136,7 +173,7 @@ def _store(steps: _Steps, project: Project) -> None:
     store = project.store_path()
     display = project.display(store)
     if store.exists():
-        steps.kept(f"{display} exists; its key is unchanged")
+        steps.kept(f"{display} exists; left as it is")
         return
     _, _, saved = create_with_new_key(store, display)
     steps.did(f"created {display} and your key in {saved} (never commit it)")

@@ -7,6 +7,8 @@ import pty
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import MANIFEST, kg, kg_proc, write
 from tests.store.test_prompt import _read_until
 
@@ -103,3 +105,51 @@ def test_fixable_manifest_errors_mention_fix(project: Path) -> None:
     result = kg_proc("manifest", "check", cwd=project)
     assert result.code == 1
     assert "2 fixable with `kortix-guard manifest check --fix`" in result.err
+
+
+@pytest.mark.parametrize(("damage", "message", "next_step"), [
+    (lambda p: p.write_text(p.read_text()[:-5]), "not a valid store", "git checkout --"),
+    (lambda p: p.write_bytes(b"\x00\x01binary"), "binary data", "git checkout --"),
+    (lambda p: p.write_text(""), "not a kortix-guard store", "git checkout --"),
+    (lambda p: p.unlink(), "no store here", "git checkout --"),
+], ids=["truncated", "binary", "empty", "deleted-but-tracked"])
+def test_broken_store_names_the_recovery(store_project: Path, damage, message: str,
+                                         next_step: str) -> None:
+    from tests.conftest import git
+
+    git("add", "-A", cwd=store_project)
+    git("commit", "-qm", "store", cwd=store_project)
+    damage(store_project / ".kortix" / "secrets.enc.toml")
+    result = kg_proc("inject", "--check", cwd=store_project)
+    assert result.code == 2
+    assert message in result.err and next_step in result.err
+
+
+def test_malformed_key_says_how_to_get_it_again(store_project: Path) -> None:
+    result = kg_proc("key", "export", cwd=store_project, env={"KORTIX_GUARD_KEY": "kgk1_short"})
+    assert result.code == 2
+    assert "malformed key" in result.err and "`kortix-guard key import`" in result.err
+
+
+def test_init_in_a_fresh_clone_without_the_key(store_project: Path, user_config: Path) -> None:
+    from tests.store.conftest import forget_user_keys
+
+    write(store_project, {".env": "DATABASE_URL=local-value-123\n"})
+    kg("init", cwd=store_project)
+    forget_user_keys(user_config)
+    result = kg_proc("init", cwd=store_project)
+    assert result.code == 0
+    assert "`kortix-guard key import`" in result.err
+    assert "`kortix-guard env push --from .env`" in result.err
+    assert "key export | gh secret set" not in result.err  # it would fail without the key
+
+
+def test_one_rule_for_existing_output_files(store_project: Path) -> None:
+    kg("secrets", "set", "DATABASE_URL=db-value-1", cwd=store_project)
+    for args in (["inject", "--format", "dotenv", "--output", "out.env"],
+                 ["env", "pull", "--out", "out.env"]):
+        write(store_project, {"out.env": ""})
+        refused = kg_proc(*args, cwd=store_project)
+        assert refused.code == 1 and "--force replaces it" in refused.err
+        assert (store_project / "out.env").read_text() == ""
+        assert kg_proc(*args, "--force", cwd=store_project).code == 0

@@ -28,15 +28,17 @@ undeclared_option = click.option("--include-undeclared", is_flag=True,
 @only_option
 @undeclared_option
 @click.option("--check", is_flag=True, help="Decrypt and check presence only; export nothing.")
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @pass_state
 def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path | None,
-           only: list[str], include_undeclared: bool, check: bool) -> int:
+           only: list[str], include_undeclared: bool, check: bool, force: bool) -> int:
     """Export the manifest's secrets for CI; fail fast, exporting nothing, if any is missing."""
     from kortix_guard.inject.command import inject as run_inject
     from kortix_guard.inject.formats import Format
 
     return run_inject(state.project(), github_mode=github_mode, fmt=Format(fmt) if fmt else None,
-                      output=output, only=only, include_undeclared=include_undeclared, check=check)
+                      output=output, only=only, include_undeclared=include_undeclared, check=check,
+                      force=force)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

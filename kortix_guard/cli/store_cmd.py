@@ -119,7 +119,7 @@ def env_push(state: State, source: Path, dry_run: bool) -> int:
 
 @env.command("pull")
 @click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
-@click.option("--force", is_flag=True, help="Overwrite a non-empty --out file.")
+@click.option("--force", is_flag=True, help="Replace an existing --out file.")
 @pass_state
 def env_pull(state: State, out: Path | None, force: bool) -> int:
     """Write `NAME=` lines for every declared and stored name: names only, never a value.

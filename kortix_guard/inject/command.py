@@ -16,7 +16,7 @@ from kortix_guard.project import Project
 
 def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | None = None,
            output: Path | None = None, only: Sequence[str] = (),
-           include_undeclared: bool = False, check: bool = False) -> int:
+           include_undeclared: bool = False, check: bool = False, force: bool = False) -> int:
     if github_mode is None:
         github_mode = github.enabled() and fmt is None and output is None
     if not (github_mode or check or fmt or output):
@@ -44,6 +44,10 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
             if os.path.lexists(target) and not (target.is_file() and not target.is_symlink()):
                 raise errors.InputError(f"{output}: exists and is not a regular file; nothing "
                                         f"was written", hint="choose another --output path")
+            if target.exists() and not force:
+                click.echo(f"kortix-guard: {output} exists; nothing was written (--force "
+                           f"replaces it)", err=True)
+                return errors.PROBLEMS
             atomic_write(target, text.encode("utf-8"), mode=0o600)
     click.echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
     return errors.CLEAN

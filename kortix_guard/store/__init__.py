@@ -54,7 +54,7 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
 
     display = display or str(path)
     if not path.exists():
-        raise StoreError(f"{display}: no store here", hint="create one with `kortix-guard key new`")
+        raise StoreError(f"{display}: no store here", hint=_missing_store_hint(path, display))
     sf = store_file.read(path, display, canonical=verify)
     found = keys.find_key(sf.store_id, sf.key_id, key_file=key_file, display=display)
     sealer = found.key.sealer(sf.store_id)
@@ -64,6 +64,20 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
                          hint="restore it from git; if you merged it by hand on purpose, "
                               "run `kortix-guard secrets reseal`")
     return OpenedStore(path, sf, found.key, sealer, found.source)
+
+
+def _missing_store_hint(path: Path, display: str) -> str:
+    """A store git still tracks was deleted by mistake: restore it, never start a new one."""
+    from kortix_guard.git import GitError, Repo
+
+    try:
+        repo = Repo(path.parent if path.parent.exists() else Path.cwd())
+        tracked = repo.head_file(path.absolute().relative_to(repo.root).as_posix()) is not None
+    except (GitError, ValueError):
+        tracked = False
+    if tracked:
+        return f"git still has it: restore it with `git checkout -- {display}`"
+    return "create one with `kortix-guard init` (or `kortix-guard key new`)"
 
 
 @dataclass

@@ -29,6 +29,8 @@ TAG_BYTES = 16
 _KEY_TEXT_LEN = len(KEY_PREFIX) + len(base64.urlsafe_b64encode(b"\0" * (KEY_BYTES + CHECKSUM_BYTES)))
 
 Random = Callable[[int], bytes]
+_REEXPORT = ("copy it again whole: `kortix-guard key export` on a machine that opens the store, "
+             "then `kortix-guard key import` here (or the CI secret KORTIX_GUARD_KEY)")
 
 
 def _b64(data: bytes) -> str:
@@ -70,14 +72,15 @@ class Key:
         text = text.strip()
         if not text.startswith(KEY_PREFIX) or len(text) != _KEY_TEXT_LEN:
             raise BadKey(f"malformed key in {source}: a kortix-guard key is `{KEY_PREFIX}` "
-                         f"and {_KEY_TEXT_LEN - len(KEY_PREFIX)} characters")
+                         f"and {_KEY_TEXT_LEN - len(KEY_PREFIX)} characters", hint=_REEXPORT)
         try:
             blob = _unb64(text[len(KEY_PREFIX):])
         except ValueError:
-            raise BadKey(f"malformed key in {source}: not base64url") from None
+            raise BadKey(f"malformed key in {source}: not base64url", hint=_REEXPORT) from None
         raw, checksum = blob[:KEY_BYTES], blob[KEY_BYTES:]
         if not _hmac.compare_digest(checksum, _checksum(raw)):
-            raise BadKey(f"malformed key in {source}: its checksum does not match (a typo?)")
+            raise BadKey(f"malformed key in {source}: its checksum does not match (a typo?)",
+                         hint=_REEXPORT)
         return cls(raw)
 
     def text(self) -> str:

@@ -98,9 +98,9 @@ def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
         click.echo(text, nl=False)
         return errors.CLEAN
     path = project.cwd / out
-    if path.exists() and path.stat().st_size and not force:
-        click.echo(f"kortix-guard: {project.display(path)} is not empty; --force overwrites it",
-                   err=True)
+    if path.exists() and not force:
+        click.echo(f"kortix-guard: {project.display(path)} exists; nothing was written "
+                   f"(--force replaces it)", err=True)
         return errors.PROBLEMS
     atomic_write(path, text.encode("utf-8"), mode=0o600)
     click.echo(f"wrote {project.display(path)} (names only)", err=True)

@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from kortix_guard import names
 from kortix_guard._fs import atomic_write, read_text
-from kortix_guard.errors import StoreError
+from kortix_guard.errors import InputError, StoreError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -69,8 +69,12 @@ def read(path: Path, display: str | None = None, *, canonical: bool = True) -> S
     re-quoted lines, CRLF line ends) would otherwise pass unseen. `secrets reseal` alone
     reads a non-canonical store (a hand-merged file) and writes it back canonical."""
     display = display or str(path)
-    return parse(read_text(path, what="store", display=display, limit=MAX_STORE_BYTES), display,
-                 canonical=canonical)
+    try:
+        text = read_text(path, what="store", display=display, limit=MAX_STORE_BYTES)
+    except InputError as e:  # binary data, not UTF-8, too large: a damaged file
+        raise StoreError(e.message, hint=e.hint or f"restore it with `git checkout -- {display}`") \
+            from None
+    return parse(text, display, canonical=canonical)
 
 
 def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
@@ -82,7 +86,8 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise StoreError(f"{display}: not a valid store ({e})") from None
+        raise StoreError(f"{display}: not a valid store ({e})",
+                         hint=f"restore it with `git checkout -- {display}`") from None
     version = data.get("version")
     if type(version) is int and version > VERSION:
         raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
