@@ -21,7 +21,9 @@ def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
     """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
     from kortix_guard.store.commands import set_secrets
 
-    prompt = (lambda name: click.prompt(name, hide_input=True)) if sys.stdin.isatty() else None
+    from kortix_guard.cli.prompt import secret_value
+
+    prompt = secret_value if sys.stdin.isatty() else None
     return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt)
 
 
@@ -85,9 +87,16 @@ def key_export(state: State) -> int:
 @key.command("import")
 @pass_state
 def key_import(state: State) -> int:
-    """Read a key from stdin, check it opens the store, save it as your per-user key."""
+    """Read a key (a prompt on a terminal, else stdin), check it opens the store, save it as
+    your per-user key."""
+    import io
+
     from kortix_guard.store.keycmds import import_key
 
+    if sys.stdin.isatty():
+        from kortix_guard.cli.prompt import pasted_key
+
+        return import_key(state.project(), io.BytesIO(pasted_key().encode()))
     return import_key(state.project(), sys.stdin.buffer)
 
 
