@@ -34,3 +34,18 @@ def test_readme_names_the_repository_and_version_from_metadata() -> None:
 
     readme = (ROOT / "README.md").read_text()
     assert f"repo: {repository_url()}\n    rev: v{version()}\n" in readme
+
+
+def test_every_pinned_reference_is_the_one_pinned_commit() -> None:
+    """Workflows, examples and docs pin this repository by one commit (kortix_guard/_release.py),
+    never by a movable tag."""
+    import re
+
+    from kortix_guard._release import PINNED_COMMIT
+
+    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
+             *(ROOT / "examples").rglob("*.yml")]
+    refs = [(p.name, ref) for p in files
+            for ref in re.findall(r"kortix-guard/kortix-guard[\w./-]*@([\w.-]+)", p.read_text())]
+    assert refs
+    assert [r for r in refs if r[1] != PINNED_COMMIT] == []
