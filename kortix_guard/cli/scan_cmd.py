@@ -77,7 +77,8 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
     if (paths and mode in (Mode.ALL_FILES, Mode.HISTORY, Mode.RANGE)
             or len(paths) > 2 and mode is Mode.PUSH):
         raise click.UsageError(f"--{mode.value} takes no PATHS")
-    return run(state.project(), paths, mode=mode, since=since or commit_range, fmt=Format(fmt),
+    return run(state.project(), paths, mode=mode, since=since, commit_range=commit_range,
+               fmt=Format(fmt),
                update_baseline=update_baseline, min_confidence=_confidence(min_confidence))
 
 

@@ -38,7 +38,8 @@ class ScanResult:
 
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
             since: str | None = None, update_baseline: bool = False,
-            min_confidence: Confidence | None = None, pushed=None) -> ScanResult:
+            min_confidence: Confidence | None = None,
+            commit_range: str | None = None) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
     from kortix_guard._dirs import cache_dir
@@ -60,7 +61,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
                       min_confidence=threshold, cache_dir=cache_dir())
-    items, count, total = _items(project, repo, root, paths, mode, since, config, pushed)
+    items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
     result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
     try:
@@ -74,7 +75,6 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                 elif not scanner.accepted(item.path, finding):
                     result.findings.append(finding)
     finally:
-        scanner.close()
         if progress:
             progress.render_finish()
     if update_baseline:
@@ -87,31 +87,15 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
         fmt: Format = Format.TEXT, update_baseline: bool = False,
-        min_confidence: Confidence | None = None) -> int:
+        min_confidence: Confidence | None = None, commit_range: str | None = None) -> int:
     from kortix_guard.scan import report
     from kortix_guard.scan.matcher import engine_name
 
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
-                   "with Python's re (same findings, slower)", err=True)
-    pushed = None
-    if mode is Mode.RANGE:
-        from kortix_guard.git import Repo
-        from kortix_guard.scan.push import PushedRange
-
-        assert since is not None
-        base, head = since.split("..")
-        repo = Repo(project.cwd)
-        pushed, since = PushedRange([repo.resolve(head or "HEAD")], [repo.resolve(base)]), None
-        mode = Mode.PUSH
-    elif mode is Mode.PUSH:
-        from kortix_guard.git import Repo
-        from kortix_guard.scan.push import pre_push_range
-
-        remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
-        pushed, paths = pre_push_range(Repo(project.cwd), sys.stdin, remote), ()
+             "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
-                     min_confidence=min_confidence, pushed=pushed)
+                     min_confidence=min_confidence, commit_range=commit_range)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -222,7 +206,7 @@ def _store_values(project: Project, store: Path) -> list:
 
 
 def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
-           since: str | None, config: _Config, pushed=None):
+           since: str | None, config: _Config, commit_range: str | None = None):
     from kortix_guard.scan.engine import Item
     from kortix_guard.scan.sources import disk_items, excluded
 
@@ -239,7 +223,15 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         return items, len(items), sum(_size(i.disk) for i in items)
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
+    elif mode is Mode.RANGE:
+        assert commit_range is not None
+        base, head = commit_range.split("..")
+        refs = list(repo.commit_blobs([repo.resolve(head or "HEAD")], [repo.resolve(base)]))
     elif mode is Mode.PUSH:
+        from kortix_guard.scan.push import pre_push_range
+
+        remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
+        pushed = pre_push_range(repo, sys.stdin, remote)
         refs = list(repo.commit_blobs(pushed.include, pushed.exclude))
     elif mode is Mode.STAGED:
         refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths

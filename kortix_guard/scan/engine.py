@@ -101,9 +101,6 @@ class Scanner:
         self._matcher = RuleMatcher([(t, d.caseless) for d in self._detectors for t in d.triggers],
                                     cache_dir=cache_dir)
 
-    def close(self) -> None:
-        pass
-
     def scan(self, item: Item) -> Outcome:
         data = item.data
         if item.disk is not None:

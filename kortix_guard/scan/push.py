@@ -148,15 +148,15 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
 
 
 def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
-               threshold: Confidence, inline_allows: bool, from_env: bool,
-               known=None, declared=None) -> tuple[list[Finding], int]:
+               threshold: Confidence, inline_allows: bool,
+               from_env: bool) -> tuple[list[Finding], int]:
     from kortix_guard._dirs import cache_dir
     from kortix_guard.scan import baseline as _baseline
     from kortix_guard.scan.engine import Item, Scanner, scan_all
     from kortix_guard.scan.sources import excluded
 
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
-    scanner = Scanner(known=known, declared=declared, baseline=accepted,
+    scanner = Scanner(baseline=accepted,
                       repo_root=str(repo.root), min_confidence=threshold,
                       inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env)
     items = [Item(r.path, r.path, r.commit, blob=r.id) for r in refs
@@ -204,7 +204,7 @@ def _within_budget(scan, config: ServerConfig) -> int:
         os.close(read_end)
         out = os.fdopen(write_end, "w", encoding="utf-8")
         sys.stdout = out
-        code = _fail_safe(scan, config, out=out)
+        code = _fail_safe(scan, config)
         out.flush()
         os._exit(code)
     os.close(write_end)
@@ -235,7 +235,7 @@ def _kill(pid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def _fail_safe(scan, config: ServerConfig, out: TextIO | None = None) -> int:
+def _fail_safe(scan, config: ServerConfig) -> int:
     try:
         return scan()
     except Exception as e:  # noqa: BLE001 (any failure must reject the push, with a message)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, git_init
+from tests.conftest import git_init
 from tests.e2e.conftest import try_repo
 from tests.push.test_push_protection import TOKEN, commit
 

@@ -259,11 +259,11 @@ def test_run_never_hands_the_key_to_the_command(filled: Path, tmp_path: Path,
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)
     value = key if variable == "KORTIX_GUARD_KEY" else str(key_file)
-    child = (f"import os, subprocess, sys; print(sorted(n for n in os.environ "
-             f"if n.startswith('KORTIX_GUARD_KEY'))); "
-             f"r = subprocess.run([sys.executable, '-m', 'kortix_guard', 'inject', '--format', "
-             f"'json', '--only', 'PEM'], capture_output=True, text=True); "
-             f"print(r.returncode); print(r.stdout)")
+    child = ("import os, subprocess, sys; print(sorted(n for n in os.environ "
+             "if n.startswith('KORTIX_GUARD_KEY'))); "
+             "r = subprocess.run([sys.executable, '-m', 'kortix_guard', 'inject', '--format', "
+             "'json', '--only', 'PEM'], capture_output=True, text=True); "
+             "print(r.returncode); print(r.stdout)")
     env = {variable: value, "HOME": str(tmp_path / "elsewhere"),
            "XDG_CONFIG_HOME": str(tmp_path / "elsewhere")}
     result = kg_proc("run", "--only", "EQUALS", "--", sys.executable, "-c", child, cwd=filled,
