@@ -24,32 +24,41 @@ def read_text(path: Path, *, what: str = "file", display: str | None = None,
     try:
         info = path.stat()
         if stat.S_ISDIR(info.st_mode):
-            raise InputError(f"{name}: is a directory, not a {what}")
+            raise InputError(f"{name}: is a directory, not a {what}",
+                             hint=f"point to the {what} itself")
         if not (stat.S_ISREG(info.st_mode) or (allow_pipe and stat.S_ISFIFO(info.st_mode))):
             raise InputError(f"{name}: not a regular file (a device, pipe or socket); a {what} "
                              f"is a file", hint=f"point to the {what} itself")
         if path.is_symlink() and not allow_pipe:
             _refuse_escaping_link(path, name)
         if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-            raise InputError(f"{name}: {info.st_size} bytes; a {what} is at most {limit} bytes")
+            raise InputError(f"{name}: {info.st_size} bytes; a {what} is at most {limit} bytes",
+                             hint=f"point to the {what} itself, not a larger file")
         with open(path, "rb") as f:
             data = f.read(limit + 1)
     except FileNotFoundError:
-        raise InputError(f"{name}: no such {what}") from None
+        raise InputError(f"{name}: no such {what}",
+                         hint="check the path (relative paths start where you run the command)") \
+            from None
     except PermissionError:
-        raise InputError(f"{name}: permission denied") from None
+        raise InputError(f"{name}: permission denied",
+                         hint=f"check its permissions: `ls -l {name}`") from None
     except OSError as e:
-        raise InputError(f"{name}: cannot read: {e.strerror}") from None
+        raise InputError(f"{name}: cannot read: {e.strerror}",
+                         hint="check the path and the disk, then run the command again") from None
     if len(data) > limit:
-        raise InputError(f"{name}: more than {limit} bytes; a {what} is at most {limit} bytes")
+        raise InputError(f"{name}: more than {limit} bytes; a {what} is at most {limit} bytes",
+                         hint=f"point to the {what} itself, not a larger stream")
     if b"\0" in data:
-        raise InputError(f"{name}: binary data (a NUL byte); a {what} is UTF-8 text")
+        raise InputError(f"{name}: binary data (a NUL byte); a {what} is UTF-8 text",
+                         hint=f"point to the {what} itself, or restore it: `git checkout -- {name}`")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data.count(b"\n", 0, e.start) + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        raise InputError(f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[e.start]:02x})") from None
+        raise InputError(f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[e.start]:02x})",
+                         hint="save the file as UTF-8") from None
 
 
 def _refuse_escaping_link(path: Path, name: str) -> None:

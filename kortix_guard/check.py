@@ -41,6 +41,7 @@ class Context:
     all_files: bool
     require_key: bool
     min_confidence: object = None  # Confidence | None: the scanner's threshold
+    base: str | None = None  # the revision a pull request merges into (the re-key chain check)
     manifest: object = None  # Manifest, once the manifest check loaded it
 
 
@@ -70,16 +71,88 @@ def check_store(ctx: Context) -> Result:
                       ["create it with `kortix-guard key new` (or `kortix-guard init`)"])
     try:
         opened = open_store(store, display, key_file=ctx.project.key_file)
-    except errors.BadKey as e:
-        if e.message.startswith("no key") and not ctx.require_key:
+    except errors.NoKey as e:
+        if not ctx.require_key:
             return Result("store", True, f"{display}: not opened: no key on this machine",
-                          ["get the key from a teammate (`kortix-guard key export`) and run "
-                           "`kortix-guard key import`; in CI, set KORTIX_GUARD_KEY"], warn=True)
+                          [e.hint or "", "in CI, set KORTIX_GUARD_KEY"], warn=True)
+        return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
+    except errors.BadKey as e:
         return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
     except errors.StoreError as e:
         return Result("store", False, f"{display}: the store does not open", [e.diagnostics()])
-    return Result("store", True, f"{display} opens and its MAC verifies "
-                                 f"({len(opened.file.entries)} value(s), key from {opened.key_source})")
+    sf = opened.file
+    summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s), key from "
+               f"{opened.key_source})")
+    problems = [f"{display}: {opened.stale}"] if opened.stale else []
+    problem = _chain_against_base(ctx, opened, display)
+    if problem:
+        problems.append(problem)
+    if problems:
+        return Result("store", False, f"{display}: not the current generation", problems)
+    warnings = _value_warnings(sf, ctx.manifest.guard.max_age_days)
+    return Result("store", True, summary, warnings, warn=bool(warnings))
+
+
+def _value_warnings(sf, max_age_days: int | None) -> list[str]:
+    """Values marked to rotate or carried by a merge, and values older than max_age_days."""
+    from datetime import datetime, timedelta, timezone
+
+    warnings = []
+    for mark, why in (("rotate", ("a removed recipient could read them; change each at its "
+                                  "provider")),
+                      ("carried", "carried by a merge from an older generation; check each")):
+        marked = [n for n, m in sf.meta.items() if m.mark == mark]
+        if marked:
+            warnings.append(f"warning: {len(marked)} value(s) to {'rotate' if mark == 'rotate' else 'review'}: "
+                            f"{', '.join(marked)} ({why}), then `kortix-guard secrets set NAME=-`")
+    if max_age_days is not None:
+        limit = datetime.now(timezone.utc) - timedelta(days=max_age_days)
+        old = [n for n, m in sf.meta.items()
+               if datetime.fromisoformat(m.set_at.replace("Z", "+00:00")) < limit]
+        if old:
+            warnings.append(f"warning: {len(old)} value(s) set more than {max_age_days} day(s) ago "
+                            f"([guard] max_age_days): {', '.join(old)}; rotate them, then "
+                            f"`kortix-guard secrets set NAME=-`")
+    return warnings
+
+
+def _chain_against_base(ctx: Context, opened, display: str) -> str | None:
+    """On a pull request (`--base`, or GITHUB_BASE_REF / GitLab's merge request base in CI),
+    the store must be the base branch's or a verified re-key of it."""
+    from kortix_guard.git import GitError, Repo
+    from kortix_guard.store import chain, history, key_opener
+    from kortix_guard.store import file as store_file
+
+    base = ctx.base or _ci_base()
+    if base is None:
+        return None
+    try:
+        repo = Repo(ctx.project.cwd)
+        relative = opened.path.resolve().relative_to(repo.root).as_posix()
+        repo.resolve(base)
+    except (GitError, ValueError):
+        return (f"the base revision {base} is not in this clone, so the store's re-key chain "
+                f"cannot be checked; fetch it (actions/checkout with `fetch-depth: 0`)")
+    data = repo.file_at(base, relative)
+    try:
+        base_sf = (store_file.parse(data.decode("utf-8"), f"{base}:{relative}", canonical=False)
+                   if data is not None else None)
+    except (errors.StoreError, UnicodeDecodeError):
+        return f"the base branch's store ({base}:{relative}) is not a readable store"
+    versions = history(opened.path)
+    problem = chain.against_base(opened.file, opened.key, base_sf, history=versions,
+                                 open_key=key_opener(ctx.project.key_file, display))
+    return f"against {base}: {problem}" if problem else None
+
+
+def _ci_base() -> str | None:
+    """The base of the pull request CI is checking: GitHub's GITHUB_BASE_REF (as fetched
+    into origin/), GitLab's CI_MERGE_REQUEST_DIFF_BASE_SHA."""
+    import os
+
+    if os.environ.get("GITHUB_BASE_REF"):
+        return f"origin/{os.environ['GITHUB_BASE_REF']}"
+    return os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
 
 
 def check_required(ctx: Context) -> Result:
@@ -169,9 +242,10 @@ CHECKS: list[Callable[[Context], Result]] = [
 
 
 def run(project: Project, *, all_files: bool = False, require_key: bool = False,
-        fmt: Format = Format.TEXT, min_confidence=None, strict: bool = False) -> int:
+        fmt: Format = Format.TEXT, min_confidence=None, strict: bool = False,
+        base: str | None = None) -> int:
     project.require_manifest()  # not in a project: exit 2, nothing else to say
-    ctx = Context(project, all_files, require_key, min_confidence)
+    ctx = Context(project, all_files, require_key, min_confidence, base=base)
     results = []
     for check in CHECKS:
         try:

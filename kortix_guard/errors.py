@@ -39,6 +39,10 @@ class BadKey(Error):
     """No key, a malformed key, or a key that does not open this store."""
 
 
+class NoKey(BadKey):
+    """Nothing on this machine was offered for the store: a setup step, not a wrong key."""
+
+
 class StoreError(Error):
     """The store cannot be opened: corrupt, tampered with, or of an unknown version."""
 

@@ -32,7 +32,9 @@ class Repo:
                            hint="run `git init`, or scan files on disk with `kortix-guard scan PATH`")
         self._git = pygit2.Repository(found)
         if self._git.workdir is None:
-            raise GitError(f"{found}: a bare repository has no work tree to scan")
+            raise GitError(f"{found}: a bare repository has no work tree to scan",
+                           hint="run it in a clone; on the server, `kortix-guard hook install "
+                                "--pre-receive` scans pushes")
         self.root = Path(self._git.workdir).resolve()
 
     @classmethod
@@ -48,7 +50,8 @@ class Repo:
         try:
             repo._git = pygit2.Repository(str(start), RepositoryOpenFlag.FROM_ENV)
         except pygit2.GitError as e:
-            raise GitError(f"{start}: not a git repository ({e})") from None
+            raise GitError(f"{start}: not a git repository ({e})",
+                           hint="run the hook inside the repository it was installed in") from None
         repo.root = Path(repo._git.workdir or repo._git.path).resolve()
         return repo
 
@@ -191,6 +194,35 @@ class Repo:
             return None
         return self._git[entry.id].data if entry.type_str == "blob" else None
 
+    def file_at(self, rev: str, path: str) -> bytes | None:
+        """The content of path at a revision, None when the revision does not hold it."""
+        try:
+            entry = self._git[self._commit_id(rev)].tree[path]
+        except KeyError:
+            return None
+        return self._git[entry.id].data if entry.type_str == "blob" else None
+
+    def file_versions(self, path: str, *, since: str | None = None) -> Iterator[bytes]:
+        """Every distinct content path had in a commit reachable from HEAD or any ref (only
+        those not reachable from `since`, when given)."""
+        import pygit2
+
+        walker = self._git.walk(None, pygit2.enums.SortMode.NONE)
+        for target in {*self.ref_targets(), *([] if self._git.head_is_unborn
+                                               else [str(self._git.head.target)])}:
+            walker.push(pygit2.Oid(hex=target))
+        if since is not None:
+            walker.hide(self._commit_id(since))
+        seen = set()
+        for commit in walker:
+            try:
+                entry = commit.tree[path]
+            except KeyError:
+                continue
+            if entry.id not in seen and entry.type_str == "blob":
+                seen.add(entry.id)
+                yield self._git[entry.id].data
+
     def config(self, name: str) -> str | None:
         try:
             return self._git.config[name]
@@ -294,9 +326,11 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
                               input=stdin.encode() if stdin is not None else None)
     except FileNotFoundError:
-        raise GitError("git is not installed (or not on PATH)") from None
+        raise GitError("git is not installed (or not on PATH)",
+                       hint="install git, or put it on PATH, and run the command again") from None
     if check and proc.returncode != 0:
-        raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}")
+        raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}",
+                       hint="run `git status` to see what git reports here")
     return proc
 
 

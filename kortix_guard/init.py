@@ -69,9 +69,7 @@ class _Steps:
 
 
 def run(project: Project) -> int:
-    from kortix_guard.git import Repo
-
-    from kortix_guard.git import GitError
+    from kortix_guard.git import GitError, Repo
 
     try:
         repo = Repo(project.cwd)
@@ -115,16 +113,33 @@ def _next_steps(project: Project, root: Path) -> list[str]:
     if env_files:
         steps.append(f"push the values of {env_files[0]} into the store: "
                      f"`kortix-guard env push --from {env_files[0]}`")
+    recipients = _has_recipients(project)
     if _opens(project):
-        steps += ["declare names in kortix.toml [env] and set values: "
-                  "`kortix-guard secrets set NAME=-`",
-                  "put the key into CI: `kortix-guard key export | gh secret set "
-                  "KORTIX_GUARD_KEY`"]
+        steps.append("declare names in kortix.toml [env] and set values: "
+                     "`kortix-guard secrets set NAME=-`")
+        steps.append("give CI its own identity: `kortix-guard recipients add ci --generate`, "
+                     "then put it into the secret KORTIX_GUARD_KEY" if recipients else
+                     "put the key into CI: `kortix-guard key export | gh secret set "
+                     "KORTIX_GUARD_KEY`")
+    elif recipients:
+        steps.append("this store is not wrapped to any identity of yours: send your recipient "
+                     "(`kortix-guard identity show`; none yet: `kortix-guard identity new`) to a "
+                     "teammate, who runs `kortix-guard recipients add NAME RECIPIENT`")
     else:
         steps.append("this store was made with a key you do not have: ask a teammate to run "
                      "`kortix-guard key export` and run `kortix-guard key import` with it")
     steps.append("`pre-commit install`, then `kortix-guard check` and commit")
     return steps
+
+
+def _has_recipients(project: Project) -> bool:
+    from kortix_guard.store import file as store_file
+
+    try:
+        return store_file.read(project.store_path(),
+                               project.display(project.store_path())).has_recipients
+    except errors.Error:
+        return False
 
 
 def _opens(project: Project) -> bool:
@@ -168,15 +183,15 @@ def _create(steps: _Steps, path: Path, text: str, project: Project) -> None:
 
 
 def _store(steps: _Steps, project: Project) -> None:
-    from kortix_guard.store import create_with_new_key
+    from kortix_guard.store.keycmds import create_store
 
     store = project.store_path()
     display = project.display(store)
     if store.exists():
-        steps.kept(f"{display} exists; left as it is")
+        opens = "you can open it" if _opens(project) else "it does not open here (see below)"
+        steps.kept(f"{display} exists; left as it is; {opens}")
         return
-    _, _, saved = create_with_new_key(store, display)
-    steps.did(f"created {display} and your key in {saved} (never commit it)")
+    steps.did(create_store(project, store, display)[0])
 
 
 def _append_lines(steps: _Steps, path: Path, lines: tuple[str, ...], project: Project) -> None:

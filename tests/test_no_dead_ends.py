@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import sys
 from pathlib import Path
 
@@ -153,3 +154,99 @@ def test_one_rule_for_existing_output_files(store_project: Path) -> None:
         assert refused.code == 1 and "--force replaces it" in refused.err
         assert (store_project / "out.env").read_text() == ""
         assert kg_proc(*args, "--force", cwd=store_project).code == 0
+
+
+def _error_classes(tree_by_path: dict) -> set[str]:
+    """The names of kortix_guard.errors.Error and every subclass the package defines."""
+    import ast
+
+    names = {"Error"}
+    grew = True
+    while grew:
+        grew = False
+        for tree in tree_by_path.values():
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name not in names and any(
+                        (b.attr if isinstance(b, ast.Attribute) else getattr(b, "id", "")) in names
+                        for b in node.bases):
+                    names.add(node.name)
+                    grew = True
+    return names
+
+
+def test_every_error_the_package_raises_says_what_to_do_next() -> None:
+    """A walk over every `raise` of a kortix-guard error in the package: each passes a hint
+    (the next step), which errors.report prints as `hint: …`."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "kortix_guard"
+    trees = {p: ast.parse(p.read_text()) for p in package.rglob("*.py")}
+    classes = _error_classes(trees)
+    assert {"InputError", "StoreError", "BadKey", "NoKey", "GitError"} <= classes
+    raised, without_hint = 0, []
+    for path, tree in trees.items():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call)):
+                continue
+            func = node.exc.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in classes - {"Error"} or name == "Error":
+                raised += 1
+                if not any(k.arg == "hint" for k in node.exc.keywords):
+                    without_hint.append(f"{path.relative_to(package)}:{node.lineno} {name}")
+    assert raised > 80
+    assert without_hint == []
+
+
+BROKEN = "not = [valid toml"
+
+
+@pytest.mark.parametrize(("args", "setup", "code"), [
+    (["check"], "no-manifest", 2),
+    (["secrets", "set", "DATABASE_URL=x"], "no-store", 2),
+    (["secrets", "set", "DATABASE_URL=x"], "broken-store", 2),
+    (["secrets", "set", "DATABASE_URL=x"], "conflict-store", 2),
+    (["inject", "--format", "dotenv"], "no-key", 2),
+    (["inject", "--format", "dotenv"], "malformed-key-env", 2),
+    (["key", "import"], "garbage-stdin", 2),
+    (["manifest", "check"], "manifest-is-a-folder", 2),
+    (["scan", "no-such-file.py"], "store", 2),
+    (["env", "push", "--from", "no-such.env"], "store", 2),
+    (["recipients", "rm", "bob"], "store", 2),
+    (["recipients", "add", "ci", "age1broken"], "store", 2),
+    (["store", "trust"], "no-store", 2),
+    (["--key-file", "missing.key", "inject", "--format", "dotenv"], "store", 2),
+    (["run", "--", "true"], "no-manifest", 2),
+    (["secrets", "set", "bad name=x"], "store", 1),
+])
+def test_error_paths_end_with_the_next_step_and_the_documented_code(
+        project: Path, args: list[str], setup: str, code: int) -> None:
+    """Through the real CLI: the documented exit code, one message with its next step (a
+    `hint:`, a command in backticks, or click's `--help` pointer), and no traceback."""
+    store = project / ".kortix" / "secrets.enc.toml"
+    env, stdin = {}, None
+    if setup != "no-manifest" and setup != "manifest-is-a-folder":
+        assert kg("key", "new", cwd=project).code == 0
+    if setup == "no-manifest":
+        (project / "kortix.toml").unlink()
+    elif setup == "no-store":
+        store.unlink()
+    elif setup == "broken-store":
+        store.write_text(BROKEN)
+    elif setup == "conflict-store":
+        store.write_text("<<<<<<< ours\n" + store.read_text() + "=======\n>>>>>>> theirs\n")
+    elif setup == "no-key":
+        for key_file in (project.parent / "config" / "kortix-guard" / "keys").iterdir():
+            key_file.unlink()
+    elif setup == "malformed-key-env":
+        env = {"KORTIX_GUARD_KEY": "kgk1_typo"}
+    elif setup == "garbage-stdin":
+        stdin = "not a key\n"
+    elif setup == "manifest-is-a-folder":
+        (project / "kortix.toml").unlink()
+        (project / "kortix.toml").mkdir()
+    result = kg_proc(*args, cwd=project, env=env, input=stdin)
+    assert result.code == code, result.all
+    assert "Traceback" not in result.all
+    assert ("hint:" in result.err or "--help" in result.err
+            or re.search(r"`kortix-guard [a-z]", result.err)), result.err

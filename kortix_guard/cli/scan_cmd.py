@@ -89,15 +89,19 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
               show_default=True)
 @confidence_option
 @click.option("--strict", is_flag=True, help="Warnings (no key, no merge driver, ...) fail too.")
+@click.option("--base", metavar="REV",
+              help="The branch a pull request merges into: the store must be its store or a "
+                   "verified re-key of it (default in CI: GITHUB_BASE_REF, GitLab's MR base).")
 @pass_state
 def check(state: State, all_files: bool, require_key: bool, fmt: str,
-          min_confidence: str | None, strict: bool) -> int:
+          min_confidence: str | None, strict: bool, base: str | None) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
     from kortix_guard.check import Format
     from kortix_guard.check import run as run_check
 
     return run_check(state.project(), all_files=all_files, require_key=require_key,
-                     fmt=Format(fmt), min_confidence=_confidence(min_confidence), strict=strict)
+                     fmt=Format(fmt), min_confidence=_confidence(min_confidence), strict=strict,
+                     base=base)
 
 
 @click.command()

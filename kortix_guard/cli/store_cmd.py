@@ -177,4 +177,72 @@ def identity_show() -> int:
     return 0
 
 
-COMMANDS = [secrets, key, env, merge_store, identity]
+@click.group()
+def recipients() -> None:
+    """Who can open the store: age and SSH public keys its data key is wrapped to."""
+
+
+@recipients.command("add")
+@click.argument("name")
+@click.argument("recipient", required=False)
+@click.option("--generate", is_flag=True,
+              help="Create a new age identity for NAME (CI) and print it once.")
+@pass_state
+def recipients_add(state: State, name: str, recipient: str | None, generate: bool) -> int:
+    """Wrap the store's key to RECIPIENT (`age1…`, an ssh-ed25519/ssh-rsa public key line,
+    or a file holding one) under NAME. A version 1 store is converted to version 2."""
+    from kortix_guard.store.recipientcmds import add
+
+    if generate == (recipient is not None):
+        raise click.UsageError("give either RECIPIENT or --generate")
+    return add(state.project(), name, recipient, generate=generate)
+
+
+@recipients.command("ls")
+@click.option("--json", "as_json", is_flag=True,
+              help="A JSON list of {name, type, recipient, fingerprint, added}.")
+@pass_state
+def recipients_ls(state: State, as_json: bool) -> int:
+    """List the recipients. Needs no key."""
+    from kortix_guard.store.recipientcmds import ls
+
+    return ls(state.project(), as_json=as_json)
+
+
+@recipients.command("rm")
+@click.argument("name")
+@click.option("--force", is_flag=True,
+              help="Also remove the last recipient, or the one you opened the store with.")
+@pass_state
+def recipients_rm(state: State, name: str, force: bool) -> int:
+    """Remove NAME: a new data key, every value re-sealed and re-wrapped to the others, and
+    every value NAME could read marked to rotate."""
+    from kortix_guard.store.recipientcmds import rm
+
+    return rm(state.project(), name, force=force)
+
+
+@click.group("store")
+def store_group() -> None:
+    """The store's format and this machine's trust in it."""
+
+
+@store_group.command("upgrade")
+@pass_state
+def store_upgrade(state: State) -> int:
+    """Convert a version 1 store (one shared key) to version 2 (recipients), wrapped to you."""
+    from kortix_guard.store.recipientcmds import upgrade
+
+    return upgrade(state.project())
+
+
+@store_group.command("trust")
+@pass_state
+def store_trust(state: State) -> int:
+    """Expect this store from now on, after reviewing a re-key that does not chain."""
+    from kortix_guard.store.recipientcmds import trust
+
+    return trust(state.project())
+
+
+COMMANDS = [secrets, key, env, merge_store, identity, recipients, store_group]

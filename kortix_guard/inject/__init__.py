@@ -24,6 +24,11 @@ def select(project: Project, *, only: Sequence[str] = (),
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
     store = project.store_path(manifest)
     opened = open_store(store, project.display(store), key_file=project.key_file)
+    if opened.stale:
+        import click
+
+        click.echo(f"kortix-guard: warning: {project.display(store)}: {opened.stale}; "
+                   f"exporting its values anyway (get the current store: `git pull`)", err=True)
     present = opened.file.entries
     if only:
         undeclared = [n for n in only if n not in manifest.declared]

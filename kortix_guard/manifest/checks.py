@@ -16,7 +16,8 @@ KNOWN_TABLES = (
 ENV_KEYS = ("required", "optional")
 GUARD_KEYS = {"store": "a path string", "baseline": "a path string",
               "exclude": "an array of glob strings", "min_known_length": "a positive integer",
-              "min_confidence": 'one of "low", "medium", "high"'}
+              "min_confidence": 'one of "low", "medium", "high"',
+              "max_age_days": "a positive integer"}
 APP_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 

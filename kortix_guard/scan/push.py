@@ -64,7 +64,8 @@ class ServerConfig:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
-            raise errors.InputError(f"{path}: not valid TOML ({e})") from None
+            raise errors.InputError(f"{path}: not valid TOML ({e})",
+                                    hint="fix the server config (docs/push-protection.md)") from None
         known = {"min_confidence", "exclude", "baseline", "timeout", "allow_skip", "skip_log",
                  "fail_open"}
         unknown = sorted(set(data) - known)
@@ -83,7 +84,8 @@ class ServerConfig:
                 source=str(path),
             )
         except (KeyError, TypeError, ValueError) as e:
-            raise errors.InputError(f"{path}: a setting has the wrong type ({e})") from None
+            raise errors.InputError(f"{path}: a setting has the wrong type ({e})",
+                                    hint="see the settings in docs/push-protection.md") from None
 
 
 def _path(config: Path, value: object) -> Path | None:

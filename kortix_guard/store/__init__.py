@@ -5,6 +5,7 @@ Other capabilities use only what this module exports (`open_store`, `read_names`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,10 +13,20 @@ from pathlib import Path
 from kortix_guard.errors import StoreError
 from kortix_guard.secret import SecretValue
 from kortix_guard.store import file as store_file
-from kortix_guard.store.file import StoreFile
+from kortix_guard.store.file import EntryMeta, RecipientLine, StoreFile
 
-__all__ = ["Draft", "OpenedStore", "StoreFile", "create", "create_with_new_key",
-           "open_store", "read_names", "rekey", "transaction"]
+__all__ = [
+    "Draft",
+    "OpenedStore",
+    "StoreFile",
+    "create",
+    "create_with_new_key",
+    "open_store",
+    "read_names",
+    "rekey",
+    "signed",
+    "transaction",
+]
 
 
 def read_names(path: Path, display: str | None = None) -> list[str]:
@@ -32,6 +43,7 @@ class OpenedStore:
     key: object  # crypto.Key
     sealer: object  # crypto.Sealer
     key_source: str
+    stale: str | None = None  # why this is an older generation than this machine opened
 
     def value(self, name: str) -> SecretValue:
         return self.sealer.open(name, self.file.entries[name])  # type: ignore[attr-defined]
@@ -40,30 +52,73 @@ class OpenedStore:
         return {name: self.value(name) for name in self.file.entries}
 
 
-def _seal_file(sealer, store_id: str, key_id: str, entries: dict[str, str]) -> StoreFile:
-    unsigned = StoreFile(store_id, key_id, "0" * 64, entries)
-    return StoreFile(store_id, key_id, sealer.mac(unsigned.mac_header(), unsigned.entries.items()),
-                     entries)
+def signed(sealer, unsigned: StoreFile) -> StoreFile:
+    """The file with its MAC computed over everything it says."""
+    return dataclasses.replace(unsigned, mac=sealer.mac(unsigned.mac_input()))
 
 
 def open_store(path: Path, display: str | None = None, *, key_file: Path | None = None,
-               verify: bool = True) -> OpenedStore:
-    """Read the store, find its key, and check the MAC over every entry (`verify=False`, for
-    `secrets reseal` alone, also accepts a store not in its canonical form)."""
-    from kortix_guard.store import crypto, keys
+               verify: bool = True, writing: bool = False, trusting: bool = False,
+               history_path: Path | None = None) -> OpenedStore:
+    """Read the store, find its key, and check the MAC over everything it says (`verify=False`,
+    for `secrets reseal` alone, also accepts a store not in its canonical form). A version 2
+    store must chain from this machine's mark (`trusting` makes it the mark instead, for
+    `store trust`); an older generation is refused for writing."""
+    from kortix_guard.store import chain, crypto, keys
 
     display = display or str(path)
     if not path.exists():
         raise StoreError(f"{display}: no store here", hint=_missing_store_hint(path, display))
     sf = store_file.read(path, display, canonical=verify)
-    found = keys.find_key(sf.store_id, sf.key_id, key_file=key_file, display=display)
+    found = keys.find_key(sf, key_file=key_file, display=display)
     sealer = found.key.sealer(sf.store_id)
-    if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_header(), sf.entries.items())):
-        raise StoreError(f"{display}: the store's MAC does not verify: an entry was added, "
-                         f"removed, swapped or changed outside kortix-guard",
-                         hint="restore it from git; if you merged it by hand on purpose, "
-                              "run `kortix-guard secrets reseal`")
-    return OpenedStore(path, sf, found.key, sealer, found.source)
+    if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_input())):
+        raise StoreError(f"{display}: the store's MAC does not verify: an entry or recipient "
+                         f"was added, removed, swapped or changed outside kortix-guard",
+                         hint=f"restore it with `git checkout -- {display}`; if you merged it "
+                              f"by hand on purpose, run `kortix-guard secrets reseal`")
+    if trusting:
+        chain.trust(sf, found.key)
+    stale = chain.check_local(sf, found.key, display, history=history(history_path or path),
+                              open_key=key_opener(key_file, display))
+    if stale and writing:
+        raise StoreError(f"{display}: {stale}; not changed",
+                         hint=chain.STALE_HINT.format(store=display))
+    return OpenedStore(path, sf, found.key, sealer, found.source, stale)
+
+
+def history(path: Path):
+    """The store's versions in git (every ref), for verifying a re-key chain across a gap."""
+    def versions():
+        from kortix_guard.git import GitError, Repo
+
+        try:
+            repo = Repo(path.parent)
+            relative = path.resolve().relative_to(repo.root).as_posix()
+        except (GitError, ValueError):
+            return
+        for data in repo.file_versions(relative):
+            try:
+                yield store_file.parse(data.decode("utf-8"), relative, canonical=False)
+            except (StoreError, UnicodeDecodeError):
+                continue
+    return versions
+
+
+def key_opener(key_file: Path | None, display: str):
+    """Opens an older version of the store with the same sources: its key when the MAC
+    verifies, else None."""
+    def open_key(sf: StoreFile):
+        from kortix_guard.errors import Error
+        from kortix_guard.store import crypto, keys
+
+        try:
+            key = keys.find_key(sf, key_file=key_file, display=display).key
+        except Error:
+            return None
+        ok = crypto.verify_mac(sf.mac, key.sealer(sf.store_id).mac(sf.mac_input()))
+        return key if ok else None
+    return open_key
 
 
 def _missing_store_hint(path: Path, display: str) -> str:
@@ -86,22 +141,41 @@ class Draft:
 
     opened: OpenedStore
     entries: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, EntryMeta] = field(default_factory=dict)
+    recipients: dict[str, RecipientLine] = field(default_factory=dict)
     changed: bool = False
 
     def __post_init__(self) -> None:
         self.entries = dict(self.opened.file.entries)
+        self.meta = dict(self.opened.file.meta)
+        self.recipients = dict(self.opened.file.recipients)
 
-    def set(self, name: str, value: SecretValue) -> None:
+    def set(self, name: str, value: SecretValue, *, set_at: str | None = None,
+            mark: str = "") -> None:
+        """Seal a value; in a version 2 store, record when (now) and clear any mark."""
         self.entries[name] = self.opened.sealer.seal(name, value)  # type: ignore[attr-defined]
+        if self.opened.file.has_recipients:
+            self.meta[name] = EntryMeta(set_at or store_file.now(), mark)
         self.changed = True
 
     def remove(self, name: str) -> None:
         del self.entries[name]
+        self.meta.pop(name, None)
+        self.changed = True
+
+    def add_recipient(self, name: str, recipient) -> None:  # recipient: recipients.Recipient
+        from kortix_guard.store import recipients as wrap
+
+        self.recipients[name] = RecipientLine(
+            recipient.text, store_file.now(),
+            wrap.wrap(self.opened.key.material(), recipient))  # type: ignore[attr-defined]
         self.changed = True
 
     def result(self) -> StoreFile:
-        sf = self.opened.file
-        return _seal_file(self.opened.sealer, sf.store_id, sf.key_id, self.entries)
+        unsigned = dataclasses.replace(self.opened.file, entries=self.entries, mac="0" * 64,
+                                       meta=self.meta if self.opened.file.has_recipients else {},
+                                       recipients=self.recipients)
+        return signed(self.opened.sealer, unsigned)
 
 
 @contextlib.contextmanager
@@ -110,21 +184,36 @@ def transaction(path: Path, display: str | None = None, *,
     """Open under the lock, let the caller change the draft, write it atomically at the end
     (only when something changed, or with force_write, which re-computes the MAC)."""
     with store_file.locked(path):
-        draft = Draft(open_store(path, display, key_file=key_file, verify=not force_write))
+        draft = Draft(open_store(path, display, key_file=key_file, verify=not force_write,
+                                 writing=True))
         yield draft
         if draft.changed or force_write:
             store_file.write(path, draft.result())
 
 
-def create(path: Path, key, display: str | None = None) -> StoreFile:  # key: crypto.Key
-    """Write a new, empty store sealed for key; refuses to replace an existing one."""
+def create(path: Path, key, display: str | None = None, *,
+           recipients: dict | None = None) -> StoreFile:  # key: crypto.Key
+    """Write a new, empty store sealed for key (version 2, wrapped to recipients, when they
+    are given); refuses to replace an existing one."""
+    from kortix_guard.store import chain
+    from kortix_guard.store import recipients as wrap
+
     with store_file.locked(path):
         if path.exists():
             raise StoreError(f"{display or path}: a store exists already",
                              hint="to change its key, run `kortix-guard key rotate`")
         store_id = store_file.new_store_id()
-        sf = _seal_file(key.sealer(store_id), store_id, key.id, {})
+        unsigned = StoreFile(store_id, key.id, "0" * 64)
+        if recipients is not None:
+            added = store_file.now()
+            unsigned = dataclasses.replace(
+                unsigned, version=store_file.RECIPIENTS_VERSION, generation=1,
+                recipients={name: RecipientLine(r.text, added, wrap.wrap(key.material(), r))
+                            for name, r in recipients.items()})
+        sf = signed(key.sealer(store_id), unsigned)
         store_file.write(path, sf)
+        if sf.has_recipients:
+            chain.save_mark(store_id, chain.Mark.of(sf, key))
         return sf
 
 
@@ -140,13 +229,40 @@ def create_with_new_key(path: Path, display: str | None = None) -> tuple[StoreFi
     return sf, key.id, keys.save_user_key(key, sf.store_id)
 
 
-def rekey(path: Path, new_key, display: str | None = None, *,
-          key_file: Path | None = None) -> StoreFile:
-    """Re-seal every value under new_key in one atomic replace of the file."""
+def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | None = None,
+          recipients: dict | None = None, mark_rotate: bool = False) -> tuple[StoreFile, StoreFile]:
+    """Re-seal every value under new_key in one atomic replace of the file; returns the
+    store before and after. A version 2 store (or a version 1 store given recipients: the
+    upgrade) gets the next generation, a chain link from the old key, and its data key
+    wrapped to recipients (name → recipients.Recipient; by default the current ones).
+    mark_rotate marks every value "to rotate" (someone who could read it was removed)."""
+    from kortix_guard.store import chain, crypto
+    from kortix_guard.store import recipients as wrap
+
     with store_file.locked(path):
-        opened = open_store(path, display, key_file=key_file)
-        sealer = new_key.sealer(opened.file.store_id)
-        entries = {name: sealer.seal(name, opened.value(name)) for name in opened.file.entries}
-        sf = _seal_file(sealer, opened.file.store_id, new_key.id, entries)
+        opened = open_store(path, display, key_file=key_file, writing=True)
+        old = opened.file
+        sealer = new_key.sealer(old.store_id)
+        entries = {name: sealer.seal(name, opened.value(name)) for name in old.entries}
+        if not old.has_recipients and recipients is None:
+            sf = signed(sealer, StoreFile(old.store_id, new_key.id, "0" * 64, entries))
+            store_file.write(path, sf)
+            return old, sf
+        if recipients is None:
+            recipients = {n: wrap.Recipient.stored(r.recipient) for n, r in old.recipients.items()}
+        now = store_file.now()
+        meta = {name: EntryMeta(old.meta[name].set_at if name in old.meta else now,
+                                "rotate" if mark_rotate else old.meta.get(name, EntryMeta(now)).mark)
+                for name in entries}
+        added = {n: old.recipients[n].added if n in old.recipients else now for n in recipients}
+        generation = old.generation + 1
+        sf = signed(sealer, StoreFile(
+            old.store_id, new_key.id, "0" * 64, entries, version=store_file.RECIPIENTS_VERSION,
+            generation=generation, previous_key_id=old.key_id,
+            chain=crypto.chain_link(opened.key.chain_key(), old.store_id, new_key.id, generation),
+            recipients={n: RecipientLine(r.text, added[n], wrap.wrap(new_key.material(), r))
+                        for n, r in recipients.items()},
+            meta=meta))
         store_file.write(path, sf)
-        return sf
+        chain.save_mark(old.store_id, chain.Mark.of(sf, new_key))
+        return old, sf

@@ -36,7 +36,8 @@ def read_stdin(stdin: BinaryIO) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.InputError("stdin: not UTF-8 text") from None
+        raise errors.InputError("stdin: not UTF-8 text",
+                                hint="pipe the value as UTF-8 text (NAME=- < file)") from None
     return text[:-1] if text.endswith("\n") else text
 
 
@@ -85,41 +86,85 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
     for name, message in failed:
         click.echo(f"✗ {names.shown(name)}: {message}", err=True)
     click.echo(f"{len(values)}/{len(values) + len(failed)} set")
+    if failed:
+        click.echo("next: fix the names above (docs/manifest.md lists the rules) and run "
+                   "`kortix-guard secrets set` again for them", err=True)
     return errors.PROBLEMS if failed else errors.CLEAN
 
 
 def list_secrets(project: Project, *, as_json: bool = False, strict: bool = False) -> int:
-    """`secrets ls`: needs no key, never a value."""
-    from kortix_guard.store import read_names
+    """`secrets ls`: needs no key, never a value. A version 2 store adds each value's age and
+    its mark (to rotate, carried by a merge)."""
+    from kortix_guard.store import file as store_file
 
     manifest = project.load_manifest()
     store = project.store_path(manifest)
-    present = set(read_names(store, project.display(store)))
+    sf = store_file.read(store, project.display(store)) if store.exists() else None
+    present = set(sf.entries) if sf else set()
+    meta = sf.meta if sf else {}
     undeclared = sorted(present - set(manifest.declared))
     rows = [(n, "set" if n in present else "missing", manifest.spec(n))
             for n in (*manifest.required, *manifest.optional, *undeclared)]
     missing = [n for n, status, spec in rows if spec == "required" and status == "missing"]
     if as_json:
-        click.echo(json.dumps([{"name": n, "status": s, "spec": sp} for n, s, sp in rows], indent=2))
+        click.echo(json.dumps([{"name": n, "status": s, "spec": sp, **_meta_json(meta.get(n))}
+                               for n, s, sp in rows], indent=2))
     else:
-        _table(rows)
+        _table(rows, meta, now=store_file.now())
         n_set = sum(status == "set" for _, status, _ in rows)
         click.echo(f"{n_set} set · {len(manifest.required)} required · "
                    f"{len(manifest.optional)} optional")
     for name in undeclared:
         click.echo(f"note: {manifest.undeclared(name)}", err=True)
+    marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in store_file.MARKS}
+    if marked["rotate"]:
+        click.echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "
+                   f"could read them): change each at its provider, then `kortix-guard secrets "
+                   f"set NAME=-`", err=True)
+    if marked["carried"]:
+        click.echo(f"warning: {len(marked['carried'])} value(s) carried by a merge from an older "
+                   f"generation: check each, then `kortix-guard secrets set NAME=-`", err=True)
     if missing:
         click.echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
                    f"set them with `kortix-guard secrets set NAME=-`", err=True)
     return errors.PROBLEMS if strict and missing else errors.CLEAN
 
 
-def _table(rows: list[tuple[str, str, str]]) -> None:
+def _meta_json(meta) -> dict:
+    if meta is None:
+        return {}
+    return {"set_at": meta.set_at, "rotate": meta.mark == "rotate",
+            "carried": meta.mark == "carried"}
+
+
+def age(set_at: str, now: str) -> str:
+    """How long ago a value was set, as `secrets ls` shows it: 40m, 5h, 12d."""
+    from datetime import datetime
+
+    seconds = (datetime.fromisoformat(now.replace("Z", "+00:00"))
+               - datetime.fromisoformat(set_at.replace("Z", "+00:00"))).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return "now"
+
+
+def _table(rows: list[tuple[str, str, str]], meta, *, now: str) -> None:
     width = max([len("NAME"), *(len(n) for n, _, _ in rows)])
-    click.echo(f"{'NAME':<{width}}  {'STATUS':<9}  SPEC")
+    ages = bool(meta)
+    status_width = max([9, *(len(f"set · {meta[n].mark}") + 2 for n in meta if meta[n].mark)])
+    header = f"{'NAME':<{width}}  {'STATUS':<{status_width}}  "
+    click.echo(header + (f"{'SPEC':<10}  AGE" if ages else "SPEC"))
     for name, status, spec in rows:
         marker = "●" if status == "set" else "○"
-        click.echo(f"{name:<{width}}  {marker} {status:<7}  {spec}")
+        entry = meta.get(name)
+        shown = f"{status} · {entry.mark}" if entry is not None and entry.mark else status
+        line = f"{name:<{width}}  {marker} {shown:<{status_width - 2}}  "
+        if ages:
+            line += f"{spec:<10}  {age(entry.set_at, now) if entry else '-'}"
+        else:
+            line += spec
+        click.echo(line)
 
 
 def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
@@ -165,7 +210,8 @@ def reseal(project: Project, *, yes: bool = False,
                 click.echo(f"kortix-guard: not resealed: {', '.join(changed)} differ from "
                            f"HEAD; check them (`git diff -- {display}`), then rerun with "
                            f"--yes", err=True)
-                raise _Declined()
+                raise _Declined(hint=f"check them (`git diff -- {display}`), then rerun with "
+                                     f"--yes")
     click.echo(f"resealed {display}: {len(draft.entries)} entries open with the key")
     return errors.CLEAN
 
@@ -175,8 +221,8 @@ class _Declined(errors.Error):
 
     exit_code = errors.PROBLEMS
 
-    def __init__(self) -> None:
-        super().__init__("reseal declined; nothing was written")
+    def __init__(self, *, hint: str) -> None:
+        super().__init__("reseal declined; nothing was written", hint=hint)
 
 
 def _changed_since_head(project: Project, store, entries: dict[str, str]) -> list[str]:

@@ -57,7 +57,7 @@ class Key:
 
     def __init__(self, raw: bytes) -> None:
         if len(raw) != KEY_BYTES:
-            raise BadKey("a key is 32 bytes")
+            raise BadKey("a key is 32 bytes", hint="get the key again from its source")
         self._raw = raw
         # Names the key in the store file without revealing anything about it.
         self.id = _derive(raw, "key id", 8).hex()
@@ -85,6 +85,15 @@ class Key:
 
     def text(self) -> str:
         return KEY_PREFIX + _b64(self._raw + _checksum(self._raw))
+
+    def material(self) -> bytes:
+        """The raw 32 bytes, for wrapping to a recipient (store/recipients.py) alone."""
+        return self._raw
+
+    def chain_key(self) -> bytes:
+        """The key that authenticates the next re-key's chain link. Derived: it can neither
+        open a value nor compute the store's MAC, so a machine may remember it."""
+        return _derive(self._raw, "re-key chain")
 
     def sealer(self, store_id: str, *, random: Random = os.urandom) -> Sealer:
         return Sealer(self._raw, store_id, random=random)
@@ -127,17 +136,25 @@ class Sealer:
             return SecretValue(plain.decode("utf-8"))
         except (ValueError, InvalidTag, UnicodeDecodeError):
             raise StoreError(f"the sealed value of {name} does not open: the store was "
-                             f"corrupted or tampered with") from None
+                             f"corrupted or tampered with",
+                             hint="restore the store from git (`git checkout -- <store>`)") \
+                from None
 
-    def mac(self, header: Iterable[str], entries: Iterable[tuple[str, str]]) -> str:
-        """HMAC-SHA256 over a length-prefixed encoding of the header and every entry."""
+    def mac(self, parts: Iterable[str]) -> str:
+        """HMAC-SHA256 over a length-prefixed encoding of every part (StoreFile.mac_input)."""
         h = _hmac.new(self._mac_key, digestmod=hashlib.sha256)
-        for part in header:
+        for part in parts:
             _feed(h, part)
-        for name, token in entries:
-            _feed(h, name)
-            _feed(h, token)
         return h.hexdigest()
+
+
+def chain_link(previous_chain_key: bytes, store_id: str, key_id: str, generation: int) -> str:
+    """HMAC(previous key, store id ‖ new key id ‖ generation): only a holder of the previous
+    data key can make a re-key that chains from it."""
+    h = _hmac.new(previous_chain_key, digestmod=hashlib.sha256)
+    for part in ("kortix-guard re-key", store_id, key_id, str(generation)):
+        _feed(h, part)
+    return h.hexdigest()
 
 
 def _feed(h: _hmac.HMAC, part: str) -> None:

@@ -25,40 +25,118 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-VERSION = 1
+VERSION = 1  # symmetric: one `kgk1_` key opens it
+RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
 HEADER = """\
 # kortix-guard encrypted store: names are public, values are sealed with AES-256-GCM.
 # Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.
 """
 _HEX = {"store_id": 32, "key_id": 16, "mac": 64}
 _TOKEN_RE = re.compile(r"kg1:[A-Za-z0-9_-]+")
+_TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+_WRAPPED_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
+RECIPIENT_NAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
+# A value a removed recipient could read, and a value carried over from an older generation
+# by a merge: both shown until the value is set again.
+MARKS = ("rotate", "carried")
 MAX_STORE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
+class RecipientLine:
+    """One recipient of a version 2 store: its public key and the data key wrapped to it."""
+
+    recipient: str  # `age1…` or `ssh-ed25519 AAAA…` / `ssh-rsa AAAA…` (no comment)
+    added: str  # RFC 3339, UTC
+    key: str  # the data key as an age file, base64 on one line
+
+    @property
+    def kind(self) -> str:
+        return "age" if self.recipient.startswith("age1") else self.recipient.split()[0]
+
+
+@dataclass(frozen=True)
+class EntryMeta:
+    set_at: str  # RFC 3339, UTC: when the value was last set (a re-key keeps it)
+    mark: str = ""  # "", or one of MARKS
+
+
+@dataclass(frozen=True)
 class StoreFile:
-    """What the file says. Entries map a name to its sealed value (never plaintext)."""
+    """What the file says. Entries map a name to its sealed value (never plaintext).
+
+    Version 1 has the first four fields only. Version 2 adds the key's generation, the re-key
+    chain link (`previous_key_id`, `chain`), the recipients and each value's metadata."""
 
     store_id: str
     key_id: str
     mac: str
     entries: Mapping[str, str] = field(default_factory=dict)
+    version: int = VERSION
+    generation: int = 0
+    previous_key_id: str = ""
+    chain: str = ""
+    recipients: Mapping[str, RecipientLine] = field(default_factory=dict)
+    meta: Mapping[str, EntryMeta] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "entries", MappingProxyType(dict(sorted(self.entries.items()))))
+        for name in ("entries", "recipients", "meta"):
+            value = dict(sorted(getattr(self, name).items()))
+            object.__setattr__(self, name, MappingProxyType(value))
 
-    def mac_header(self) -> tuple[str, ...]:
-        return (f"kortix-guard store v{VERSION}", self.store_id, self.key_id)
+    @property
+    def has_recipients(self) -> bool:
+        return self.version == RECIPIENTS_VERSION
+
+    def mac_input(self) -> list[str]:
+        """Everything the MAC covers, in order. Version 1 keeps its original input: the
+        header, then name and sealed value of each entry. Version 2 adds every field of the
+        file, with counts, so no part can move from one section to another."""
+        if not self.has_recipients:
+            parts = [f"kortix-guard store v{VERSION}", self.store_id, self.key_id]
+            for name, token in self.entries.items():
+                parts += [name, token]
+            return parts
+        parts = [f"kortix-guard store v{RECIPIENTS_VERSION}", self.store_id, self.key_id,
+                 str(self.generation), self.previous_key_id, self.chain,
+                 str(len(self.recipients))]
+        for name, line in self.recipients.items():
+            parts += [name, line.recipient, line.added, line.key]
+        parts.append(str(len(self.entries)))
+        for name, token in self.entries.items():
+            meta = self.meta[name]
+            parts += [name, token, meta.set_at, meta.mark]
+        return parts
 
     def render(self) -> bytes:
-        lines = [HEADER, f"version = {VERSION}\n", f'store_id = "{self.store_id}"\n',
-                 f'key_id = "{self.key_id}"\n', f'mac = "{self.mac}"\n', "\n[secrets]\n"]
-        lines += [f'{name} = "{token}"\n' for name, token in self.entries.items()]
-        return "".join(lines).encode("ascii")
+        if not self.has_recipients:
+            lines = [HEADER, f"version = {VERSION}\n", f'store_id = "{self.store_id}"\n',
+                     f'key_id = "{self.key_id}"\n', f'mac = "{self.mac}"\n', "\n[secrets]\n"]
+            lines += [f'{name} = "{token}"\n' for name, token in self.entries.items()]
+            return "".join(lines).encode("ascii")
+        lines = [HEADER, f"version = {RECIPIENTS_VERSION}\n", f'store_id = "{self.store_id}"\n',
+                 f'key_id = "{self.key_id}"\n', f"generation = {self.generation}\n",
+                 f'previous_key_id = "{self.previous_key_id}"\n', f'chain = "{self.chain}"\n',
+                 f'mac = "{self.mac}"\n', "\n[recipients]\n"]
+        lines += [f'"{name}" = {{ recipient = "{r.recipient}", added = "{r.added}", '
+                  f'key = "{r.key}" }}\n' for name, r in self.recipients.items()]
+        lines.append("\n[secrets]\n")
+        for name, token in self.entries.items():
+            meta = self.meta[name]
+            mark = f', mark = "{meta.mark}"' if meta.mark else ""
+            lines.append(f'{name} = {{ value = "{token}", set_at = "{meta.set_at}"{mark} }}\n')
+        return "".join(lines).encode("utf-8")
 
 
 def new_store_id() -> str:
     return _random.token_hex(16)
+
+
+def now() -> str:
+    """The current time as the store records it: RFC 3339, UTC, whole seconds."""
+    import datetime
+
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def read(path: Path, display: str | None = None, *, canonical: bool = True) -> StoreFile:
@@ -81,41 +159,111 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     """The store file's text (from disk, or from a commit) as a StoreFile."""
     if "\n<<<<<<< " in "\n" + text:
         raise StoreError(f"{display}: holds git conflict markers",
-                         hint="set up the merge driver (docs/store.md), or resolve by hand and "
-                              "run `kortix-guard secrets reseal`")
+                         hint="keep one side (`git checkout --theirs -- <store>` or `--ours`), "
+                              "`git add` it and set again what the other side changed; or "
+                              "resolve by hand and run `kortix-guard secrets reseal`")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise StoreError(f"{display}: not a valid store ({e})",
                          hint=f"restore it with `git checkout -- {display}`") from None
     version = data.get("version")
-    if type(version) is int and version > VERSION:
+    if type(version) is int and version > RECIPIENTS_VERSION:
         raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
-                         f"version {VERSION}", hint="upgrade kortix-guard")
-    if type(version) is not int or version != VERSION:
+                         f"versions {VERSION} and {RECIPIENTS_VERSION}",
+                         hint="upgrade kortix-guard")
+    if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION):
         raise StoreError(f"{display}: not a kortix-guard store (its `version` is "
-                         f"{'missing' if version is None else 'not ' + str(VERSION)})",
+                         f"{'missing' if version is None else 'not 1 or 2'})",
                          hint=f"restore it with `git checkout -- {display}`")
-    for key, length in _HEX.items():
-        value = data.get(key)
-        if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
-            raise StoreError(f"{display}: `{key}` is missing or malformed")
-    entries = data.get("secrets", {})
-    if not isinstance(entries, dict):
-        raise StoreError(f"{display}: [secrets] must be a table")
-    for name, token in entries.items():
-        if not names.is_valid(name) or not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
-            raise StoreError(f"{display}: the entry for {name!r} is malformed")
-    unknown = set(data) - {"version", "secrets", *_HEX}
-    if unknown:
-        raise StoreError(f"{display}: unknown key(s) {', '.join(sorted(unknown))}")
-    sf = StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
+    _check_hex(data, _HEX, display)
+    sf = _parse_v2(data, display) if version == RECIPIENTS_VERSION else _parse_v1(data, display)
     if canonical and sf.render() != text.encode("utf-8"):
         raise StoreError(f"{display}: not byte for byte as kortix-guard writes it (a changed "
                          f"comment, added text, line ends, order or quoting)",
                          hint=f"restore it with `git checkout -- {display}`; if you merged it by "
                               f"hand on purpose, run `kortix-guard secrets reseal`")
     return sf
+
+
+def _check_hex(data: dict, fields: Mapping[str, int], display: str, *,
+               empty_ok: bool = False) -> None:
+    for key, length in fields.items():
+        value = data.get(key)
+        if empty_ok and value == "":
+            continue
+        if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
+            raise StoreError(f"{display}: `{key}` is missing or malformed",
+                             hint=f"restore it with `git checkout -- {display}`")
+
+
+def _unknown(data: dict, allowed: set[str], display: str, where: str = "") -> None:
+    unknown = set(data) - allowed
+    if unknown:
+        raise StoreError(f"{display}: unknown key(s) {where}{', '.join(sorted(unknown))}",
+                         hint=f"restore it with `git checkout -- {display}`")
+
+
+def _table(data: dict, name: str, display: str) -> dict:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise StoreError(f"{display}: [{name}] must be a table",
+                         hint=f"restore it with `git checkout -- {display}`")
+    return table
+
+
+def _bad_entry(display: str, what: str) -> StoreError:
+    return StoreError(f"{display}: {what} is malformed",
+                      hint=f"restore it with `git checkout -- {display}`")
+
+
+def _parse_v1(data: dict, display: str) -> StoreFile:
+    entries = _table(data, "secrets", display)
+    for name, token in entries.items():
+        if not names.is_valid(name) or not isinstance(token, str) or not _TOKEN_RE.fullmatch(token):
+            raise _bad_entry(display, f"the entry for {names.shown(name)}")
+    _unknown(data, {"version", "secrets", *_HEX}, display)
+    return StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
+
+
+def _parse_v2(data: dict, display: str) -> StoreFile:
+    _unknown(data, {"version", "secrets", "recipients", "generation", "previous_key_id",
+                    "chain", *_HEX}, display)
+    generation = data.get("generation")
+    if type(generation) is not int or generation < 1:
+        raise _bad_entry(display, "`generation`")
+    _check_hex(data, {"previous_key_id": 16, "chain": 64}, display, empty_ok=True)
+    if (data["previous_key_id"] == "") != (data["chain"] == ""):
+        raise _bad_entry(display, "the re-key chain (`previous_key_id` and `chain`)")
+    recipients = {}
+    for name, line in _table(data, "recipients", display).items():
+        if not (RECIPIENT_NAME.fullmatch(name) and isinstance(line, dict)
+                and set(line) == {"recipient", "added", "key"}
+                and all(isinstance(v, str) for v in line.values())
+                and _is_recipient_text(line["recipient"]) and _TIME_RE.fullmatch(line["added"])
+                and _WRAPPED_RE.fullmatch(line["key"])):
+            raise _bad_entry(display, f"the recipient line {name!r}"[:90])
+        recipients[name] = RecipientLine(line["recipient"], line["added"], line["key"])
+    entries, meta = {}, {}
+    for name, entry in _table(data, "secrets", display).items():
+        if not (names.is_valid(name) and isinstance(entry, dict)
+                and set(entry) in ({"value", "set_at"}, {"value", "set_at", "mark"})
+                and isinstance(entry["value"], str) and _TOKEN_RE.fullmatch(entry["value"])
+                and isinstance(entry["set_at"], str) and _TIME_RE.fullmatch(entry["set_at"])
+                and entry.get("mark", "rotate") in MARKS):
+            raise _bad_entry(display, f"the entry for {names.shown(name)}")
+        entries[name] = entry["value"]
+        meta[name] = EntryMeta(entry["set_at"], entry.get("mark", ""))
+    return StoreFile(data["store_id"], data["key_id"], data["mac"], entries,
+                     version=RECIPIENTS_VERSION, generation=generation,
+                     previous_key_id=data["previous_key_id"], chain=data["chain"],
+                     recipients=recipients, meta=meta)
+
+
+def _is_recipient_text(text: str) -> bool:
+    from kortix_guard.store.recipients import AGE_RECIPIENT, SSH_PUBLIC
+
+    return bool(AGE_RECIPIENT.fullmatch(text) or SSH_PUBLIC.fullmatch(text))
 
 
 def write(path: Path, store: StoreFile) -> None:

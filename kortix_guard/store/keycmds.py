@@ -14,23 +14,51 @@ CI_HINT = ("put it into CI as the secret KORTIX_GUARD_KEY, e.g. "
 
 
 def new_key(project: Project) -> int:
-    from kortix_guard.store import create_with_new_key
-
     store = project.store_path()
     display = project.display(store)
-    sf, key_id, saved = create_with_new_key(store, display)  # refuses when a store exists
-    click.echo(f"created {display} (store id {sf.store_id}, key id {key_id})")
-    click.echo(f"saved the key to {saved} (mode 0600); it never goes into git", err=True)
-    click.echo(f"next: commit {display}; {CI_HINT}; teammates run `kortix-guard key import`",
-               err=True)
+    for line in create_store(project, store, display):
+        click.echo(line, err=line.startswith("next:"))
     return errors.CLEAN
+
+
+def create_store(project: Project, store, display: str) -> list[str]:
+    """A new store: wrapped to you (version 2) when you have a personal identity, else with a
+    new symmetric key saved as your per-user key. Returns what to tell the user."""
+    from kortix_guard.store import create, create_with_new_key
+    from kortix_guard.store.crypto import Key
+    from kortix_guard.store.recipientcmds import own_name, own_recipient
+
+    mine = _own_recipient_if_usable(own_recipient)
+    if mine is not None:
+        name = own_name(project)
+        sf = create(store, Key.generate(), display, recipients={name: mine})
+        return [(f"created {display} (store id {sf.store_id}, version 2), wrapped to your "
+                 f"identity as recipient {name}"),
+                (f"next: commit {display}; for CI, `kortix-guard recipients add ci --generate`; "
+                 f"teammates send you their recipient (`kortix-guard identity show`) and you "
+                 f"run `kortix-guard recipients add NAME RECIPIENT`")]
+    sf, key_id, saved = create_with_new_key(store, display)  # refuses when a store exists
+    return [(f"created {display} (store id {sf.store_id}, key id {key_id}); saved the key to "
+             f"{saved} (mode 0600), never into git"),
+            f"next: commit {display}; {CI_HINT}; teammates run `kortix-guard key import`"]
+
+
+def _own_recipient_if_usable(own_recipient):
+    """Your recipient when pyrage is here to use it; a symmetric store otherwise."""
+    try:
+        return own_recipient()
+    except errors.StoreError:
+        return None
 
 
 def export_key(project: Project) -> int:
     from kortix_guard.store import open_store
 
     store = project.store_path()
-    opened = open_store(store, project.display(store), key_file=project.key_file)
+    display = project.display(store)
+    _refuse_recipients_store(project, "key export", "an identity of its own for CI: "
+                             "`kortix-guard recipients add ci --generate`")
+    opened = open_store(store, display, key_file=project.key_file)
     click.echo("warning: this prints the store's key; anyone holding it reads every value. "
                f"{CI_HINT}", err=True)
     click.echo(opened.key.text())  # the one place a key is printed: the user asked for it
@@ -46,8 +74,11 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     display = project.display(store)
     from kortix_guard.store.commands import read_stdin
 
-    key = Key.from_text(read_stdin(stdin), source="stdin")
     sf = store_file.read(store, display)
+    _refuse_recipients_store(project, "key import", "ask a recipient to add you: "
+                             "`kortix-guard recipients add NAME <your recipient>` (yours: "
+                             "`kortix-guard identity show`)")
+    key = Key.from_text(read_stdin(stdin), source="stdin")
     if key.id != sf.key_id:
         raise errors.BadKey(f"wrong key: key id {key.id} does not open {display}, which needs "
                             f"key id {sf.key_id}", hint="ask for the current key (`key export`)")
@@ -72,6 +103,17 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     return errors.CLEAN
 
 
+def _refuse_recipients_store(project: Project, command: str, instead: str) -> None:
+    from kortix_guard.store import file as store_file
+
+    store = project.store_path()
+    display = project.display(store)
+    if store.exists() and store_file.read(store, display).has_recipients:
+        raise errors.StoreError(f"`{command}` applies to version 1 stores; {display} is version "
+                                f"2, opened by its recipients' own identities",
+                                hint=f"instead, give each person or job {instead}")
+
+
 def rotate_key(project: Project) -> int:
     from kortix_guard.store import file as store_file
     from kortix_guard.store import keys, rekey
@@ -81,11 +123,18 @@ def rotate_key(project: Project) -> int:
     display = project.display(store)
     old = store_file.read(store, display)
     new = Key.generate()
+    if old.has_recipients:  # nobody imports anything: the new key is wrapped to everyone
+        _, sf = rekey(store, new, display, key_file=project.key_file)
+        click.echo(f"re-sealed {len(sf.entries)} value(s) in {display} under a new key "
+                   f"(generation {sf.generation}, key id {new.id}), wrapped to "
+                   f"{len(sf.recipients)} recipient(s)")
+        click.echo(f"next: commit {display} and push", err=True)
+        return errors.CLEAN
     # The next key is on disk before the store changes: a crash before the new store is
     # durably written leaves the old key, after it the `.next` one (find_key tries both).
     pending = keys.save_user_key(new, old.store_id, keys.NEXT_SUFFIX)
     try:
-        sf = rekey(store, new, display, key_file=project.key_file)
+        _, sf = rekey(store, new, display, key_file=project.key_file)
     except BaseException:
         pending.unlink(missing_ok=True)
         raise

@@ -1,8 +1,15 @@
 """The git merge driver: `kortix-guard merge-store %O %A %B`.
 
-Entries merge three-way by name. The same name changed on both sides is a conflict reported by
-name (unless both sides hold the same value), never a silent pick. The result is re-sealed
-with the key, after all three versions verified, so a merge cannot launder a tampered entry.
+Every side is opened and verified first, so a merge cannot launder a tampered entry, and
+values are compared by plaintext against the merge base. The same name changed on both sides
+is a conflict reported by name (unless both hold the same value), never a silent pick.
+
+Across a re-key (version 2), the newer side is the one whose chain descends from the other's
+key, not merely the higher generation. The result is the newer side's store: value changes
+from the older side are re-sealed under the newer key, listed, and marked "carried" until set
+again (a removed person can still write old-generation stores); recipient changes from the
+older side are never carried over, they are a conflict. When the driver cannot merge it leaves
+conflict markers, which every command refuses, never a file `git add` turns into a revert.
 """
 from __future__ import annotations
 
@@ -14,42 +21,119 @@ from kortix_guard import errors
 from kortix_guard.project import Project
 
 
-def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
-    from kortix_guard.store import Draft, open_store
-    from kortix_guard.store import file as store_file
+class _Conflict(Exception):
+    def __init__(self, why: str) -> None:
+        self.why = why
 
+
+def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
+    from kortix_guard.store import file as store_file
+    from kortix_guard.store import history, open_store
+
+    real = project.store_path()
     try:
-        sides = [open_store(p, label, key_file=project.key_file)
-                 for p, label in ((base, "base (%O)"), (ours, "ours (%A)"),
-                                  (theirs, "theirs (%B)"))]
-    except errors.Error as e:
-        return _conflict(ours, theirs, f"a side does not open here ({e.message})")
-    o, a, b = sides
-    if len({s.file.store_id for s in sides}) > 1 or len({s.file.key_id for s in sides}) > 1:
-        return _conflict(ours, theirs, "the sides use different keys (a `key rotate` on one "
-                                       "branch)")
-    draft = Draft(a)
-    conflicts = []
-    for name in sorted({*o.file.entries, *a.file.entries, *b.file.entries}):
-        base_t, ours_t, theirs_t = (s.file.entries.get(name) for s in sides)
-        if ours_t == theirs_t or theirs_t == base_t:
-            continue  # ours already holds the result
-        if ours_t == base_t:  # only theirs changed it: take theirs (a removal included)
-            if theirs_t is None:
-                del draft.entries[name]
-            else:
-                draft.entries[name] = theirs_t
-            draft.changed = True
-        elif ours_t is not None and theirs_t is not None and a.value(name) == b.value(name):
-            continue  # both sides set the same value, sealed with different nonces
+        try:
+            sides = [open_store(p, label, key_file=project.key_file, history_path=real)
+                     for p, label in ((base, "base (%O)"), (ours, "ours (%A)"),
+                                      (theirs, "theirs (%B)"))]
+        except errors.Error as e:
+            raise _Conflict(f"a side does not open here: {e.diagnostics()}") from None
+        result, carried = _merge(*sides, history(real))
+    except _Conflict as c:
+        return _conflict(ours, theirs, c.why)
+    store_file.write(ours, result)
+    if carried:
+        click.echo(f"kortix-guard merge-store: {len(carried)} value(s) changed on the older "
+                   f"generation were re-sealed under the newer key and marked carried: "
+                   f"{', '.join(carried)}; check each, then `kortix-guard secrets set NAME=-`",
+                   err=True)
+    return errors.CLEAN
+
+
+def _merge(o, a, b, versions):
+    """The merged StoreFile and the names carried across a re-key."""
+    from kortix_guard.store import Draft
+    from kortix_guard.store.chain import Mark, descends
+
+    if len({s.file.store_id for s in (o, a, b)}) > 1:
+        raise _Conflict("the sides are different stores (different store ids)")
+    same_key = a.file.key_id == b.file.key_id
+    if same_key:
+        newer, older = a, b
+    elif not (a.file.has_recipients or b.file.has_recipients):
+        raise _Conflict("the sides use different keys (a `key rotate` on one branch); take the "
+                        "rotated side (`git checkout --theirs` or `--ours`) and set again the "
+                        "values the other side changed")
+    else:
+        opener = _opener(o, a, b)
+        if descends(Mark.of(a.file, a.key), b.file, versions, opener):
+            newer, older = b, a
+        elif descends(Mark.of(b.file, b.key), a.file, versions, opener):
+            newer, older = a, b
         else:
+            raise _Conflict("neither side's key chains from the other's (re-keyed on both "
+                            "branches); keep one side and redo the other's change on it")
+    draft = Draft(newer)
+    _merge_recipients(draft, o, older, same_key)
+    carried = _merge_values(draft, o, newer, older, same_key)
+    return draft.result(), carried
+
+
+def _opener(*sides):
+    by_id = {(s.file.generation, s.file.key_id): s.key for s in sides}
+    return lambda sf: by_id.get((sf.generation, sf.key_id))
+
+
+def _merge_recipients(draft, o, older, same_key: bool) -> None:
+    base, theirs = dict(o.file.recipients), dict(older.file.recipients)
+    if not same_key:
+        if {n: r.recipient for n, r in theirs.items()} != {n: r.recipient for n, r in base.items()}:
+            raise _Conflict("the older side changed the recipients, which are never carried "
+                            "across a re-key; take the newer side and add them again "
+                            "(`kortix-guard recipients add`)")
+        return
+    for name in sorted({*base, *draft.recipients, *theirs}):
+        mine, other, was = draft.recipients.get(name), theirs.get(name), base.get(name)
+        if mine == other or other == was:
+            continue
+        if mine != was:
+            raise _Conflict(f"the recipient {name} changed on both sides")
+        if other is None:
+            del draft.recipients[name]
+        else:
+            draft.recipients[name] = other
+        draft.changed = True
+
+
+def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
+    def plain(side, name):
+        return side.value(name).reveal() if name in side.file.entries else None
+
+    carried, conflicts = [], []
+    for name in sorted({*o.file.entries, *newer.file.entries, *older.file.entries}):
+        was, mine, other = plain(o, name), plain(newer, name), plain(older, name)
+        if other == was or mine == other:
+            continue
+        if mine != was:
             conflicts.append(name)
+        elif other is None:
+            draft.remove(name)
+        elif same_key:  # unchanged sealed text and metadata, byte for byte
+            draft.entries[name] = older.file.entries[name]
+            if name in older.file.meta:
+                draft.meta[name] = older.file.meta[name]
+            draft.changed = True
+        else:
+            meta = older.file.meta.get(name)
+            draft.set(name, older.value(name), set_at=meta.set_at if meta else None,
+                      mark="carried")
+            carried.append(name)
     if conflicts:
         for name in conflicts:
-            click.echo(f"kortix-guard merge-store: conflict: {name} changed on both sides", err=True)
-        return _conflict(ours, theirs, f"{len(conflicts)} name(s) changed on both sides")
-    store_file.write(ours, draft.result())
-    return errors.CLEAN
+            click.echo(f"kortix-guard merge-store: conflict: {name} changed on both sides",
+                       err=True)
+        raise _Conflict(f"{len(conflicts)} name(s) changed on both sides")
+    return carried
 
 
 def _conflict(ours: Path, theirs: Path, why: str) -> int:
@@ -64,7 +148,6 @@ def _conflict(ours: Path, theirs: Path, why: str) -> int:
                f"markers, which kortix-guard refuses. Keep one side "
                f"(`git checkout --theirs -- <store>` to take the other branch's, "
                f"`--ours` to keep yours), `git add` it, then set again with "
-               f"`kortix-guard secrets set NAME=-` every value the other side changed; across "
-               f"a key rotation, import the new key first (`kortix-guard key import`)",
+               f"`kortix-guard secrets set NAME=-` every value the other side changed",
                err=True)
     return errors.PROBLEMS

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kortix_guard.errors import BadKey, InputError, StoreError
-from kortix_guard.store.keys import check_private
 
 AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
 AGE_IDENTITY = re.compile(r"AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}")
 SSH_RECIPIENT = re.compile(r"(ssh-ed25519|ssh-rsa) (AAAA[A-Za-z0-9+/]+={0,3})(?: .*)?")
+SSH_PUBLIC = re.compile(r"(?:ssh-ed25519|ssh-rsa) AAAA[A-Za-z0-9+/]+={0,3}")  # as stored
 _PRIVATE_HINT = re.compile(r"PRIVATE KEY|AGE-SECRET-KEY-1", re.I)
 _REFUSED_SSH = ("ssh-dss", "ecdsa-sha2-", "sk-ecdsa-", "sk-ssh-ed25519")
 
@@ -52,6 +52,11 @@ class Recipient:
         else:
             raw = base64.b64decode(self.text.split()[1])
         return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+    @classmethod
+    def stored(cls, text: str) -> Recipient:
+        """A recipient as a store's line holds it (already validated by its shape)."""
+        return cls("age" if text.startswith("age1") else text.split()[0], text)
 
     def _pyrage_recipient(self):
         pyrage = _pyrage()
@@ -113,6 +118,7 @@ class Identity:
 
     source: str  # where it came from, for messages
     _identity: object
+    public: Recipient | None = None  # its public half, when known (for fingerprints)
 
     def __repr__(self) -> str:
         return f"Identity(from {self.source})"
@@ -129,28 +135,31 @@ class Identity:
             return None
 
 
-def identity_from_text(text: str, source: str) -> Identity:
+def identity_from_text(text: str, source: str, public: Recipient | None = None) -> Identity:
     """An age identity (`AGE-SECRET-KEY-1…`, alone or in an age-keygen file) or an
     unencrypted OpenSSH ed25519/RSA private key."""
     pyrage = _pyrage()
     age = AGE_IDENTITY.search(text)
     if age is not None:
         try:
-            return Identity(source, pyrage.x25519.Identity.from_str(age.group(0)))
+            identity = pyrage.x25519.Identity.from_str(age.group(0))
         except Exception:  # noqa: BLE001
-            raise BadKey(f"malformed age identity in {source} (its checksum does not match)") \
+            raise BadKey(f"malformed age identity in {source} (its checksum does not match)",
+                         hint="copy it again whole; it is one line starting AGE-SECRET-KEY-1") \
                 from None
+        return Identity(source, identity, Recipient("age", str(identity.to_public())))
     if "BEGIN OPENSSH PRIVATE KEY" in text:
         if _ssh_key_is_encrypted(text):
             raise BadKey(f"{source}: a passphrase-protected SSH key, which age cannot use "
                          f"unattended", hint="use an unprotected key for kortix-guard, or an "
                                              "age identity (`kortix-guard identity new`)")
         try:
-            return Identity(source, pyrage.ssh.Identity.from_buffer(text.encode()))
+            return Identity(source, pyrage.ssh.Identity.from_buffer(text.encode()), public)
         except Exception:  # noqa: BLE001
             raise BadKey(f"{source}: an SSH key type age cannot use (only ed25519 and RSA)",
                          hint="use an ssh-ed25519 key or an age identity") from None
-    raise BadKey(f"{source}: not an age identity or an OpenSSH private key")
+    raise BadKey(f"{source}: not a kgk1_ key, an age identity or an OpenSSH private key",
+                 hint="give a file holding one of them")
 
 
 def _ssh_key_is_encrypted(text: str) -> bool:
@@ -167,12 +176,37 @@ def _ssh_key_is_encrypted(text: str) -> bool:
     return raw[len(magic) + 4:len(magic) + 4 + length] != b"none"
 
 
-def identity_from_file(path: Path, *, explicit: bool) -> Identity:
+def identity_from_file(path: Path, *, explicit: bool, text: str | None = None) -> Identity:
     from kortix_guard._fs import read_text
+    from kortix_guard.store.keys import check_private
 
     check_private(path, what="identity file")
-    return identity_from_text(read_text(path, what="identity file", limit=64 * 1024,
-                                        allow_pipe=explicit), str(path))
+    if text is None:
+        text = read_text(path, what="identity file", limit=64 * 1024, allow_pipe=explicit)
+    return identity_from_text(text, str(path), _public_beside(path))
+
+
+def _public_beside(path: Path) -> Recipient | None:
+    """An SSH key's public half, from `KEY.pub` beside it, for fingerprints in messages."""
+    pub = path.with_name(path.name + ".pub")
+    try:
+        line = pub.read_text(encoding="utf-8").strip() if pub.is_file() else ""
+    except (OSError, UnicodeDecodeError):
+        return None
+    m = SSH_RECIPIENT.fullmatch(line)
+    return Recipient(m.group(1), f"{m.group(1)} {m.group(2)}") if m else None
+
+
+def is_protected_ssh_key(text: str) -> bool:
+    return "BEGIN OPENSSH PRIVATE KEY" in text and _ssh_key_is_encrypted(text)
+
+
+def check_name(name: str) -> None:
+    from kortix_guard.store.file import RECIPIENT_NAME
+
+    if not RECIPIENT_NAME.fullmatch(name):
+        raise InputError("a recipient NAME is 1 to 64 letters, digits and `._@+-` (`alice`, "
+                         "`ci`, an email)", hint="pick a name such as `ci` or your email")
 
 
 def generate() -> tuple[str, str]:

@@ -125,3 +125,21 @@ def test_action_injects_exactly_the_store(action_project: tuple[Path, str], tmp_
     assert "missing: PEM" in results[-1].stderr
     assert files["GITHUB_ENV"].read_text() == ""
     assert "missing=PEM" in files["GITHUB_OUTPUT"].read_text()
+
+
+@pytest.mark.slow
+def test_action_opens_a_recipients_store_with_a_ci_identity(project: Path, tmp_path: Path) -> None:
+    """KORTIX_GUARD_KEY holds the AGE-SECRET-KEY-1 identity `recipients add ci --generate`
+    printed: the action needs no new input, and never shows the identity."""
+    pytest.importorskip("pyrage")
+    me = {"XDG_CONFIG_HOME": str(tmp_path / "me")}
+    assert kg("identity", "new", cwd=project, env=me).code == 0
+    assert kg("key", "new", cwd=project, env=me).code == 0
+    identity = kg("recipients", "add", "ci", "--generate", cwd=project, env=me).out.split()[-1]
+    kg("secrets", "set", "DATABASE_URL=-", cwd=project, input="postgres://ci-planted-1", env=me)
+    results, files = run_action(project, tmp_path, {"key": identity})
+    assert [r.returncode for r in results] == [0, 0], results[-1].stderr
+    assert parse_github_env(files["GITHUB_ENV"].read_text()) == {
+        "DATABASE_URL": "postgres://ci-planted-1"}
+    assert f"::add-mask::{identity}" not in "".join(r.stdout for r in results)
+    assert_no_value([identity], *(r.stderr for r in results), files["GITHUB_ENV"].read_text())

@@ -100,9 +100,9 @@ def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
     write(other, {"kortix.toml": MANIFEST})
     foreign_key = Key.generate()
     from kortix_guard.store import file as store_file
-    from kortix_guard.store import _seal_file
+    from kortix_guard.store import StoreFile, signed
 
-    sf = _seal_file(foreign_key.sealer(sid), sid, foreign_key.id, {})
+    sf = signed(foreign_key.sealer(sid), StoreFile(sid, foreign_key.id, "0" * 64))
     store_file.write(other / STORE, sf)
     imported = kg_proc("key", "import", cwd=other, input=foreign_key.text() + "\n")
     assert imported.code == 0, imported.err

@@ -41,7 +41,7 @@ TAMPERING: list[tuple[str, Callable[[str], str], str]] = [
     ("added entry", lambda t: t + re.search(r'^A_ONE = "(.*)"$', t, re.M).group(0)
      .replace("A_ONE", "C_NEW") + "\n", "MAC does not verify"),
     ("key id", lambda t: _flip(t, r'^key_id = "(.)'), "wrong key"),
-    ("version", lambda t: t.replace("version = 1", "version = 7"), "store version 7; this kortix-guard reads version 1"),
+    ("version", lambda t: t.replace("version = 1", "version = 7"), "store version 7; this kortix-guard reads versions 1 and 2"),
     ("broken toml", lambda t: t.replace("[secrets]", "[secrets"), "not a valid store"),
     ("conflict markers", lambda t: t.replace("[secrets]\n", "[secrets]\n<<<<<<< HEAD\n"),
      "conflict markers"),

@@ -1,0 +1,212 @@
+"""`recipients add|ls|rm`, `store upgrade|trust`: who can open a version 2 store."""
+from __future__ import annotations
+
+import getpass
+import json
+import os
+
+import click
+
+from kortix_guard import errors
+from kortix_guard.project import Project
+
+UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-guard {version} or "
+            "later, and the old `kgk1_` key no longer opens it (CI too: `kortix-guard recipients "
+            "add ci --generate`, then put the identity into KORTIX_GUARD_KEY)")
+
+
+def own_name(project: Project) -> str:
+    """How the person running this is named among recipients: git's user.email, else $USER."""
+    from kortix_guard.git import GitError, Repo
+    from kortix_guard.store.file import RECIPIENT_NAME
+
+    try:
+        email = Repo(project.cwd).config("user.email")
+    except GitError:
+        email = None
+    for candidate in (email, os.environ.get("USER"), _login()):
+        if candidate and RECIPIENT_NAME.fullmatch(candidate):
+            return candidate
+    return "me"
+
+
+def _login() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def own_recipient():
+    """Your personal identity's recipient, or None when you have no identity."""
+    from kortix_guard.store import recipients
+
+    if not recipients.personal_identity_path().exists():
+        return None
+    return recipients.parse_recipient(recipients.personal_recipient())
+
+
+def add(project: Project, name: str, recipient_text: str | None, *, generate: bool) -> int:
+    from kortix_guard.store import file as store_file
+    from kortix_guard.store import recipients, transaction
+
+    recipients.check_name(name)
+    store, display = _store(project)
+    identity = None
+    if generate:
+        identity, public = recipients.generate()
+        recipient = recipients.parse_recipient(public)
+    else:
+        recipient = recipients.parse_recipient(recipient_text or "", cwd=project.cwd)
+    sf = store_file.read(store, display)
+    if not sf.has_recipients:
+        _upgrade(project, store, display, extra={name: recipient})
+    else:
+        with transaction(store, display, key_file=project.key_file) as draft:
+            _refuse_duplicate({n: line.recipient for n, line in draft.recipients.items()},
+                              name, recipient)
+            draft.add_recipient(name, recipient)
+    click.echo(f"✓ {name}: {recipient.kind} {recipient.fingerprint} can open {display}")
+    click.echo(f"next: commit {display}", err=True)
+    if identity is not None:
+        click.echo(f"warning: the identity below opens {display}, and this is the only time it is "
+                   f"shown: nothing of it is stored. Put it into CI as the secret "
+                   f"KORTIX_GUARD_KEY (e.g. `gh secret set KORTIX_GUARD_KEY`), then clear your "
+                   f"terminal", err=True)
+        click.echo(identity)  # the user asked for it, once
+    return errors.CLEAN
+
+
+def _refuse_duplicate(existing: dict[str, str], name: str, recipient) -> None:
+    """existing: name → recipient text."""
+    if name in existing:
+        raise errors.InputError(f"a recipient named {name} exists already",
+                                hint="pick another name, or `kortix-guard recipients rm "
+                                     f"{name}` first")
+    for other, text in existing.items():
+        if text == recipient.text:
+            raise errors.InputError(f"that key is a recipient already, named {other}",
+                                    hint="`kortix-guard recipients ls` lists them")
+
+
+def _upgrade(project: Project, store, display: str, *, extra: dict | None = None) -> None:
+    """Version 1 → 2: a new data key, wrapped to you (and extra), chained from the old key."""
+    from kortix_guard import _meta
+    from kortix_guard.store import keys, rekey
+    from kortix_guard.store.crypto import Key
+
+    mine = own_recipient()
+    if mine is None:
+        raise errors.StoreError(f"{display} is a version 1 store; converting it wraps its key to "
+                                f"recipients, starting with you, and you have no identity yet",
+                                hint="create one with `kortix-guard identity new`, then rerun")
+    chosen = dict(extra or {})
+    if all(recipient.text != mine.text for recipient in chosen.values()):
+        me = own_name(project)
+        _refuse_duplicate({n: r.text for n, r in chosen.items()}, me, mine)
+        chosen[me] = mine
+    old, _ = rekey(store, Key.generate(), display, key_file=project.key_file, recipients=chosen)
+    keys.retire(old.store_id, old.key_id)
+    click.echo(UPGRADED.format(store=display, version=_meta.version()), err=True)
+
+
+def ls(project: Project, *, as_json: bool = False) -> int:
+    """Needs no key: recipients are public."""
+    from kortix_guard.store import file as store_file
+    from kortix_guard.store.recipients import Recipient
+
+    store, display = _store(project)
+    sf = store_file.read(store, display)
+    rows = [{"name": n, "type": line.kind, "recipient": line.recipient,
+             "fingerprint": Recipient.stored(line.recipient).fingerprint, "added": line.added}
+            for n, line in sf.recipients.items()]
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+    elif rows:
+        width = max(len("NAME"), *(len(r["name"]) for r in rows))
+        click.echo(f"{'NAME':<{width}}  {'TYPE':<11}  {'FINGERPRINT':<50}  ADDED")
+        for r in rows:
+            click.echo(f"{r['name']:<{width}}  {r['type']:<11}  {r['fingerprint']:<50}  "
+                       f"{r['added']}")
+    if not sf.has_recipients:
+        click.echo(f"note: {display} is a version 1 store, opened by one shared `kgk1_` key; "
+                   f"`kortix-guard recipients add NAME RECIPIENT` (or `kortix-guard store "
+                   f"upgrade`) converts it", err=True)
+    else:
+        click.echo(f"{len(rows)} recipient(s) · generation {sf.generation} · key id {sf.key_id}",
+                   err=True)
+    return errors.CLEAN
+
+
+def rm(project: Project, name: str, *, force: bool = False) -> int:
+    from kortix_guard.store import file as store_file
+    from kortix_guard.store import open_store, rekey
+    from kortix_guard.store.crypto import Key
+    from kortix_guard.store.recipients import Recipient
+
+    store, display = _store(project)
+    sf = store_file.read(store, display)
+    if not sf.has_recipients:
+        raise errors.StoreError(f"{display} is a version 1 store: it has no recipients",
+                                hint="to lock someone out of it, `kortix-guard key rotate`")
+    if name not in sf.recipients:
+        raise errors.InputError(f"{display} has no recipient named {name}",
+                                hint="`kortix-guard recipients ls` lists them")
+    remaining = {n: Recipient.stored(line.recipient) for n, line in sf.recipients.items()
+                 if n != name}
+    opened = open_store(store, display, key_file=project.key_file, writing=True)
+    if not force and not remaining:
+        raise errors.InputError(f"{name} is the last recipient: nobody could open {display}",
+                                hint="add the next one first (`kortix-guard recipients add`), "
+                                     "or pass --force")
+    if not force and opened.key_source.endswith(f"(recipient {name})"):
+        raise errors.InputError(f"{name} is the recipient you opened {display} with "
+                                f"({opened.key_source.rsplit(' (recipient', 1)[0]}): you would "
+                                f"lock yourself out", hint="pass --force if that is what you want")
+    _, after = rekey(store, Key.generate(), display, key_file=project.key_file,
+                     recipients=remaining, mark_rotate=True)
+    click.echo(f"✓ removed {name}; {display} re-keyed to generation {after.generation} "
+               f"(key id {after.key_id}), wrapped to {len(remaining)} recipient(s)")
+    if after.entries:
+        click.echo(f"warning: {name} could read {len(after.entries)} value(s), now marked to "
+                   f"rotate: {', '.join(after.entries)}. Change each at its provider, then "
+                   f"`kortix-guard secrets set NAME=-`", err=True)
+    click.echo(f"next: commit {display}; `git push` so that teammates and CI get it", err=True)
+    return errors.CLEAN
+
+
+def upgrade(project: Project) -> int:
+    from kortix_guard.store import file as store_file
+
+    store, display = _store(project)
+    if store_file.read(store, display).has_recipients:
+        click.echo(f"{display} is version 2 already; nothing to do", err=True)
+        return errors.CLEAN
+    _upgrade(project, store, display)
+    click.echo(f"✓ {display}: version 2")
+    click.echo(f"next: commit {display}; add teammates with `kortix-guard recipients add NAME "
+               f"RECIPIENT`", err=True)
+    return errors.CLEAN
+
+
+def trust(project: Project) -> int:
+    """Make this store the one this machine expects (after a reviewed re-key it cannot chain)."""
+    from kortix_guard.store import open_store
+
+    store, display = _store(project)
+    opened = open_store(store, display, key_file=project.key_file, trusting=True)
+    sf = opened.file
+    click.echo(f"✓ this machine now expects {display} at generation {sf.generation} (key id "
+               f"{sf.key_id}), recipients: {', '.join(sf.recipients) or 'none'}")
+    return errors.CLEAN
+
+
+def _store(project: Project):
+    store = project.store_path()
+    display = project.display(store)
+    if not store.exists():
+        from kortix_guard.store import _missing_store_hint
+
+        raise errors.StoreError(f"{display}: no store here",
+                                hint=_missing_store_hint(store, display))
+    return store, display
