@@ -33,45 +33,85 @@ def cli(root: Path, env: dict[str, str], *args: str) -> None:
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def make_store(root: Path, version: int, secrets: int) -> dict[str, str]:
+    """A store of `secrets` values; version 2 wrapped to three recipients (age, ssh-ed25519,
+    ssh-rsa), opened by the age identity. Returns the environment that opens it."""
+    store = root / ".kortix" / "secrets.enc.toml"
+    key = Key.generate()
+    if version == 1:
+        create(store, key)
+        opener = key.text()
+    else:
+        from kortix_guard.store import recipients
+
+        opener, public = recipients.generate()
+        chosen = {"alice": recipients.parse_recipient(public)}
+        for kind in ("ed25519", "rsa"):
+            path = root / f"id_{kind}"
+            subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True)
+            chosen[kind] = recipients.parse_recipient(path.with_suffix(".pub").read_text())
+        create(store, key, recipients=chosen)
+    os.environ["KORTIX_GUARD_KEY"] = opener
+    with transaction(store) as draft:
+        for i in range(secrets):
+            draft.set(f"S_{i:05d}", SecretValue(f"value-{i}-" + "x" * 40))
+    return {**os.environ, "KORTIX_GUARD_KEY": opener}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--secrets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        declared = ", ".join(f'"S_{i:05d}"' for i in range(100))
-        (root / "kortix.toml").write_text(f'[project]\nname = "bench"\n[env]\nrequired = [{declared}]\n')
-        store = root / ".kortix" / "secrets.enc.toml"
-        key = Key.generate()
-        create(store, key)
-        env = {**os.environ, "KORTIX_GUARD_KEY": key.text()}
-        os.environ["KORTIX_GUARD_KEY"] = key.text()
-        start = time.perf_counter()
-        with transaction(store) as draft:
-            for i in range(args.secrets):
-                draft.set(f"S_{i:05d}", SecretValue(f"value-{i}-" + "x" * 40))
-        sealed = time.perf_counter() - start
-        size = store.stat().st_size
+    for version in (1, 2):
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            os.environ["XDG_CONFIG_HOME"] = str(root / "config")
+            declared = ", ".join(f'"S_{i:05d}"' for i in range(100))
+            (root / "kortix.toml").write_text(
+                f'[project]\nname = "bench"\n[env]\nrequired = [{declared}]\n')
+            start = time.perf_counter()
+            env = make_store(root, version, args.secrets)
+            sealed = time.perf_counter() - start
+            store = root / ".kortix" / "secrets.enc.toml"
+            size = store.stat().st_size
 
-        def open_all() -> None:
-            values = open_store(store).values()
-            assert len(values) == args.secrets
+            def open_all() -> None:
+                values = open_store(store).values()
+                assert len(values) == args.secrets
 
-        print(f"store: {args.secrets} secrets, {size / 1e6:.1f} MB on disk")
-        print(f"  seal all and write (once)           {sealed * 1000:8.1f} ms")
-        print(f"  open + verify MAC + decrypt all     {median_time(open_all, args.runs) * 1000:8.1f} ms")
-        for label, argv in [
-            ("kortix-guard --version", ["--version"]),
-            ("kortix-guard manifest check", ["manifest", "check"]),
-            ("kortix-guard secrets ls (no key)", ["secrets", "ls"]),
-            ("kortix-guard key export", ["key", "export"]),
-            ("kortix-guard secrets set (1 value)", ["secrets", "set", "S_00000=v"]),
-            ("kortix-guard env pull", ["env", "pull"]),
-        ]:
-            t = median_time(lambda argv=argv: cli(root, env, *argv), args.runs)
-            print(f"  {label:<36}{t * 1000:8.1f} ms  (process start-up included)")
+            kind = "one shared key" if version == 1 else "3 recipients, opened by an age identity"
+            print(f"store version {version} ({kind}): {args.secrets} secrets, "
+                  f"{size / 1e6:.1f} MB on disk")
+            print(f"  seal all and write (once)           {sealed * 1000:8.1f} ms")
+            print(f"  open + verify MAC + decrypt all     "
+                  f"{median_time(open_all, args.runs) * 1000:8.1f} ms")
+            if version == 2:
+                unwrap_floor(store, env["KORTIX_GUARD_KEY"], args.runs)
+            commands = [("kortix-guard --version", ["--version"]),
+                        ("kortix-guard manifest check", ["manifest", "check"]),
+                        ("kortix-guard secrets ls (no key)", ["secrets", "ls"]),
+                        ("kortix-guard secrets set (1 value)", ["secrets", "set", "S_00000=v"]),
+                        ("kortix-guard env pull", ["env", "pull"])]
+            commands += ([("kortix-guard key export", ["key", "export"])] if version == 1 else
+                         [("kortix-guard recipients ls (no key)", ["recipients", "ls"])])
+            for label, argv in commands:
+                t = median_time(lambda argv=argv: cli(root, env, *argv), args.runs)
+                print(f"  {label:<36}{t * 1000:8.1f} ms  (process start-up included)")
     return 0
+
+
+def unwrap_floor(store: Path, identity_text: str, runs: int) -> None:
+    """The age format's own cost, with pyrage alone: unwrap the data key from its line."""
+    import base64
+    import tomllib
+
+    import pyrage
+
+    wrapped = base64.b64decode(tomllib.loads(store.read_text())["recipients"]["alice"]["key"])
+    identity = pyrage.x25519.Identity.from_str(identity_text)
+    t = median_time(lambda: pyrage.decrypt(wrapped, [identity]), runs)
+    print(f"  unwrap the data key (pyrage alone)  {t * 1000:8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -167,7 +167,7 @@ def check_required(ctx: Context) -> Result:
         return Result("required secrets", False, e.message)
     missing = [n for n in ctx.manifest.required if n not in present]
     undeclared = sorted(present - set(ctx.manifest.declared))
-    notes = [f"note: the store holds {ctx.manifest.undeclared(n)}" for n in undeclared]
+    notes = [f"note: the store holds {note}" for note in ctx.manifest.undeclared_notes(undeclared)]
     if missing:
         return Result("required secrets", False, f"{len(missing)} required secret(s) missing",
                       [f"{n}: set it with `kortix-guard secrets set {n}=-`" for n in missing] + notes)

@@ -250,3 +250,14 @@ def test_error_paths_end_with_the_next_step_and_the_documented_code(
     assert "Traceback" not in result.all
     assert ("hint:" in result.err or "--help" in result.err
             or re.search(r"`kortix-guard [a-z]", result.err)), result.err
+
+
+def test_many_undeclared_names_are_one_note(store_project: Path) -> None:
+    """A store of 30 undeclared names: one note, not thirty (and no thirty did-you-means)."""
+    write(store_project, {"many.env": "".join(f"EXTRA_{i:02d}=v{i}\n" for i in range(30))})
+    pushed = kg_proc("env", "push", "--from", "many.env", cwd=store_project)
+    assert pushed.code == 0
+    assert pushed.err.count("not declared") == 1 and "30 names are not declared" in pushed.err
+    for args in (["secrets", "ls"], ["check"], ["inject", "--check"]):
+        result = kg_proc(*args, cwd=store_project)
+        assert result.all.count("not declared") == 1, (args, result.all)

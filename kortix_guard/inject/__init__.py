@@ -45,10 +45,9 @@ def select(project: Project, *, only: Sequence[str] = (),
         else:
             import click
 
-            for name in extra:  # not exported, and not silently: usually a typo on one side
-                click.echo(f"kortix-guard: note: the store holds {name}, not exported: "
-                           f"{manifest.undeclared(name)} (or pass --include-undeclared)",
-                           err=True)
+            for note in manifest.undeclared_notes(extra):  # usually a typo on one side
+                click.echo(f"kortix-guard: note: not exported: {note} (or pass "
+                           f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
     _refuse_unsafe([n for n in wanted if n in present])
     missing = tuple(n for n in must_have if n not in present)

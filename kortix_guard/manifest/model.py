@@ -1,6 +1,7 @@
 """The manifest's records: what a check reports and what the other commands read."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +77,16 @@ class Manifest:
                     f"{close[0]}? (rename one of them)")
         return (f"{name} is not declared in {self.path.name} [env]; add it to `required` or "
                 f"`optional`")
+
+    def undeclared_notes(self, names: Sequence[str], *, many: int = 10) -> list[str]:
+        """One note per undeclared name (with its did-you-mean), or, past `many` names, one
+        line for all: a wall of notes hides the one typo, and each did-you-mean costs a
+        comparison with every declared name."""
+        if len(names) <= many:
+            return [self.undeclared(name) for name in names]
+        shown = ", ".join(names[:5])
+        return [f"{len(names)} names are not declared in {self.path.name} [env] ({shown}, …); "
+                f"add the ones you use to `required` or `optional`"]
 
     def spec(self, name: str) -> str:
         """`required`, `optional` or `undeclared`, as `kortix secrets ls` says it."""

@@ -114,8 +114,8 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
         n_set = sum(status == "set" for _, status, _ in rows)
         click.echo(f"{n_set} set · {len(manifest.required)} required · "
                    f"{len(manifest.optional)} optional")
-    for name in undeclared:
-        click.echo(f"note: {manifest.undeclared(name)}", err=True)
+    for note in manifest.undeclared_notes(undeclared):
+        click.echo(f"note: {note}", err=True)
     marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in store_file.MARKS}
     if marked["rotate"]:
         click.echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "

@@ -67,9 +67,8 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     to_push = {name: value for name, (_, value) in pairs.items() if len(value)}
     for name in empty:
         click.echo(f"skipped {name}: empty value", err=True)
-    for name in to_push:
-        if name not in manifest.declared:
-            click.echo(f"warning: {manifest.undeclared(name)}", err=True)
+    for note in manifest.undeclared_notes([n for n in to_push if n not in manifest.declared]):
+        click.echo(f"warning: {note}", err=True)
     if to_push and not dry_run:
         from kortix_guard.store import transaction
 

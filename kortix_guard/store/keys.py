@@ -233,6 +233,13 @@ def _unwrap_data_key(store, key_file: Path | None, display: str) -> FoundKey:
         for name, line in store.recipients.items():
             raw = source.identity.unwrap(line.key)
             if raw is None:
+                if getattr(source.identity.public, "text", None) == line.recipient:
+                    raise StoreError(f"{display}: the key wrapped to recipient {name} does not "
+                                     f"open with its identity ({source.name}): the line was "
+                                     f"damaged or changed outside kortix-guard",
+                                     hint=f"restore it with `git checkout -- {display}`; if it "
+                                          f"is the same in git, ask another recipient to run "
+                                          f"`kortix-guard recipients rm {name}` and add you again")
                 continue
             try:
                 key = Key(raw)

@@ -489,3 +489,18 @@ def test_init_in_a_fresh_clone_sets_up_the_driver_and_says_if_the_store_opens(
     git("commit", "-qam", "add carol", cwd=root)
     git("pull", "-q", cwd=clone)
     assert "you can open it" in kg("init", cwd=clone, env=carol.env).out
+
+
+def test_a_wrapped_key_that_does_not_open_for_its_recipient_is_named(team: dict) -> None:
+    """Alice's own line holds another recipient's wrapped key: her identity matches the line's
+    recipient but cannot unwrap it. Exit 2 naming the line, never "no identity"."""
+    root = team["root"]
+    path = root / STORE
+    data = store(root)
+    mine, ci = data["recipients"]["alice@example.com"]["key"], data["recipients"]["ci"]["key"]
+    path.write_text(path.read_text().replace(mine, ci, 1))
+    result = kg("secrets", "ls", cwd=root, env=team["alice"].env)
+    assert result.code == 0  # names need no key
+    result = kg("inject", "--format", "dotenv", cwd=root, env=team["alice"].env)
+    assert_cannot_run(result, "the key wrapped to recipient alice@example.com does not open")
+    assert "git checkout --" in result.err
