@@ -202,7 +202,8 @@ def reseal(project: Project, *, yes: bool = False,
     with transaction(store, display, key_file=project.key_file, force_write=True) as draft:
         for name in draft.entries:
             draft.opened.value(name)  # raises StoreError naming the entry that does not open
-        changed = _changed_since_head(project, store, dict(draft.entries))
+        changed = _changed_since_head(project, store, dict(draft.entries),
+                                      dict(draft.recipients))
         if changed and not yes:
             question = (f"{len(changed)} sealed value(s) differ from HEAD's {display}: "
                         f"{', '.join(changed)}. Reseal them?")
@@ -225,20 +226,25 @@ class _Declined(errors.Error):
         super().__init__("reseal declined; nothing was written", hint=hint)
 
 
-def _changed_since_head(project: Project, store, entries: dict[str, str]) -> list[str]:
+def _changed_since_head(project: Project, store, entries: dict[str, str],
+                        recipients: dict) -> list[str]:
+    """Names whose sealed value, and (version 2) recipients whose line, differ from HEAD's."""
     from kortix_guard.git import GitError, Repo
     from kortix_guard.store import file as store_file
 
+    everything = sorted(entries) + [f"recipient {n}" for n in sorted(recipients)]
     try:
         repo = Repo(project.cwd)
         relative = store.resolve().relative_to(repo.root).as_posix()
     except (GitError, ValueError):
-        return sorted(entries)
+        return everything
     head = repo.head_file(relative)
     if head is None:
-        return sorted(entries)
+        return everything
     try:
-        before = store_file.parse(head.decode("utf-8"), f"HEAD:{relative}", canonical=False).entries
+        before = store_file.parse(head.decode("utf-8"), f"HEAD:{relative}", canonical=False)
     except (errors.Error, UnicodeDecodeError):
-        return sorted(entries)
-    return sorted(n for n, token in entries.items() if before.get(n) != token)
+        return everything
+    return (sorted(n for n, token in entries.items() if before.entries.get(n) != token)
+            + [f"recipient {n}" for n, line in sorted(recipients.items())
+               if before.recipients.get(n) != line])

@@ -504,3 +504,38 @@ def test_a_wrapped_key_that_does_not_open_for_its_recipient_is_named(team: dict)
     result = kg("inject", "--format", "dotenv", cwd=root, env=team["alice"].env)
     assert_cannot_run(result, "the key wrapped to recipient alice@example.com does not open")
     assert "git checkout --" in result.err
+
+
+def test_reseal_lists_a_recipient_line_added_by_hand(team: dict) -> None:
+    """A recipient line pasted in by someone without the data key fails the MAC; `secrets
+    reseal` would sign it, so it lists it and asks first."""
+    from kortix_guard.store import recipients
+    from kortix_guard.store.crypto import Key
+
+    root = team["root"]
+    _, public = recipients.generate()
+    wrapped = recipients.wrap(Key.generate().material(), recipients.parse_recipient(public))
+    path = root / STORE
+    line = f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", key = "{wrapped}" }}\n'
+    path.write_text(path.read_text().replace("\n[secrets]", line + "\n[secrets]"))
+    result = kg("secrets", "reseal", cwd=root, env=team["alice"].env)
+    assert result.code == 1 and "recipient mallory" in result.err
+    assert "mallory" in path.read_text() and "rerun with --yes" in result.err
+
+
+def test_recipients_add_converts_a_version_1_store_and_keeps_you(project: Path,
+                                                                  tmp_path: Path) -> None:
+    me = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "USER": "dev"}
+    assert kg("key", "new", cwd=project, env=me).code == 0
+    kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"], env=me)
+    kg("identity", "new", cwd=project, env=me)
+    added = kg("recipients", "add", "ci", "--generate", cwd=project, env=me)
+    assert added.code == 0, added.err
+    assert "upgraded" in added.err and "no longer opens it" in added.err
+    data = store(project)
+    assert data["version"] == 2
+    assert set(data["recipients"]) == {"ci", "dev@example.com"}  # you, by git's user.email
+    ci = {"KORTIX_GUARD_KEY": added.out.split()[-1], "XDG_CONFIG_HOME": str(tmp_path / "ci")}
+    for env in (me, ci):
+        code, out, err = injected(project, env)
+        assert code == 0 and VALUES["DATABASE_URL"] in out, err
