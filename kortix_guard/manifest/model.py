@@ -13,7 +13,6 @@ from kortix_guard.project import (  # noqa: F401 (re-exported)
 from kortix_guard.rules import Severity, rule
 
 
-
 @dataclass(frozen=True)
 class Problem:
     """One rule broken at one place. Never holds a secret value."""
@@ -85,8 +84,8 @@ class Manifest:
         if len(names) <= many:
             return [self.undeclared(name) for name in names]
         shown = ", ".join(names[:5])
-        return [f"{len(names)} names are not declared in {self.path.name} [env] ({shown}, …); "
-                f"add the ones you use to `required` or `optional`"]
+        return [(f"{len(names)} names are not declared in {self.path.name} [env] ({shown}, …); "
+                 f"add the ones you use to `required` or `optional`")]
 
     def spec(self, name: str) -> str:
         """`required`, `optional` or `undeclared`, as `kortix secrets ls` says it."""
