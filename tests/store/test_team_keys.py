@@ -539,3 +539,13 @@ def test_recipients_add_converts_a_version_1_store_and_keeps_you(project: Path,
     for env in (me, ci):
         code, out, err = injected(project, env)
         assert code == 0 and VALUES["DATABASE_URL"] in out, err
+
+
+def test_a_base_missing_from_a_shallow_clone(team: dict) -> None:
+    """Named with --base, a revision the clone lacks fails the check; guessed from
+    GITHUB_BASE_REF (a shallow checkout), it is a warning naming `fetch-depth: 0`."""
+    root = team["root"]
+    named = kg("check", "--base", "no-such-branch", cwd=root, env=team["ci"])
+    assert named.code == 1 and "fetch-depth: 0" in named.out
+    guessed = kg("check", cwd=root, env={**team["ci"], "GITHUB_BASE_REF": "no-such-branch"})
+    assert guessed.code == 0 and "⚠ store" in guessed.out and "fetch-depth: 0" in guessed.out
