@@ -1,4 +1,5 @@
-"""Unreadable input: one clear line naming the file, exit 2, no traceback, nothing changed."""
+"""Unreadable input: one clear message naming the file and its next step, exit 2, no
+traceback, nothing changed."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,7 +22,8 @@ def test_unreadable_manifest(tmp_path: Path, content: bytes, message: str) -> No
     assert result.code == 2
     assert message in result.err
     assert "Traceback" not in result.all
-    assert len(result.err.strip().splitlines()) == 1
+    message_line, hint = result.err.strip().splitlines()  # the message, then what to do
+    assert message_line.startswith("kortix-guard: error: ") and hint.startswith("  hint: ")
     assert (tmp_path / "kortix.toml").read_bytes() == content
 
 
