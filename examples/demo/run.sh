@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole kortix-guard loop on the demo project, in a temporary git repository:
-# init, secrets, a passing check, a planted token that check blocks, run, and inject --check.
+# an identity, init, secrets, a passing check, a planted token that check blocks, run, CI's
+# own identity, and inject --check with it.
 # Nothing is written outside the temporary folder; no key is ever tracked in this repository.
 set -euo pipefail
 
@@ -8,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 kg=${KORTIX_GUARD:-kortix-guard}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export XDG_CONFIG_HOME="$work/config"   # the demo's per-user key lives and dies here
+export XDG_CONFIG_HOME="$work/config"   # the demo's identity lives and dies here
 unset KORTIX_GUARD_KEY KORTIX_GUARD_KEY_FILE
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -23,7 +24,10 @@ git config user.email demo@example.com
 git config user.name demo
 cat kortix.toml
 
-step "kortix-guard init"
+step "your identity (once per machine): its public recipient is the last line"
+"$kg" identity new
+
+step "kortix-guard init (the store is wrapped to your identity)"
 "$kg" init
 
 step "secrets set (generated values, read from stdin)"
@@ -52,7 +56,11 @@ rm leak.py
 step "kortix-guard run -- the app (it prints which names it received, never values)"
 "$kg" run -- python3 app.py
 
-step "inject --check in CI: the key from KORTIX_GUARD_KEY, nothing exported"
-KORTIX_GUARD_KEY=$("$kg" key export 2>/dev/null) "$kg" inject --check
+step "CI's own identity: a recipient of the store (printed once; here kept in a variable)"
+ci_identity=$("$kg" recipients add ci --generate 2>/dev/null | tail -1)
+"$kg" recipients ls
+
+step "inject --check in CI: the identity from KORTIX_GUARD_KEY, nothing exported"
+XDG_CONFIG_HOME="$work/ci-config" KORTIX_GUARD_KEY=$ci_identity "$kg" inject --check
 
 step "done: every step passed"

@@ -549,3 +549,19 @@ def test_a_base_missing_from_a_shallow_clone(team: dict) -> None:
     assert named.code == 1 and "fetch-depth: 0" in named.out
     guessed = kg("check", cwd=root, env={**team["ci"], "GITHUB_BASE_REF": "no-such-branch"})
     assert guessed.code == 0 and "⚠ store" in guessed.out and "fetch-depth: 0" in guessed.out
+
+
+def test_the_commit_hook_knows_a_version_2_stores_values(team: dict) -> None:
+    """The scanner opens a recipients store with your identity and blocks a commit that
+    holds one of its values (KG300), without printing it; with no identity it still runs."""
+    root, alice = team["root"], team["alice"]
+    write(root, {"config.py": f"DSN = '{VALUES['DATABASE_URL']}'\n"})
+    git("add", "config.py", cwd=root)
+    blocked = kg_proc("scan", "--staged", cwd=root, env=alice.env)
+    assert blocked.code == 1 and "KG300" in blocked.all
+    assert_no_value(VALUES.values(), blocked.out, blocked.err)
+    nobody = kg_proc("scan", "--staged", cwd=root,
+                     env={"XDG_CONFIG_HOME": str(root.parent / "nobody"),
+                          "HOME": str(root.parent / "nobody")})
+    # Without a key the store's values are unknown; the URL's password is still found.
+    assert nobody.code == 1 and "KG300" not in nobody.all and "Traceback" not in nobody.all
