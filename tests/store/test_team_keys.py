@@ -310,7 +310,12 @@ def test_two_branches_adding_different_recipients_merge_cleanly(team: dict, tmp_
         assert injected(root, person.env)[0] == 0
 
 
-def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict) -> None:
+@pytest.mark.parametrize("merged_into", ["main", "feature"])
+def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict,
+                                                                      merged_into: str) -> None:
+    """feature set a value on generation 1; main removed Bob (generation 2) and set another.
+    Merged either way, the result is main's generation with both values, the carried one
+    flagged."""
     root, alice = team["root"], team["alice"]
     merge_setup(root)
     git("checkout", "-qb", "feature", cwd=root)
@@ -320,16 +325,19 @@ def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict)
     assert kg("recipients", "rm", "bob", cwd=root, env=alice.env).code == 0
     kg("secrets", "set", "DATABASE_URL=-", cwd=root, input="postgres://rotated", env=alice.env)
     git("commit", "-qam", "remove bob", cwd=root)
-    merged = run_merge(root, "feature", alice.env)
+    git("checkout", "-q", merged_into, cwd=root)
+    merged = run_merge(root, "feature" if merged_into == "main" else "main", alice.env)
     assert merged.returncode == 0, merged.stdout + merged.stderr
     assert "OPENAI_API_KEY" in merged.stderr and "carried" in merged.stderr
     data = store(root)
     assert data["generation"] == 2 and "bob" not in data["recipients"]
     assert data["secrets"]["OPENAI_API_KEY"]["mark"] == "carried"
+    assert "mark" not in data["secrets"]["DATABASE_URL"]
     code, out, _ = injected(root, alice.env)
     assert code == 0 and "sk-feature-value-123456" in out and "postgres://rotated" in out
     assert "● set · carried" in kg("secrets", "ls", cwd=root).out
     assert "review" in kg("check", cwd=root, env=alice.env).out
+    assert injected(root, team["bob"].env)[0] == 2  # the merge did not let Bob back in
 
 
 def test_a_failed_merge_leaves_a_refused_file(team: dict) -> None:
@@ -565,3 +573,23 @@ def test_the_commit_hook_knows_a_version_2_stores_values(team: dict) -> None:
                           "HOME": str(root.parent / "nobody")})
     # Without a key the store's values are unknown; the URL's password is still found.
     assert nobody.code == 1 and "KG300" not in nobody.all and "Traceback" not in nobody.all
+
+
+def test_a_recipient_added_on_the_older_generation_is_a_conflict(team: dict,
+                                                                  tmp_path: Path) -> None:
+    """Recipient changes are never carried across a re-key: Carol, added on a branch that
+    did not see Bob's removal, would get the new key without anyone deciding it."""
+    root, alice = team["root"], team["alice"]
+    merge_setup(root)
+    carol = age_person(tmp_path, "carol")
+    git("checkout", "-qb", "carol", cwd=root)
+    assert kg("recipients", "add", "carol", carol.recipient, cwd=root, env=alice.env).code == 0
+    git("commit", "-qam", "add carol", cwd=root)
+    git("checkout", "-q", "main", cwd=root)
+    assert kg("recipients", "rm", "bob", cwd=root, env=alice.env).code == 0
+    git("commit", "-qam", "remove bob", cwd=root)
+    merged = run_merge(root, "carol", alice.env)
+    assert merged.returncode != 0
+    assert "never carried across a re-key" in merged.stderr
+    assert "recipients add" in merged.stderr
+    assert "<<<<<<< ours" in (root / STORE).read_text()
