@@ -73,6 +73,8 @@ VENDOR_EXAMPLES = frozenset({
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
 })
 _SEALED = re.compile(r"^kg1:[A-Za-z0-9_-]+$")
+_STORE_FIELD = re.compile(r'(?:store_id|key_id|previous_key_id|chain|mac) = "[0-9a-f]*"|'
+                          r'"[A-Za-z0-9._@+-]+" = \{ recipient = .*')
 
 
 def _alphabet_or_sequence(value: str) -> bool:
@@ -113,6 +115,14 @@ RULES: list[ContextRule] = [
                 "Every other line of the store file is scanned.",
                 "old-store.toml", 'API_KEY = "kg1:{alnum:60}"',
                 lambda c: bool(_SEALED.match(c.value)) or "kg1:" + c.value in c.line),
+    ContextRule("store-fields", Effect.DROP,
+                "A kortix-guard store's own public fields: its ids, MAC and re-key chain (hex), "
+                "and each recipient's line (a public key, and the data key wrapped to it as an "
+                "age file). Only in a file that starts with the store's header.",
+                ".kortix/secrets.enc.toml",
+                "# kortix-guard encrypted store: names are public, values are sealed.\n"
+                'mac = "{hex:64}"',
+                lambda c: c.info.is_store and bool(_STORE_FIELD.fullmatch(c.line.strip()))),
     ContextRule("placeholder", Effect.DROP,
                 "A placeholder: `changeme`, `xxx`, `***`, `<…>`, `${…}`, `{{…}}`, `%(…)s`, "
                 "format fields (`{password}`), "

@@ -105,3 +105,15 @@ def test_high_findings_survive_every_context_rule_but_vendor_examples(engine: st
 def test_threshold(engine: str, threshold: Confidence, expected: set[str]) -> None:
     text = 'password = "hunter22"\nblob = "' + expand("{alnum:40}", _rng) + '"\n'
     assert {f.code for f in findings("app.py", text, threshold)} == expected
+
+
+def test_store_fields_are_skipped_only_in_a_store(engine: str) -> None:
+    """The store's own hex fields and recipient lines are not findings; the same line in
+    another file still is, and a value pasted into a store is still found."""
+    mac = 'mac = "' + expand("{hex:64}", _rng) + '"'
+    header = "# kortix-guard encrypted store: names are public, values are sealed.\n"
+    assert findings(".kortix/secrets.enc.toml", header + mac + "\n", Confidence.LOW) == []
+    assert findings("settings.toml", mac + "\n", Confidence.LOW)
+    token = expand("ghp_{alnum:36}", _rng)
+    pasted = findings(".kortix/secrets.enc.toml", header + f'mac = "{token}"\n')
+    assert [f.code for f in pasted] == ["KG320"]

@@ -56,6 +56,7 @@ class FileInfo:
     kind: str  # "code", "docs" (and suffix-less names: ChangeLog, Makefile) or "config"
     is_test: bool
     is_lock: bool
+    is_store: bool = False  # a kortix-guard store (its header comment)
 
     @classmethod
     def of(cls, path: str, head: bytes = b"") -> FileInfo:
@@ -68,7 +69,8 @@ class FileInfo:
         is_test = bool(parts & _TEST_DIRS) or bool(_TEST_FILE.match(name.lower()))
         is_lock = (name in LOCK_NAMES or bool(_LOCK_NAME.match(name))
                    or bool(_LOCK_CONTENT.search(head[:1024])))
-        return cls(path, name, suffix, kind, is_test, is_lock)
+        return cls(path, name, suffix, kind, is_test, is_lock,
+                   head.startswith(b"# kortix-guard encrypted store:"))
 
 
 @dataclass(frozen=True)
