@@ -81,8 +81,10 @@ def check_store(ctx: Context) -> Result:
     except errors.StoreError as e:
         return Result("store", False, f"{display}: the store does not open", [e.diagnostics()])
     sf = opened.file
-    summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s), key from "
-               f"{opened.key_source})")
+    team = (f", generation {sf.generation}, {len(sf.recipients)} recipient(s)"
+            if sf.has_recipients else "")
+    summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s){team}, key "
+               f"from {opened.key_source})")
     problems = [f"{display}: {opened.stale}"] if opened.stale else []
     warnings = []
     problem = _chain_against_base(ctx, opened, display)

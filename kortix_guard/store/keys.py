@@ -163,8 +163,12 @@ def implicit_identities(notes: list[str]) -> Iterator[Source]:
     if personal.exists():
         yield Source(str(personal), identity=recipients.identity_from_file(personal,
                                                                            explicit=False))
+    try:
+        ssh = Path.home() / ".ssh"
+    except RuntimeError:  # no home folder (a bare container): no SSH keys to try
+        return
     for name in ("id_ed25519", "id_rsa"):
-        path = Path.home() / ".ssh" / name
+        path = ssh / name
         if not path.is_file():
             continue
         try:
