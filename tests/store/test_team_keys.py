@@ -340,21 +340,36 @@ def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict,
     assert injected(root, team["bob"].env)[0] == 2  # the merge did not let Bob back in
 
 
-def test_a_failed_merge_leaves_a_refused_file(team: dict) -> None:
-    """Both branches re-keyed: no side chains from the other. Conflict markers, refused by
-    every command; `git add` cannot silently revert either side."""
+@pytest.mark.parametrize(("branch_change", "why"), [
+    ("rotate", "does not chain from generation 2"),  # Alice's mark refuses the fork
+    ("add-carol", "never carried across a re-key"),
+    ("rotate-older", "neither side's key chains from the other's"),
+])
+def test_a_failed_merge_leaves_a_refused_file(team: dict, tmp_path: Path, branch_change: str,
+                                              why: str) -> None:
+    """main removed Bob (generation 2) while a branch either re-keyed too (on Bob's machine:
+    no side chains from the other) or added Carol on generation 1 (recipient changes are never
+    carried across a re-key, or Carol would get the new key without anyone deciding it).
+    Conflict markers, refused by every command: `git add` cannot silently revert a side."""
     root, alice = team["root"], team["alice"]
     merge_setup(root)
     git("checkout", "-qb", "other", cwd=root)
-    assert kg("key", "rotate", cwd=root, env=team["bob"].env).code == 0  # on Bob's machine
-    git("commit", "-qam", "rotate on a branch", cwd=root)
+    if branch_change.startswith("rotate"):
+        assert kg("key", "rotate", cwd=root, env=team["bob"].env).code == 0
+    else:
+        carol = age_person(tmp_path, "carol")
+        assert kg("recipients", "add", "carol", carol.recipient, cwd=root, env=alice.env).code == 0
+    git("commit", "-qam", branch_change, cwd=root)
     git("checkout", "-q", "main", cwd=root)
     assert kg("recipients", "rm", "bob", cwd=root, env=alice.env).code == 0
+    if branch_change == "rotate-older":  # main is two re-keys ahead: the fork is older
+        assert kg("key", "rotate", cwd=root, env=alice.env).code == 0
     git("commit", "-qam", "remove bob", cwd=root)
     merged = run_merge(root, "other", alice.env)
     assert merged.returncode != 0
+    assert why in merged.stderr and "git checkout --theirs" in merged.stderr
     assert "<<<<<<< ours" in (root / STORE).read_text()
-    for args in (["secrets", "ls"], ["inject"], ["secrets", "set", "A=b"]):
+    for args in (["secrets", "ls"], ["inject", "--format", "dotenv"], ["secrets", "set", "A=b"]):
         assert kg(*args, cwd=root, env=alice.env).code == 2
 
 
@@ -573,23 +588,3 @@ def test_the_commit_hook_knows_a_version_2_stores_values(team: dict) -> None:
                           "HOME": str(root.parent / "nobody")})
     # Without a key the store's values are unknown; the URL's password is still found.
     assert nobody.code == 1 and "KG300" not in nobody.all and "Traceback" not in nobody.all
-
-
-def test_a_recipient_added_on_the_older_generation_is_a_conflict(team: dict,
-                                                                  tmp_path: Path) -> None:
-    """Recipient changes are never carried across a re-key: Carol, added on a branch that
-    did not see Bob's removal, would get the new key without anyone deciding it."""
-    root, alice = team["root"], team["alice"]
-    merge_setup(root)
-    carol = age_person(tmp_path, "carol")
-    git("checkout", "-qb", "carol", cwd=root)
-    assert kg("recipients", "add", "carol", carol.recipient, cwd=root, env=alice.env).code == 0
-    git("commit", "-qam", "add carol", cwd=root)
-    git("checkout", "-q", "main", cwd=root)
-    assert kg("recipients", "rm", "bob", cwd=root, env=alice.env).code == 0
-    git("commit", "-qam", "remove bob", cwd=root)
-    merged = run_merge(root, "carol", alice.env)
-    assert merged.returncode != 0
-    assert "never carried across a re-key" in merged.stderr
-    assert "recipients add" in merged.stderr
-    assert "<<<<<<< ours" in (root / STORE).read_text()
