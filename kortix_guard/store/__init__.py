@@ -79,8 +79,11 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
                               f"by hand on purpose, run `kortix-guard secrets reseal`")
     if trusting:
         chain.trust(sf, found.key)
-    stale = chain.check_local(sf, found.key, display, history=history(history_path or path),
-                              open_key=key_opener(key_file, display))
+    if verify:
+        stale = chain.check_local(sf, found.key, display, history=history(history_path or path),
+                                  open_key=key_opener(key_file, display))
+    else:  # an unverified file never moves the mark
+        stale = chain.older(sf)
     if stale and writing:
         raise StoreError(f"{display}: {stale}; not changed",
                          hint=chain.STALE_HINT.format(store=display))
