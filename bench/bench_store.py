@@ -68,46 +68,50 @@ def main() -> int:
     args = parser.parse_args()
     for version in (1, 2):
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            os.environ["XDG_CONFIG_HOME"] = str(root / "config")
-            declared = ", ".join(f'"S_{i:05d}"' for i in range(100))
-            (root / "kortix.toml").write_text(
-                f'[project]\nname = "bench"\n[env]\nrequired = [{declared}]\n')
-            env, sealed = make_store(root, version, args.secrets)
-            store = root / ".kortix" / "secrets.enc.toml"
-            size = store.stat().st_size
-
-            def open_all() -> None:
-                values = open_store(store).values()
-                assert len(values) == args.secrets
-
-            kind = "one shared key" if version == 1 else "3 recipients, opened by an age identity"
-            print(f"store version {version} ({kind}): {args.secrets} secrets, "
-                  f"{size / 1e6:.1f} MB on disk")
-            print(f"  seal all and write (once)           {sealed * 1000:8.1f} ms")
-            print(f"  open + verify MAC + decrypt all     "
-                  f"{median_time(open_all, args.runs) * 1000:8.1f} ms")
-            if version == 2:
-                unwrap_floor(store, env["KORTIX_GUARD_KEY"], args.runs)
-            commands = [("kortix-guard --version", ["--version"]),
-                        ("kortix-guard manifest check", ["manifest", "check"]),
-                        ("kortix-guard secrets ls (no key)", ["secrets", "ls"]),
-                        ("kortix-guard secrets set (1 value)", ["secrets", "set", "S_00000=v"]),
-                        ("kortix-guard env pull", ["env", "pull"])]
-            commands += ([("kortix-guard key export", ["key", "export"])] if version == 1 else
-                         [("kortix-guard recipients ls (no key)", ["recipients", "ls"])])
-            for label, argv in commands:
-                t = median_time(lambda argv=argv: cli(root, env, *argv), args.runs)
-                print(f"  {label:<36}{t * 1000:8.1f} ms  (process start-up included)")
+            bench_version(Path(tmp), version, args.secrets, args.runs)
     return 0
+
+
+def bench_version(root: Path, version: int, secrets: int, runs: int) -> None:
+    """One store version's figures, in a fresh folder with its own per-user config."""
+    os.environ["XDG_CONFIG_HOME"] = str(root / "config")
+    declared = ", ".join(f'"S_{i:05d}"' for i in range(100))
+    (root / "kortix.toml").write_text(
+        f'[project]\nname = "bench"\n[env]\nrequired = [{declared}]\n')
+    env, sealed = make_store(root, version, secrets)
+    store = root / ".kortix" / "secrets.enc.toml"
+    size = store.stat().st_size
+
+    def open_all() -> None:
+        values = open_store(store).values()
+        assert len(values) == secrets
+
+    kind = "one shared key" if version == 1 else "3 recipients, opened by an age identity"
+    print(f"store version {version} ({kind}): {secrets} secrets, "
+          f"{size / 1e6:.1f} MB on disk")
+    print(f"  seal all and write (once)           {sealed * 1000:8.1f} ms")
+    print(f"  open + verify MAC + decrypt all     "
+          f"{median_time(open_all, runs) * 1000:8.1f} ms")
+    if version == 2:
+        unwrap_floor(store, env["KORTIX_GUARD_KEY"], runs)
+    commands = [("kortix-guard --version", ["--version"]),
+                ("kortix-guard manifest check", ["manifest", "check"]),
+                ("kortix-guard secrets ls (no key)", ["secrets", "ls"]),
+                ("kortix-guard secrets set (1 value)", ["secrets", "set", "S_00000=v"]),
+                ("kortix-guard env pull", ["env", "pull"])]
+    commands += ([("kortix-guard key export", ["key", "export"])] if version == 1 else
+                 [("kortix-guard recipients ls (no key)", ["recipients", "ls"])])
+    for label, argv in commands:
+        t = median_time(lambda argv=argv, env=env: cli(root, env, *argv), runs)
+        print(f"  {label:<36}{t * 1000:8.1f} ms  (process start-up included)")
 
 
 def unwrap_floor(store: Path, identity_text: str, runs: int) -> None:
     """The age format's own cost, with pyrage alone: unwrap the data key from its line."""
     import base64
-    import tomllib
 
     import pyrage
+    import tomllib
 
     wrapped = base64.b64decode(tomllib.loads(store.read_text())["recipients"]["alice"]["key"])
     identity = pyrage.x25519.Identity.from_str(identity_text)
