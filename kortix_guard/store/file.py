@@ -27,6 +27,7 @@ else:  # pragma: no cover
 
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
+RECIPIENTS_SINCE = "0.2.0"  # the first kortix-guard that reads version 2
 HEADER = """\
 # kortix-guard encrypted store: names are public, values are sealed with AES-256-GCM.
 # Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.

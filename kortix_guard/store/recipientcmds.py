@@ -91,8 +91,8 @@ def _refuse_duplicate(existing: dict[str, str], name: str, recipient) -> None:
 
 def _upgrade(project: Project, store, display: str, *, extra: dict | None = None) -> None:
     """Version 1 → 2: a new data key, wrapped to you (and extra), chained from the old key."""
-    from kortix_guard import _meta
     from kortix_guard.store import keys, rekey
+    from kortix_guard.store.file import RECIPIENTS_SINCE
     from kortix_guard.store.crypto import Key
 
     mine = own_recipient()
@@ -107,7 +107,7 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
         chosen[me] = mine
     old, _ = rekey(store, Key.generate(), display, key_file=project.key_file, recipients=chosen)
     keys.retire(old.store_id, old.key_id)
-    click.echo(UPGRADED.format(store=display, version=_meta.version()), err=True)
+    click.echo(UPGRADED.format(store=display, version=RECIPIENTS_SINCE), err=True)
 
 
 def ls(project: Project, *, as_json: bool = False) -> int:
