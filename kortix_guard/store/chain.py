@@ -121,6 +121,7 @@ def check_local(store: StoreFile, key, display: str, *, history: Callable[[], It
     here = Mark.of(store, key)
     if mark is None:
         if store.has_recipients:
+            _refuse_replacement(store, display, history)
             save_mark(store.store_id, here)  # trusted on first use: docs/store.md says what remains
         return None
     if store.generation == mark.generation and store.key_id == mark.key_id:
@@ -137,6 +138,22 @@ def check_local(store: StoreFile, key, display: str, *, history: Callable[[], It
                      hint=f"compare with the main branch (`git log -p -- {display}`); if you trust "
                           f"this store, `kortix-guard store trust` makes it the one this machine "
                           f"expects")
+
+
+def _refuse_replacement(store: StoreFile, display: str,
+                        history: Callable[[], Iterable[StoreFile]]) -> None:
+    """A store id this machine has not seen, at a path where git has a store this machine
+    did open: the store was replaced (a new id wrapped to the same public recipients), which
+    trust on first use must not accept silently."""
+    replaced = next((v.store_id for v in history()
+                     if v.store_id != store.store_id and load_mark(v.store_id) is not None),
+                    None)
+    if replaced is not None:
+        raise StoreError(f"{display}: a new store (store id {store.store_id}) replaces the one "
+                         f"this machine opened here (store id {replaced}): made by someone "
+                         f"who could not re-key the old one, or re-created on purpose",
+                         hint=f"compare with the main branch (`git log -p -- {display}`); if "
+                              f"the team re-created it, `kortix-guard store trust`")
 
 
 def trust(store: StoreFile, key) -> None:

@@ -588,3 +588,27 @@ def test_the_commit_hook_knows_a_version_2_stores_values(team: dict) -> None:
                           "HOME": str(root.parent / "nobody")})
     # Without a key the store's values are unknown; the URL's password is still found.
     assert nobody.code == 1 and "KG300" not in nobody.all and "Traceback" not in nobody.all
+
+
+def test_a_store_replaced_by_a_new_store_id_is_refused(team: dict, tmp_path: Path) -> None:
+    """Someone without the data key writes a brand-new store (new store id) wrapped to the
+    same public recipients: trust on first use must not accept it where this machine opened
+    the old one, and the pull request check names the changed store id."""
+    from kortix_guard.store import create, recipients
+    from kortix_guard.store.crypto import Key
+
+    root, alice = team["root"], team["alice"]
+    git("checkout", "-qb", "replaced", cwd=root)
+    old = store(root)
+    (root / STORE).unlink()
+    create(root / STORE, Key.generate(), recipients={
+        n: recipients.Recipient.stored(r["recipient"]) for n, r in old["recipients"].items()})
+    git("commit", "-qam", "replace", cwd=root)
+    result = kg("inject", "--format", "dotenv", cwd=root, env=alice.env)
+    assert_cannot_run(result, "replaces the one this machine opened here")
+    fresh_ci = {**team["ci"], "XDG_CONFIG_HOME": str(tmp_path / "fresh-ci")}
+    checked = kg("check", "--base", "main", cwd=root, env=fresh_ci)
+    assert checked.code == 1 and "the store id changed" in checked.out
+    assert kg("store", "trust", cwd=root, env=alice.env).code == 0
+    code, _, err = injected(root, alice.env)  # it opens now; it holds no value yet
+    assert code == 1 and "DATABASE_URL" in err
