@@ -145,6 +145,9 @@ def _refuse_replacement(store: StoreFile, display: str,
     """A store id this machine has not seen, at a path where git has a store this machine
     did open: the store was replaced (a new id wrapped to the same public recipients), which
     trust on first use must not accept silently."""
+    folder = mark_path(store.store_id).parent
+    if not (folder.is_dir() and any(folder.glob("*.mark"))):
+        return  # this machine opened no store yet (a CI run): nothing to compare with
     replaced = next((v.store_id for v in history()
                      if v.store_id != store.store_id and load_mark(v.store_id) is not None),
                     None)
