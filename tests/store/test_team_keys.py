@@ -26,7 +26,7 @@ from tests.conftest import (
 )
 from tests.store.conftest import STORE
 
-VALUES = {"DATABASE_URL": "postgres://app:Planted-db-Secret-1@db/app",
+VALUES = {"DATABASE_URL": "postgres://app:Planted-db-Secret-1@db/app",  # kortix-guard: allow (planted)
           "OPENAI_API_KEY": "sk-planted-openai-Secret-2-abcdefghij"}
 
 
