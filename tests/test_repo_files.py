@@ -49,3 +49,16 @@ def test_every_pinned_reference_is_the_one_pinned_commit() -> None:
             for ref in re.findall(r"kortix-guard/kortix-guard[\w./-]*@([\w.-]+)", p.read_text())]
     assert refs
     assert [r for r in refs if r[1] != PINNED_COMMIT] == []
+
+
+def test_the_repository_holds_no_secret_by_its_own_scanner() -> None:
+    """`kortix-guard scan --all-files` on this checkout is clean: planted test values carry an
+    inline allow, so the tool's own hook would accept every commit here."""
+    import subprocess
+    import sys
+
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    proc = subprocess.run([sys.executable, "-m", "kortix_guard", "scan", "--all-files"],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
