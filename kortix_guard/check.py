@@ -86,11 +86,9 @@ def check_store(ctx: Context) -> Result:
     summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s){team}, key "
                f"from {opened.key_source})")
     problems = [f"{display}: {opened.stale}"] if opened.stale else []
-    warnings = []
-    problem = _chain_against_base(ctx, opened, display)
-    if problem and problem.startswith("warning:"):
-        warnings.append(problem)
-    elif problem:
+    warnings: list[str] = []
+    problem = _chain_against_base(ctx, opened, display, warnings)
+    if problem:
         problems.append(problem)
     if problems:
         return Result("store", False, f"{display}: not the current generation", problems)
@@ -102,18 +100,19 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     """Values marked to rotate or carried by a merge, and values older than max_age_days."""
     from datetime import datetime, timedelta, timezone
 
+    from kortix_guard.store.file import parse_time
+
     warnings = []
-    for mark, why in (("rotate", ("a removed recipient could read them; change each at its "
-                                  "provider")),
-                      ("carried", "carried by a merge from an older generation; check each")):
+    for mark, to_do, why in (
+            ("rotate", "rotate", "a removed recipient could read them; change each at its provider"),
+            ("carried", "review", "carried by a merge from an older generation; check each")):
         marked = [n for n, m in sf.meta.items() if m.mark == mark]
         if marked:
-            warnings.append(f"warning: {len(marked)} value(s) to {'rotate' if mark == 'rotate' else 'review'}: "
-                            f"{', '.join(marked)} ({why}), then `kortix-guard secrets set NAME=-`")
+            warnings.append(f"warning: {len(marked)} value(s) to {to_do}: {', '.join(marked)} "
+                            f"({why}), then `kortix-guard secrets set NAME=-`")
     if max_age_days is not None:
         limit = datetime.now(timezone.utc) - timedelta(days=max_age_days)
-        old = [n for n, m in sf.meta.items()
-               if datetime.fromisoformat(m.set_at.replace("Z", "+00:00")) < limit]
+        old = [n for n, m in sf.meta.items() if parse_time(m.set_at) < limit]
         if old:
             warnings.append(f"warning: {len(old)} value(s) set more than {max_age_days} day(s) ago "
                             f"([guard] max_age_days): {', '.join(old)}; rotate them, then "
@@ -121,9 +120,9 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     return warnings
 
 
-def _chain_against_base(ctx: Context, opened, display: str) -> str | None:
+def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str]) -> str | None:
     """On a pull request (`--base`, or GITHUB_BASE_REF / GitLab's merge request base in CI),
-    the store must be the base branch's or a verified re-key of it."""
+    the store must be the base branch's or a verified re-key of it: the problem, or None."""
     from kortix_guard.git import GitError, Repo
     from kortix_guard.store import chain, history, key_opener
     from kortix_guard.store import file as store_file
@@ -138,9 +137,12 @@ def _chain_against_base(ctx: Context, opened, display: str) -> str | None:
     except (GitError, ValueError):
         # Named with --base, a missing revision fails; guessed from CI's environment (a
         # shallow checkout), it is a warning with the fix.
-        return (("" if ctx.base else "warning: ") +
-                f"the base revision {base} is not in this clone, so the store's re-key chain "
-                f"cannot be checked; fetch it (actions/checkout with `fetch-depth: 0`)")
+        problem = (f"the base revision {base} is not in this clone, so the store's re-key "
+                   f"chain cannot be checked; fetch it (actions/checkout with `fetch-depth: 0`)")
+        if ctx.base:
+            return problem
+        warnings.append(f"warning: {problem}")
+        return None
     data = repo.file_at(base, relative)
     try:
         base_sf = (store_file.parse(data.decode("utf-8"), f"{base}:{relative}", canonical=False)

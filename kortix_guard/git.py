@@ -188,19 +188,13 @@ class Repo:
         """The content of path (repository-relative) in HEAD's tree, None when absent."""
         if self._git.head_is_unborn:
             return None
-        try:
-            entry = self._git.head.peel().tree[path]
-        except KeyError:
-            return None
-        return self._git[entry.id].data if entry.type_str == "blob" else None
+        entry = _blob_entry(self._git.head.peel().tree, path)
+        return self._git[entry.id].data if entry is not None else None
 
     def file_at(self, rev: str, path: str) -> bytes | None:
         """The content of path at a revision, None when the revision does not hold it."""
-        try:
-            entry = self._git[self._commit_id(rev)].tree[path]
-        except KeyError:
-            return None
-        return self._git[entry.id].data if entry.type_str == "blob" else None
+        entry = _blob_entry(self._git[self._commit_id(rev)].tree, path)
+        return self._git[entry.id].data if entry is not None else None
 
     def file_versions(self, path: str, *, since: str | None = None) -> Iterator[bytes]:
         """Every distinct content path had in a commit reachable from HEAD or any ref (only
@@ -215,11 +209,8 @@ class Repo:
             walker.hide(self._commit_id(since))
         seen = set()
         for commit in walker:
-            try:
-                entry = commit.tree[path]
-            except KeyError:
-                continue
-            if entry.id not in seen and entry.type_str == "blob":
+            entry = _blob_entry(commit.tree, path)
+            if entry is not None and entry.id not in seen:
                 seen.add(entry.id)
                 yield self._git[entry.id].data
 
@@ -337,6 +328,15 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
 def _is_file_mode(mode: int) -> bool:
     # Regular and executable files; not symlinks (0o120000) nor submodules (0o160000).
     return mode in (0o100644, 0o100755)
+
+
+def _blob_entry(tree, path: str):
+    """The tree entry of the file at path (repository-relative), or None."""
+    try:
+        entry = tree[path]
+    except KeyError:
+        return None
+    return entry if entry.type_str == "blob" else None
 
 
 def _new_blobs(git, tree, prefix: str, trees: set, blobs: set) -> Iterator[tuple[str, str]]:

@@ -173,7 +173,7 @@ def identity_show() -> int:
     """Print your public recipient (`age1…`), never the identity itself."""
     from kortix_guard.store.recipients import personal_recipient
 
-    click.echo(personal_recipient())
+    click.echo(personal_recipient().text)
     return 0
 
 

@@ -210,7 +210,7 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
     from kortix_guard.scan.engine import Item
     from kortix_guard.scan.sources import disk_items, excluded
 
-    skip = set(config.exclude)
+    skip = tuple(config.exclude)
     if mode is Mode.DISK:
         missing = [p for p in paths if not os.path.lexists(project.cwd / p)]
         if missing:
@@ -219,7 +219,7 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
                                          "scans the current folder")
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
-        items = [i for i in items if not excluded(i.path, tuple(skip))]
+        items = [i for i in items if not excluded(i.path, skip)]
         return items, len(items), sum(_size(i.disk) for i in items)
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
@@ -236,14 +236,14 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
     elif mode is Mode.STAGED:
         refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
                 else repo.staged_blobs())
-        refs = [r for r in refs if not excluded(r.path, tuple(skip))]
+        refs = [r for r in refs if not excluded(r.path, skip)]
         contents = repo.read_all(r.id for r in refs)
         items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
                  for r in refs]
         return items, len(items), sum(len(i.data or b"") for i in items)
     else:
         refs = repo.index_blobs()
-    refs = [r for r in refs if not excluded(r.path, tuple(skip))]
+    refs = [r for r in refs if not excluded(r.path, skip)]
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
     items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit, blob=r.id)
              for r in refs]

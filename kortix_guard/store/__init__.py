@@ -40,10 +40,17 @@ def read_names(path: Path, display: str | None = None) -> list[str]:
 class OpenedStore:
     path: Path
     file: StoreFile
-    key: object  # crypto.Key
+    found: object  # keys.FoundKey: the key and where it came from
     sealer: object  # crypto.Sealer
-    key_source: str
     stale: str | None = None  # why this is an older generation than this machine opened
+
+    @property
+    def key(self):  # crypto.Key
+        return self.found.key  # type: ignore[attr-defined]
+
+    @property
+    def key_source(self) -> str:
+        return self.found.described  # type: ignore[attr-defined]
 
     def value(self, name: str) -> SecretValue:
         return self.sealer.open(name, self.file.entries[name])  # type: ignore[attr-defined]
@@ -87,7 +94,7 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
     if stale and writing:
         raise StoreError(f"{display}: {stale}; not changed",
                          hint=chain.STALE_HINT.format(store=display))
-    return OpenedStore(path, sf, found.key, sealer, found.source, stale)
+    return OpenedStore(path, sf, found, sealer, stale)
 
 
 def history(path: Path):
@@ -233,11 +240,12 @@ def create_with_new_key(path: Path, display: str | None = None) -> tuple[StoreFi
 
 
 def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | None = None,
-          recipients: dict | None = None, mark_rotate: bool = False) -> tuple[StoreFile, StoreFile]:
+          recipients=None, mark_rotate: bool = False) -> tuple[StoreFile, StoreFile]:
     """Re-seal every value under new_key in one atomic replace of the file; returns the
     store before and after. A version 2 store (or a version 1 store given recipients: the
     upgrade) gets the next generation, a chain link from the old key, and its data key
-    wrapped to recipients (name → recipients.Recipient; by default the current ones).
+    wrapped to recipients (name → recipients.Recipient; by default the current ones; or a
+    function of the opened store returning them, which may refuse, under the lock).
     mark_rotate marks every value "to rotate" (someone who could read it was removed)."""
     from kortix_guard.store import chain, crypto
     from kortix_guard.store import recipients as wrap
@@ -245,6 +253,8 @@ def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | N
     with store_file.locked(path):
         opened = open_store(path, display, key_file=key_file, writing=True)
         old = opened.file
+        if callable(recipients):
+            recipients = recipients(opened)
         sealer = new_key.sealer(old.store_id)
         entries = {name: sealer.seal(name, opened.value(name)) for name in old.entries}
         if not old.has_recipients and recipients is None:

@@ -103,10 +103,10 @@ STALE_HINT = ("get the current store (`git pull`, or `git checkout main -- {stor
               "values set on the old generation must be set again on the current one")
 
 
-def older(store: StoreFile) -> str | None:
-    """Why store is older than this machine's mark, or None. Reads the mark only: for a
-    store whose MAC was not verified (`secrets reseal` of a hand-merged file)."""
-    mark = load_mark(store.store_id)
+def older(store: StoreFile, mark: Mark | None = None) -> str | None:
+    """Why store is older than this machine's mark (read here unless given), or None. Alone,
+    for a store whose MAC was not verified (`secrets reseal` of a hand-merged file)."""
+    mark = mark or load_mark(store.store_id)
     if mark is None or store.generation >= mark.generation:
         return None
     return STALE.format(gen=store.generation, mark=mark.generation)
@@ -127,7 +127,7 @@ def check_local(store: StoreFile, key, display: str, *, history: Callable[[], It
     if store.generation == mark.generation and store.key_id == mark.key_id:
         return None
     if store.generation < mark.generation:
-        return older(store)
+        return older(store, mark)
     if descends(mark, store, history, open_key):
         save_mark(store.store_id, here)
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from typing import BinaryIO
 
 import click
@@ -110,7 +111,7 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
         click.echo(json.dumps([{"name": n, "status": s, "spec": sp, **_meta_json(meta.get(n))}
                                for n, s, sp in rows], indent=2))
     else:
-        _table(rows, meta, now=store_file.now())
+        _table(rows, meta, now=datetime.now(timezone.utc))
         n_set = sum(status == "set" for _, status, _ in rows)
         click.echo(f"{n_set} set · {len(manifest.required)} required · "
                    f"{len(manifest.optional)} optional")
@@ -137,19 +138,18 @@ def _meta_json(meta) -> dict:
             "carried": meta.mark == "carried"}
 
 
-def age(set_at: str, now: str) -> str:
+def age(set_at: str, now: datetime) -> str:
     """How long ago a value was set, as `secrets ls` shows it: 40m, 5h, 12d."""
-    from datetime import datetime
+    from kortix_guard.store.file import parse_time
 
-    seconds = (datetime.fromisoformat(now.replace("Z", "+00:00"))
-               - datetime.fromisoformat(set_at.replace("Z", "+00:00"))).total_seconds()
+    seconds = (now - parse_time(set_at)).total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return "now"
 
 
-def _table(rows: list[tuple[str, str, str]], meta, *, now: str) -> None:
+def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
     width = max([len("NAME"), *(len(n) for n, _, _ in rows)])
     ages = bool(meta)
     status_width = max([9, *(len(f"set · {meta[n].mark}") + 2 for n in meta if meta[n].mark)])

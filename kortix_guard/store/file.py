@@ -55,6 +55,12 @@ class RecipientLine:
     def kind(self) -> str:
         return "age" if self.recipient.startswith("age1") else self.recipient.split()[0]
 
+    @property
+    def fingerprint(self) -> str:
+        from kortix_guard.store.recipients import Recipient
+
+        return Recipient.stored(self.recipient).fingerprint
+
 
 @dataclass(frozen=True)
 class EntryMeta:
@@ -138,6 +144,14 @@ def now() -> str:
     import datetime
 
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str):
+    """A time as the store records it (`now()`), as an aware datetime."""
+    import datetime
+
+    return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
 
 
 def read(path: Path, display: str | None = None, *, canonical: bool = True) -> StoreFile:

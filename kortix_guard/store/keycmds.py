@@ -28,7 +28,10 @@ def create_store(project: Project, store, display: str) -> list[str]:
     from kortix_guard.store.crypto import Key
     from kortix_guard.store.recipientcmds import own_name, own_recipient
 
-    mine = _own_recipient_if_usable(own_recipient)
+    try:
+        mine = own_recipient()
+    except errors.StoreError:  # no pyrage on this platform: a symmetric store
+        mine = None
     if mine is not None:
         name = own_name(project)
         sf = create(store, Key.generate(), display, recipients={name: mine})
@@ -43,21 +46,16 @@ def create_store(project: Project, store, display: str) -> list[str]:
             f"next: commit {display}; {CI_HINT}; teammates run `kortix-guard key import`"]
 
 
-def _own_recipient_if_usable(own_recipient):
-    """Your recipient when pyrage is here to use it; a symmetric store otherwise."""
-    try:
-        return own_recipient()
-    except errors.StoreError:
-        return None
-
-
 def export_key(project: Project) -> int:
+    from kortix_guard.store import file as store_file
     from kortix_guard.store import open_store
 
     store = project.store_path()
     display = project.display(store)
-    _refuse_recipients_store(project, "key export", "an identity of its own for CI: "
-                             "`kortix-guard recipients add ci --generate`")
+    if store.exists():
+        _refuse_recipients_store(store_file.read(store, display), display, "key export",
+                                 "an identity of its own for CI: "
+                                 "`kortix-guard recipients add ci --generate`")
     opened = open_store(store, display, key_file=project.key_file)
     click.echo("warning: this prints the store's key; anyone holding it reads every value. "
                f"{CI_HINT}", err=True)
@@ -75,7 +73,7 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     from kortix_guard.store.commands import read_stdin
 
     sf = store_file.read(store, display)
-    _refuse_recipients_store(project, "key import", "ask a recipient to add you: "
+    _refuse_recipients_store(sf, display, "key import", "ask a recipient to add you: "
                              "`kortix-guard recipients add NAME <your recipient>` (yours: "
                              "`kortix-guard identity show`)")
     key = Key.from_text(read_stdin(stdin), source="stdin")
@@ -103,12 +101,9 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     return errors.CLEAN
 
 
-def _refuse_recipients_store(project: Project, command: str, instead: str) -> None:
-    from kortix_guard.store import file as store_file
-
-    store = project.store_path()
-    display = project.display(store)
-    if store.exists() and store_file.read(store, display).has_recipients:
+def _refuse_recipients_store(sf, display: str, command: str, instead: str) -> None:
+    """`key export|import` handle a version 1 store's one shared key, nothing else."""
+    if sf.has_recipients:
         raise errors.StoreError(f"`{command}` applies to version 1 stores; {display} is version "
                                 f"2, opened by its recipients' own identities",
                                 hint=f"instead, give each person or job {instead}")

@@ -39,6 +39,11 @@ STALE_HINT = ("get the current store (`git log -- {store}`, `git revert` the rev
 class FoundKey:
     key: Key
     source: str  # where it came from, for messages: never the key itself
+    recipient: str | None = None  # the recipient whose wrapped key it opened (version 2)
+
+    @property
+    def described(self) -> str:
+        return f"{self.source} (recipient {self.recipient})" if self.recipient else self.source
 
 
 def user_key_dir() -> Path:
@@ -253,9 +258,9 @@ def _unwrap_data_key(store, key_file: Path | None, display: str) -> FoundKey:
                 raise StoreError(f"{display}: the key wrapped to recipient {name} is not the "
                                  f"store's key: the file was changed outside kortix-guard",
                                  hint=f"restore it with `git checkout -- {display}`")
-            return FoundKey(key, f"{source.name} (recipient {name})")
+            return FoundKey(key, source.name, name)
         tried.append(source.describe())
-    recipients = ", ".join(f"{n} ({line.kind} {_fingerprint(line.recipient)})"
+    recipients = ", ".join(f"{n} ({line.kind} {line.fingerprint})"
                            for n, line in store.recipients.items()) or "none"
     details = f"; its recipients: {recipients}"
     if explicit is not None:
@@ -267,9 +272,3 @@ def _unwrap_data_key(store, key_file: Path | None, display: str) -> FoundKey:
     raise NoKey(f"no key for this store: no identity here opens {display}{details}",
                 hint="ask a recipient to run `kortix-guard recipients add NAME <your recipient>` "
                      "(yours: `kortix-guard identity show`; none yet: `kortix-guard identity new`)")
-
-
-def _fingerprint(recipient: str) -> str:
-    from kortix_guard.store.recipients import Recipient
-
-    return Recipient.stored(recipient).fingerprint

@@ -43,7 +43,7 @@ def own_recipient():
 
     if not recipients.personal_identity_path().exists():
         return None
-    return recipients.parse_recipient(recipients.personal_recipient())
+    return recipients.personal_recipient()
 
 
 def add(project: Project, name: str, recipient_text: str | None, *, generate: bool) -> int:
@@ -92,8 +92,8 @@ def _refuse_duplicate(existing: dict[str, str], name: str, recipient) -> None:
 def _upgrade(project: Project, store, display: str, *, extra: dict | None = None) -> None:
     """Version 1 → 2: a new data key, wrapped to you (and extra), chained from the old key."""
     from kortix_guard.store import keys, rekey
-    from kortix_guard.store.file import RECIPIENTS_SINCE
     from kortix_guard.store.crypto import Key
+    from kortix_guard.store.file import RECIPIENTS_SINCE
 
     mine = own_recipient()
     if mine is None:
@@ -113,12 +113,11 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
 def ls(project: Project, *, as_json: bool = False) -> int:
     """Needs no key: recipients are public."""
     from kortix_guard.store import file as store_file
-    from kortix_guard.store.recipients import Recipient
 
     store, display = _store(project)
     sf = store_file.read(store, display)
     rows = [{"name": n, "type": line.kind, "recipient": line.recipient,
-             "fingerprint": Recipient.stored(line.recipient).fingerprint, "added": line.added}
+             "fingerprint": line.fingerprint, "added": line.added}
             for n, line in sf.recipients.items()]
     if as_json:
         click.echo(json.dumps(rows, indent=2))
@@ -140,7 +139,7 @@ def ls(project: Project, *, as_json: bool = False) -> int:
 
 def rm(project: Project, name: str, *, force: bool = False) -> int:
     from kortix_guard.store import file as store_file
-    from kortix_guard.store import open_store, rekey
+    from kortix_guard.store import rekey
     from kortix_guard.store.crypto import Key
     from kortix_guard.store.recipients import Recipient
 
@@ -152,21 +151,25 @@ def rm(project: Project, name: str, *, force: bool = False) -> int:
     if name not in sf.recipients:
         raise errors.InputError(f"{display} has no recipient named {name}",
                                 hint="`kortix-guard recipients ls` lists them")
-    remaining = {n: Recipient.stored(line.recipient) for n, line in sf.recipients.items()
-                 if n != name}
-    opened = open_store(store, display, key_file=project.key_file, writing=True)
-    if not force and not remaining:
-        raise errors.InputError(f"{name} is the last recipient: nobody could open {display}",
-                                hint="add the next one first (`kortix-guard recipients add`), "
-                                     "or pass --force")
-    if not force and opened.key_source.endswith(f"(recipient {name})"):
-        raise errors.InputError(f"{name} is the recipient you opened {display} with "
-                                f"({opened.key_source.rsplit(' (recipient', 1)[0]}): you would "
-                                f"lock yourself out", hint="pass --force if that is what you want")
+
+    def remaining(opened) -> dict:
+        """Everyone but NAME, decided under the store's lock, with the store opened once."""
+        others = {n: Recipient.stored(line.recipient)
+                  for n, line in opened.file.recipients.items() if n != name}
+        if not force and not others:
+            raise errors.InputError(f"{name} is the last recipient: nobody could open {display}",
+                                    hint="add the next one first (`kortix-guard recipients "
+                                         "add`), or pass --force")
+        if not force and opened.found.recipient == name:
+            raise errors.InputError(f"{name} is the recipient you opened {display} with "
+                                    f"({opened.found.source}): you would lock yourself out",
+                                    hint="pass --force if that is what you want")
+        return others
+
     _, after = rekey(store, Key.generate(), display, key_file=project.key_file,
                      recipients=remaining, mark_rotate=True)
     click.echo(f"✓ removed {name}; {display} re-keyed to generation {after.generation} "
-               f"(key id {after.key_id}), wrapped to {len(remaining)} recipient(s)")
+               f"(key id {after.key_id}), wrapped to {len(after.recipients)} recipient(s)")
     if after.entries:
         click.echo(f"warning: {name} could read {len(after.entries)} value(s), now marked to "
                    f"rotate: {', '.join(after.entries)}. Change each at its provider, then "

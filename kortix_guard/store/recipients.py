@@ -238,10 +238,10 @@ def create_personal_identity() -> tuple[Path, str]:
     return path, public
 
 
-def personal_recipient() -> str:
+def personal_recipient() -> Recipient:
+    """Your personal identity's public half."""
     path = personal_identity_path()
     if not path.exists():
         raise StoreError("you have no identity yet", hint="create one: `kortix-guard identity new`")
-    identity = identity_from_file(path, explicit=False)
-    return str(identity._identity.to_public())
+    return identity_from_file(path, explicit=False).public
 
