@@ -54,3 +54,30 @@ def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: Path) -> Non
     assert result.code == 1, result.out + result.err
     assert "notes.txt:1:11: KG300 [high] the store's value of DATABASE_URL" in result.out
     assert value not in result.out + result.err
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_home: Path,
+                                                     version: int) -> None:
+    """A committed store whose names kortix.toml declares: the commit hook passes, and
+    `check --all-files` finds no secret in it (a version 2 line `NAME = { value = … }` was
+    read as the literal `{`)."""
+    import json
+
+    from tests.conftest import MANIFEST, kg
+
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"kortix.toml": MANIFEST})
+    if version == 2:
+        assert kg("identity", "new", cwd=repo).code == 0
+    assert kg("key", "new", cwd=repo).code == 0
+    assert kg("secrets", "set", "DATABASE_URL=postgres://app:Zq8-real@db.corp.io/app",
+              "OPENAI_API_KEY=-", cwd=repo, input="sk-" + "proj-" + "Q" * 48).code == 0
+    store = ".kortix/secrets.enc.toml"
+    assert f"version = {version}\n" in (repo / store).read_text()
+    git("add", "kortix.toml", store, cwd=repo)
+    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    assert result.code == 0, result.out + result.err
+    git("commit", "-qm", "store", cwd=repo)
+    checked = json.loads(kg("check", "--all-files", "--format", "json", cwd=repo).out)
+    assert {r["name"]: r["status"] for r in checked}["secrets"] == "pass", checked

@@ -23,7 +23,9 @@ PLACEHOLDER = re.compile(
         | your[-_].*[-_]here | .*example.* | dummy.* | fake.* | test
         | (?:os\.environ|process\.env|os\.getenv|getenv|env|ENV|settings|config)\b.*
     )$""")
-_VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|`(?P<bq>[^`\n]*)`|(?P<raw>[^\s#,;}\])]*))"""
+# An unquoted value never starts a table or a list: `NAME = { value = "kg1:…" }` (a version 2
+# store's own line) and `NAME: [a, b]` hold no literal of NAME.
+_VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|`(?P<bq>[^`\n]*)`|(?P<raw>[^\s#,;{}\[\])]*))"""
 
 
 class DeclaredNames:
