@@ -50,20 +50,31 @@ def _cell(text: str) -> str:
     return "<code>" + html.escape(text).replace("\n", "<br>").replace("|", "&#124;") + "</code>"
 
 
+def _source(text: str) -> str:
+    """A detector's source: a link to the provider's documentation, or the peer rule."""
+    if text.startswith("http"):
+        url, _, rest = text.partition(" ")
+        links = " ".join(f"[{u.split('/')[2]}]({u})" for u in url.rstrip(";").split(";"))
+        return links + (f" {rest}" if rest else "")
+    return text.replace("|", "&#124;")
+
+
 def detectors_table() -> str:
-    """Every detector with its code, confidence and first example (a template: `{alnum:36}`
-    stands for 36 random characters)."""
+    """Every detector with its code, confidence, where its format comes from and its first
+    example (a template: `{alnum:36}` stands for 36 random characters)."""
     from kortix_guard.scan.detectors import all_detectors, files
 
-    lines = ["| detector | code | confidence | finds | example |", "|---|---|---|---|---|"]
+    lines = ["| detector | code | confidence | finds | format from | example |",
+             "|---|---|---|---|---|---|"]
     for d in all_detectors():
         example = d.examples[0] if d.examples else None
         shown = f"{example.path}: {_cell(example.text)}" if example else ""
-        lines.append(f"| `{d.id}` | {d.code} | {d.confidence.label} | {d.what} | {shown} "
+        lines.append(f"| `{d.id}` | {d.code} | {d.confidence.label} | {d.what} | "
+                     f"{_source(d.source) if d.source else ''} | {shown} "
                      f"<!-- kortix-guard: allow --> |")
     names = ", ".join(f"`{e.path}`" for e in files.EXAMPLES)
     lines.append(f"| `never-commit-file` | KG340 | high | files that must never be committed "
-                 f"| {names} |")
+                 f"| | {names} |")
     return "\n".join(lines) + "\n"
 
 
@@ -73,6 +84,8 @@ def context_table() -> str:
     lines = ["| rule | effect | what it is | example |", "|---|---|---|---|"]
     for r in RULES:
         scope = " (also on high)" if r.even_high else ""
+        if r.path_based:
+            scope += " (judges the path: only lowers in gate modes)"
         lines.append(f"| `{r.id}` | {r.effect.value}{scope} | {r.summary.replace('|', '&#124;')} "
                      f"| {r.example_path}: {_cell(r.example)} <!-- kortix-guard: allow --> |")
     return "\n".join(lines) + "\n"

@@ -44,7 +44,17 @@ step "kortix-guard check passes"
 "$kg" check
 
 step "a planted token, staged: check blocks it"
-printf 'GITHUB_TOKEN = "ghp_%s"\n' "$(python3 -c 'import secrets,string; print("".join(secrets.choice(string.ascii_letters+string.digits) for _ in range(36)))')" > leak.py
+# A well-formed GitHub token: 30 random characters and their CRC32 in base62 (a made-up one
+# whose checksum fails is only shown at --min-confidence low).
+printf 'GITHUB_TOKEN = "ghp_%s"\n' "$(python3 -c '
+import secrets, string, zlib
+b62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+body = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(30))
+n, check = zlib.crc32(body.encode()), ""
+while n:
+    n, r = divmod(n, 62)
+    check = b62[r] + check
+print(body + check.rjust(6, "0"))')" > leak.py
 git add leak.py
 if "$kg" check; then
   echo "demo: check should have failed on the planted token" >&2

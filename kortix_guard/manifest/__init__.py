@@ -91,5 +91,6 @@ def load(path: Path, display: str | None = None) -> Manifest:
             min_known_length=guard.get("min_known_length", DEFAULT_MIN_KNOWN_LENGTH),
             min_confidence=guard.get("min_confidence"),
             max_age_days=guard.get("max_age_days"),
+            public_by_design=guard.get("public_by_design", True),
         ),
     )

@@ -17,7 +17,7 @@ ENV_KEYS = ("required", "optional")
 GUARD_KEYS = {"store": "a path string", "baseline": "a path string",
               "exclude": "an array of glob strings", "min_known_length": "a positive integer",
               "min_confidence": 'one of "low", "medium", "high"',
-              "max_age_days": "a positive integer"}
+              "max_age_days": "a positive integer", "public_by_design": "true or false"}
 APP_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -213,4 +213,6 @@ def _guard_type_ok(key: str, value: Any) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if key == "min_confidence":
         return value in ("low", "medium", "high")
+    if key == "public_by_design":
+        return isinstance(value, bool)
     return isinstance(value, int) and not isinstance(value, bool) and value > 0

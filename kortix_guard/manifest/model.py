@@ -51,6 +51,7 @@ class GuardConfig:
     min_known_length: int = DEFAULT_MIN_KNOWN_LENGTH
     min_confidence: str | None = None  # "low", "medium" or "high"; the scanner's default: medium
     max_age_days: int | None = None  # `check` warns about values set longer ago (version 2)
+    public_by_design: bool = True  # the scanner lowers client-side and publishable values
 
 
 @dataclass(frozen=True)

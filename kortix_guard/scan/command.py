@@ -60,7 +60,9 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
-                      min_confidence=threshold, cache_dir=cache_dir())
+                      min_confidence=threshold, cache_dir=cache_dir(),
+                      gate=mode in (Mode.PUSH, Mode.RANGE),
+                      public_by_design=config.public_by_design)
     items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
     result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
@@ -151,6 +153,10 @@ class _Config:
             return Confidence.MEDIUM
         return Confidence.parse(self.manifest.guard.min_confidence)
 
+    @property
+    def public_by_design(self) -> bool:
+        return self.manifest.guard.public_by_design if self.manifest else True
+
     def min_known_length(self) -> int:
         from kortix_guard.project import DEFAULT_MIN_KNOWN_LENGTH
 
@@ -171,6 +177,7 @@ def _repo(project: Project, *, required: bool, cli: bool = False):
 
 def _known_values(project: Project, config: _Config, repo):
     """The store's values when a key is at hand, and untracked or ignored `.env*` values."""
+    from kortix_guard.scan.context import is_public_name
     from kortix_guard.scan.detectors.known import KnownValues
     from kortix_guard.scan.sources import env_files
 
@@ -187,7 +194,9 @@ def _known_values(project: Project, config: _Config, repo):
             if repo.is_tracked(relative):
                 continue  # a tracked .env is itself a finding (KG340), not a source of truth
             label = f"value from {relative}"
-            values["KG301"] += [(label, v) for v in parse_values(path)]
+            # A client-side variable's value ships to every browser: public, not known.
+            values["KG301"] += [(label, v) for name, v in parse_values(path)
+                                if not (config.public_by_design and is_public_name(name))]
     known = KnownValues(values, min_length=config.min_known_length())
     return known if known else None
 

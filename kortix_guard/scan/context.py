@@ -1,18 +1,27 @@
-"""What is not a secret, as data: each rule has an id, what it does, and an example line it
-applies to (the tests run every example; the docs table is generated from this list).
+"""What is not a secret, as data: each rule has an id, what it does, an example line it applies
+to and counter-examples it must leave alone (the tests run both; the docs table is generated
+from this list).
 
-A rule either drops a candidate or lowers it to `low`. No rule touches a `high` finding,
-except `vendor-example`: an exact value a vendor documents as an example.
+A rule either drops a candidate or lowers it to `low`. No rule touches a `high` finding, but
+two: `vendor-example` (an exact value a vendor documents as an example) and
+`public-by-design`, which may lower a known value from a `.env` file (KG301) that is assigned
+to a client-side variable. A store value (KG300) and a provider token at `high` stay as they
+are under any name, in any file.
+
+Rules that judge a file by its path (catalogues, lock files, example env files, development
+defaults) only lower in the gate modes (`--pre-receive`, `--pre-push`, `--range`): a path is
+chosen by whoever pushes, so there it never makes a finding disappear.
 """
 from __future__ import annotations
 
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import unquote
 
-from kortix_guard.scan.detectors import FileInfo
+from kortix_guard.scan.detectors import Example, FileInfo
+from kortix_guard.scan.detectors.credentials import strong
 from kortix_guard.scan.model import Confidence, Hit
 
 
@@ -27,6 +36,7 @@ class Candidate:
     value: str
     line: str
     info: FileInfo
+    text: Callable[[], str] = field(default=lambda: "", repr=False)  # the whole file, on demand
 
 
 @dataclass(frozen=True)
@@ -37,8 +47,15 @@ class ContextRule:
     example_path: str
     example: str  # a template line (detectors' template syntax) this rule applies to
     applies: Callable[[Candidate], bool]
-    even_high: bool = False
+    negatives: tuple[Example, ...] = ()  # lines it must leave at medium or above
+    also: tuple[Example, ...] = ()  # more lines of its class, none reported at the default
+    even_high: frozenset[str] = frozenset()  # codes whose `high` findings it may touch
+    path_based: bool = False  # judges the file by its path: only lowers in gate modes
+    note: str = ""  # said in the finding's message when the rule lowers it
 
+
+E = Example
+ALL_CODES = frozenset({"*"})
 
 PLACEHOLDER = re.compile(
     r"""(?ix)^(?:
@@ -55,6 +72,7 @@ PLACEHOLDER = re.compile(
       | admin | root | user | username | guest | demo | string | value | abc\d* | 123\d*
       | qwerty | s3cr3t | p@ssw(?:or|0r)d | password123 | secret123 | supersecret | topsecret
       | top[-_]secret | super[-_]secret | correct[-_ ]?horse.* | mysecret | mypassword
+      | redact | changeit | unused | not[-_]?set | unset
     )$""")
 _EXAMPLE_HOST = re.compile(
     r"(?i)^(?:.*\.)?(?:example\.(?:com|org|net)|localhost|localhost\.localdomain|127\.0\.0\.1|"
@@ -63,23 +81,144 @@ _EXAMPLE_HOST = re.compile(
 _HASH_CONTEXT = re.compile(
     r"(?i:\bsha(?:1|224|256|384|512)[-:=\s\"']|integrity|checksum|\bdigest|\bhash(?:es)?\b|"
     r"@sha256:|\bmd5\b|h1:|data:[\w/+.-]+;base64,|\$ANSIBLE_VAULT|fingerprint|test[-_ ]?vector)")
+_DIGEST_VALUE = re.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:)")
 _UUID = re.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_PUBLIC = re.compile(r"BEGIN CERTIFICATE|BEGIN PUBLIC KEY|BEGIN RSA PUBLIC KEY|BEGIN PGP PUBLIC|"
-                     r"ssh-(?:rsa|ed25519|dss) AAAA|ecdsa-sha2-nistp\d+ AAAA|age1[a-z0-9]{58}")
-# Vendors' own documented example credentials.
+_PUBLIC_MATERIAL = re.compile(
+    r"BEGIN CERTIFICATE|BEGIN PUBLIC KEY|BEGIN RSA PUBLIC KEY|BEGIN PGP PUBLIC|"
+    r"ssh-(?:rsa|ed25519|dss) AAAA|ecdsa-sha2-nistp\d+ AAAA|age1[a-z0-9]{58}")
+# Vendors' own documented example credentials (AWS's, GitHub's docs, Stripe's docs, and the
+# storage emulator key Microsoft publishes for Azurite).
 VENDOR_EXAMPLES = frozenset({
     "AKIAIOSFODNN7EXAMPLE", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIAI44QH8DHBEXAMPLE",
     "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY", "ASIAIOSFODNN7EXAMPLE",
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 })
 _SEALED = re.compile(r"^kg1:[A-Za-z0-9_-]+$")
 _STORE_FIELD = re.compile(r'(?:store_id|key_id|previous_key_id|chain|mac) = "[0-9a-f]*"|'
                           r'"[A-Za-z0-9._@+-]+" = \{ recipient = .*')
 
+# --- Public by design -------------------------------------------------------------------------
+
+# Variables a build tool inlines into client code: their values ship to every browser or app.
+PUBLIC_PREFIXES = ("NEXT_PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "VITE_", "REACT_APP_",
+                   "PUBLIC_", "GATSBY_")
+_PUBLIC_NAME = re.compile(r"(?i)^(?:[\w.-]*[.\[\"'])?(?:" + "|".join(PUBLIC_PREFIXES) + ")")
+# Keys their vendors publish for client code: Stripe and Clerk publishable keys, Supabase's,
+# PostHog project keys, RevenueCat's public app keys, Mapbox public tokens.
+_PUBLISHABLE = re.compile(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ)")
+_SENTRY_DSN_HOST = re.compile(r"(?i)^(?:[\w-]+\.)*(?:ingest\.(?:[a-z]+\.)?)?sentry\.io$")
+_ASSIGNED = re.compile(r"""([A-Za-z_$][\w.$-]*)["'\]]?\s*(?::=|=>|=|:)\s*["'`]?$""")
+
+
+def is_public_name(name: str) -> bool:
+    """A client-side variable (`NEXT_PUBLIC_…`, `EXPO_PUBLIC_…`, `VITE_…`, …)."""
+    return bool(_PUBLIC_NAME.match(name))
+
+
+def _assigned_name(c: Candidate) -> str:
+    """The name the value is assigned to on its line (`NAME=value`, `"name": "value"`)."""
+    if c.hit.key:
+        return c.hit.key
+    at = c.line.find(c.value)
+    m = _ASSIGNED.search(c.line[:at]) if at > 0 else None
+    return m.group(1) if m else ""
+
+
+def public_reason(c: Candidate) -> str:
+    """Why the candidate is public by design, or ''."""
+    if c.hit.public:
+        return c.hit.public
+    if _PUBLISHABLE.match(c.value):
+        return f"a publishable key (`{c.value.split('_')[0] if '_' in c.value[:4] else 'pk.'}…`)"
+    if c.hit.kind == "url" and _SENTRY_DSN_HOST.match(_url_host(c)):
+        return "a Sentry DSN"
+    name = _assigned_name(c)
+    if name and is_public_name(name):
+        return f"a client-side variable ({name})"
+    return ""
+
+
+# --- Natural language, identifiers, placeholders, defaults ---------------------------------
+
+_WORD_PUNCT = frozenset(" -_.,'’!?:;()&/«»¡¿")
+_VOWELS = frozenset("aeiouyAEIOUY")
+
+
+def reads_as_words(value: str) -> bool:
+    """Letters of any script, spaces and punctuation: no digits, nothing random. `Passwort`,
+    `Restablecer contraseña`, `nextcloud`, `パスワード` read as words; `xKqTzPwR` does not."""
+    v = value.strip()
+    if not v or any(ch.isdigit() for ch in v):
+        return False
+    if not all(ch.isalpha() or ch in _WORD_PUNCT for ch in v):
+        return False
+    words = re.findall(r"[^\W\d_]+", v)
+    for word in words:
+        if not word.isascii():
+            continue
+        if not (word.islower() or word.isupper() or word.istitle()) or len(word) > 24:
+            return False  # random case, or too long for a word
+        if len(word) >= 8 and sum(ch in _VOWELS for ch in word) < 0.2 * len(word):
+            return False
+    return bool(words)
+
+
+_IDENTIFIER = re.compile(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"  # i.token, EXCLUDED.secret
+                         r"|[a-z][a-z]*\d?(?:_[a-z]+\d?)+"  # lookup_invitation_token
+                         r"|[a-z]+(?:[A-Z][a-z]+)+)$")  # newPassword
+_PREFIXED = re.compile(
+    r"^(?:sk|pk|rk|whsec|re|ghp|gho|ghs|npm|xox[a-z]|sb|fc|tvly|r8|hf|gsk|pplx|xai|lin_api)"
+    r"[_-](?:(?:live|test|proj|api\d*|secret|publishable|dev|prod)[_-])?(?P<body>.*)$")
+_FILLER = re.compile(r"(?i)^(?:[x*.•_-]*|your\w*|…|asdf\w*|qwerty\w*|abc\w*|\.\.\.)$")
+ANDROID_DEBUG = frozenset({"android", "androiddebugkey"})
+# Passwords that images document as their defaults, and the words compose files use for
+# local services.
+IMAGE_DEFAULTS = frozenset({
+    "postgres", "root", "example", "password", "mysql", "mariadb", "admin", "secret", "guest",
+    "rabbitmq", "minioadmin", "redis", "mongo", "sa", "changeit", "unused", "pass", "dev",
+    "development", "local", "test", "keycloak", "grafana", "elastic", "changeme",
+})
+_USER_VALUE = re.compile(
+    r"""(?im)[\w.-]*(?:user(?:name)?|login|_db|database|db_?name)["']?\s*[:=]\s*["']?"""
+    r"""([^\s"',;#}]+)""")
+
+
+def _prefixed_placeholder(value: str) -> bool:
+    """A real prefix on a fake body: `sk_test_asdf`, `whsec_xxx`, `sk-...`."""
+    m = _PREFIXED.match(value)
+    if m is None:
+        return False
+    body = m.group("body")
+    return len(body) <= 8 or bool(_FILLER.match(body)) or bool(PLACEHOLDER.match(body))
+
+
+def _user_values(c: Candidate) -> set[str]:
+    return {m.group(1).lower() for m in _USER_VALUE.finditer(c.text())}
+
+
+def _dev_default(c: Candidate) -> bool:
+    value = c.value.strip().lower()
+    if value in ANDROID_DEBUG:
+        return True
+    if c.hit.kind not in ("password", "token", "url"):
+        return False
+    local = c.info.is_dev_config or c.info.is_example_env or c.info.name.startswith(".env")
+    if local and value in IMAGE_DEFAULTS:
+        return True
+    return c.hit.kind == "password" and value in _user_values(c)
+
+
+def _local_default(c: Candidate) -> bool:
+    value = c.value.strip()
+    return (not value or value.lower() in IMAGE_DEFAULTS or reads_as_words(value)
+            or bool(PLACEHOLDER.match(value)))
+
 
 def _alphabet_or_sequence(value: str) -> bool:
-    """ABCDEFGHIJ…, 0123456789…, abcabcabc…, aaaaaaaa…: data tables, not secrets."""
-    v = value.strip("=")
+    """ABCDEFGHIJ…, 0123456789…, abcabcabc…, aaaaaaaa…, abcd-efgh-ijkl: data tables and
+    made-up values, not secrets."""
+    v = re.sub(r"[-_.: =]", "", value)
     if len(v) < 6:
         return False
     steps = {ord(b) - ord(a) for a, b in zip(v, v[1:])}
@@ -92,7 +231,7 @@ def _alphabet_or_sequence(value: str) -> bool:
                                     "QRSTUVWXYZ", "qrstuvwxyz"))
 
 
-def _url_context(c: Candidate) -> str:
+def _url_host(c: Candidate) -> str:
     """The host of a URL-password candidate ('' for other hits)."""
     if c.hit.kind != "url":
         return ""
@@ -105,11 +244,30 @@ def _url_user(c: Candidate) -> str:
     return m.group(1) if m else ""
 
 
+_LOCK_AUTH_KEY = re.compile(r"(?i)(?:^|[:/])_?(?:authtoken|auth|password|npmauthtoken|token)$")
+
+
+def _lock_noise(c: Candidate) -> bool:
+    """Package names, versions and integrity hashes in a lock file; a registry credential
+    written into one (`_authToken`, `npmAuthToken`) is still reported."""
+    if not c.info.is_lock:
+        return False
+    if c.hit.key and _LOCK_AUTH_KEY.search(c.hit.key):
+        return False
+    return c.hit.code == "KG331" or c.hit.kind in ("entropy", "token", "jwt", "hash")
+
+
+def _on_example_host(c: Candidate) -> bool:
+    return c.hit.kind == "url" and bool(_EXAMPLE_HOST.match(_url_host(c)))
+
+
 RULES: list[ContextRule] = [
     ContextRule("vendor-example", Effect.DROP,
-                "An exact credential a vendor documents as an example (AWS's `…EXAMPLE` keys).",
+                "An exact credential a vendor documents as an example (AWS's `…EXAMPLE` keys, "
+                "the Azurite storage emulator's account key).",
                 "docs.md", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
-                lambda c: c.value in VENDOR_EXAMPLES, even_high=True),
+                lambda c: c.value in VENDOR_EXAMPLES, even_high=ALL_CODES,
+                negatives=(E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{upper:16}"),)),
     ContextRule("sealed-value", Effect.DROP,
                 "A value sealed by kortix-guard's store (`kg1:…`): ciphertext, not a secret. "
                 "Every other line of the store file is scanned.",
@@ -122,80 +280,204 @@ RULES: list[ContextRule] = [
                 ".kortix/secrets.enc.toml",
                 "# kortix-guard encrypted store: names are public, values are sealed.\n"
                 'mac = "{hex:64}"',
-                lambda c: c.info.is_store and bool(_STORE_FIELD.fullmatch(c.line.strip()))),
+                lambda c: c.info.is_store and bool(_STORE_FIELD.fullmatch(c.line.strip())),
+                negatives=(E(".kortix/secrets.enc.toml",
+                             "# kortix-guard encrypted store: names are public, values are sealed.\n"
+                             'mac = "{github}"'),)),
     ContextRule("placeholder", Effect.DROP,
-                "A placeholder: `changeme`, `xxx`, `***`, `<…>`, `${…}`, `{{…}}`, `%(…)s`, "
-                "format fields (`{password}`), "
-                "`your-…-here`, `example`, and common placeholder words (`secret`, `test`, "
-                "`dummy`, `foo`, `password`).", "config.json", '{"password": "changeme"}',
-                lambda c: c.hit.kind != "hash" and bool(PLACEHOLDER.match(unquote(c.value).strip()))),
+                "A placeholder: `changeme`, `changeit`, `xxx`, `***`, `<…>`, `${…}`, `{{…}}`, "
+                "`%(…)s`, format fields (`{password}`), `your-…-here`, `example`, `redact`, and "
+                "common placeholder words (`secret`, `test`, `dummy`, `foo`, `password`).",
+                "config.json", '{"password": "changeme"}',
+                lambda c: c.hit.kind != "hash" and bool(PLACEHOLDER.match(unquote(c.value).strip())),
+                negatives=(E("config.json", '{"password": "{alnum:6}-{digits:4}"}'),)),
+    ContextRule("prefixed-placeholder", Effect.DROP,
+                "Code is not a value, part 1: a provider's real prefix on a made-up body "
+                "(`sk_test_asdf`, `whsec_xxx`, `sk-...`).",
+                "billing.yaml", 'stripe_secret_key: "sk_test_asdf"',
+                lambda c: _prefixed_placeholder(c.value),
+                negatives=(E("billing.yaml", "webhook_secret: whsec_{alnum:32}"),)),
+    ContextRule("identifier", Effect.DROP,
+                "Code is not a value, part 2: an identifier on the right of a comparison or "
+                "assignment in code and SQL (`i.token = lookup_invitation_token`, "
+                "`password = new_password`, `EXCLUDED.webhook_secret`), unquoted, or in a code "
+                "file.",
+                "migrations/0001_invitations.sql",
+                "where i.token = lookup_invitation_token",
+                lambda c: c.hit.code == "KG331" and (not c.hit.quoted or c.info.kind == "code")
+                and bool(_IDENTIFIER.match(c.value)),
+                negatives=(E("config.yaml", 'db_password: "{alnum:8}_{digits:4}"'),),
+                also=(E("supabase/migrations/001.sql", "--    SET webhook_secret = EXCLUDED.webhook_secret;"),
+                      E("auth.sql", "update users set password = new_password"))),
     ContextRule("same-as-key", Effect.DROP,
                 "A URL password equal to its user name (`guest:guest@`); a value equal to its "
                 "own key (`password: password`) is refused by the keyword detector's shape "
                 "checks.", "config.json", '{"url": "amqp://guest7:guest7@mq.corp.io:5672/"}',
-                lambda c: c.hit.kind == "url" and _url_user(c).lower() == c.value.lower()),
+                lambda c: c.hit.kind == "url" and _url_user(c).lower() == c.value.lower(),
+                negatives=(E("config.json", '{"url": "amqp://guest7:{alnum:14}@mq.corp.io/"}'),)),
     ContextRule("example-host", Effect.DROP,
-                "A URL password on an example host: `example.com/.org/.net`, `localhost`, "
-                "`127.0.0.1`, `*.invalid`, `*.test`, `*.example`.",
-                "README.md", "DATABASE=postgres://app:{alnum:12}@localhost/app",
-                lambda c: bool(_EXAMPLE_HOST.match(_url_context(c))) if c.hit.kind == "url"
-                else False),
+                "A weak URL password on an example host: `example.com/.org/.net`, `localhost`, "
+                "`127.0.0.1`, `*.invalid`, `*.test`, `*.example` (a local default such as "
+                "`postgres:postgres@localhost`).",
+                "README.md", "DATABASE=postgres://app:{lower:8}@localhost/app",
+                lambda c: _on_example_host(c) and not strong(c.value),
+                negatives=(E("settings.yaml", "db: postgres://app:{lower:8}@db.corp.io/app"),)),
+    ContextRule("example-host-strong", Effect.LOW,
+                "A random-looking URL password on an example host: most likely a real password "
+                "pasted into an example, so shown at `low` rather than dropped.",
+                "README.md", "DATABASE=postgres://app:{alnum:14}-{digits:3}@localhost/app",
+                _on_example_host,
+                negatives=(E("settings.yaml", "db: postgres://app:{alnum:14}@db.corp.io/app"),)),
     ContextRule("documentation-brackets", Effect.DROP,
                 "Optional parts in usage text: `scheme://[user:passwd@]host`.",
                 "cli.py", 'help="proxy as scheme://[user:{alnum:10}@]host:port"',
                 lambda c: c.hit.kind == "url" and _url_user(c).startswith("[")),
     ContextRule("hash-context", Effect.DROP,
                 "A digest, checksum or test vector: the line says `sha256`, `checksum`, "
-                "`digest`, `integrity`, `hash`, `md5`, `fingerprint`, or embeds `data:` base64.",
+                "`digest`, `integrity`, `hash`, `md5`, `fingerprint`, or embeds `data:` base64. "
+                "A hex value under a key that names a secret (`*_API_KEY`, `*_TOKEN`, "
+                "`oauth_token`) is a key, not a digest.",
                 "SHA256SUMS.txt", 'checksum = "{hex:64}"',
-                lambda c: c.hit.kind in ("entropy", "token") and bool(_HASH_CONTEXT.search(c.line))),
-    ContextRule("uuid", Effect.DROP, "A UUID: an identifier, not a secret.",
-                "app.json", '{"client_secret": "{uuid}"}', lambda c: bool(_UUID.match(c.value))),
+                lambda c: ((c.hit.kind == "entropy" or c.hit.code == "KG320")
+                           and bool(_HASH_CONTEXT.search(c.line)))
+                or (c.hit.code == "KG331" and bool(_DIGEST_VALUE.match(c.value))),
+                negatives=(E("hub.yml", "github.com:\n  oauth_token: {hex:40}"),)),
+    ContextRule("uuid", Effect.DROP,
+                "A UUID under a generic key: an identifier, not a secret (a provider whose "
+                "keys are UUIDs, under its own name, is still found).",
+                "app.json", '{"client_secret": "{uuid}"}',
+                lambda c: c.hit.code != "KG320" and bool(_UUID.match(c.value)),
+                negatives=(E("agents.env", "EXA_API_KEY={uuid}"),)),
     ContextRule("alphabet", Effect.DROP,
-                "An alphabet, a sequence or a repetition (`ABCDEF…`, `0123…`, `abcabc…`).",
+                "An alphabet, a sequence or a repetition (`ABCDEF…`, `0123…`, `abcabc…`, "
+                "`abcd-efgh-ijkl-mnop`).",
                 "b64.py", '_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"',
-                lambda c: _alphabet_or_sequence(c.value)),
+                lambda c: _alphabet_or_sequence(c.value),
+                negatives=(E("config.json", '{"password": "{alnum:12}"}'),),
+                also=(E(".env.example", 'APPLE_APP_SPECIFIC_PASSWORD="abcd-efgh-ijkl-mnop"'),)),
     ContextRule("public-material", Effect.DROP,
                 "Public keys and certificates (`ssh-ed25519 AAAA…`, `BEGIN CERTIFICATE`, age "
                 "recipients).", "deploy.py",
                 'PUBKEY = "AAAAC3NzaC1lZDI1NTE5{alnum:43}"  # ssh-ed25519 AAAA… of deploy@ci',
-                lambda c: bool(_PUBLIC.search(c.line))),
+                lambda c: bool(_PUBLIC_MATERIAL.search(c.line))),
     ContextRule("lock-file", Effect.DROP,
-                "High-entropy strings and tokens in lock files, known by name (`*.lock`, "
-                "`pylock.*.toml`, `package-lock.json`, …) or by what they say of themselves "
-                "(`lockfileVersion`, `@generated by …`); a URL password in one is still "
+                "Lock files of every ecosystem, by name (`pnpm-lock.yaml`, `package-lock.json`, "
+                "`yarn.lock`, `bun.lock`, `Cargo.lock`, `go.sum`, `poetry.lock`, `uv.lock`, "
+                "`Pipfile.lock`, `Gemfile.lock`, `composer.lock`, `Podfile.lock`, "
+                "`gradle.lockfile`, `flake.lock`, `mix.lock`, `pubspec.lock`, "
+                "`packages.lock.json`, `pylock*.toml`, …) or by what their first 4 KiB say of "
+                "themselves: package names, versions and integrity hashes. A registry "
+                "credential written into one (`_authToken`) and a URL password are still "
                 "reported.",
-                "poetry.lock", 'files = [{file = "x.whl", blob = "{b64:64}"}]',
-                lambda c: c.info.is_lock and c.hit.kind in ("entropy", "token")),
+                "pnpm-lock.yaml", "  parse-passwd: 1.0.0\n  blob: '{b64:64}'",
+                _lock_noise, path_based=True,
+                negatives=(E("pnpm-lock.yaml", "//registry.npmjs.org/:_authToken={alnum:36}"),),
+                also=(E("package-lock.json", '{"lockfileVersion": 3, "packages": {"node_modules/'
+                                             'parse-passwd": {"integrity": "sha512-{b64:86}=="}}}'),
+                      E("vendor/deps.yaml", "lockfileVersion: '9.0'\npackages:\n  parse-passwd@1.0.0:\n"
+                                            "    resolution: {integrity: sha512-{b64:86}==}\n"
+                                            "  passwd-user@2.0.1:\n    passwd: 2.0.1"))),
+    ContextRule("catalogue", Effect.LOW,
+                "Natural language is not a password, part 1: translation and message catalogues "
+                "(folders named `locales`, `locale`, `i18n`, `l10n`, `translations`, `lang`, "
+                "`messages`; `*.po`, `*.pot`, `*.xliff`, `*.xlf`, `*.strings`, `*.arb`, "
+                "`*.resx`).",
+                "locales/de.json", '{"resetPassword": "Zur{lower:4}cksetzen2"}',
+                lambda c: c.info.is_catalogue, path_based=True,
+                negatives=(E("config/de.json", '{"resetPassword": "Zur{lower:4}cksetzen2"}'),),
+                also=(E("apps/mobile/locales/ja.json", '{"password": "パスワード", "allCredentials": "すべて"}'),
+                      E("po/de.po", 'msgid "password"\nmsgstr "Passwort1"'))),
+    ContextRule("natural-language", Effect.LOW,
+                "Natural language is not a password, part 2: a value under a password-like key "
+                "that reads as words (letters of any script and spaces, no digits or symbols "
+                "beyond punctuation: `Passwort`, `Restablecer contraseña`, `nextcloud`).",
+                "strings.json", '{"password": "Restablecer contrase{lower:1}a"}',
+                lambda c: c.hit.code == "KG331" and reads_as_words(c.value),
+                negatives=(E("strings.json", '{"password": "Restablecer{digits:2}!"}'),),
+                also=(E("ui/strings.json", '{"password": "Passwort"}'),)),
+    ContextRule("public-by-design", Effect.LOW,
+                "Public by design: client-side variables (`NEXT_PUBLIC_`, `EXPO_PUBLIC_`, "
+                "`VITE_`, `REACT_APP_`, `NUXT_PUBLIC_`, `PUBLIC_`, `GATSBY_`), publishable keys "
+                "(Stripe and Clerk `pk_live_`/`pk_test_`, Supabase `sb_publishable_`, PostHog "
+                "`phc_`, RevenueCat `appl_`/`goog_`, Sentry DSNs, Mapbox `pk.`) and a Supabase "
+                "JWT whose role is `anon`. Only keyword, entropy and known-from-`.env` hits (and "
+                "JWTs) are lowered: a provider's `high` token stays `high` under any name, and a "
+                "store value is never lowered. `[guard] public_by_design = false` turns it off.",
+                "eas.json", '{"EXPO_PUBLIC_REVENUECAT_IOS_API_KEY": "appl_{alnum:27}"}',
+                lambda c: c.hit.code in ("KG331", "KG332", "KG301", "KG322", "KG323")
+                and bool(public_reason(c)), even_high=frozenset({"KG301"}),
+                note="public by design: {why}; `[guard] public_by_design = false` reports it",
+                negatives=(E("eas.json", '{"EXPO_REVENUECAT_IOS_API_KEY": "{alnum:27}"}'),
+                           E("web.env.txt", "NEXT_PUBLIC_STRIPE_KEY=sk_live_{alnum:24}"),
+                           E("seed.sql", "select '{jwt:service_role}';")),
+                also=(E("eas.json", '{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}'),
+                      E("app.config.ts", "const key = 'pk_live_{alnum:24}';"),
+                      E("vite.config.ts", "define: { VITE_MAPBOX: 'pk.eyJ{alnum:60}.{alnum:22}' }"))),
+    ContextRule("example-env", Effect.DROP,
+                "Example env files (`.env.example`, `.env.sample`, `.env.template`, "
+                "`.env.dist`): local defaults are placeholders (`postgres`, `password`, "
+                "`unused`, `changeme`, empty, words). A value that looks real is reported at its "
+                "line, by name (medium; high for a provider's token).",
+                ".env.example", "SMTP_PASSWORD=mailpit",
+                lambda c: c.info.is_example_env and _local_default(c), path_based=True,
+                negatives=(E(".env.example", "SESSION_SECRET={alnum:32}"),
+                           E(".env.sample", "OPENAI_API_KEY=sk-proj-{alnum:48}")),
+                also=(E(".env.example", "DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:54322/"
+                                        'postgres\nMODEL_TO_USE="gpt-4o"\nSMTP_PASS=unused'),)),
+    ContextRule("dev-default", Effect.DROP,
+                "Well-known development defaults: Android's debug keystore (`android`, "
+                "`androiddebugkey`), a password equal to a user or database name in the same "
+                "file, and an image's documented default in docker-compose files, devcontainers "
+                "and env files (`postgres`, `root`, `example`, `password`, `mysql`, `guest`, "
+                "`minioadmin`, `changeit`).",
+                "docker-compose.yml", "POSTGRES_USER: kortix42\nPOSTGRES_PASSWORD: kortix42",
+                _dev_default, path_based=True,
+                negatives=(E("docker-compose.yml", "POSTGRES_USER: app\nPOSTGRES_PASSWORD: {alnum:16}"),),
+                also=(E("android/app/build.gradle", "storePassword 'android'\nkeyPassword 'android'"),
+                      E("docker-compose.yml", "environment:\n  SMTP_PASS: unused\n  "
+                                              "MYSQL_ROOT_PASSWORD: example"),
+                      E(".devcontainer/docker-compose.yml", "POSTGRES_PASSWORD: postgres"))),
     ContextRule("fixture", Effect.LOW,
-                "A weak password or URL password, or a password hash, in source code or "
-                "documentation rather than in a configuration or credential file; and any "
-                "value under a secret-like key in tests (almost always a fixture; provider "
-                "tokens there stay high).",
+                "A weak password or URL password in source code or documentation rather than in "
+                "a configuration or credential file; any value under a secret-like key in tests "
+                "or prose (almost always a fixture or a sample; provider tokens there stay high); "
+                "and a password hash in tests or prose (in any other file a hash stays `medium`).",
                 "tests/test_login.py", 'client.login(user="bob", password="hunter22")',
-                lambda c: (c.info.is_test and c.hit.code == "KG331") or (
-                    (c.info.kind != "config" or c.info.is_test)
-                    and (c.hit.kind == "hash" or not _strong(c.value)))),
+                lambda c: ((c.info.is_test or c.info.kind == "docs") and c.hit.code == "KG331") or (
+                    c.hit.kind == "hash" and (c.info.is_test or c.info.kind == "docs")) or (
+                    c.hit.kind != "hash" and (c.info.kind != "config" or c.info.is_test)
+                    and not strong(c.value)),
+                negatives=(E("db/users.sql", "INSERT INTO users VALUES (1, 'bob', '$2y$10${b64x:53}');"),)),
 ]
+_BY_ID = {rule.id: rule for rule in RULES}
 
 
-def _strong(value: str) -> bool:
-    from kortix_guard.scan.detectors.credentials import strong
-
-    return strong(value)
-
-
-def judge(hit: Hit, line: str, info: FileInfo) -> Confidence | None:
-    """The hit's confidence after the rules, or None when a rule drops it."""
-    candidate = Candidate(hit, hit.secret.reveal(), line, info)
-    confidence = hit.confidence
+def judge(hit: Hit, line: str, info: FileInfo, *, gate: bool = False, public: bool = True,
+          text: Callable[[], str] = lambda: "") -> tuple[Confidence | None, str]:
+    """The hit's confidence after the rules (None when a rule drops it), and the note of the
+    rule that lowered it. `gate`: path-based rules only lower; `public`: the public-by-design
+    rule is on ([guard] public_by_design)."""
+    candidate = Candidate(hit, hit.secret.reveal(), line, info, text)
+    confidence, note = hit.confidence, ""
     for rule in RULES:
-        if confidence is Confidence.HIGH and not rule.even_high:
+        if confidence is Confidence.HIGH and not (
+                rule.even_high is ALL_CODES or hit.code in rule.even_high):
             continue
-        if rule.effect is Effect.LOW and confidence is Confidence.LOW:
+        if hit.code == "KG300" and rule.even_high is not ALL_CODES:
+            continue  # this project's own store values: only a vendor's example is exempt
+        if not public and rule.id == "public-by-design":
+            continue
+        effect = Effect.LOW if gate and rule.path_based else rule.effect
+        if effect is Effect.LOW and confidence is Confidence.LOW:
             continue
         if rule.applies(candidate):
-            if rule.effect is Effect.DROP:
-                return None
+            if effect is Effect.DROP:
+                return None, ""
             confidence = Confidence.LOW
-    return confidence
+            if rule.note and not note:
+                note = rule.note.format(why=public_reason(candidate))
+    return confidence, note
+
+
+def rule(rule_id: str) -> ContextRule:
+    return _BY_ID[rule_id]

@@ -85,7 +85,8 @@ class Scanner:
                  baseline: Baseline | None = None, fingerprints: bool = False,
                  repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
                  inline_allows: bool = True, cache_dir: Path | None = None,
-                 repo_from_env: bool = False) -> None:
+                 repo_from_env: bool = False, gate: bool = False,
+                 public_by_design: bool = True) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo = None
@@ -95,6 +96,8 @@ class Scanner:
         self.fingerprints = fingerprints  # compute every finding's baseline hash
         self.min_confidence = min_confidence
         self.inline_allows = inline_allows
+        self.gate = gate  # --pre-receive, --pre-push, --range: path-based rules only lower
+        self.public_by_design = public_by_design  # [guard] public_by_design
         # Detectors that can never reach the threshold are not even matched.
         self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
@@ -114,7 +117,7 @@ class Scanner:
         assert data is not None
         size = len(data)
         data = data[:MAX_SCAN_BYTES]
-        hits = files.check(item.path, data)
+        hits = files.check(item.path, data, public=self.public_by_design)
         text = as_utf8(data)
         blob = None
         if text is not None:  # binary files (key stores) are judged by name alone
@@ -141,6 +144,9 @@ class Scanner:
         return self._repo.read(blob_id)
 
     def _blob_hits(self, blob: Blob) -> list[Hit]:
+        """Every hit and its judged confidence, at any level: the threshold applies after
+        the layers are merged, so a value a detector recognised as made-up (a token whose
+        checksum fails, shown at `low`) is not reported again by a looser layer."""
         hits: list[Hit] = []
         if self.known:
             hits += self.known.find(blob)
@@ -149,23 +155,29 @@ class Scanner:
         lines: dict[int, set[tuple[int, int]]] = {}
         for trigger, end in self._matcher.scan(blob.data):
             lines.setdefault(self._owner[trigger], set()).add(blob.span_at(max(end - 1, 0)))
-        if not lines:
+        if not lines and not any(h.code == "KG301" for h in hits):
             return hits
         from kortix_guard.scan import context  # compiled only when something triggered
 
-        info = FileInfo.of(blob.path, blob.data[:1024])
+        info = FileInfo.of(blob.path, blob.data[:4096])
+        text = _lazy_text(blob)
+        judged = [h for h in hits if h.code != "KG301"]
+        candidates = [h for h in hits if h.code == "KG301"]
         seen: set[tuple[str, int]] = set()
         for index in sorted(lines):
             detector = self._detectors[index]
             for span in sorted(lines[index]):
                 for hit in detector.confirm(blob, span, info):
-                    if (hit.code, hit.offset) in seen:
-                        continue
-                    seen.add((hit.code, hit.offset))
-                    confidence = context.judge(hit, blob.text_at(hit.offset), info)
-                    if confidence is not None and confidence >= self.min_confidence:
-                        hits.append(replace(hit, confidence=confidence))
-        return hits
+                    if (hit.code, hit.offset) not in seen:
+                        seen.add((hit.code, hit.offset))
+                        candidates.append(hit)
+        for hit in candidates:
+            confidence, note = context.judge(hit, blob.text_at(hit.offset), info, gate=self.gate,
+                                             public=self.public_by_design, text=text)
+            if confidence is not None:
+                hint = "; ".join(filter(None, (note, hit.hint))) or None
+                judged.append(replace(hit, confidence=confidence, hint=hint))
+        return judged
 
     def _allowed(self, blob: Blob | None, line: int, hit: Hit) -> bool:
         """An inline allow covers its own line: not a value that runs past it (a PEM block),
@@ -177,7 +189,7 @@ class Scanner:
     def _findings(self, item: Item, blob: Blob | None, hits: list[Hit]) -> list[Finding]:
         kept: list[tuple[int, int, Hit]] = []
         file_finding = any(h.code == "KG340" for h in hits)
-        for hit in sorted(hits, key=lambda h: _PRIORITY.get(h.code, 2)):
+        for hit in sorted(hits, key=lambda h: (_PRIORITY.get(h.code, 2), -h.confidence)):
             if file_finding and hit.code == "KG321":
                 continue  # the file is the key: its one finding says so
             line, col = blob.position(hit.offset) if blob is not None else (1, 1)
@@ -185,12 +197,15 @@ class Scanner:
                 continue
             secret = hit.secret.reveal()
             if hit.code != "KG340" and any(
-                    line == l2 and (secret in h2.secret.reveal() or h2.secret.reveal() in secret)
+                    line == l2 and _covers(h2, hit)
+                    and (secret in h2.secret.reveal() or h2.secret.reveal() in secret)
                     for l2, _, h2 in kept):
                 continue  # a more specific layer already reported this value here
             kept.append((line, col, hit))
         findings = []
         for line, col, hit in sorted(kept, key=lambda k: (k[0], k[1])):
+            if hit.confidence < self.min_confidence:
+                continue
             message = (f"{hit.what}; untrack it: `git rm --cached {item.display}`"
                        if hit.code == "KG340" else describe(hit.what, hit.secret.reveal()))
             if hit.hint:
@@ -209,6 +224,26 @@ class Scanner:
     def accepted(self, item_path: str, finding: Finding) -> bool:
         return (self.baseline is not None and finding.fingerprint is not None
                 and self.baseline.accepts(item_path, finding.code, finding.fingerprint))
+
+
+def _covers(kept: Hit, hit: Hit) -> bool:
+    """Whether a hit already kept for the same value speaks for this one: it is at least as
+    sure, or it is a provider's token judged made-up (a checksum that fails), which no looser
+    layer may report more loudly."""
+    return kept.confidence >= hit.confidence or (kept.code == "KG320"
+                                                 and kept.confidence is Confidence.LOW)
+
+
+def _lazy_text(blob: Blob) -> Callable[[], str]:
+    """The file as text, decoded once and only if a rule asks (a password equal to a user name
+    elsewhere in the file)."""
+    cache: list[str] = []
+
+    def text() -> str:
+        if not cache:
+            cache.append(blob.data.decode("utf-8", errors="replace"))
+        return cache[0]
+    return text
 
 
 _WORKER: Scanner | None = None  # set in each worker process by fork inheritance

@@ -24,7 +24,7 @@ _ALPHABETS = {
     "bech": _BECH32.upper(),
 }
 _FIELD = re.compile(r"\{(?P<name>alnum|letters|lower|upper|digits|hex|b64x|b64|bech|uuid|jwt|"
-                    r"kgk1|age)(?::(?P<n>\d+))?\}")
+                    r"kgk1|age|github|npm)(?::(?P<n>\d+|[a-z_]+))?\}")
 
 
 def _chars(rng: random.Random, alphabet: str, n: int) -> str:
@@ -38,11 +38,13 @@ def _chars(rng: random.Random, alphabet: str, n: int) -> str:
             return text
 
 
-def _jwt(rng: random.Random) -> str:
+def _jwt(rng: random.Random, role: str = "") -> str:
+    """A JWT with random claims; `role` makes it a Supabase key (`anon`, `service_role`)."""
     def part(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-    return ".".join([part({"alg": "HS256", "typ": "JWT"}),
-                     part({"sub": _chars(rng, _ALPHABETS["alnum"], 12)}),
+    claims = ({"iss": "supabase", "ref": _chars(rng, _ALPHABETS["lower"], 20), "role": role}
+              if role else {"sub": _chars(rng, _ALPHABETS["alnum"], 12)})
+    return ".".join([part({"alg": "HS256", "typ": "JWT"}), part(claims),
                      _chars(rng, _ALPHABETS["alnum"], 43)])
 
 
@@ -64,15 +66,26 @@ def age_identity(rng: random.Random) -> str:
     return (hrp + "1" + "".join(_BECH32[d] for d in data + checksum)).upper()
 
 
+def checksummed_token(rng: random.Random, prefix: str) -> str:
+    """A GitHub (`ghp`, `gho`, …) or npm token: 30 random characters and their CRC32 in base62."""
+    from kortix_guard.scan.detectors.tokens import crc32_base62
+
+    body = _chars(rng, _ALPHABETS["alnum"], 30)
+    return f"{prefix}_{body}{crc32_base62(body)}"
+
+
 def expand(template: str, rng: random.Random | None = None) -> str:
     rng = rng or random.Random()
 
     def fill(m: re.Match[str]) -> str:
-        name, n = m.group("name"), int(m.group("n") or 0)
+        name, arg = m.group("name"), m.group("n") or ""
+        n = int(arg) if arg.isdigit() else 0
         if name == "uuid":
             return str(uuid.UUID(int=rng.getrandbits(128)))
         if name == "jwt":
-            return _jwt(rng)
+            return _jwt(rng, arg)
+        if name in ("github", "npm"):
+            return checksummed_token(rng, arg or ("ghp" if name == "github" else "npm"))
         if name == "kgk1":
             from kortix_guard.store.crypto import Key
 

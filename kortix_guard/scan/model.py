@@ -10,9 +10,13 @@ from dataclasses import dataclass, field
 from kortix_guard.secret import SecretValue
 
 PUBLIC_PREFIXES = (
-    "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "sk-proj-", "sk-ant-", "sk_live_",
-    "rk_live_", "sk-", "xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "AIza", "AKIA", "ASIA",
-    "glpat-", "eyJ", "kgk1_", "SG.", "pypi-", "npm_",
+    "github_pat_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "sk-proj-", "sk-svcacct-", "sk-admin-",
+    "sk-ant-", "sk-or-v1-", "sk_live_", "sk_test_", "rk_live_", "rk_test_", "sk-", "xoxb-",
+    "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxe-", "AIza", "AKIA", "ASIA", "glpat-", "eyJ", "kgk1_",
+    "SG.", "pypi-", "npm_", "gsk_", "xai-", "pplx-", "tvly-", "fc-", "r8_", "hf_", "pcsk_",
+    "lsv2_pt_", "lsv2_sk_", "e2b_", "bb_live_", "ctx7sk-", "sb_secret_", "sbp_", "re_",
+    "pscale_tkn_", "pscale_pw_", "lin_api_", "ntn_", "phx_", "sntrys_", "sntryu_", "napi_",
+    "tgp_v1_", "fw_", "vcp_", "vci_", "vca_", "vcr_", "vck_", "nfp_", "sk.", "whsec_",
 )
 
 
@@ -72,6 +76,9 @@ class Hit:
     confidence: Confidence = Confidence.HIGH
     hint: str | None = None  # what to do about this one, when there is something specific
     kind: str = ""  # for the context rules: "password", "token", "url", "hash", "entropy"
+    key: str = ""  # the key or name the value is assigned to, when the detector knows it
+    quoted: bool = True  # written between quotes (an unquoted word in code is an expression)
+    public: str = ""  # why the value is public by design, when the detector knows (an anon JWT)
 
 
 def describe(what: str, secret: str) -> str:

@@ -160,7 +160,8 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
     scanner = Scanner(baseline=accepted,
                       repo_root=str(repo.root), min_confidence=threshold,
-                      inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env)
+                      inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env,
+                      gate=True)
     items = [Item(r.path, r.path, r.commit, blob=r.id) for r in refs
              if not excluded(r.path, tuple(exclude))]
     findings = []

@@ -42,13 +42,14 @@ def _parse(text: str, *, report: bool = True,
     return pairs, bad
 
 
-def parse_values(path: Path) -> list[SecretValue]:
-    """Every non-empty value of a .env file (for the scanner's known values); [] if unreadable."""
+def parse_values(path: Path) -> list[tuple[str, SecretValue]]:
+    """Every non-empty (name, value) of a .env file (for the scanner's known values); [] if
+    unreadable."""
     try:
         pairs, _ = _parse(read_text(path, what=".env file"), report=False)
     except errors.Error:
         return []
-    return [value for _, value in pairs.values() if len(value)]
+    return [(name, value) for name, (_, value) in pairs.items() if len(value)]
 
 
 def push(project: Project, source: Path, *, dry_run: bool = False) -> int:

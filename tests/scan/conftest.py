@@ -8,6 +8,7 @@ import random
 import string
 from pathlib import Path
 
+from kortix_guard.scan.examples import checksummed_token
 from tests.conftest import kg
 
 _rng = random.Random(20261126)
@@ -36,7 +37,7 @@ TOKENS = {
     "openai": "sk-" + "proj-" + rand(48, ALNUM + "-_"),
     "anthropic": "sk-" + "ant-" + "api03-" + rand(60, ALNUM + "-_"),
     "github-pat": "github" + "_pat_" + rand(82, ALNUM + "_"),
-    "github-classic": "gh" + "p_" + rand(36),
+    "github-classic": checksummed_token(_rng, "gh" + "p"),
     "stripe": "sk" + "_live_" + rand(24),
     "slack": "xo" + "xb-" + rand(12, string.digits) + "-" + rand(24),
     "google": "AI" + "za" + rand(35, ALNUM + "-_"),

@@ -93,7 +93,7 @@ def test_detector_ids_are_unique_and_codes_registered() -> None:
 
 def test_high_findings_survive_every_context_rule_but_vendor_examples(engine: str) -> None:
     """A token on a line that says `example`, `test`, `sha256` and `localhost` stays high."""
-    token = expand("ghp_{alnum:36}", _rng)
+    token = expand("{github}", _rng)
     found = findings("tests/fixtures/example.lock",
                      f'sha256 localhost example test placeholder = "{token}"')
     assert [(f.code, f.confidence) for f in found] == [("KG320", Confidence.HIGH)]
@@ -114,6 +114,63 @@ def test_store_fields_are_skipped_only_in_a_store(engine: str) -> None:
     header = "# kortix-guard encrypted store: names are public, values are sealed.\n"
     assert findings(".kortix/secrets.enc.toml", header + mac + "\n", Confidence.LOW) == []
     assert findings("settings.toml", mac + "\n", Confidence.LOW)
-    token = expand("ghp_{alnum:36}", _rng)
+    token = expand("{github}", _rng)
     pasted = findings(".kortix/secrets.enc.toml", header + f'mac = "{token}"\n')
     assert [f.code for f in pasted] == ["KG320"]
+
+
+def _rule_cases(kind: str):
+    for rule in context.RULES:
+        for example in getattr(rule, kind):
+            yield pytest.param(rule, example, id=f"{rule.id}:{example.path}")
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_rule_cases("negatives")))
+def test_context_rule_leaves_its_counter_examples(engine: str, rule, example) -> None:
+    """What a rule must not touch is still reported at the default threshold."""
+    text = expand(example.text, _rng)
+    assert findings(example.path, text), f"{rule.id}: {text!r}"
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_rule_cases("also")))
+def test_context_rule_decides_its_class(engine: str, rule, example) -> None:
+    """More lines of each rule's class, from the repositories the rule was written for:
+    none is reported at the default threshold."""
+    text = expand(example.text, _rng)
+    assert findings(example.path, text) == [], f"{rule.id}: {text!r}"
+
+
+@pytest.mark.parametrize("rule", [r for r in context.RULES if r.path_based], ids=lambda r: r.id)
+def test_gate_modes_only_lower_path_based_rules(engine: str, rule) -> None:
+    """In --pre-receive, --pre-push and --range, a rule that judges a file by its path never
+    drops a finding: a path is chosen by whoever pushes."""
+    text = expand(rule.example, _rng)
+    scanner = Scanner(min_confidence=Confidence.LOW, gate=True)
+    found = scanner.scan(Item(rule.example_path, rule.example_path, data=text.encode())).findings
+    assert found and all(f.confidence is Confidence.LOW for f in found), text
+
+
+@pytest.mark.parametrize(("path", "text", "expected"), [
+    ("locales/x.json", '{"k": "{github}"}', Confidence.HIGH),
+    ("pnpm-lock.yaml", "  token: {github}", Confidence.HIGH),
+    ("web.env.txt", "NEXT_PUBLIC_STRIPE_KEY=sk_live_{alnum:24}", Confidence.HIGH),
+    ("eas.json", '{"EXPO_PUBLIC_KEY": "{jwt:service_role}"}', Confidence.HIGH),
+    (".env.example", "OPENAI_API_KEY=sk-proj-{alnum:48}", Confidence.HIGH),
+])
+def test_a_provider_token_stays_high_under_any_rule(engine: str, path: str, text: str,
+                                                    expected: Confidence) -> None:
+    for gate in (False, True):
+        scanner = Scanner(min_confidence=Confidence.MEDIUM, gate=gate)
+        found = scanner.scan(Item(path, path, data=expand(text, _rng).encode())).findings
+        assert [f.confidence for f in found] == [expected], (path, gate, found)
+
+
+def test_public_by_design_says_why_and_can_be_turned_off(engine: str) -> None:
+    line = expand('{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}', _rng)
+    low = Scanner(min_confidence=Confidence.LOW).scan(
+        Item("eas.json", "eas.json", data=line.encode())).findings
+    assert [(f.code, f.confidence) for f in low] == [("KG323", Confidence.LOW)]
+    assert "public by design: a Supabase anon key" in low[0].message
+    assert "public_by_design = false" in low[0].message
+    off = Scanner(public_by_design=False).scan(Item("eas.json", "eas.json", data=line.encode()))
+    assert [(f.code, f.confidence) for f in off.findings] == [("KG323", Confidence.MEDIUM)]

@@ -160,9 +160,11 @@ def test_min_known_length(store_project: Path) -> None:
 
 NEVER_COMMIT = [
     (".env", f"API={rand(20)}\n", True),
-    ("config/.env.production", "A=real-value-here\n", True),
+    ("config/.env.production", f"SESSION_SECRET={rand(24)}\n", True),
+    (".env.production", "NEXT_PUBLIC_SITE=https://app.corp.io\nNEXT_PUBLIC_KEY=pk_live_x\n", False),
+    (".env", "TZ=Etc/UTC\nPORT=3000\nDB_PASSWORD=changeme\n", False),
     (".env.example", "API_KEY=\nDATABASE_URL=<url>\nDEBUG=true\n", False),
-    (".env.sample", f"API_KEY={rand(30)}\n", True),
+    (".env.sample", f"API_KEY={rand(30)}\n", False),  # a line finding (KG331), not the file
     ("id_rsa", "anything\n", True),
     ("keys/server.pem", pem() + "\n", True),
     ("certs/public.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n", False),

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from kortix_guard.scan.detectors import L, M, Detector, Example, FileInfo, entropy, regex_detector
+from kortix_guard.scan.detectors import H, L, M, Detector, Example, FileInfo, entropy, regex_detector
 from kortix_guard.scan.model import Blob, Hit
 from kortix_guard.secret import SecretValue
 
@@ -84,7 +84,7 @@ def _syntaxes() -> tuple[tuple[re.Pattern[bytes], str], ...]:
     return tuple((re.compile(p), name) for p, name in _SYNTAX_PATTERNS)
 
 _REFERENCE = re.compile(
-    r"""(?x)^(?:\$|%|@|&|\*[A-Za-z]|\{|<|\[|os\.|env\.|ENV\[|process\.env|getenv|System\.|
+    r"""(?x)^(?:\+\s*[A-Za-z_][\w.]*\s*\+|.*\$\{.*\}|\$|%|@|&|\*[A-Za-z]|\{|<|\[|os\.|env\.|ENV\[|process\.env|getenv|System\.|
         settings\.|config\.|self\.|this\.|params\.|args?\.|request\.|window\.|import\b|
         require\(|lambda\b|function\b|new\s|[A-Za-z_][\w.]*\(|None$|nil$|null$|undefined$)""")
 _ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{2,63}")
@@ -140,8 +140,9 @@ def _confirm_keyword(blob: Blob, span: tuple[int, int], info: FileInfo) -> Itera
             if not _value_ok(key, value, kind):
                 continue
             seen.add(m.start(group))
+            quoted = syntax in ("quoted", "element") or group == "s" and syntax == "spaced"
             yield Hit(start + m.start(group), "KG331", f"value of `{key}`", SecretValue(value),
-                      M, kind=kind)
+                      M, kind=kind, key=key, quoted=quoted)
 
 
 _KEYWORD_TRIGGERS = (
@@ -208,14 +209,56 @@ URL = regex_detector(
 
 CONNECTION = regex_detector(
     "connection-string", "KG322", "connection string password", M, (rb"password=", rb"pwd="),
-    rb"\b(?:password|pwd)=(?P<s>[^;\s'\"]{4,});", kind="password", caseless=True,
-    examples=(E("app.config", '<add value="Server=db;User Id=app;Password={alnum:12};" />'),),
-    negatives=(E("app.config", '<add value="Server=db;Password={{db_password}};" />'),))
+    rb"[;?&\"'][ \t]*(?:password|pwd)[ \t]*=[ \t]*(?P<s>[^;&\s'\"<>]{3,200})(?=[;&\s'\"<]|$)",
+    kind="password", caseless=True,
+    examples=(E("app.config", '<add value="Server=db;User Id=app;Password={alnum:12};" />'),
+              E("db.properties", "url=jdbc:mysql://db.corp.io:3306/app?user=app&password={alnum:12}"),
+              E("odbc.ini", "conn = Driver={PostgreSQL};Server=db;Uid=app;Pwd={alnum:12};")),
+    negatives=(E("app.config", '<add value="Server=db;Password={{db_password}};" />'),
+               E("db.properties", "url=jdbc:postgresql://db/app?user=app&password=${DB_PASSWORD}")))
 
-JWT = regex_detector(
-    "jwt", "KG323", "JSON Web Token", M, (rb"eyJ",),
-    rb"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
-    examples=(E("app.js", "const t = '{jwt}';"),))
+
+def _jwt_claims(token: bytes) -> dict:
+    """The payload of a JSON Web Token, or {} when it does not decode."""
+    import base64
+    import json
+
+    try:
+        body = token.split(b".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(body + b"=" * (-len(body) % 4)))
+    except (ValueError, IndexError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+_JWT = rb"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
+
+
+def _confirm_jwt(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    """Supabase's keys are JWTs that say their role: `service_role` bypasses row-level
+    security (high, wherever it is); `anon` ships to every browser (public by design)."""
+    start, end = span
+    for m in re.finditer(_JWT, blob.data[start:end]):
+        token = m.group(0)
+        role = _jwt_claims(token).get("role")
+        value = SecretValue(token.decode("ascii"))
+        if role == "service_role":
+            yield Hit(start + m.start(), "KG323", "Supabase service-role key (a JWT)", value, H,
+                      kind="jwt", hint="rotate it in Supabase (Settings → API): it bypasses "
+                                       "row-level security")
+        else:
+            yield Hit(start + m.start(), "KG323", "JSON Web Token", value, M, kind="jwt",
+                      public="a Supabase anon key (a JWT whose role is `anon`)"
+                      if role == "anon" else "")
+
+
+JWT = Detector(
+    "jwt", "KG323", "JSON Web Token (a Supabase service-role key: high)", H, (rb"eyJ",),
+    _confirm_jwt,
+    examples=(E("app.js", "const t = '{jwt}';"),
+              E("supabase/seed.sql", "select set_config('app.key', '{jwt:service_role}', false);")),
+    negatives=(E("eas.json", '{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}'),),
+    source="https://supabase.com/docs/guides/api/api-keys")
 
 # --- Password hashes ---------------------------------------------------------------------
 

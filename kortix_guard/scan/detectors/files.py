@@ -14,28 +14,46 @@ _EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 _ENV_PLACEHOLDER = re.compile(
     r"(?i)^(?:|\$.*|<.*>|\{\{.*\}\}|changeme|change[-_]me|x{3,}|\*{3,}|\.\.\.|todo|your[-_].*|"
     r".*example.*|dummy.*|placeholder|none|null|false|true|\d{1,5}|localhost|https?://localhost.*)$")
+_URL_PASSWORD = re.compile(r"://[^\s:/?#@]+:[^\s@/]+@([A-Za-z0-9._-]+)")
 
 
-def _env_file(name: str, text: str) -> str | None:
-    if not (name == ".env" or name.startswith(".env.")):
+def _env_file(name: str, text: str, *, public: bool = True) -> tuple[int, str] | None:
+    """A committed `.env` that holds a value that looks real: (byte offset of its line, the
+    message naming it). Example files (`.env.example`, …) are judged line by line like any
+    other file, never as a whole; a `.env` of placeholders, local defaults and client-side
+    variables is not a secret."""
+    if not (name == ".env" or name.startswith(".env.")) or name.endswith(_EXAMPLE_SUFFIXES):
         return None
-    if name.endswith(_EXAMPLE_SUFFIXES):
-        if _example_has_real_values(text):
-            return f"{name} is an example file holding values that look real; keep only empty " \
-                   f"values or placeholders"
-        return None
-    return f"{name} holds real values: keep it out of git (add `.env*` to .gitignore) and " \
-           f"push its values to the store with `kortix-guard env push --from {name}`"
-
-
-def _example_has_real_values(text: str) -> bool:
     from dotenv.parser import parse_stream
 
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
     for binding in parse_stream(io.StringIO(text)):
-        value = (binding.value or "").strip()
-        if binding.key and not _ENV_PLACEHOLDER.match(value):
-            return True
-    return False
+        if binding.key and _real_entry(binding.key, (binding.value or "").strip(), public):
+            line = binding.original.line
+            offset = len(text[:starts[min(line, len(starts)) - 1]].encode("utf-8"))
+            return offset, (f"{name} holds a real value ({binding.key}, line {line}): keep it out "
+                            f"of git (add `.env*` to .gitignore) and push its values to the "
+                            f"store with `kortix-guard env push --from {name}`")
+    return None
+
+
+def _real_entry(name: str, value: str, public: bool) -> bool:
+    from kortix_guard.scan.context import (
+        IMAGE_DEFAULTS, PLACEHOLDER, _EXAMPLE_HOST, is_public_name, reads_as_words)
+    from kortix_guard.scan.detectors.credentials import key_kind, strong
+
+    if (not value or (public and is_public_name(name)) or PLACEHOLDER.match(value)
+            or _ENV_PLACEHOLDER.match(value) or value.lower() in IMAGE_DEFAULTS
+            or reads_as_words(value)):
+        return False
+    url = _URL_PASSWORD.search(value)
+    if url is not None:
+        return not _EXAMPLE_HOST.match(url.group(1))
+    if key_kind(name) is not None:
+        return True
+    # Under any other name only a random-looking value counts (not a version or a date).
+    return strong(value) and len(value) >= 16 and all(
+        any(test(ch) for ch in value) for test in (str.isupper, str.islower, str.isdigit))
 
 
 def _contains(pattern: str) -> Callable[[str, str], str | None]:
@@ -90,7 +108,7 @@ _BY_SUFFIX: dict[str, Callable[[str, str], str | None]] = {
 }
 
 
-def check(path: str, data: bytes) -> list[Hit]:
+def check(path: str, data: bytes, *, public: bool = True) -> list[Hit]:
     """The path's verdict. Binary files (key stores) are judged by name alone."""
     posix = PurePosixPath(path)
     name = posix.name
@@ -104,8 +122,12 @@ def check(path: str, data: bytes) -> list[Hit]:
             or posix.suffix in _BY_SUFFIX):
         return []  # most files: decided by the name alone, nothing decoded
     text = data[:1_000_000].decode("utf-8", errors="replace")
-    message = _env_file(name, text)
-    if message is None and name == "config.json":
+    env = _env_file(name, text, public=public)
+    if env is not None:
+        # The file itself is the secret: its fingerprint is its content.
+        return [Hit(env[0], "KG340", env[1], SecretValue(text), Confidence.HIGH)]
+    message = None
+    if name == "config.json":
         message = _contains(r'"auths"\s*:\s*\{[\s\S]*"auth"\s*:')(name, text)
     if message is None and name in _BY_NAME:
         message = _BY_NAME[name](name, text)
@@ -119,8 +141,9 @@ def check(path: str, data: bytes) -> list[Hit]:
 
 E = Example
 EXAMPLES = (
-    E(".env", "API_TOKEN={alnum:20}"), E("config/.env.production", "A=real-value-here"),
-    E(".env.sample", "API_KEY={alnum:30}"), E("id_rsa", "anything"),
+    E(".env", "API_TOKEN={alnum:20}"), E("config/.env.production", "SESSION_SECRET={alnum:24}"),
+    E(".env.staging", "DATABASE_URL=postgres://app:{alnum:16}@db.corp.io/app"),
+    E("id_rsa", "anything"),
     E("keys/server.pem", "-----BEGIN PRIVATE KEY-----\n{b64:64}\n-----END PRIVATE KEY-----"),
     E("putty.ppk", "PuTTY-User-Key-File-2: ssh-rsa"), E(".netrc", "machine h login u password p"),
     E(".pgpass", "db.corp.io:5432:app:app:{alnum:12}"),
@@ -140,6 +163,12 @@ EXAMPLES = (
 )
 NEGATIVES = (
     E(".env.example", "API_KEY=\nDATABASE_URL=<url>\nDEBUG=true"),
+    E(".env.example", "DATABASE_URL=postgresql://postgres:postgres@127.0.0.1:54322/postgres\n"
+                      'MODEL_TO_USE="gpt-4o"\nOPENAI_API_KEY='),
+    E(".env.production", "NEXT_PUBLIC_SUPABASE_URL=https://{lower:20}.supabase.co\n"
+                         "NEXT_PUBLIC_SUPABASE_ANON_KEY={jwt:anon}"),
+    E("plex/.env", "TIMEZONE=Etc/UTC\nPLEX_MEDIA_PATH=/media/your/plex/path\nPORT=32400"),
+    E("pgadmin/.env", "POSTGRES_USER=yourUser\nPOSTGRES_PW=changeit\nPGADMIN_PW=changeit"),
     E("certs/public.pem", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
     E(".npmrc", "registry=https://registry.npmjs.org/"),
     E(".s3cfg", "[default]\nhost_base = s3.amazonaws.com"),
