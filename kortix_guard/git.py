@@ -3,6 +3,7 @@ the git command line for the commit hook's few staged blobs, where starting `git
 times costs less than importing pygit2."""
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -15,11 +16,23 @@ class GitError(Error):
     """Not a git repository, or a revision it does not have."""
 
 
+class MissingObject(GitError):
+    """An object the history names cannot be read here: absent (a partial clone made with
+    `--filter`, a shallow one) or damaged (a corrupt loose object or pack). Never fetched:
+    it is reported as not scanned."""
+
+    def __init__(self, object_id: str, *, damaged: bool = False, hint: str) -> None:
+        self.why = "is damaged in this clone" if damaged else "is not in this clone"
+        super().__init__(f"blob {object_id} {self.why}", hint=hint)
+        self.object_id = object_id
+
+
 @dataclass(frozen=True)
 class BlobRef:
     path: str  # repository-relative, with '/'
     id: str
     commit: str | None = None  # the commit that first introduced it (history mode)
+    missing: str = ""  # "blob" or "tree" when this clone lacks the object
 
 
 class Repo:
@@ -97,7 +110,12 @@ class Repo:
         commits = list(walker)
         new = {c.id for c in commits}
         boundary = {p for c in commits for p in c.parent_ids if p not in new}
-        yield from self._new_in(commits, [self._git[p].tree for p in boundary])
+        # A parent a shallow clone lacks holds nothing known: everything is scanned as new.
+        known = [self._git[p].tree for p in boundary if self._has_object(p)]
+        yield from self._new_in(commits, known)
+
+    def _has_object(self, oid) -> bool:
+        return oid in self._git.odb
 
     def _new_in(self, commits: Iterable, known_trees: Iterable) -> Iterator[BlobRef]:
         """The blobs of commits (oldest first) not in known_trees, each once, with the first
@@ -113,15 +131,23 @@ class Repo:
             if commit.tree_id in trees:
                 continue
             trees.add(commit.tree_id)
-            for path, blob_id in _new_blobs(self._git, commit.tree, "", trees, blobs):
-                yield BlobRef(path, blob_id, str(commit.id))
+            if not self._has_object(commit.tree_id):
+                yield BlobRef("", str(commit.tree_id), str(commit.id), missing="tree")
+                continue
+            for path, blob_id, missing in _new_blobs(self._git, commit.tree, "", trees, blobs):
+                yield BlobRef(path, blob_id, str(commit.id), missing=missing)
 
     def read(self, blob_id: str) -> bytes:
         import pygit2
 
         # An exact lookup straight from the object database: indexing the repository by a
-        # hex string is a prefix search.
-        return self._git.odb.read(pygit2.Oid(hex=blob_id))[1]
+        # hex string is a prefix search. libgit2 never fetches a promised object.
+        try:
+            return self._git.odb.read(pygit2.Oid(hex=blob_id))[1]
+        except (KeyError, pygit2.GitError) as e:
+            raise MissingObject(blob_id, damaged=not isinstance(e, KeyError),
+                                hint="fetch the whole history (`git fetch --unshallow`, a "
+                                     "clone without --filter), or repair it (`git fsck`)") from None
 
     def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
         """Blobs in the index: all of them, or those at the given repository paths."""
@@ -181,7 +207,7 @@ class Repo:
             hint = ("this is a shallow clone: fetch the history (in GitHub Actions, "
                     "actions/checkout with `fetch-depth: 0`)" if shallow
                     else "check the revision with `git rev-parse`")
-            raise GitError(f"--since {rev}: no such revision in this repository",
+            raise GitError(f"{rev}: no such revision in this repository",
                            hint=hint) from None
 
     def head_file(self, path: str) -> bytes | None:
@@ -314,8 +340,10 @@ def hooks_dir(start: Path) -> Path:
 def _git(args: list[str], cwd: Path, *, check: bool = True,
          stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
+        # GIT_NO_LAZY_FETCH: in a partial clone, never fetch a missing object over the network.
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
-                              input=stdin.encode() if stdin is not None else None)
+                              input=stdin.encode() if stdin is not None else None,
+                              env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)",
                        hint="install git, or put it on PATH, and run the command again") from None
@@ -339,18 +367,25 @@ def _blob_entry(tree, path: str):
     return entry if entry.type_str == "blob" else None
 
 
-def _new_blobs(git, tree, prefix: str, trees: set, blobs: set) -> Iterator[tuple[str, str]]:
-    """(path, blob id) of the regular-file blobs under tree not in `blobs`, entering only
-    subtrees not in `trees`; both sets are updated."""
+def _new_blobs(git, tree, prefix: str, trees: set,
+               blobs: set) -> Iterator[tuple[str, str, str]]:
+    """(path, blob id, "") of the regular-file blobs under tree not in `blobs`, entering only
+    subtrees not in `trees`; both sets are updated. A subtree this clone lacks is yielded as
+    (its path, its id, "tree"): nothing below it can be listed, let alone scanned."""
     for entry in tree:
         entry_id = entry.id
         if entry.type_str == "tree":
             if entry_id not in trees:
                 trees.add(entry_id)
-                yield from _new_blobs(git, git[entry_id], f"{prefix}{entry.name}/", trees, blobs)
+                try:
+                    subtree = git[entry_id]
+                except KeyError:
+                    yield f"{prefix}{entry.name}/", str(entry_id), "tree"
+                    continue
+                yield from _new_blobs(git, subtree, f"{prefix}{entry.name}/", trees, blobs)
         elif entry_id not in blobs and _is_file_mode(entry.filemode):
             blobs.add(entry_id)
-            yield f"{prefix}{entry.name}", str(entry_id)
+            yield f"{prefix}{entry.name}", str(entry_id), ""
 
 
 def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:

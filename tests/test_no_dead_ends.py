@@ -88,7 +88,13 @@ def test_what_to_do_fits_the_file_and_pre_commit(tmp_path: Path) -> None:
                      ".env": "API_TOKEN=something-real-42\n"})
     json_only = kg_proc("scan", "a.json", cwd=tmp_path)
     assert "kortix-guard: allow" not in json_only.err  # JSON has no comments
-    assert "--update-baseline" in json_only.err and "[guard] exclude" in json_only.err
+    assert "[guard] exclude" in json_only.err
+    assert "--update-baseline" not in json_only.err  # a [high] token is rotated, not accepted
+    write(tmp_path, {"c.json": '{"password": "Zk8-q2rT-77"}\n'})
+    medium = kg_proc("scan", "c.json", cwd=tmp_path)
+    assert "[medium]" in medium.out and "--update-baseline" in medium.err
+    assert "--update-baseline" not in kg_proc("scan", "b.py", cwd=tmp_path,
+                                              env={"PRE_COMMIT": "1"}).err
     python = kg_proc("scan", "b.py", cwd=tmp_path)
     assert "kortix-guard: allow" in python.err
     batch = kg_proc("scan", "b.py", cwd=tmp_path, env={"PRE_COMMIT": "1"})

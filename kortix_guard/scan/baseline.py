@@ -20,6 +20,15 @@ from kortix_guard.secret import SecretValue
 
 VERSION = 2
 _READABLE = (1, 2)
+# Codes an earlier release reported the same value under, so that an accepted finding keeps
+# its acceptance when a new detector names it better (0.3 reports as provider tokens, KG320,
+# keys that 0.2 found only as values under a secret-like key, KG331).
+FORMER_CODES: dict[str, tuple[str, ...]] = {
+    "KG320": ("KG331", "KG332"),
+    "KG322": ("KG331",),
+    "KG323": ("KG331", "KG332"),
+    "KG326": ("KG331",),
+}
 # scrypt cost: about 50 ms and 16 MiB per hash, paid only for findings on a baselined path.
 _N, _R, _P = 2 ** 14, 8, 1
 
@@ -52,10 +61,11 @@ class Baseline:
     def may_accept(self, path: str, rule: str) -> bool:
         if self.legacy:
             return any(p == path for p, _ in self._legacy)
-        return (path, rule) in self._pairs
+        return any((path, code) in self._pairs for code in (rule, *FORMER_CODES.get(rule, ())))
 
     def accepts(self, path: str, rule: str, fingerprint: str) -> bool:
-        return ((path, rule, fingerprint) in self.entries
+        return (any((path, code, fingerprint) in self.entries
+                    for code in (rule, *FORMER_CODES.get(rule, ())))
                 or (self.legacy and (path, fingerprint) in self._legacy))
 
     def render(self, version: int = VERSION) -> str:

@@ -29,6 +29,22 @@ class Mode(str, enum.Enum):
     RANGE = "range"  # BASE..HEAD: the commits a pull request adds
 
 
+def in_ci() -> bool:
+    return any(os.environ.get(v) for v in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+
+
+def unscanned_fails(mode: Mode) -> bool:
+    """Whether content that could not be scanned fails the scan (docs/scan.md, "Unscanned"):
+    what is about to be committed or is checked as a whole must be scanned whole; a local
+    history or push from a partial clone only warns (the server scans what it receives);
+    a pull request's range fails in CI, where a shallow checkout is the usual cause."""
+    if mode in (Mode.HISTORY, Mode.PUSH):
+        return False
+    if mode is Mode.RANGE:
+        return in_ci()
+    return True
+
+
 @dataclass
 class ScanResult:
     findings: list = field(default_factory=list)  # list[Finding], not accepted by the baseline
@@ -103,7 +119,14 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     if update_baseline:
         return errors.CLEAN
     report.emit(result.findings, fmt, scanned=result.scanned)
-    return errors.PROBLEMS if result.findings else errors.CLEAN
+    secrets = [f for f in result.findings if not f.unscanned]
+    unscanned = len(result.findings) - len(secrets)
+    fails = unscanned and unscanned_fails(mode)
+    if unscanned and not fails:
+        echo(f"kortix-guard: warning: {unscanned} item(s) could not be scanned (listed above); "
+             f"in --{mode.value} they do not fail the scan: fetch the whole history to scan "
+             f"them", err=True)
+    return errors.PROBLEMS if secrets or fails else errors.CLEAN
 
 
 def _progress_bar(total: int):
@@ -254,8 +277,8 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         refs = repo.index_blobs()
     refs = [r for r in refs if not excluded(r.path, skip)]
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
-    items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit, blob=r.id)
-             for r in refs]
+    items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit, blob=r.id,
+                  missing=r.missing) for r in refs]
     return items, len(items), None
 
 

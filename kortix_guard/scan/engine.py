@@ -17,7 +17,7 @@ from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
 from kortix_guard.scan.matcher import RuleMatcher
-from kortix_guard.scan.model import Blob, Confidence, Finding, Hit, describe
+from kortix_guard.scan.model import UNSCANNED, Blob, Confidence, Finding, Hit, describe
 from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
@@ -45,6 +45,16 @@ class Item:
     disk: str | None = None  # read from this file on disk, or
     blob: str | None = None  # read this blob from the scanner's repository, or
     data: bytes | None = None  # these bytes
+    missing: str = ""  # "tree" or "blob": this clone lacks the object (nothing to read)
+
+
+class _Unreadable(Exception):
+    """The item's content cannot be had: why, and the git object when there is one."""
+
+    def __init__(self, why: str, object_id: str | None = None) -> None:
+        super().__init__(why)
+        self.why = why
+        self.object_id = object_id
 
 
 @dataclass(frozen=True)
@@ -105,16 +115,10 @@ class Scanner:
                                     cache_dir=cache_dir)
 
     def scan(self, item: Item) -> Outcome:
-        data = item.data
-        if item.disk is not None:
-            try:
-                with open(item.disk, "rb") as f:
-                    data = f.read(MAX_SCAN_BYTES + 1)
-            except OSError as e:
-                return Outcome([], f"{item.display}: skipped, cannot read ({e.strerror})")
-        elif item.blob is not None:
-            data = self._read_blob(item.blob)
-        assert data is not None
+        try:
+            data = self._read(item)
+        except _Unreadable as e:
+            return Outcome([self._unscanned(item, e.why, e.object_id)])
         size = len(data)
         data = data[:MAX_SCAN_BYTES]
         hits = files.check(item.path, data, public=self.public_by_design)
@@ -125,14 +129,39 @@ class Scanner:
             hits += self._blob_hits(blob)
         findings = self._findings(item, blob, hits)
         if size > MAX_SCAN_BYTES:
-            findings.append(self._unscanned(item, size))
+            findings.append(self._unscanned(
+                item, f"only the first {MAX_SCAN_BYTES // 2 ** 20} MiB of this "
+                      f"{size // 2 ** 20} MiB file were scanned", None, f"{item.path}\0{size}"))
         return Outcome(findings)
 
-    def _unscanned(self, item: Item, size: int) -> Finding:
-        hit = Hit(0, "KG350", f"only the first {MAX_SCAN_BYTES // 2 ** 20} MiB of this "
-                              f"{size // 2 ** 20} MiB file were scanned",
-                  SecretValue(f"{item.path}\0{size}"))
-        return self._finding(item, 1, 1, hit, hit.what)
+    def _read(self, item: Item) -> bytes:
+        from kortix_guard.git import MissingObject
+
+        if item.missing:
+            raise _Unreadable(f"not scanned: {item.missing} {item.blob} is not in this clone "
+                              f"(a partial or shallow clone, or a damaged pack)", item.blob)
+        if item.disk is not None:
+            try:
+                with open(item.disk, "rb") as f:
+                    return f.read(MAX_SCAN_BYTES + 1)
+            except OSError as e:
+                raise _Unreadable(f"not scanned: cannot read it ({e.strerror})") from None
+        if item.blob is not None:
+            try:
+                return self._read_blob(item.blob)
+            except MissingObject as e:
+                raise _Unreadable(f"not scanned: blob {e.object_id} {e.why} (a partial or "
+                                  f"shallow clone, or a damaged pack)", e.object_id) from None
+        assert item.data is not None
+        return item.data
+
+    def _unscanned(self, item: Item, why: str, object_id: str | None,
+                   identity: str | None = None) -> Finding:
+        """The one record of content that could not be scanned (docs/scan.md: its exit
+        codes); it carries no secret, so its fingerprint is where it is, not what it holds."""
+        hit = Hit(0, UNSCANNED, why, SecretValue(identity or f"{item.path}\0{object_id or ''}"))
+        finding = self._finding(item, 1, 1, hit, why)
+        return replace(finding, object=object_id)
 
     def _read_blob(self, blob_id: str) -> bytes:
         if self._repo is None:
@@ -256,8 +285,14 @@ def _init_worker(scanner: Scanner) -> None:
 
 
 def _scan_in_worker(item: Item) -> tuple[Item, Outcome]:
+    """Never lets an exception cross the pipe (one that cannot be pickled would end the whole
+    scan as an internal error): whatever stops one item names it as not scanned."""
     assert _WORKER is not None
-    return item, _WORKER.scan(item)
+    try:
+        return item, _WORKER.scan(item)
+    except Exception as e:  # noqa: BLE001 (reported, by name, as an unscanned item)
+        why = f"not scanned: {type(e).__name__} while reading or scanning it"
+        return item, Outcome([_WORKER._unscanned(item, why, item.blob)])
 
 
 def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,

@@ -40,6 +40,9 @@ class Confidence(enum.IntEnum):
         return {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "note"}[self]
 
 
+UNSCANNED = "KG350"  # content that could not be scanned: too large, unreadable, or missing
+
+
 @dataclass(frozen=True)
 class Finding:
     path: str  # relative to the project root, with '/'
@@ -50,11 +53,16 @@ class Finding:
     commit: str | None = None
     fingerprint: str | None = field(default=None, repr=False)  # the baseline's salted hash
     confidence: Confidence = Confidence.HIGH
+    object: str | None = None  # an unscanned item's git object (a blob or tree id)
+
+    @property
+    def unscanned(self) -> bool:
+        return self.code == UNSCANNED
 
     def as_text(self) -> str:
         where = f" (commit {self.commit[:12]})" if self.commit else ""
-        return (f"{self.path}:{self.line}:{self.col}: {self.code} [{self.confidence.label}] "
-                f"{self.message}{where}")
+        level = "unscanned" if self.unscanned else self.confidence.label
+        return f"{self.path}:{self.line}:{self.col}: {self.code} [{level}] {self.message}{where}"
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "line": self.line, "col": self.col,
@@ -62,6 +70,10 @@ class Finding:
                                      "message": self.message}
         if self.commit:
             record["commit"] = self.commit
+        if self.unscanned:
+            record["unscanned"] = True
+        if self.object:
+            record["object"] = self.object
         return record
 
 

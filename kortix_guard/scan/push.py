@@ -162,7 +162,7 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       repo_root=str(repo.root), min_confidence=threshold,
                       inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env,
                       gate=True)
-    items = [Item(r.path, r.path, r.commit, blob=r.id) for r in refs
+    items = [Item(r.path, r.path, r.commit, blob=r.id, missing=r.missing) for r in refs
              if not excluded(r.path, tuple(exclude))]
     findings = []
     for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):

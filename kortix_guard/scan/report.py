@@ -12,13 +12,15 @@ ADVICE = """\
 what to do:
   - a real secret: remove it from the file (and from the index: git rm --cached / git add),
     keep it in the store with `kortix-guard secrets set NAME=-`, and rotate it if it was pushed;
-  - not a secret: {allow}exclude the path in kortix.toml ([guard] exclude), or accept it with
-    `kortix-guard scan --update-baseline`."""
+  - not a secret: {allow}exclude the path in kortix.toml ([guard] exclude){baseline}."""
 ALLOW_HINT = "add `kortix-guard: allow` to the line (in a comment), "
+BASELINE_HINT = (", or accept it with\n    `kortix-guard scan --update-baseline` (never for a "
+                 "[high] finding: a provider's token or a key is rotated, not accepted)")
 # Formats with no comments: an inline allow cannot be written there.
 NO_COMMENTS = (".json", ".ipynb", ".lock")
 SHORT = ("kortix-guard: {n} secret(s) found; remove them (`kortix-guard secrets set NAME=-` "
-         "keeps a value in the store) or accept them with `kortix-guard scan --update-baseline`")
+         "keeps a value in the store){baseline}")
+SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --update-baseline`"
 
 
 def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
@@ -31,23 +33,32 @@ def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
     else:
         for finding in findings:
             echo(finding.as_text())
-    if findings:
-        echo(f"kortix-guard: {len(findings)} secret(s) found in {scanned} file(s) scanned",
-                   err=True)
+    secrets = [f for f in findings if not f.unscanned]
+    unscanned = len(findings) - len(secrets)
+    if unscanned:
+        echo(f"kortix-guard: {unscanned} item(s) could not be scanned (KG350 [unscanned])",
+             err=True)
+    if secrets:
+        echo(f"kortix-guard: {len(secrets)} secret(s) found in {scanned} file(s) scanned",
+             err=True)
         if fmt.value == "text":
-            echo(advice(findings), err=True)
+            echo(advice(secrets), err=True)
 
 
 def advice(findings: Sequence[Finding]) -> str:
     """What to do next. Under pre-commit (which runs a hook once per batch of files and
-    prints each batch's output) one line; an inline allow only where a comment can go."""
-    if os.environ.get("PRE_COMMIT") == "1":
-        return SHORT.format(n=len(findings))
+    prints each batch's output) one line; an inline allow only where a comment can go; the
+    baseline only for findings below `high`."""
     from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
+    from kortix_guard.scan.model import Confidence
 
+    below_high = any(f.confidence < Confidence.HIGH for f in findings)
+    if os.environ.get("PRE_COMMIT") == "1":
+        return SHORT.format(n=len(findings), baseline=SHORT_BASELINE if below_high else "")
     commentable = any(not f.path.endswith(NO_COMMENTS) and f.code not in NOT_INLINE_ALLOWABLE
                       for f in findings)
-    return ADVICE.format(allow=ALLOW_HINT if commentable else "")
+    return ADVICE.format(allow=ALLOW_HINT if commentable else "",
+                         baseline=BASELINE_HINT if below_high else "")
 
 
 def sarif(findings: Sequence[Finding]) -> dict:
@@ -74,6 +85,11 @@ def sarif(findings: Sequence[Finding]) -> dict:
         result["properties"] = {"confidence": f.confidence.label}
         if f.commit:
             result["properties"]["commit"] = f.commit
+        if f.unscanned:
+            result["kind"] = "review"  # SARIF's word for "not decided": it could not be scanned
+            result["properties"]["unscanned"] = True
+            if f.object:
+                result["properties"]["object"] = f.object
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

@@ -133,3 +133,18 @@ def test_baseline_from_version_0_1_still_accepts(tmp_path: Path) -> None:
     data = json.loads((tmp_path / ".kortix" / "guard-baseline.json").read_text())
     assert data["version"] == 2
     assert scan_json(tmp_path, "settings.py", "--min-confidence", "low") == (0, [])
+
+
+def test_baseline_from_version_0_2_keeps_its_findings_accepted(tmp_path: Path) -> None:
+    """tests/scan/data/baseline-v0.2.0.json was written by kortix-guard 0.2.0 for exactly
+    this file, which it reported as two KG331 values; 0.3 knows both as provider keys
+    (KG320, Serper under its name and a Tavily key), and the baseline still accepts them."""
+    hexed = "".join(["5f2c9e81", "a0b7d4c3", "6e98f1a2", "b5c7d0e4", "f3a6b9c2"])
+    tavily = "tvly-" + "".join(["Qm7Xk2Lp9R", "t4Vw8Yz3Bn", "6Cd1Fg5Hj0", "Ks"])
+    write(tmp_path, {"tools.yaml": f'serper_api_key: {hexed}\ntavily_api_key: "{tavily}"\n',
+                     "kortix.toml": '[project]\nname = "fx"\n\n[env]\nrequired = ["DATABASE_URL"]\n'})
+    assert {f["rule"] for f in scan_json(tmp_path, "tools.yaml")[1]} == {"KG320"}
+    (tmp_path / ".kortix").mkdir()
+    shutil.copy(Path(__file__).parent / "data" / "baseline-v0.2.0.json",
+                tmp_path / ".kortix" / "guard-baseline.json")
+    assert scan_json(tmp_path, "tools.yaml") == (0, [])

@@ -1,0 +1,134 @@
+"""Content that cannot be scanned is one kind of item, KG350 `unscanned`, wherever it comes
+from (a partial clone, a deleted or damaged object, an unreadable file, a file over the size
+cap), with one exit-code table (docs/scan.md, "Unscanned")."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from kortix_guard.scan.engine import Item, Scanner
+from tests.conftest import git, git_init, kg_proc, write
+from tests.scan.conftest import TOKENS
+
+TOKEN = TOKENS["github-classic"]
+
+
+def _history(src: Path) -> tuple[str, str]:
+    """A history whose second commit adds gone.py (removed again); a.py keeps a token in HEAD.
+    Returns (the commit that added gone.py, gone.py's blob)."""
+    write(src, {"a.py": f'token = "{TOKEN}"\n'})
+    git("add", "a.py", cwd=src)
+    git("commit", "-qm", "a", cwd=src)
+    write(src, {"gone.py": "value = 'only in history'\n"})
+    git("add", "gone.py", cwd=src)
+    git("commit", "-qm", "gone", cwd=src)
+    added, blob = git("rev-parse", "HEAD", "HEAD:gone.py", cwd=src).split()
+    git("rm", "-q", "gone.py", cwd=src)
+    git("commit", "-qm", "rm", cwd=src)
+    return added, blob
+
+
+def _scan(repo: Path, *args: str, env: dict[str, str] | None = None):
+    clean = {"CI": "", "GITHUB_ACTIONS": "", "GITLAB_CI": "", **(env or {})}
+    result = kg_proc("scan", "--format", "json", *args, cwd=repo, env=clean)
+    assert "internal error" not in result.err and "Traceback" not in result.all, result.all
+    return result.code, json.loads(result.out or "[]"), result.err
+
+
+def test_a_partial_clone_is_scanned_and_names_what_it_lacks(tmp_path: Path) -> None:
+    """`git clone --filter=blob:none` of a local repository: the blob of a file deleted
+    before HEAD is missing. It is listed by object, path and commit; the rest is scanned
+    (the token in HEAD is found); nothing is fetched."""
+    src = git_init(tmp_path / "src")
+    added, blob = _history(src)
+    git("config", "uploadpack.allowFilter", "true", cwd=src)
+    clone = tmp_path / "clone"
+    git("clone", "-q", "--filter=blob:none", f"file://{src}", str(clone), cwd=tmp_path)
+    code, found, _ = _scan(clone, "--history")
+    unscanned = [f for f in found if f.get("unscanned")]
+    assert [(f["path"], f["object"], f["commit"]) for f in unscanned] == [("gone.py", blob, added)]
+    assert any(f["rule"] == "KG320" and f["path"] == "a.py" for f in found)
+    assert code == 1  # the token; the missing blob alone only warns in --history
+    # Still absent afterwards: nothing was fetched over the network (asked of the object
+    # store directly: `git cat-file` itself would fetch a promised object).
+    import pygit2
+
+    assert not pygit2.Repository(str(clone)).odb.exists(blob)
+
+
+def _repo_with_a_lost_object(tmp_path: Path, *, damage: bool,
+                             token: bool = False) -> tuple[Path, str]:
+    """40 files (so the scan runs in worker processes), one with a token when asked; the last
+    commit adds f07.txt, whose blob is then deleted (or overwritten with garbage) from the
+    object store."""
+    repo = git_init(tmp_path / "repo")
+    write(repo, {f"f{i:02d}.txt": f"v{i}\n" for i in range(40) if i != 7})
+    if token:
+        write(repo, {"f30.txt": f'token = "{TOKEN}"\n'})
+    git("add", ".", cwd=repo)
+    git("commit", "-qm", "files", cwd=repo)
+    write(repo, {"f07.txt": "v7\n"})
+    git("add", "f07.txt", cwd=repo)
+    git("commit", "-qm", "f07", cwd=repo)
+    blob = git("rev-parse", "HEAD:f07.txt", cwd=repo).strip()
+    loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    if damage:
+        loose.write_bytes(b"not a zlib stream")
+    else:
+        loose.unlink()
+    return repo, blob
+
+
+@pytest.mark.parametrize("damage", [False, True], ids=["deleted", "damaged"])
+def test_a_lost_object_never_ends_the_scan(tmp_path: Path, damage: bool) -> None:
+    repo, blob = _repo_with_a_lost_object(tmp_path, damage=damage, token=True)
+    code, found, err = _scan(repo, "--history")
+    unscanned = [f for f in found if f.get("unscanned")]
+    assert [(f["path"], f["object"]) for f in unscanned] == [("f07.txt", blob)]
+    assert ("damaged" if damage else "not in this clone") in unscanned[0]["message"]
+    assert unscanned[0]["commit"] == git("rev-parse", "HEAD", cwd=repo).strip()
+    assert any(f["rule"] == "KG320" for f in found) and code == 1
+    assert "could not be scanned" in err
+
+
+@pytest.mark.parametrize(("args", "env", "expected"), [
+    (("--history",), {}, 0),
+    (("--all-files",), {}, 1),
+    (("--range", "HEAD~1..HEAD"), {}, 0),
+    (("--range", "HEAD~1..HEAD"), {"CI": "true"}, 1),
+    (("--range", "HEAD~1..HEAD"), {"GITHUB_ACTIONS": "true"}, 1),
+], ids=["history-warns", "all-files-fails", "range-warns", "range-in-ci-fails",
+        "range-on-actions-fails"])
+def test_the_exit_code_table(tmp_path: Path, args: tuple[str, ...], env: dict[str, str],
+                             expected: int) -> None:
+    repo, blob = _repo_with_a_lost_object(tmp_path, damage=False)
+    code, found, _ = _scan(repo, *args, env=env)
+    assert [f["object"] for f in found if f.get("unscanned")] == [blob]
+    assert code == expected
+
+
+def test_an_unreadable_file_is_unscanned(tmp_path: Path) -> None:
+    """A file that is listed and then cannot be read is an item, not a skipped note."""
+    item = Item("gone.txt", "gone.txt", disk=str(tmp_path / "gone.txt"))
+    [finding] = Scanner().scan(item).findings
+    assert finding.unscanned and "cannot read it" in finding.message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a mode-000 file")
+def test_a_mode_000_file_fails_a_plain_scan(tmp_path: Path) -> None:
+    write(tmp_path, {"secret.py": f'token = "{TOKEN}"\n'})
+    (tmp_path / "secret.py").chmod(0)
+    code, found, _ = _scan(tmp_path)
+    assert code == 1 and [f["path"] for f in found if f.get("unscanned")] == ["secret.py"]
+
+
+def test_unscanned_items_are_in_sarif(tmp_path: Path) -> None:
+    repo, blob = _repo_with_a_lost_object(tmp_path, damage=False)
+    result = kg_proc("scan", "--all-files", "--format", "sarif", cwd=repo)
+    [sarif_result] = json.loads(result.out)["runs"][0]["results"]
+    assert sarif_result["ruleId"] == "KG350" and sarif_result["kind"] == "review"
+    assert sarif_result["properties"]["object"] == blob
