@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from kortix_guard.errors import InputError
@@ -80,6 +79,8 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     mode, the temp file has that mode from its creation, so the data is never readable by
     others even for a moment.
     """
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     if mode is None:
         with contextlib.suppress(FileNotFoundError):
@@ -113,3 +114,13 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def store_private(path: Path, data: bytes) -> None:
+    """Best effort, for caches: write data to path (0600, in a 0700 folder), atomically; a
+    cache that cannot be written is only slower next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        atomic_write(path, data, mode=0o600)
+    except OSError:
+        pass

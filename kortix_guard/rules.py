@@ -6,7 +6,6 @@ that `secrets set`, `env push` and `inject` share with it), KG3xx are scanner ru
 from __future__ import annotations
 
 import enum
-import html
 from typing import NamedTuple
 
 
@@ -145,6 +144,8 @@ def rule(code: str) -> Rule:
 
 def markdown_table(prefix: str) -> str:
     """The docs table of every rule whose code starts with prefix."""
+    import html
+
     lines = ["| code | name | severity | what it means | example |", "|---|---|---|---|---|"]
     for r in _RULES:
         if r.code.startswith(prefix):

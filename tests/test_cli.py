@@ -1,6 +1,7 @@
 """The CLI contract: version, exit codes, global options, light start-up."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,7 +27,7 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
     assert "Traceback" not in result.all
 
 
-HEAVY = ("cryptography", "pygit2", "detect_secrets")
+HEAVY = ("cryptography", "pygit2")
 
 
 @pytest.mark.parametrize("args", [["--version"], ["manifest", "check"], ["secrets", "ls"],
@@ -42,6 +43,32 @@ def test_light_start_up(project: Path, args: list[str]) -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize("with_store", [False, True])
+def test_the_commit_hook_imports_no_click(project: Path, with_store: bool) -> None:
+    """kortix-guard-scan with a .env in the work tree (its values are read) and, with a
+    store, the store opened for its known values: never click, never pygit2."""
+    from tests.conftest import git
+
+    write(project, {".env": "API_TOKEN=real-value-42-abc\n", "app.py": "x = 1\n"})
+    if with_store:
+        assert kg("key", "new", cwd=project).code == 0
+    git("add", "app.py", cwd=project)
+    code = (
+        "import sys\n"
+        "from kortix_guard.hook import main\n"
+        "rc = main(['app.py'])\n"
+        "loaded = [m for m in ('click', 'pygit2', 'tomlkit', 'platformdirs') if m in sys.modules]\n"
+        "assert not loaded, loaded\n"
+        "sys.exit(rc)\n"
+    )
+    # The first run checks the manifest with every rule (tomlkit) and remembers the verdict.
+    for _ in range(2):
+        proc = subprocess.run([sys.executable, "-c", code.replace("'tomlkit', ", "")
+                               if _ == 0 else code], cwd=project, capture_output=True,
+                              text=True, env={**os.environ})
+        assert proc.returncode == 0, proc.stderr
 
 
 def test_dash_c_runs_as_if_started_there(project: Path, tmp_path: Path) -> None:

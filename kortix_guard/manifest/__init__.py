@@ -15,7 +15,7 @@ from kortix_guard.manifest.model import (
 )
 from kortix_guard.rules import Severity
 
-__all__ = ["Manifest", "Problem", "GuardConfig", "check_file", "fix_file", "load"]
+__all__ = ["Manifest", "Problem", "GuardConfig", "check_file", "fix_file", "load", "load_cached"]
 
 
 def _parse(path: Path, display: str):  # -> Document | Problem
@@ -65,9 +65,14 @@ def fix_file(path: Path, display: str | None = None) -> tuple[list[Problem], lis
 
 def load(path: Path, display: str | None = None) -> Manifest:
     """The manifest for the commands that act on it; any error-severity problem stops them."""
+    return from_values(path, _values(path, display or str(path)))
+
+
+def _values(path: Path, display: str) -> dict:
+    """What the commands read from a manifest, as plain data (names, [guard] settings as
+    written); ProjectError listing the errors when it has any."""
     from kortix_guard.manifest.checks import plain
 
-    display = display or str(path)
     parsed = _parse(path, display)
     problems = [parsed] if isinstance(parsed, Problem) else _check(display, parsed, path)
     errors = [p for p in problems if p.severity is Severity.ERROR]
@@ -77,13 +82,18 @@ def load(path: Path, display: str | None = None) -> Manifest:
                            hint=f"run `kortix-guard manifest check` and fix {display} first")
     doc = parsed.doc
     env = plain(doc.get("env")) or {}
-    guard = plain(doc.get("guard")) or {}
-    folder = path.parent
+    return {"project_name": plain(doc["project"])["name"],
+            "required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
+            "guard": dict(plain(doc.get("guard")) or {})}
+
+
+def from_values(path: Path, values: dict) -> Manifest:
+    guard, folder = values["guard"], path.parent
     return Manifest(
         path=path,
-        project_name=plain(doc["project"])["name"],
-        required=tuple(env.get("required", ())),
-        optional=tuple(env.get("optional", ())),
+        project_name=values["project_name"],
+        required=tuple(values["required"]),
+        optional=tuple(values["optional"]),
         guard=GuardConfig(
             store=folder / guard.get("store", DEFAULT_STORE),
             baseline=folder / guard.get("baseline", DEFAULT_BASELINE),
@@ -94,3 +104,45 @@ def load(path: Path, display: str | None = None) -> Manifest:
             public_by_design=guard.get("public_by_design", True),
         ),
     )
+
+
+def load_cached(path: Path, display: str | None = None) -> Manifest:
+    """`load`, remembering the verdict per manifest content in the user's cache folder (names
+    are public; nothing else is kept): a commit hook then reads a small JSON file instead of
+    parsing with layout and checking every rule, and a broken manifest fails the same way."""
+    import hashlib
+    import json
+
+    from kortix_guard._dirs import cache_dir
+    from kortix_guard._fs import read_text, store_private
+
+    display = display or str(path)
+    text = read_text(path, what="manifest", display=display)
+    key = hashlib.sha256(f"{_rules_stamp()}\0{(path.parent / 'kortix.yaml').exists()}\0{text}"
+                         .encode()).hexdigest()[:32]
+    entry = cache_dir() / "manifests" / f"{key}.json"
+    try:
+        cached = json.loads(entry.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        cached = None
+    if cached is None:
+        try:
+            cached = {"values": _values(path, display)}
+        except ProjectError as e:
+            cached = {"error": e.message, "hint": e.hint}
+        store_private(entry, json.dumps(cached).encode("utf-8"))
+    if "error" in cached:
+        raise ProjectError(cached["error"], hint=cached["hint"])
+    return from_values(path, cached["values"])
+
+
+def _rules_stamp() -> str:
+    """Changes whenever the code that judges a manifest does (an upgrade, an edit): the files
+    that hold the rules, by size and modification time. Cheaper than the package metadata."""
+    here = Path(__file__).parent
+    stamps = []
+    for part in (here / "checks.py", here / "__init__.py", here.parent / "names.py",
+                 here.parent / "rules.py"):
+        info = part.stat()
+        stamps.append(f"{info.st_size}.{info.st_mtime_ns}")
+    return ",".join(stamps)

@@ -65,6 +65,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     threshold = min_confidence or config.min_confidence()
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
+    items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
     baseline_path = config.baseline_path(root)
     current = None
     if update_baseline or os.path.lexists(baseline_path):
@@ -79,7 +80,6 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       min_confidence=threshold, cache_dir=cache_dir(),
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design)
-    items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
     result, accepted = ScanResult(scanned=count), set()
     progress = _progress_bar(count) if mode is Mode.HISTORY else None
     try:
@@ -149,8 +149,11 @@ class _Config:
     def load(cls, project: Project) -> _Config:
         if not project.manifest_path.exists():
             return cls()
+        from kortix_guard.manifest import load_cached
+
         try:
-            return cls(project.load_manifest())
+            path = project.manifest_path
+            return cls(load_cached(path, project.display(path)))
         except errors.Error as e:
             first = e.message.splitlines()[0].rstrip(":")
             echo(f"kortix-guard: warning: {first}; scanning without its names and [guard] "
@@ -200,6 +203,7 @@ def _repo(project: Project, *, required: bool, cli: bool = False):
 
 def _known_values(project: Project, config: _Config, repo):
     """The store's values when a key is at hand, and untracked or ignored `.env*` values."""
+    from kortix_guard import _dotenv
     from kortix_guard.scan.context import is_public_name
     from kortix_guard.scan.detectors.known import KnownValues
     from kortix_guard.scan.sources import env_files
@@ -211,14 +215,12 @@ def _known_values(project: Project, config: _Config, repo):
             values["KG300"] = _store_values(project, store)
     if repo is not None:
         for path in env_files(repo.root):
-            from kortix_guard.store.envfile import parse_values
-
             relative = path.relative_to(repo.root).as_posix()
             if repo.is_tracked(relative):
                 continue  # a tracked .env is itself a finding (KG340), not a source of truth
             label = f"value from {relative}"
             # A client-side variable's value ships to every browser: public, not known.
-            values["KG301"] += [(label, v) for name, v in parse_values(path)
+            values["KG301"] += [(label, v) for name, v in _dotenv.values(path)
                                 if not (config.public_by_design and is_public_name(name))]
     known = KnownValues(values, min_length=config.min_known_length())
     return known if known else None

@@ -18,11 +18,10 @@ import enum
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import unquote
 
 from kortix_guard.scan.detectors import Example, FileInfo
 from kortix_guard.scan.detectors.credentials import strong
-from kortix_guard.scan.model import Confidence, Hit
+from kortix_guard.scan.model import Confidence, Hit, LazyPattern
 
 
 class Effect(str, enum.Enum):
@@ -57,7 +56,7 @@ class ContextRule:
 E = Example
 ALL_CODES = frozenset({"*"})
 
-PLACEHOLDER = re.compile(
+PLACEHOLDER = LazyPattern(
     r"""(?ix)^(?:
         \$.* | \{\{.* | \$\{.* | <.*> | %\(.*\)s? | %[A-Z_]+% | \#\{.*\}
       | .*\{\w*(?::[^{}]*)?\}.*                # format fields: "{password}", "{0}", "{hex:64}"
@@ -74,16 +73,16 @@ PLACEHOLDER = re.compile(
       | top[-_]secret | super[-_]secret | correct[-_ ]?horse.* | mysecret | mypassword
       | redact | changeit | unused | not[-_]?set | unset
     )$""")
-_EXAMPLE_HOST = re.compile(
+_EXAMPLE_HOST = LazyPattern(
     r"(?i)^(?:.*\.)?(?:example\.(?:com|org|net)|localhost|localhost\.localdomain|127\.0\.0\.1|"
     r"0\.0\.0\.0|::1|[\w-]+\.(?:invalid|test|example|localhost)|host|hostname|server|"
     r"domain|yourdomain\.com|mydomain\.com|somehost|[\w.-]*placeholder[\w.-]*)$")
-_HASH_CONTEXT = re.compile(
+_HASH_CONTEXT = LazyPattern(
     r"(?i:\bsha(?:1|224|256|384|512)[-:=\s\"']|integrity|checksum|\bdigest|\bhash(?:es)?\b|"
     r"@sha256:|\bmd5\b|h1:|data:[\w/+.-]+;base64,|\$ANSIBLE_VAULT|fingerprint|test[-_ ]?vector)")
-_DIGEST_VALUE = re.compile(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:)")
-_UUID = re.compile(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-_PUBLIC_MATERIAL = re.compile(
+_DIGEST_VALUE = LazyPattern(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:)")
+_UUID = LazyPattern(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_PUBLIC_MATERIAL = LazyPattern(
     r"BEGIN CERTIFICATE|BEGIN PUBLIC KEY|BEGIN RSA PUBLIC KEY|BEGIN PGP PUBLIC|"
     r"ssh-(?:rsa|ed25519|dss) AAAA|ecdsa-sha2-nistp\d+ AAAA|age1[a-z0-9]{58}")
 # Vendors' own documented example credentials (AWS's, GitHub's docs, Stripe's docs, and the
@@ -94,8 +93,8 @@ VENDOR_EXAMPLES = frozenset({
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 })
-_SEALED = re.compile(r"^kg1:[A-Za-z0-9_-]+$")
-_STORE_FIELD = re.compile(r'(?:store_id|key_id|previous_key_id|chain|mac) = "[0-9a-f]*"|'
+_SEALED = LazyPattern(r"^kg1:[A-Za-z0-9_-]+$")
+_STORE_FIELD = LazyPattern(r'(?:store_id|key_id|previous_key_id|chain|mac) = "[0-9a-f]*"|'
                           r'"[A-Za-z0-9._@+-]+" = \{ recipient = .*')
 
 # --- Public by design -------------------------------------------------------------------------
@@ -103,12 +102,12 @@ _STORE_FIELD = re.compile(r'(?:store_id|key_id|previous_key_id|chain|mac) = "[0-
 # Variables a build tool inlines into client code: their values ship to every browser or app.
 PUBLIC_PREFIXES = ("NEXT_PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "VITE_", "REACT_APP_",
                    "PUBLIC_", "GATSBY_")
-_PUBLIC_NAME = re.compile(r"(?i)^(?:[\w.-]*[.\[\"'])?(?:" + "|".join(PUBLIC_PREFIXES) + ")")
+_PUBLIC_NAME = LazyPattern(r"(?i)^(?:[\w.-]*[.\[\"'])?(?:" + "|".join(PUBLIC_PREFIXES) + ")")
 # Keys their vendors publish for client code: Stripe and Clerk publishable keys, Supabase's,
 # PostHog project keys, RevenueCat's public app keys, Mapbox public tokens.
-_PUBLISHABLE = re.compile(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ)")
-_SENTRY_DSN_HOST = re.compile(r"(?i)^(?:[\w-]+\.)*(?:ingest\.(?:[a-z]+\.)?)?sentry\.io$")
-_ASSIGNED = re.compile(r"""([A-Za-z_$][\w.$-]*)["'\]]?\s*(?::=|=>|=|:)\s*["'`]?$""")
+_PUBLISHABLE = LazyPattern(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ)")
+_SENTRY_DSN_HOST = LazyPattern(r"(?i)^(?:[\w-]+\.)*(?:ingest\.(?:[a-z]+\.)?)?sentry\.io$")
+_ASSIGNED = LazyPattern(r"""([A-Za-z_$][\w.$-]*)["'\]]?\s*(?::=|=>|=|:)\s*["'`]?$""")
 
 
 def is_public_name(name: str) -> bool:
@@ -164,13 +163,13 @@ def reads_as_words(value: str) -> bool:
     return bool(words)
 
 
-_IDENTIFIER = re.compile(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"  # i.token, EXCLUDED.secret
+_IDENTIFIER = LazyPattern(r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+"  # i.token, EXCLUDED.secret
                          r"|[a-z][a-z]*\d?(?:_[a-z]+\d?)+"  # lookup_invitation_token
                          r"|[a-z]+(?:[A-Z][a-z]+)+)$")  # newPassword
-_PREFIXED = re.compile(
+_PREFIXED = LazyPattern(
     r"^(?:sk|pk|rk|whsec|re|ghp|gho|ghs|npm|xox[a-z]|sb|fc|tvly|r8|hf|gsk|pplx|xai|lin_api)"
     r"[_-](?:(?:live|test|proj|api\d*|secret|publishable|dev|prod)[_-])?(?P<body>.*)$")
-_FILLER = re.compile(r"(?i)^(?:[x*.•_-]*|your\w*|…|asdf\w*|qwerty\w*|abc\w*|\.\.\.)$")
+_FILLER = LazyPattern(r"(?i)^(?:[x*.•_-]*|your\w*|…|asdf\w*|qwerty\w*|abc\w*|\.\.\.)$")
 ANDROID_DEBUG = frozenset({"android", "androiddebugkey"})
 # Passwords that images document as their defaults, and the words compose files use for
 # local services.
@@ -179,9 +178,18 @@ IMAGE_DEFAULTS = frozenset({
     "rabbitmq", "minioadmin", "redis", "mongo", "sa", "changeit", "unused", "pass", "dev",
     "development", "local", "test", "keycloak", "grafana", "elastic", "changeme",
 })
-_USER_VALUE = re.compile(
+_USER_VALUE = LazyPattern(
     r"""(?im)[\w.-]*(?:user(?:name)?|login|_db|database|db_?name)["']?\s*[:=]\s*["']?"""
     r"""([^\s"',;#}]+)""")
+
+
+def _unquoted(value: str) -> str:
+    """A URL-encoded value as written by hand (`%7Bpassword%7D` is `{password}`)."""
+    if "%" not in value:
+        return value.strip()
+    from urllib.parse import unquote
+
+    return unquote(value).strip()
 
 
 def _prefixed_placeholder(value: str) -> bool:
@@ -244,7 +252,7 @@ def _url_user(c: Candidate) -> str:
     return m.group(1) if m else ""
 
 
-_LOCK_AUTH_KEY = re.compile(r"(?i)(?:^|[:/])_?(?:authtoken|auth|password|npmauthtoken|token)$")
+_LOCK_AUTH_KEY = LazyPattern(r"(?i)(?:^|[:/])_?(?:authtoken|auth|password|npmauthtoken|token)$")
 
 
 def _lock_noise(c: Candidate) -> bool:
@@ -289,7 +297,7 @@ RULES: list[ContextRule] = [
                 "`%(…)s`, format fields (`{password}`), `your-…-here`, `example`, `redact`, and "
                 "common placeholder words (`secret`, `test`, `dummy`, `foo`, `password`).",
                 "config.json", '{"password": "changeme"}',
-                lambda c: c.hit.kind != "hash" and bool(PLACEHOLDER.match(unquote(c.value).strip())),
+                lambda c: c.hit.kind != "hash" and bool(PLACEHOLDER.match(_unquoted(c.value))),
                 negatives=(E("config.json", '{"password": "{alnum:6}-{digits:4}"}'),)),
     ContextRule("prefixed-placeholder", Effect.DROP,
                 "Code is not a value, part 1: a provider's real prefix on a made-up body "

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import re
 from dataclasses import dataclass, field
 
 from kortix_guard.secret import SecretValue
@@ -38,6 +39,22 @@ class Confidence(enum.IntEnum):
     @property
     def sarif_level(self) -> str:
         return {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "note"}[self]
+
+
+class LazyPattern:
+    """A regex compiled on first use: a commit hook imports the scanner's modules on every
+    commit, and most of their patterns are never needed by the files of one commit."""
+
+    __slots__ = ("_args", "_compiled")
+
+    def __init__(self, pattern: str | bytes, flags: int = 0) -> None:
+        self._args = (pattern, flags)
+        self._compiled: re.Pattern | None = None
+
+    def __getattr__(self, name: str):
+        if self._compiled is None:
+            self._compiled = re.compile(*self._args)
+        return getattr(self._compiled, name)
 
 
 UNSCANNED = "KG350"  # content that could not be scanned: too large, unreadable, or missing

@@ -1,7 +1,6 @@
 """What to read: files on disk, the git index, staged changes, or every blob in history."""
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -13,6 +12,10 @@ _PRUNE = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".to
 
 
 def excluded(path: str, globs: Sequence[str]) -> bool:
+    if not globs:
+        return False
+    import fnmatch
+
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 

@@ -1,55 +1,35 @@
 """`env push --from .env` and `env pull`: dotenv files in and names-only skeletons out."""
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import click
 
-from kortix_guard import errors, names
+from kortix_guard import _dotenv, errors, names
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
 from kortix_guard.store.commands import name_errors
 
 
-def _parse(text: str, *, report: bool = True,
-           ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
-    """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number.
-
-    python-dotenv's own parser, without its variable expansion: `$X` in a value stays as
-    written, like the Kortix CLI. Its Binding records hold values, so none is kept or shown.
-    """
-    from dotenv.parser import parse_stream
-
+def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
+    """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number."""
     pairs: dict[str, tuple[int, SecretValue]] = {}
     bad: list[tuple[int, str]] = []
-    for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
-        if binding.error:
-            bad.append((line, "cannot be parsed as NAME=value"))
-        elif binding.key is not None:
-            value = binding.value or ""
-            problems = name_errors(binding.key) if report else []
-            if "\0" in value:
-                problems.append("the value holds a NUL byte")
-            if problems:
-                # A valid name is shown; anything else may be a value: name_errors masks it.
-                prefix = f"{binding.key}: " if names.is_valid(binding.key) else ""
-                bad.append((line, prefix + "; ".join(problems)))
-            else:
-                pairs[binding.key] = (line, SecretValue(value))
+    for entry in _dotenv.entries(text):
+        if entry.error or entry.name is None:
+            bad.append((entry.line, "cannot be parsed as NAME=value"))
+            continue
+        problems = name_errors(entry.name)
+        if "\0" in entry.value.reveal():
+            problems.append("the value holds a NUL byte")
+        if problems:
+            # A valid name is shown; anything else may be a value: name_errors masks it.
+            prefix = f"{entry.name}: " if names.is_valid(entry.name) else ""
+            bad.append((entry.line, prefix + "; ".join(problems)))
+        else:
+            pairs[entry.name] = (entry.line, entry.value)
     return pairs, bad
-
-
-def parse_values(path: Path) -> list[tuple[str, SecretValue]]:
-    """Every non-empty (name, value) of a .env file (for the scanner's known values); [] if
-    unreadable."""
-    try:
-        pairs, _ = _parse(read_text(path, what=".env file"), report=False)
-    except errors.Error:
-        return []
-    return [(name, value) for name, (_, value) in pairs.items() if len(value)]
 
 
 def push(project: Project, source: Path, *, dry_run: bool = False) -> int:

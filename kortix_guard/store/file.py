@@ -6,10 +6,8 @@ that did not change keeps its sealed text, so its line stays byte-identical.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import secrets as _random
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -19,11 +17,6 @@ from types import MappingProxyType
 from kortix_guard import names
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import InputError, StoreError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
@@ -136,7 +129,9 @@ class StoreFile:
 
 
 def new_store_id() -> str:
-    return _random.token_hex(16)
+    import secrets
+
+    return secrets.token_hex(16)
 
 
 def now() -> str:
@@ -177,11 +172,9 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
                          hint="keep one side (`git checkout --theirs -- <store>` or `--ours`), "
                               "`git add` it and set again what the other side changed; or "
                               "resolve by hand and run `kortix-guard secrets reseal`")
-    try:
-        data = (_canonical_loads(text) if canonical else None) or tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise StoreError(f"{display}: not a valid store ({e})",
-                         hint=f"restore it with `git checkout -- {display}`") from None
+    data = _canonical_loads(text) if canonical else None
+    if data is None:
+        data = _toml_loads(text, display)
     version = data.get("version")
     if type(version) is int and version > RECIPIENTS_VERSION:
         raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
@@ -209,6 +202,20 @@ _SECRET_LINE = re.compile(r'([A-Z_][A-Z0-9_]*) = (?:"(kg1:[A-Za-z0-9_-]+)"|\{ va
 _RECIPIENT_LINE = re.compile(r'"([A-Za-z0-9._@+-]+)" = \{ recipient = "([a-z0-9 -]+ ?'
                              r'[A-Za-z0-9+/=]*)", added = "([0-9TZ:-]+)", key = '
                              r'"([A-Za-z0-9+/=]+)" \}')
+
+
+def _toml_loads(text: str, display: str) -> dict:
+    """Any other shape, through the TOML parser (imported only then: the canonical reader
+    handles every file kortix-guard writes)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise StoreError(f"{display}: not a valid store ({e})",
+                         hint=f"restore it with `git checkout -- {display}`") from None
 
 
 def _canonical_loads(text: str) -> dict | None:
@@ -340,6 +347,8 @@ def locked(path: Path) -> Iterator[None]:
     """Hold the store's lock. The lock file lives in a per-user folder (0700, owned by you),
     not beside the store (nothing new appears in the repository) and not in the shared temp
     folder (where another user could create it first, or plant a symlink)."""
+    import hashlib
+
     from filelock import FileLock
 
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]

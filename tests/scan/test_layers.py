@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,6 +142,37 @@ def test_known_env_file_values(project: Path, env_name: str, ignored: bool, foun
     if ignored:
         write(project, {".gitignore": f"{env_name}\n"})
     assert ("KG301" in rules_found(project, "app.txt")) is found
+
+
+def test_public_env_values_are_not_known_values(project: Path) -> None:
+    """A `.env` entry whose name ships to browsers is public: not scanned for (unless
+    `[guard] public_by_design = false`)."""
+    value = "https://abcdefgh.supabase.co/project-42"
+    write(project, {".env": f"NEXT_PUBLIC_SUPABASE_URL={value}\n", ".gitignore": ".env\n",
+                    "app.txt": f"url {value}\n"})
+    assert "KG301" not in rules_found(project, "app.txt")
+    manifest = (project / "kortix.toml").read_text()
+    write(project, {"kortix.toml": manifest + "\n[guard]\npublic_by_design = false\n"})
+    assert "KG301" in rules_found(project, "app.txt")
+
+
+def test_the_commit_hook_remembers_each_manifest_verdict(project: Path) -> None:
+    """The hook reads the manifest's names from a cache keyed by its content: a changed
+    manifest is read afresh, and a broken one warns every time."""
+    hook = [sys.executable, "-m", "kortix_guard.hook"]
+    write(project, {"app.env.txt": "DATABASE_URL=postgres://u:Zq8pLm2x@db.corp.io/app\n"})
+    git("add", "app.env.txt", cwd=project)
+    for _ in range(2):
+        proc = subprocess.run(hook, cwd=project, capture_output=True, text=True)
+        assert proc.returncode == 1 and "KG310" in proc.stdout, proc.stderr
+    manifest = (project / "kortix.toml").read_text()
+    write(project, {"kortix.toml": manifest.replace('"DATABASE_URL"', '"OTHER_URL"')})
+    proc = subprocess.run(hook, cwd=project, capture_output=True, text=True)
+    assert "KG310" not in proc.stdout
+    write(project, {"kortix.toml": manifest.replace('"DATABASE_URL"', '"KORTIX_URL"')})
+    for _ in range(2):
+        proc = subprocess.run(hook, cwd=project, capture_output=True, text=True)
+        assert "scanning without its names" in proc.stderr, proc.stderr
 
 
 def test_tracked_env_file_is_not_a_value_source(project: Path) -> None:

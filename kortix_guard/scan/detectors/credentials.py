@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from kortix_guard.scan.detectors import H, L, M, Detector, Example, FileInfo, entropy, regex_detector
-from kortix_guard.scan.model import Blob, Hit
+from kortix_guard.scan.model import Blob, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
 
 E = Example
@@ -25,7 +25,7 @@ TOKEN_WORDS = frozenset({"secret", "token", "apikey", "credential", "credentials
                          "accesskey", "privatekey", "authkey", "clientsecret", "appsecret"})
 _KEY_QUALIFIERS = frozenset({"api", "auth", "access", "secret", "private", "client", "master",
                              "encryption", "signing", "app", "account", "consumer", "session"})
-_WORD_SPLIT = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
+_WORD_SPLIT = LazyPattern(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
 
 
 def key_kind(key: str) -> str | None:
@@ -83,12 +83,12 @@ _SYNTAX_PATTERNS = ((_QUOTED, "quoted"), (_ELEMENT, "element"), (_BARE, "bare"),
 def _syntaxes() -> tuple[tuple[re.Pattern[bytes], str], ...]:
     return tuple((re.compile(p), name) for p, name in _SYNTAX_PATTERNS)
 
-_REFERENCE = re.compile(
+_REFERENCE = LazyPattern(
     r"""(?x)^(?:\+\s*[A-Za-z_][\w.]*\s*\+|.*\$\{.*\}|\$|%|@|&|\*[A-Za-z]|\{|<|\[|os\.|env\.|ENV\[|process\.env|getenv|System\.|
         settings\.|config\.|self\.|this\.|params\.|args?\.|request\.|window\.|import\b|
         require\(|lambda\b|function\b|new\s|[A-Za-z_][\w.]*\(|None$|nil$|null$|undefined$)""")
-_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{2,63}")
-_PATHLIKE = re.compile(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://|file:)")
+_ENV_NAME = LazyPattern(r"[A-Z_][A-Z0-9_]{2,63}")
+_PATHLIKE = LazyPattern(r"^(?:/|\./|\.\./|~/|[A-Za-z]:\\|https?://|file:)")
 
 
 def _value_ok(key: str, value: str, kind: str) -> bool:

@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 
 from kortix_guard.scan.detectors import CODE_SUFFIXES
 from kortix_guard.scan.matcher import LiteralMatcher
-from kortix_guard.scan.model import Blob, Confidence, Hit
+from kortix_guard.scan.model import Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
 
-PLACEHOLDER = re.compile(
+PLACEHOLDER = LazyPattern(
     r"""(?ix)^(?:
         | \$.*                       # $NAME, ${NAME}, ${{ secrets.NAME }}
         | \{\{.*                     # {{ templating }} (an unquoted value stops at a space)

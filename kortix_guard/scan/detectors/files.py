@@ -1,20 +1,19 @@
 """Files that must never be committed, known by their path and, for some, their content."""
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from pathlib import PurePosixPath
 
 from kortix_guard.scan.detectors import Example
-from kortix_guard.scan.model import Confidence, Hit
+from kortix_guard.scan.model import Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
 
 _EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
-_ENV_PLACEHOLDER = re.compile(
+_ENV_PLACEHOLDER = LazyPattern(
     r"(?i)^(?:|\$.*|<.*>|\{\{.*\}\}|changeme|change[-_]me|x{3,}|\*{3,}|\.\.\.|todo|your[-_].*|"
     r".*example.*|dummy.*|placeholder|none|null|false|true|\d{1,5}|localhost|https?://localhost.*)$")
-_URL_PASSWORD = re.compile(r"://[^\s:/?#@]+:[^\s@/]+@([A-Za-z0-9._-]+)")
+_URL_PASSWORD = LazyPattern(r"://[^\s:/?#@]+:[^\s@/]+@([A-Za-z0-9._-]+)")
 
 
 def _env_file(name: str, text: str, *, public: bool = True) -> tuple[int, str] | None:
@@ -24,14 +23,14 @@ def _env_file(name: str, text: str, *, public: bool = True) -> tuple[int, str] |
     variables is not a secret."""
     if not (name == ".env" or name.startswith(".env.")) or name.endswith(_EXAMPLE_SUFFIXES):
         return None
-    from dotenv.parser import parse_stream
+    from kortix_guard import _dotenv
 
     starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "\n"]
-    for binding in parse_stream(io.StringIO(text)):
-        if binding.key and _real_entry(binding.key, (binding.value or "").strip(), public):
-            line = binding.original.line
+    for entry in _dotenv.entries(text):
+        if entry.name and _real_entry(entry.name, entry.value.reveal().strip(), public):
+            line = entry.line
             offset = len(text[:starts[min(line, len(starts)) - 1]].encode("utf-8"))
-            return offset, (f"{name} holds a real value ({binding.key}, line {line}): keep it out "
+            return offset, (f"{name} holds a real value ({entry.name}, line {line}): keep it out "
                             f"of git (add `.env*` to .gitignore) and push its values to the "
                             f"store with `kortix-guard env push --from {name}`")
     return None
@@ -97,7 +96,7 @@ _BY_NAME: dict[str, Callable[[str, str], str | None]] = {
     "WinSCP.ini": _contains(r"(?im)^\s*Password\w*\s*="),
 }
 # An age identity file (`age-keygen -o key.txt`, SOPS' keys.txt), whatever its name.
-_AGE_IDENTITY_FILE = re.compile(r"(?m)^AGE-SECRET-KEY-1[0-9A-Z]{58}\s*$")
+_AGE_IDENTITY_FILE = LazyPattern(r"(?m)^AGE-SECRET-KEY-1[0-9A-Z]{58}\s*$")
 _BY_SUFFIX: dict[str, Callable[[str, str], str | None]] = {
     ".ppk": _always("a PuTTY private key"),
     ".p12": _always("a PKCS#12 key store"),

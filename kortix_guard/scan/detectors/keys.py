@@ -2,14 +2,13 @@
 valid checksum (KG324), and age identities with a valid bech32 checksum (KG325)."""
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 
+from kortix_guard.scan.model import LazyPattern
 from kortix_guard.scan.detectors import H, Example, regex_detector
 
 E = Example
-_KEY_MATERIAL = re.compile(rb"[A-Za-z0-9+/=]")
+_KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")
 
 
 def _has_key_material(block: bytes) -> bool:
@@ -18,6 +17,9 @@ def _has_key_material(block: bytes) -> bool:
 
 
 def valid_kortix_key(token: bytes) -> bool:
+    import base64
+    import hashlib
+
     blob = token[len(b"kgk1_"):]
     try:
         raw = base64.urlsafe_b64decode(blob + b"=" * (-len(blob) % 4))
