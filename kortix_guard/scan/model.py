@@ -1,12 +1,16 @@
 """The scanner's records. A Finding never holds the secret: only where it is, which rule, a
 description (a provider's public prefix and the length at most), and, when a baseline is in
-play, its slow salted hash."""
+play, its slow salted hash.
+
+The records on the commit hook's path are NamedTuples, not dataclasses: importing
+`dataclasses` (and `inspect` with it) and building each class costs the hook more than the
+scan of a typical commit."""
 from __future__ import annotations
 
 import bisect
 import enum
 import re
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from kortix_guard.secret import SecretValue
 
@@ -60,17 +64,21 @@ class LazyPattern:
 UNSCANNED = "KG350"  # content that could not be scanned: too large, unreadable, or missing
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     path: str  # relative to the project root, with '/'
     line: int
     col: int
     code: str
     message: str
     commit: str | None = None
-    fingerprint: str | None = field(default=None, repr=False)  # the baseline's salted hash
+    fingerprint: str | None = None  # the baseline's salted hash (not in the repr)
     confidence: Confidence = Confidence.HIGH
     object: str | None = None  # an unscanned item's git object (a blob or tree id)
+
+    def __repr__(self) -> str:
+        return (f"Finding(path={self.path!r}, line={self.line}, col={self.col}, "
+                f"code={self.code!r}, message={self.message!r}, commit={self.commit!r}, "
+                f"confidence={self.confidence!r})")
 
     @property
     def unscanned(self) -> bool:
@@ -94,8 +102,7 @@ class Finding:
         return record
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """A detector's raw result inside one file; the secret never leaves the scan of that file."""
 
     offset: int  # byte offset in the scanned data

@@ -5,9 +5,7 @@ Other capabilities use only what this module exports (`open_store`, `read_names`
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kortix_guard.errors import StoreError
@@ -36,13 +34,18 @@ def read_names(path: Path, display: str | None = None) -> list[str]:
     return list(store_file.read(path, display).entries)
 
 
-@dataclass
 class OpenedStore:
-    path: Path
-    file: StoreFile
-    found: object  # keys.FoundKey: the key and where it came from
-    sealer: object  # crypto.Sealer
-    stale: str | None = None  # why this is an older generation than this machine opened
+    """A store whose key was found and whose MAC verified."""
+
+    __slots__ = ("path", "file", "found", "sealer", "stale")
+
+    def __init__(self, path: Path, file: StoreFile, found, sealer,
+                 stale: str | None = None) -> None:
+        self.path = path
+        self.file = file
+        self.found = found  # keys.FoundKey: the key and where it came from
+        self.sealer = sealer  # crypto.Sealer
+        self.stale = stale  # why this is an older generation than this machine opened
 
     @property
     def key(self):  # crypto.Key
@@ -61,7 +64,7 @@ class OpenedStore:
 
 def signed(sealer, unsigned: StoreFile) -> StoreFile:
     """The file with its MAC computed over everything it says."""
-    return dataclasses.replace(unsigned, mac=sealer.mac(unsigned.mac_input()))
+    return unsigned.replace(mac=sealer.mac(unsigned.mac_input()))
 
 
 def open_store(path: Path, display: str | None = None, *, key_file: Path | None = None,
@@ -145,20 +148,15 @@ def _missing_store_hint(path: Path, display: str) -> str:
     return "create one with `kortix-guard init` (or `kortix-guard key new`)"
 
 
-@dataclass
 class Draft:
     """Changes to an opened store; unchanged entries keep their sealed text byte for byte."""
 
-    opened: OpenedStore
-    entries: dict[str, str] = field(default_factory=dict)
-    meta: dict[str, EntryMeta] = field(default_factory=dict)
-    recipients: dict[str, RecipientLine] = field(default_factory=dict)
-    changed: bool = False
-
-    def __post_init__(self) -> None:
-        self.entries = dict(self.opened.file.entries)
-        self.meta = dict(self.opened.file.meta)
-        self.recipients = dict(self.opened.file.recipients)
+    def __init__(self, opened: OpenedStore) -> None:
+        self.opened = opened
+        self.entries: dict[str, str] = dict(opened.file.entries)
+        self.meta: dict[str, EntryMeta] = dict(opened.file.meta)
+        self.recipients: dict[str, RecipientLine] = dict(opened.file.recipients)
+        self.changed = False
 
     def set(self, name: str, value: SecretValue, *, set_at: str | None = None,
             mark: str = "") -> None:
@@ -182,9 +180,9 @@ class Draft:
         self.changed = True
 
     def result(self) -> StoreFile:
-        unsigned = dataclasses.replace(self.opened.file, entries=self.entries, mac="0" * 64,
-                                       meta=self.meta if self.opened.file.has_recipients else {},
-                                       recipients=self.recipients)
+        unsigned = self.opened.file.replace(
+            entries=self.entries, mac="0" * 64,
+            meta=self.meta if self.opened.file.has_recipients else {}, recipients=self.recipients)
         return signed(self.opened.sealer, unsigned)
 
 
@@ -216,8 +214,8 @@ def create(path: Path, key, display: str | None = None, *,
         unsigned = StoreFile(store_id, key.id, "0" * 64)
         if recipients is not None:
             added = store_file.now()
-            unsigned = dataclasses.replace(
-                unsigned, version=store_file.RECIPIENTS_VERSION, generation=1,
+            unsigned = unsigned.replace(
+                version=store_file.RECIPIENTS_VERSION, generation=1,
                 recipients={name: RecipientLine(r.text, added, wrap.wrap(key.material(), r))
                             for name, r in recipients.items()})
         sf = signed(key.sealer(store_id), unsigned)

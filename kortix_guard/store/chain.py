@@ -13,15 +13,14 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.errors import StoreError
 from kortix_guard.store.file import StoreFile
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
     """A trusted point of a store's chain: its generation (0 for version 1), key id, and the
     chain key that authenticates the next link (it cannot open a value)."""
 

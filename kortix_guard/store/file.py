@@ -10,9 +10,9 @@ import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
+from typing import NamedTuple
 
 from kortix_guard import names
 from kortix_guard._fs import atomic_write, read_text
@@ -36,8 +36,7 @@ MARKS = ("rotate", "carried")
 MAX_STORE_BYTES = 256 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class RecipientLine:
+class RecipientLine(NamedTuple):
     """One recipient of a version 2 store: its public key and the data key wrapped to it."""
 
     recipient: str  # `age1…` or `ssh-ed25519 AAAA…` / `ssh-rsa AAAA…` (no comment)
@@ -55,34 +54,47 @@ class RecipientLine:
         return Recipient.stored(self.recipient).fingerprint
 
 
-@dataclass(frozen=True)
-class EntryMeta:
+class EntryMeta(NamedTuple):
     set_at: str  # RFC 3339, UTC: when the value was last set (a re-key keeps it)
     mark: str = ""  # "", or one of MARKS
 
 
-@dataclass(frozen=True)
-class StoreFile:
-    """What the file says. Entries map a name to its sealed value (never plaintext).
-
-    Version 1 has the first four fields only. Version 2 adds the key's generation, the re-key
-    chain link (`previous_key_id`, `chain`), the recipients and each value's metadata."""
-
+class _StoreFields(NamedTuple):
     store_id: str
     key_id: str
     mac: str
-    entries: Mapping[str, str] = field(default_factory=dict)
+    entries: Mapping[str, str] = MappingProxyType({})
     version: int = VERSION
     generation: int = 0
     previous_key_id: str = ""
     chain: str = ""
-    recipients: Mapping[str, RecipientLine] = field(default_factory=dict)
-    meta: Mapping[str, EntryMeta] = field(default_factory=dict)
+    recipients: Mapping[str, RecipientLine] = MappingProxyType({})
+    meta: Mapping[str, EntryMeta] = MappingProxyType({})
 
-    def __post_init__(self) -> None:
-        for name in ("entries", "recipients", "meta"):
-            value = dict(sorted(getattr(self, name).items()))
-            object.__setattr__(self, name, MappingProxyType(value))
+
+class StoreFile(_StoreFields):
+    """What the file says. Entries map a name to its sealed value (never plaintext).
+
+    Version 1 has the first four fields only. Version 2 adds the key's generation, the re-key
+    chain link (`previous_key_id`, `chain`), the recipients and each value's metadata. The
+    three mappings are kept sorted and read-only, however they were given."""
+
+    __slots__ = ()
+
+    def __new__(cls, store_id: str, key_id: str, mac: str, entries: Mapping[str, str] = {},
+                version: int = VERSION, generation: int = 0, previous_key_id: str = "",
+                chain: str = "", recipients: Mapping[str, RecipientLine] = {},
+                meta: Mapping[str, EntryMeta] = {}) -> StoreFile:
+        def frozen(mapping: Mapping) -> Mapping:
+            return MappingProxyType(dict(sorted(mapping.items())))
+        return super().__new__(cls, store_id, key_id, mac, frozen(entries), version, generation,
+                               previous_key_id, chain, frozen(recipients), frozen(meta))
+
+    def replace(self, **changes) -> StoreFile:
+        """A copy with some fields changed (the mappings sorted and frozen again)."""
+        return StoreFile(**{**self._asdict(), **changes})
+
+    _replace = replace
 
     @property
     def has_recipients(self) -> bool:

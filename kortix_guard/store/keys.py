@@ -15,7 +15,7 @@ import os
 import stat
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard._fs import atomic_write, read_text
@@ -35,8 +35,7 @@ STALE_HINT = ("get the current store (`git log -- {store}`, `git revert` the rev
               "`git pull` the rotation; values set under the old key must be set again")
 
 
-@dataclass(frozen=True)
-class FoundKey:
+class FoundKey(NamedTuple):
     key: Key
     source: str  # where it came from, for messages: never the key itself
     recipient: str | None = None  # the recipient whose wrapped key it opened (version 2)
@@ -105,8 +104,7 @@ def check_private(path: Path, what: str = "key file") -> None:
                      hint=f"run `chmod 600 {path}`")
 
 
-@dataclass(frozen=True)
-class Source:
+class Source(NamedTuple):
     """A place a key or an identity came from: a `kgk1_` key (version 1 stores) or an age
     identity / OpenSSH key (version 2 stores). `name` is for messages, never the secret."""
 

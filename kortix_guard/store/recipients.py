@@ -12,7 +12,7 @@ import base64
 import hashlib
 import re
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.errors import BadKey, InputError, StoreError
@@ -36,8 +36,7 @@ def _pyrage():
     return pyrage
 
 
-@dataclass(frozen=True)
-class Recipient:
+class Recipient(NamedTuple):
     """A public key the data key is wrapped to. `text` is its one-line public form."""
 
     kind: str  # "age", "ssh-ed25519" or "ssh-rsa"
@@ -112,13 +111,15 @@ def wrap(data_key: bytes, recipient: Recipient) -> str:
     return base64.b64encode(encrypted).decode("ascii")
 
 
-@dataclass(frozen=True)
 class Identity:
     """A private key that may unwrap: never printed, never pickled."""
 
-    source: str  # where it came from, for messages
-    _identity: object
-    public: Recipient | None = None  # its public half, when known (for fingerprints)
+    __slots__ = ("source", "_identity", "public")
+
+    def __init__(self, source: str, identity: object, public: Recipient | None = None) -> None:
+        self.source = source  # where it came from, for messages
+        self._identity = identity
+        self.public = public  # its public half, when known (for fingerprints)
 
     def __repr__(self) -> str:
         return f"Identity(from {self.source})"

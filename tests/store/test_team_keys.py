@@ -204,8 +204,6 @@ def test_tampered_recipient_lines_are_refused(team: dict, tamper: str) -> None:
 def forge_rekey(root: Path) -> None:
     """What someone with write access but without the data key can do: a new key, wrapped to
     the same (public) recipients, their own value, a valid MAC, a made-up chain link."""
-    import dataclasses
-
     from kortix_guard.secret import SecretValue
     from kortix_guard.store import file as store_file
     from kortix_guard.store import recipients, signed
@@ -214,12 +212,12 @@ def forge_rekey(root: Path) -> None:
     old = store_file.read(root / STORE)
     key = Key.generate()
     sealer = key.sealer(old.store_id)
-    forged = dataclasses.replace(
-        old, key_id=key.id, generation=old.generation + 1, previous_key_id=old.key_id,
+    forged = old.replace(
+        key_id=key.id, generation=old.generation + 1, previous_key_id=old.key_id,
         chain="ab" * 32,
         entries={"DATABASE_URL": sealer.seal("DATABASE_URL", SecretValue("postgres://evil"))},
         meta={"DATABASE_URL": store_file.EntryMeta(store_file.now())},
-        recipients={n: dataclasses.replace(r, key=recipients.wrap(
+        recipients={n: r._replace(key=recipients.wrap(
             key.material(), recipients.Recipient.stored(r.recipient)))
             for n, r in old.recipients.items()})
     store_file.write(root / STORE, signed(sealer, forged))
