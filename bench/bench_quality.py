@@ -1,13 +1,20 @@
-"""Precision and recall, side by side: kortix-guard, kingfisher (--no-validate) and CredSweeper
-over the same trees in the same run, with findings, files flagged and wall time.
+"""Precision and recall, side by side: kortix-guard, kingfisher (--no-validate), betterleaks
+(gitleaks' line) and CredSweeper over the same trees in the same run, with findings, files
+flagged and wall time.
 
-    python bench/bench_quality.py [--peers /tmp/peers/bin] [--work /tmp/kg-quality]
+    python bench/bench_quality.py --trees DIR [--peers /tmp/peers/bin] [--only NAME ...]
+                                  [--no-credsweeper]
 
-Trees: this interpreter's standard library (no site-packages), the source distributions of
-Django and requests (they ship their tests), and a labelled corpus generated here from every
-detector's examples and counter-examples and every context rule's example (no real
-credential is ever committed). On the real trees every finding is noise or a test fixture;
-on the corpus, recall counts the positive files found, and noise the negative files flagged.
+Trees: this interpreter's standard library (no site-packages), every tree bench/corpus.txt
+lists (fetched into DIR beforehand by bench/fetch_corpus.py: this script downloads nothing),
+and a labelled corpus generated here from every detector's examples and counter-examples and
+every context rule's examples, counter-examples and class lines (no real credential is ever
+committed). On the real trees every finding is noise, a test fixture or a sample; on the
+corpus, recall counts the positive files found, and noise the negative files flagged.
+
+kortix-guard and betterleaks are counted at `medium` and above (their defaults for a finding
+that blocks: kortix-guard's threshold, betterleaks' `--confidence medium`), kingfisher and
+CredSweeper at their defaults.
 """
 from __future__ import annotations
 
@@ -20,12 +27,18 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import KG, peer, sdist, stdlib_tree, timed  # noqa: E402
+from _common import KG, peer, stdlib_tree, timed  # noqa: E402
+from fetch_corpus import entries  # noqa: E402
+
+
+def _relative(paths: list[str], tree: Path) -> list[str]:
+    root = tree.resolve()
+    return [str(Path(p).resolve().relative_to(root)) for p in paths]
 
 
 def kortix_guard(tree: Path, threshold: str = "medium") -> tuple[float, list[str]]:
     seconds, out = timed([KG, "scan", "--format", "json", "--min-confidence", threshold, "."], tree)
-    return seconds, [f["path"] for f in json.loads(out or "[]")]
+    return seconds, [f["path"] for f in json.loads(out or "[]") if not f.get("unscanned")]
 
 
 def kingfisher(exe: str, tree: Path) -> tuple[float, list[str]]:
@@ -34,8 +47,15 @@ def kingfisher(exe: str, tree: Path) -> tuple[float, list[str]]:
                         "--git-history", "none", "-f", "json", "-o", str(report)], tree.parent,
                        ok=(0, 200, 205))
     findings = json.loads(report.read_text())["findings"]
-    paths = [f["finding"]["path"] for f in findings]
-    return seconds, [str(Path(p).resolve().relative_to(tree.resolve())) for p in paths]
+    return seconds, _relative([f["finding"]["path"] for f in findings], tree)
+
+
+def betterleaks(exe: str, tree: Path) -> tuple[float, list[str]]:
+    report = tree.parent / f"{tree.name}.betterleaks.json"
+    seconds, _ = timed([exe, str(tree), "-o", str(report), "--no-banner", "-s",
+                        "--confidence", "medium"], tree.parent)
+    findings = json.loads(report.read_text())["findings"]
+    return seconds, _relative([f["location"]["path"] for f in findings], tree)
 
 
 def credsweeper(exe: str, tree: Path) -> tuple[float, list[str]]:
@@ -43,7 +63,7 @@ def credsweeper(exe: str, tree: Path) -> tuple[float, list[str]]:
     seconds, _ = timed([exe, "--path", str(tree), "--save-json", str(report), "--no-stdout",
                         "--jobs", "2"], tree.parent)
     paths = [c["line_data_list"][0]["path"] for c in json.loads(report.read_text())]
-    return seconds, [str(Path(p).resolve().relative_to(tree.resolve())) for p in paths]
+    return seconds, _relative(paths, tree)
 
 
 def write_corpus(dest: Path) -> dict[str, tuple[str, bool]]:
@@ -66,53 +86,86 @@ def row(tool: str, seconds: float, paths: list[str]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--peers", type=Path, help="folder holding kingfisher and credsweeper")
-    parser.add_argument("--work", type=Path, help="keep the trees here (default: a temp dir)")
+    parser.add_argument("--trees", type=Path, required=True,
+                        help="the folder bench/fetch_corpus.py fetched the corpus into")
+    parser.add_argument("--peers", type=Path, help="folder holding the peer scanners")
+    parser.add_argument("--work", type=Path, help="keep the generated trees here")
+    parser.add_argument("--only", nargs="*", help="only these trees (names in corpus.txt)")
+    parser.add_argument("--no-credsweeper", action="store_true",
+                        help="leave CredSweeper out (minutes on the larger trees)")
     args = parser.parse_args()
     tools = {"kingfisher": (peer("kingfisher", args.peers), kingfisher),
-             "credsweeper": (peer("credsweeper", args.peers), credsweeper)}
+             "betterleaks": (peer("betterleaks", args.peers), betterleaks)}
+    if not args.no_credsweeper:
+        tools["credsweeper"] = (peer("credsweeper", args.peers), credsweeper)
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        trees = {"CPython stdlib": stdlib_tree(work), "Django sdist": sdist("django", None, work),
-                 "requests sdist": sdist("requests", None, work)}
-        corpus_dir = work / "corpus"
-        labels = write_corpus(corpus_dir)
-        trees["labelled corpus"] = corpus_dir
-        details: dict[str, list[str]] = {}
+        trees: dict[str, Path] = {}
+        if not args.only or "stdlib" in args.only:
+            trees["stdlib"] = stdlib_tree(work)
+        for name, source in entries():
+            if args.only and name not in args.only:
+                continue
+            if not (args.trees / name).is_dir():
+                print(f"- {name}: not in {args.trees} (python bench/fetch_corpus.py "
+                      f"{args.trees} {name}); left out")
+                continue
+            trees[name] = args.trees / name
+        labels = write_corpus(work / "corpus")
+        trees["labelled corpus"] = work / "corpus"
+        summary, details = [], {}
         for label, tree in trees.items():
-            print(f"\n### {label} ({tree.name})\n\n| tool | findings | files flagged | time |\n"
-                  "|---|---|---|---|")
+            print(f"\n### {label}\n\n| tool | findings | files flagged | time |\n|---|---|---|---|")
             seconds, paths = kortix_guard(tree)
-            details[label] = paths
+            details[label] = {"kortix-guard": paths}
             print(row("kortix-guard (medium)", seconds, paths))
+            counts = {"kortix-guard": len(paths)}
             if label != "labelled corpus":
                 seconds, low = kortix_guard(tree, "low")
                 print(row("kortix-guard (--min-confidence low)", seconds, low))
+                counts["low"] = len(low)
             for tool, (exe, run) in tools.items():
                 if exe is None:
                     print(f"| {tool} | not installed | | |")
                     continue
                 seconds, found = run(exe, tree)
                 print(row(tool, seconds, found))
-                if label == "labelled corpus":
-                    details[tool] = found
-        print("\n### labelled corpus: recall and noise\n\n| tool | positives found | "
-              "negatives flagged |\n|---|---|---|")
-        positives = {p for p, (_, s) in labels.items() if s}
-        for tool, found in [("kortix-guard", details["labelled corpus"]),
-                            *[(t, details[t]) for t in tools if t in details]]:
-            hit = {p for p in found if p in labels}
-            print(f"| {tool} | {len(hit & positives)}/{len(positives)} | "
-                  f"{len(hit - positives)}/{len(labels) - len(positives)} |")
-        missed = Counter(labels[p][0] for p in positives - set(details["labelled corpus"]))
-        noise = Counter(labels[p][0] for p in set(details["labelled corpus"]) - positives
-                        if p in labels)
-        print(f"\nkortix-guard missed: {dict(missed) or 'nothing'}; "
-              f"flagged negatives: {dict(noise) or 'none'}")
-        for label in ("CPython stdlib", "Django sdist", "requests sdist"):
-            print(f"kortix-guard on {label}: {dict(Counter(details[label])) or 'nothing'}")
+                counts[tool] = len(found)
+                details[label][tool] = found
+            if label != "labelled corpus":
+                files = sum(1 for p in tree.rglob("*") if p.is_file())
+                summary.append((label, files, counts))
+            print(f"\nkortix-guard on {label}: {dict(Counter(paths)) or 'nothing'}")
+        _summary(summary, list(tools))
+        _recall(labels, details["labelled corpus"])
     return 0
+
+
+def _summary(summary: list[tuple[str, int, dict[str, int]]], peers: list[str]) -> None:
+    print("\n### every real tree, findings at the default confidence\n")
+    head = ["tree", "files", "kortix-guard", "(at low)", *peers, "kortix-guard - kingfisher"]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    for label, files, counts in summary:
+        extra = (counts["kortix-guard"] - counts["kingfisher"]) if "kingfisher" in counts else ""
+        cells = [label, str(files), str(counts["kortix-guard"]), str(counts.get("low", "")),
+                 *[str(counts.get(p, "-")) for p in peers], f"{extra:+d}" if extra != "" else "-"]
+        print("| " + " | ".join(cells) + " |")
+
+
+def _recall(labels: dict[str, tuple[str, bool]], found: dict[str, list[str]]) -> None:
+    print("\n### labelled corpus: recall and noise\n\n| tool | positives found | "
+          "negatives flagged |\n|---|---|---|")
+    positives = {p for p, (_, s) in labels.items() if s}
+    for tool, paths in found.items():
+        hit = {p for p in paths if p in labels}
+        print(f"| {tool} | {len(hit & positives)}/{len(positives)} | "
+              f"{len(hit - positives)}/{len(labels) - len(positives)} |")
+    mine = set(found["kortix-guard"])
+    missed = Counter(labels[p][0] for p in positives - mine)
+    noise = Counter(labels[p][0] for p in mine - positives if p in labels)
+    print(f"\nkortix-guard missed: {dict(missed) or 'nothing'}; "
+          f"flagged negatives: {dict(noise) or 'none'}")
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def compare(label: str, kg: list[str], peers: list[tuple[str, list[str], callabl
         a, b, ratio = paired(kg, argv, cwd, runs, env=env)
         kg_time = a if kg_time is None else min(kg_time, a)
         rows.append((name, f"{b:.3f} s", str(count()), f"{ratio:.2f}x"))
-        worst = ratio if worst is None else min(worst, ratio)
+        worst = ratio if worst is None else max(worst, ratio)
     if kg_time is None:
         kg_time, _ = timed(kg, cwd, runs, env=env)
     rows.insert(0, ("kortix-guard", f"{kg_time:.3f} s", str(kg_found), "-"))

@@ -99,14 +99,18 @@ _RULES = [
          "A literal assigned to a name that kortix.toml declares (references and placeholders "
          "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),  # kortix-guard: allow
     Rule("KG320", "provider-token", E,
-         "A token in a provider's format (OpenAI, Anthropic, GitHub, GitLab, Stripe, Slack, "
-         "Google, AWS, DigitalOcean, Discord, Shopify, ...).", 'token = "ghp_…"'),
+         "A token in a provider's format (AI providers such as OpenAI, Anthropic, OpenRouter, "
+         "Groq, xAI, Mistral and Hugging Face; back-end services such as Supabase, Stripe, "
+         "Clerk, Resend and Vercel; GitHub, npm, Slack, AWS, ...), or a key with no prefix of "
+         "its own under its conventional name (`SERPER_API_KEY=…`). The detector table in "
+         "docs/scan.md lists them with the format each was written from.", 'token = "ghp_…"'),
     Rule("KG321", "private-key", E, "A PEM, OpenSSH or PuTTY private key block with key material "
                                     "(also inside JSON strings with \\n escapes).",
          "-----BEGIN RSA PRIVATE KEY-----"),
     Rule("KG322", "url-password", E, "A URL or connection string with a password in it.",
          "postgres://app:hunter2@db/app"),  # kortix-guard: allow
-    Rule("KG323", "jwt", E, "A JSON Web Token.", "eyJhbGciOi…"),
+    Rule("KG323", "jwt", E, "A JSON Web Token; a Supabase key whose role is `service_role` is "
+                            "high, one whose role is `anon` is public by design.", "eyJhbGciOi…"),
     Rule("KG324", "kortix-guard-key", E, "A kortix-guard store key (its checksum verified).",
          "kgk1_…"),
     Rule("KG325", "age-identity", E, "An age identity (`AGE-SECRET-KEY-1…`, its bech32 "
@@ -127,11 +131,15 @@ _RULES = [
     Rule("KG332", "high-entropy", E, "A high-entropy string with no secret-like context "
                                      "(always low confidence).", 'blob = "…"'),
     Rule("KG340", "never-commit-file", E,
-         "A file that must never be committed: .env files, private keys, .netrc, .pgpass, "
-         "credentials files, .s3cfg, FileZilla and WinSCP sites, master.key, htpasswd/shadow "
-         "files, age identity files, kortix-guard key files.", ".env"),
-    Rule("KG350", "unscanned", E, "A file larger than the scanner's cap (100 MiB): the rest "
-                                  "was not scanned, so it cannot be cleared.", "a 200 MiB dump"),
+         "A file that must never be committed: a `.env` holding a real value (reported at its "
+         "line; example files are judged line by line instead), private keys, .netrc, "
+         ".pgpass, credentials files, .s3cfg, FileZilla and WinSCP sites, master.key, "
+         "htpasswd/shadow files, age identity files, kortix-guard key files.", ".env"),
+    Rule("KG350", "unscanned", E, "Content that could not be scanned, so it cannot be cleared: "
+                                  "a file past the scanner's cap (100 MiB), a file that cannot "
+                                  "be read, an object a partial, shallow or damaged clone lacks. "
+                                  "Whether it fails the scan depends on the mode (docs/scan.md, "
+                                  "Unscanned).", "a 200 MiB dump"),
 ]
 
 RULES: dict[str, Rule] = {r.code: r for r in _RULES}

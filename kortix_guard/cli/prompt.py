@@ -26,9 +26,11 @@ def _hidden_line(prompt: str) -> tuple[str, bool]:
     old = termios.tcgetattr(fd)
     quiet = list(old)
     quiet[3] &= ~termios.ECHO
+    # Echo off before the prompt appears, as getpass does: what a paste delivers the moment
+    # the prompt is shown must never be echoed.
+    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
     sys.stderr.write(prompt)
     sys.stderr.flush()
-    termios.tcsetattr(fd, termios.TCSADRAIN, quiet)
     try:
         data = b""
         while not data.endswith(b"\n"):

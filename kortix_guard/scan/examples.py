@@ -99,8 +99,9 @@ def expand(template: str, rng: random.Random | None = None) -> str:
 
 def corpus(rng: random.Random | None = None) -> list[tuple[str, str, str, bool]]:
     """(class, path, text, is_secret) for every detector's and never-commit file's examples
-    and counter-examples, and every context rule's example (never a secret). Detectors that
-    only ever report `low` are left out: at the default threshold they are not findings."""
+    and counter-examples, every context rule's example and class lines (never a secret) and
+    its counter-examples (still found). Detectors that only ever report `low` are left out:
+    at the default threshold they are not findings."""
     from kortix_guard.scan import context
     from kortix_guard.scan.detectors import all_detectors, files
 
@@ -111,6 +112,9 @@ def corpus(rng: random.Random | None = None) -> list[tuple[str, str, str, bool]]
         cases += [(detector.id, e.path, expand(e.text, rng), False) for e in detector.negatives]
     cases += [("never-commit-file", e.path, expand(e.text, rng), True) for e in files.EXAMPLES]
     cases += [("never-commit-file", e.path, expand(e.text, rng), False) for e in files.NEGATIVES]
-    cases += [(f"context:{r.id}", r.example_path, expand(r.example, rng), False)
-              for r in context.RULES]
+    for rule in context.RULES:
+        cases.append((f"context:{rule.id}", rule.example_path, expand(rule.example, rng), False))
+        cases += [(f"context:{rule.id}", e.path, expand(e.text, rng), False) for e in rule.also]
+        cases += [(f"context:{rule.id}:kept", e.path, expand(e.text, rng), True)
+                  for e in rule.negatives]
     return cases
