@@ -9,6 +9,15 @@ from pathlib import Path
 from kortix_guard.errors import InputError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
+MANIFEST_NAME = "kortix.toml"
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder, from start upwards, holding kortix.toml or .git."""
+    for folder in (start, *start.parents):
+        if (folder / MANIFEST_NAME).exists() or (folder / ".git").exists():
+            return folder
+    return None
 
 
 def read_text(path: Path, *, what: str = "file", display: str | None = None,
@@ -63,8 +72,6 @@ def read_text(path: Path, *, what: str = "file", display: str | None = None,
 def _refuse_escaping_link(path: Path, name: str) -> None:
     """A file kortix-guard finds by itself may be a symlink only within its project: a
     committed link to /dev/zero or to another user's file is refused."""
-    from kortix_guard.project import find_root
-
     link = path.absolute()
     root = find_root(link.parent) or link.parent
     if not link.resolve().is_relative_to(root.resolve()):

@@ -11,10 +11,9 @@ import click
 
 from kortix_guard import errors
 from kortix_guard.project import Project
+from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
 from kortix_guard.rules import Severity
 
-MERGE_DRIVER = "kortix-guard merge-store %O %A %B"
-HOOK_IDS = ("kortix-manifest", "kortix-scan")
 
 
 class Format(str, enum.Enum):
@@ -213,8 +212,6 @@ def check_hygiene(ctx: Context) -> Result:
             failures.append(f"{path}: a kortix-guard key is tracked; `git rm --cached {path}` and "
                             f"rotate it (`kortix-guard key rotate`)")
     if ctx.manifest is not None:
-        from kortix_guard.init import gitattributes_lines
-
         present = _attributes(repo.root / ".gitattributes")
         missing_lines = [line for line in gitattributes_lines(ctx.project, repo.root)
                          if line not in present]

@@ -9,11 +9,15 @@ from pathlib import Path
 import click
 
 from kortix_guard import errors
-from kortix_guard.check import HOOK_IDS, MERGE_DRIVER
 from kortix_guard.project import Project
-
-GITIGNORE_LINES = (".env", ".env.*", "!.env.example")
-WORKFLOW = ".github/workflows/kortix-guard.yml"
+from kortix_guard.repo_setup import (
+    GITIGNORE_LINES,
+    HOOK_IDS,
+    MERGE_DRIVER,
+    MERGE_DRIVER_NAME,
+    WORKFLOW,
+    gitattributes_lines,
+)
 
 
 def manifest_text(name: str) -> str:
@@ -83,7 +87,7 @@ def run(project: Project) -> int:
     _append_lines(steps, root / ".gitignore", GITIGNORE_LINES, project)
     _append_lines(steps, root / ".gitattributes", gitattributes_lines(project, root), project)
     if repo.config("merge.kortix-guard.driver") is None:
-        repo.set_config("merge.kortix-guard.name", "kortix-guard store")
+        repo.set_config("merge.kortix-guard.name", MERGE_DRIVER_NAME)
         repo.set_config("merge.kortix-guard.driver", MERGE_DRIVER)
         steps.did("git config: merge.kortix-guard.driver")
     else:
@@ -151,19 +155,6 @@ def _opens(project: Project) -> bool:
     except errors.Error:
         return False
     return True
-
-
-def gitattributes_lines(project: Project, root: Path) -> tuple[str, ...]:
-    """The store merges by name; the store and the baseline are never converted (a Windows
-    checkout with core.autocrlf would otherwise rewrite their line ends, and a store is
-    accepted only byte for byte)."""
-    manifest = project.load_manifest() if project.manifest_path.exists() else None
-    lines = []
-    for path, attributes in ((project.store_path(manifest), ("merge=kortix-guard", "-text")),
-                             (manifest.guard.baseline if manifest else None, ("-text",))):
-        if path is not None and path.is_relative_to(root):
-            lines += [f"{path.relative_to(root).as_posix()} {a}" for a in attributes]
-    return tuple(lines)
 
 
 def _project_name(root: Path) -> str:

@@ -5,20 +5,8 @@ import os
 from typing import NamedTuple
 from pathlib import Path
 
+from kortix_guard._fs import MANIFEST_NAME, find_root
 from kortix_guard.errors import ProjectError
-
-MANIFEST_NAME = "kortix.toml"
-DEFAULT_STORE = ".kortix/secrets.enc.toml"
-DEFAULT_BASELINE = ".kortix/guard-baseline.json"
-DEFAULT_MIN_KNOWN_LENGTH = 8  # [guard] min_known_length: shorter known values are not scanned for
-
-
-def find_root(start: Path) -> Path | None:
-    """The nearest folder, from start upwards, holding kortix.toml or .git."""
-    for folder in (start, *start.parents):
-        if (folder / MANIFEST_NAME).exists() or (folder / ".git").exists():
-            return folder
-    return None
 
 
 class Project(NamedTuple):

@@ -59,7 +59,7 @@ def test_the_commit_hook_imports_no_click(project: Path, with_store: bool) -> No
     git("add", "app.py", cwd=project)
     code = (
         "import sys\n"
-        "from kortix_guard.hook import main\n"
+        "from kortix_guard.scan.commit_hook import main\n"
         "rc = main(['app.py'])\n"
         "loaded = [m for m in ('click', 'pygit2', 'tomlkit', 'platformdirs', 'dataclasses')\n"
         "          if m in sys.modules]\n"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from kortix_guard.cli.main import State, pass_state
+from kortix_guard.cli._state import State, pass_state
 
 
 def _names(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list[str]:

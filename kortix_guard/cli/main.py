@@ -4,33 +4,15 @@ Each command only parses its arguments and calls a plain function that returns a
 """
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
 from kortix_guard import errors
-from kortix_guard.project import Project
-
-
-@dataclass
-class State:
-    cwd: Path = Path(".")
-    manifest: Path | None = None
-    store: Path | None = None
-    key_file: Path | None = None
-    verbose: bool = field(default_factory=lambda: os.environ.get("KORTIX_GUARD_DEBUG") == "1")
-
-    def project(self) -> Project:
-        return Project.discover(self.cwd, manifest=self.manifest, store=self.store,
-                                key_file=self.key_file)
-
-
-pass_state = click.make_pass_decorator(State)
-PATH = click.Path(path_type=Path)
+from kortix_guard.cli import inject_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
+from kortix_guard.cli._state import PATH, State
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -80,15 +62,10 @@ def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None
     state.verbose = state.verbose or verbose
 
 
-def _register() -> None:
-    from kortix_guard.cli import inject_cmd, manifest_cmd, scan_cmd, store_cmd
-
-    cli.add_command(manifest_cmd.manifest)
-    for command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS, *scan_cmd.COMMANDS):
-        cli.add_command(command)
-
-
-_register()
+cli.add_command(manifest_cmd.manifest)
+for _command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS, *scan_cmd.COMMANDS,
+                 *repo_cmd.COMMANDS):
+    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from kortix_guard.cli.main import State, pass_state
+from kortix_guard.cli._state import State, pass_state
 
-confidence_option = click.option(
+CONFIDENCE_OPTION = click.option(
     "--min-confidence", type=click.Choice(["low", "medium", "high"]),
     help="Report findings at this confidence or above (default: [guard] min_confidence, "
          "else medium); `low` shows everything.")
 
 
-def _confidence(value: str | None):
+def confidence(value: str | None):
     from kortix_guard.scan.model import Confidence
 
     return Confidence.parse(value) if value else None
@@ -43,7 +43,7 @@ def _confidence(value: str | None):
               show_default=True)
 @click.option("--update-baseline", is_flag=True,
               help="Accept every current finding into the baseline ([guard] baseline).")
-@confidence_option
+@CONFIDENCE_OPTION
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
          since: str | None, commit_range: str | None, pre_push: bool, pre_receive: bool,
@@ -51,7 +51,8 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
          timeout: float | None, fmt: str, update_baseline: bool,
          min_confidence: str | None) -> int:
     """Find secret values in files, the index, history or a push. Exit 1 when any is found."""
-    from kortix_guard.scan.command import Format, Mode, run
+    from kortix_guard.scan.command import Mode, run
+    from kortix_guard.scan.report import Format
 
     if pre_receive:
         if any((staged, all_files, history, pre_push, commit_range, paths, since,
@@ -79,64 +80,7 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
         raise click.UsageError(f"--{mode.value} takes no PATHS")
     return run(state.project(), paths, mode=mode, since=since, commit_range=commit_range,
                fmt=Format(fmt),
-               update_baseline=update_baseline, min_confidence=_confidence(min_confidence))
+               update_baseline=update_baseline, min_confidence=confidence(min_confidence))
 
 
-@click.command()
-@click.option("--all-files", is_flag=True, help="Scan every file in the index, not just what is staged.")
-@click.option("--require-key", is_flag=True, help="Fail when no key is at hand to open the store.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-@confidence_option
-@click.option("--strict", is_flag=True, help="Warnings (no key, no merge driver, ...) fail too.")
-@click.option("--base", metavar="REV",
-              help="The branch a pull request merges into: the store must be its store or a "
-                   "verified re-key of it (default in CI: GITHUB_BASE_REF, GitLab's MR base).")
-@pass_state
-def check(state: State, all_files: bool, require_key: bool, fmt: str,
-          min_confidence: str | None, strict: bool, base: str | None) -> int:
-    """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
-    from kortix_guard.check import Format
-    from kortix_guard.check import run as run_check
-
-    return run_check(state.project(), all_files=all_files, require_key=require_key,
-                     fmt=Format(fmt), min_confidence=_confidence(min_confidence), strict=strict,
-                     base=base)
-
-
-@click.command()
-@pass_state
-def init(state: State) -> int:
-    """Set up kortix-guard in this git repository (idempotent, never overwrites a file)."""
-    from kortix_guard.init import run as run_init
-
-    return run_init(state.project())
-
-
-@click.group()
-def hook() -> None:
-    """Install push protection as plain git hooks (pre-receive on a server, pre-push)."""
-
-
-@hook.command("install")
-@click.option("--pre-receive", "repository", type=click.Path(path_type=Path, file_okay=False),
-              metavar="REPO.git", help="The server's bare repository.")
-@click.option("--pre-push", is_flag=True, help="This clone's pre-push hook.")
-@click.option("--config", "server_config", type=click.Path(path_type=Path, dir_okay=False),
-              help="With --pre-receive: the server's config file the hook passes on.")
-@pass_state
-def hook_install(state: State, repository: Path | None, pre_push: bool,
-                 server_config: Path | None) -> int:
-    """Write the hook (an absolute interpreter path); never overwrite a different hook."""
-    from kortix_guard import githooks
-
-    if (repository is None) == (not pre_push):
-        raise click.UsageError("choose one of --pre-receive REPO.git and --pre-push")
-    if repository is not None:
-        return githooks.install_pre_receive(state.cwd / repository, config=server_config)
-    if server_config is not None:
-        raise click.UsageError("--config goes with --pre-receive")
-    return githooks.install_pre_push(state.cwd.absolute())
-
-
-COMMANDS = [scan, check, init, hook]
+COMMANDS = [scan]

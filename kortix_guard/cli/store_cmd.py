@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kortix_guard.cli.main import State, pass_state
+from kortix_guard.cli._state import State, pass_state
 
 
 @click.group()

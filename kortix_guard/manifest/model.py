@@ -5,12 +5,11 @@ from collections.abc import Sequence
 from typing import NamedTuple
 from pathlib import Path
 
-from kortix_guard.project import (  # noqa: F401 (re-exported)
-    DEFAULT_BASELINE,
-    DEFAULT_MIN_KNOWN_LENGTH,
-    DEFAULT_STORE,
-)
 from kortix_guard.rules import Severity, rule
+
+DEFAULT_STORE = ".kortix/secrets.enc.toml"
+DEFAULT_BASELINE = ".kortix/guard-baseline.json"
+DEFAULT_MIN_KNOWN_LENGTH = 8  # [guard] min_known_length: shorter known values are not scanned for
 
 
 class Problem(NamedTuple):

@@ -11,12 +11,7 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
-
-
-class Format(str, enum.Enum):
-    TEXT = "text"
-    JSON = "json"
-    SARIF = "sarif"
+from kortix_guard.scan.report import Format
 
 
 class Mode(str, enum.Enum):
@@ -168,7 +163,7 @@ class _Config:
         return self.manifest.guard.exclude if self.manifest else ()
 
     def baseline_path(self, root: Path) -> Path:
-        from kortix_guard.project import DEFAULT_BASELINE
+        from kortix_guard.manifest.model import DEFAULT_BASELINE
 
         return self.manifest.guard.baseline if self.manifest else root / DEFAULT_BASELINE
 
@@ -187,7 +182,7 @@ class _Config:
         return self.manifest.guard.public_by_design if self.manifest else True
 
     def min_known_length(self) -> int:
-        from kortix_guard.project import DEFAULT_MIN_KNOWN_LENGTH
+        from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
 
         return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
 

@@ -1,12 +1,19 @@
 """Findings as text, JSON or SARIF 2.1.0, all from the one Finding record."""
 from __future__ import annotations
 
+import enum
 import json
 import os
 from collections.abc import Sequence
 
 from kortix_guard._out import echo
 from kortix_guard.scan.model import Finding
+
+class Format(str, enum.Enum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
 
 ADVICE = """\
 what to do:
@@ -23,9 +30,7 @@ SHORT = ("kortix-guard: {n} secret(s) found; remove them (`kortix-guard secrets 
 SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --update-baseline`"
 
 
-def emit(findings: Sequence[Finding], fmt, *, scanned: int) -> None:
-    from kortix_guard.scan.command import Format
-
+def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int) -> None:
     if fmt is Format.JSON:
         echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:

@@ -17,6 +17,7 @@ from typing import NamedTuple
 from kortix_guard import names
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import InputError, StoreError
+from kortix_guard.store import shapes
 
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
@@ -29,7 +30,6 @@ _HEX = {"store_id": 32, "key_id": 16, "mac": 64}
 _TOKEN_RE = re.compile(r"kg1:[A-Za-z0-9_-]+")
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _WRAPPED_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
-RECIPIENT_NAME = re.compile(r"[A-Za-z0-9._@+-]{1,64}")
 # A value a removed recipient could read, and a value carried over from an older generation
 # by a merge: both shown until the value is set again.
 MARKS = ("rotate", "carried")
@@ -45,13 +45,11 @@ class RecipientLine(NamedTuple):
 
     @property
     def kind(self) -> str:
-        return "age" if self.recipient.startswith("age1") else self.recipient.split()[0]
+        return shapes.recipient_kind(self.recipient)
 
     @property
     def fingerprint(self) -> str:
-        from kortix_guard.store.recipients import Recipient
-
-        return Recipient.stored(self.recipient).fingerprint
+        return shapes.fingerprint(self.recipient)
 
 
 class EntryMeta(NamedTuple):
@@ -321,10 +319,11 @@ def _parse_v2(data: dict, display: str) -> StoreFile:
         raise _bad_entry(display, "the re-key chain (`previous_key_id` and `chain`)")
     recipients = {}
     for name, line in _table(data, "recipients", display).items():
-        if not (RECIPIENT_NAME.fullmatch(name) and isinstance(line, dict)
+        if not (shapes.RECIPIENT_NAME.fullmatch(name) and isinstance(line, dict)
                 and set(line) == {"recipient", "added", "key"}
                 and all(isinstance(v, str) for v in line.values())
-                and _is_recipient_text(line["recipient"]) and _TIME_RE.fullmatch(line["added"])
+                and shapes.is_recipient_text(line["recipient"])
+                and _TIME_RE.fullmatch(line["added"])
                 and _WRAPPED_RE.fullmatch(line["key"])):
             raise _bad_entry(display, f"the recipient line {name!r}"[:90])
         recipients[name] = RecipientLine(line["recipient"], line["added"], line["key"])
@@ -342,12 +341,6 @@ def _parse_v2(data: dict, display: str) -> StoreFile:
                      version=RECIPIENTS_VERSION, generation=generation,
                      previous_key_id=data["previous_key_id"], chain=data["chain"],
                      recipients=recipients, meta=meta)
-
-
-def _is_recipient_text(text: str) -> bool:
-    from kortix_guard.store.recipients import AGE_RECIPIENT, SSH_PUBLIC
-
-    return bool(AGE_RECIPIENT.fullmatch(text) or SSH_PUBLIC.fullmatch(text))
 
 
 def write(path: Path, store: StoreFile) -> None:

@@ -21,6 +21,7 @@ from pathlib import Path
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import BadKey, NoKey, StoreError
 from kortix_guard.store.crypto import Key
+from kortix_guard.store.shapes import check_private
 
 ENV_KEY = "KORTIX_GUARD_KEY"
 ENV_KEY_FILE = "KORTIX_GUARD_KEY_FILE"
@@ -87,21 +88,6 @@ def _key_id_of(path: Path) -> str | None:
         return Key.from_text(path.read_text(), source=str(path)).id
     except (OSError, UnicodeDecodeError, BadKey):
         return None
-
-
-def check_private(path: Path, what: str = "key file") -> None:
-    """Refuse a key or identity file that others can read (POSIX; Windows reports every
-    file as 0666, so the check is skipped there)."""
-    if sys.platform == "win32":
-        return
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return  # read_text reports a missing or unreadable file
-    if stat.S_ISREG(mode) and mode & 0o077:
-        raise BadKey(f"{path}: readable by others (mode {stat.S_IMODE(mode):04o}); a {what} "
-                     f"must be yours alone",
-                     hint=f"run `chmod 600 {path}`")
 
 
 class Source(NamedTuple):

@@ -18,7 +18,7 @@ UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-g
 def own_name(project: Project) -> str:
     """How the person running this is named among recipients: git's user.email, else $USER."""
     from kortix_guard.git import GitError, Repo
-    from kortix_guard.store.file import RECIPIENT_NAME
+    from kortix_guard.store.shapes import RECIPIENT_NAME
 
     try:
         email = Repo(project.cwd).config("user.email")

@@ -16,11 +16,16 @@ from typing import NamedTuple
 from pathlib import Path
 
 from kortix_guard.errors import BadKey, InputError, StoreError
+from kortix_guard.store.shapes import (
+    AGE_IDENTITY,
+    AGE_RECIPIENT,
+    RECIPIENT_NAME,
+    SSH_RECIPIENT,
+    check_private,
+    fingerprint,
+    recipient_kind,
+)
 
-AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
-AGE_IDENTITY = re.compile(r"AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}")
-SSH_RECIPIENT = re.compile(r"(ssh-ed25519|ssh-rsa) (AAAA[A-Za-z0-9+/]+={0,3})(?: .*)?")
-SSH_PUBLIC = re.compile(r"(?:ssh-ed25519|ssh-rsa) AAAA[A-Za-z0-9+/]+={0,3}")  # as stored
 _PRIVATE_HINT = re.compile(r"PRIVATE KEY|AGE-SECRET-KEY-1", re.I)
 _REFUSED_SSH = ("ssh-dss", "ecdsa-sha2-", "sk-ecdsa-", "sk-ssh-ed25519")
 
@@ -44,18 +49,12 @@ class Recipient(NamedTuple):
 
     @property
     def fingerprint(self) -> str:
-        """`SHA256:…` of the public key, as `ssh-keygen -l` prints it (for age, of the
-        recipient string)."""
-        if self.kind == "age":
-            raw = self.text.encode()
-        else:
-            raw = base64.b64decode(self.text.split()[1])
-        return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+        return fingerprint(self.text)
 
     @classmethod
     def stored(cls, text: str) -> Recipient:
         """A recipient as a store's line holds it (already validated by its shape)."""
-        return cls("age" if text.startswith("age1") else text.split()[0], text)
+        return cls(recipient_kind(text), text)
 
     def _pyrage_recipient(self):
         pyrage = _pyrage()
@@ -179,8 +178,6 @@ def _ssh_key_is_encrypted(text: str) -> bool:
 
 def identity_from_file(path: Path, *, explicit: bool, text: str | None = None) -> Identity:
     from kortix_guard._fs import read_text
-    from kortix_guard.store.keys import check_private
-
     check_private(path, what="identity file")
     if text is None:
         text = read_text(path, what="identity file", limit=64 * 1024, allow_pipe=explicit)
@@ -203,8 +200,6 @@ def is_protected_ssh_key(text: str) -> bool:
 
 
 def check_name(name: str) -> None:
-    from kortix_guard.store.file import RECIPIENT_NAME
-
     if not RECIPIENT_NAME.fullmatch(name):
         raise InputError("a recipient NAME is 1 to 64 letters, digits and `._@+-` (`alice`, "
                          "`ci`, an email)", hint="pick a name such as `ci` or your email")

@@ -159,7 +159,7 @@ def test_public_env_values_are_not_known_values(project: Path) -> None:
 def test_the_commit_hook_remembers_each_manifest_verdict(project: Path) -> None:
     """The hook reads the manifest's names from a cache keyed by its content: a changed
     manifest is read afresh, and a broken one warns every time."""
-    hook = [sys.executable, "-m", "kortix_guard.hook"]
+    hook = [sys.executable, "-m", "kortix_guard.scan.commit_hook"]
     write(project, {"app.env.txt": "DATABASE_URL=postgres://u:Zq8pLm2x@db.corp.io/app\n"})
     git("add", "app.env.txt", cwd=project)
     for _ in range(2):

@@ -156,7 +156,7 @@ def test_mode_usage_errors(repo: Path) -> None:
 
 def test_hook_entry_point(repo: Path, monkeypatch, capsys) -> None:
     """kortix-guard-scan, the kortix-scan hook's entry: scan --staged FILES without click."""
-    from kortix_guard.hook import main
+    from kortix_guard.scan.commit_hook import main
 
     write(repo, {"a.py": f'token = "{SECRET}"\n', "b.py": "x = 1\n"})
     git("add", "a.py", "b.py", cwd=repo)

@@ -56,7 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = os.environ.get("KORTIX_GUARD_DEBUG") == "1"
     try:
         from kortix_guard.project import Project
-        from kortix_guard.scan.command import Format, Mode, run
+        from kortix_guard.scan.command import Mode, run
+        from kortix_guard.scan.report import Format
         from kortix_guard.scan.model import Confidence
 
         threshold = Confidence.parse(threshold_name) if threshold_name else None
