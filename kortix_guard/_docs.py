@@ -14,38 +14,6 @@ from pathlib import Path
 from kortix_guard.rules import markdown_table
 
 
-def cli_reference() -> str:
-    """Every command's usage, help and options, from the click commands themselves."""
-    import click
-
-    from kortix_guard.cli.main import cli
-
-    out: list[str] = []
-
-    def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
-        ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
-                            max_content_width=100, **command.context_settings)
-        name = " ".join(path)
-        out.append(f"### `{name}`\n\n```\n{command.get_usage(ctx)}\n```\n")
-        help_text = (command.help or "").strip()
-        if help_text:
-            out.append(help_text + "\n")
-        rows = []
-        for param in command.get_params(ctx):
-            record = param.get_help_record(ctx)
-            if record:
-                meaning = record[1].replace("|", "\\|")
-                rows.append(f"| `{record[0]}` | {meaning} |")
-        if rows:
-            out.append("| option | meaning |\n|---|---|\n" + "\n".join(rows) + "\n")
-        if isinstance(command, click.Group):
-            for sub in sorted(command.list_commands(ctx)):
-                walk(command.get_command(ctx, sub), [*path, sub], ctx)
-
-    walk(cli, ["kortix-guard"], None)
-    return "\n".join(out)
-
-
 def _cell(text: str) -> str:
     return "<code>" + html.escape(text).replace("\n", "<br>").replace("|", "&#124;") + "</code>"
 
@@ -91,12 +59,18 @@ def context_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cli_reference() -> str:
+    from kortix_guard.cli import reference
+
+    return reference.text()
+
+
 GENERATORS: dict[str, Callable[[], str]] = {
     "scan-detectors": detectors_table,
     "scan-context": context_table,
     "manifest-rules": lambda: markdown_table("KG1"),
     "scan-rules": lambda: markdown_table("KG3"),
-    "cli-reference": cli_reference,
+    "cli-reference": lambda: _cli_reference(),
 }
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                    re.DOTALL)

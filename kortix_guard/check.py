@@ -7,13 +7,11 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
 from kortix_guard.rules import Severity
-
 
 
 class Format(str, enum.Enum):
@@ -260,16 +258,16 @@ def run(project: Project, *, all_files: bool = False, require_key: bool = False,
         except errors.Error as e:
             results.append(Result(check.__name__.removeprefix("check_"), False, e.message))
     if fmt is Format.JSON:
-        click.echo(json.dumps([{**asdict(r), "status": r.status} for r in results], indent=2))
+        echo(json.dumps([{**asdict(r), "status": r.status} for r in results], indent=2))
     else:
         marks = {"pass": "✓", "warn": "⚠", "fail": "✗"}
         for r in results:
-            click.echo(f"{marks[r.status]} {r.name}: {r.summary}")
+            echo(f"{marks[r.status]} {r.name}: {r.summary}")
             for detail in r.details:
-                click.echo(f"    {detail}")
+                echo(f"    {detail}")
     failed = [r.name for r in results if r.status == "fail" or strict and r.status == "warn"]
     warned = sum(r.status == "warn" for r in results)
     note = f", {warned} with warnings" + (" (--strict: failing)" if strict else "") if warned else ""
-    click.echo(f"kortix-guard check: {sum(r.status != 'fail' for r in results)}/{len(results)} "
+    echo(f"kortix-guard check: {sum(r.status != 'fail' for r in results)}/{len(results)} "
                f"passed{note}", err=True)
     return errors.PROBLEMS if failed else errors.CLEAN

@@ -27,6 +27,10 @@ class Error(Exception):
         return self.message
 
 
+class UsageError(Error):
+    """The command was called wrongly: a missing or conflicting option (exit 2)."""
+
+
 class InputError(Error):
     """A file could not be read or is not what it should be (missing, binary, too big)."""
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import (
     GITIGNORE_LINES,
@@ -66,10 +65,10 @@ class _Steps:
 
     def did(self, message: str) -> None:
         self.changed += 1
-        click.echo(f"✓ {message}")
+        echo(f"✓ {message}")
 
     def kept(self, message: str) -> None:
-        click.echo(f"· {message}")
+        echo(f"· {message}")
 
 
 def run(project: Project) -> int:
@@ -94,9 +93,9 @@ def run(project: Project) -> int:
         steps.kept("git config: merge.kortix-guard.driver already set")
     _precommit(steps, root / ".pre-commit-config.yaml", project)
     _create(steps, root / WORKFLOW, workflow_text(), project)
-    click.echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)
+    echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)
     for number, step in enumerate(_next_steps(project, root), 1):
-        click.echo(f"  {number}. {step}", err=True)
+        echo(f"  {number}. {step}", err=True)
     return errors.CLEAN
 
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from kortix_guard._fs import MANIFEST_NAME, find_root
 from kortix_guard.errors import ProjectError

@@ -27,7 +27,7 @@ def test_usage_errors_exit_2(tmp_path: Path, args: list[str]) -> None:
     assert "Traceback" not in result.all
 
 
-HEAVY = ("cryptography", "pygit2")
+HEAVY = ("cryptography", "pygit2")  # the commit hook, below, loads no click either
 
 
 @pytest.mark.parametrize("args", [["--version"], ["manifest", "check"], ["secrets", "ls"],

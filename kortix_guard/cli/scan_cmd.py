@@ -79,8 +79,17 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
             or len(paths) > 2 and mode is Mode.PUSH):
         raise click.UsageError(f"--{mode.value} takes no PATHS")
     return run(state.project(), paths, mode=mode, since=since, commit_range=commit_range,
-               fmt=Format(fmt),
-               update_baseline=update_baseline, min_confidence=confidence(min_confidence))
+               fmt=Format(fmt), update_baseline=update_baseline,
+               min_confidence=confidence(min_confidence), progress=_progress_bar)
+
+
+def _progress_bar(total: int):
+    """click's progress bar on stderr, only on a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    bar = click.progressbar(length=total, label="scanning history", file=sys.stderr)
+    bar.__enter__()
+    return bar.update, bar.render_finish
 
 
 COMMANDS = [scan]

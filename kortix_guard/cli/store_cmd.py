@@ -19,9 +19,8 @@ def secrets() -> None:
 @pass_state
 def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
     """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
-    from kortix_guard.store.commands import set_secrets
-
     from kortix_guard.cli.prompt import secret_value
+    from kortix_guard.store.commands import set_secrets
 
     prompt = secret_value if sys.stdin.isatty() else None
     return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt)

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
 
@@ -25,9 +26,7 @@ def select(project: Project, *, only: Sequence[str] = (),
     store = project.store_path(manifest)
     opened = open_store(store, project.display(store), key_file=project.key_file)
     if opened.stale:
-        import click
-
-        click.echo(f"kortix-guard: warning: {project.display(store)}: {opened.stale}; "
+        echo(f"kortix-guard: warning: {project.display(store)}: {opened.stale}; "
                    f"exporting its values anyway (get the current store: `git pull`)", err=True)
     present = opened.file.entries
     if only:
@@ -43,10 +42,8 @@ def select(project: Project, *, only: Sequence[str] = (),
         if include_undeclared:
             wanted += extra
         else:
-            import click
-
             for note in manifest.undeclared_notes(extra):  # usually a typo on one side
-                click.echo(f"kortix-guard: note: not exported: {note} (or pass "
+                echo(f"kortix-guard: note: not exported: {note} (or pass "
                            f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
     _refuse_unsafe([n for n in wanted if n in present])
@@ -73,11 +70,9 @@ def _refuse_unsafe(names_: Sequence[str]) -> None:
 
 def report_missing(missing: Sequence[str], *, only: bool = False) -> int:
     """With --only, the names asked for need not be `required` ones: say what they are."""
-    import click
-
     for name in missing:
-        click.echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
+        echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
     what = "secret(s) named by --only" if only else "required secret(s)"
-    click.echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported "
+    echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported "
                f"(set them with `kortix-guard secrets set NAME=-`)", err=True)
     return errors.PROBLEMS

@@ -5,10 +5,9 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
 from kortix_guard._fs import atomic_write
+from kortix_guard._out import echo
 from kortix_guard.inject import github, report_missing, select
 from kortix_guard.inject.formats import Format, render
 from kortix_guard.project import Project
@@ -20,8 +19,9 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if github_mode is None:
         github_mode = github.enabled() and fmt is None and output is None
     if not (github_mode or check or fmt or output):
-        raise click.UsageError("choose where the values go: --github, --format FORMAT (stdout) "
-                               "or --output FILE; kortix-guard never prints values by default")
+        raise errors.UsageError("choose where the values go; kortix-guard never prints values "
+                                "by default", hint="pass --github, --format FORMAT (stdout) or "
+                                                   "--output FILE")
     selection = select(project, only=only, include_undeclared=include_undeclared)
     if selection.missing:
         if github_mode:
@@ -29,7 +29,7 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         return report_missing(selection.missing, only=bool(only))
     names = ", ".join(selection.values) or "none"
     if check:
-        click.echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)
+        echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)
         return errors.CLEAN
     if github_mode:
         github.export(selection.values)
@@ -38,16 +38,16 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
             github.register_masks(selection.values, err=True)
         text = render(fmt or Format.DOTENV, selection.values)
         if output is None:
-            click.echo(text, nl=False)
+            echo(text, nl=False)
         else:
             target = project.cwd / output
             if os.path.lexists(target) and not (target.is_file() and not target.is_symlink()):
                 raise errors.InputError(f"{output}: exists and is not a regular file; nothing "
                                         f"was written", hint="choose another --output path")
             if target.exists() and not force:
-                click.echo(f"kortix-guard: {output} exists; nothing was written (--force "
+                echo(f"kortix-guard: {output} exists; nothing was written (--force "
                            f"replaces it)", err=True)
                 return errors.PROBLEMS
             atomic_write(target, text.encode("utf-8"), mode=0o600)
-    click.echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
+    echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
     return errors.CLEAN

@@ -7,9 +7,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.names import GITHUB_REFUSED_PREFIXES
 from kortix_guard.secret import SecretValue
 
@@ -48,7 +47,7 @@ def register_masks(values: dict[str, SecretValue], *, err: bool = False) -> None
     `err` they go to stderr and never mix into data on stdout."""
     force_utf8()
     for command in mask_commands(values):
-        click.echo(command, err=err)
+        echo(command, err=err)
 
 
 def force_utf8() -> None:

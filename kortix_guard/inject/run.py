@@ -11,9 +11,8 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.inject import github, report_missing, select
 from kortix_guard.project import Project
 
@@ -21,18 +20,19 @@ from kortix_guard.project import Project
 def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
         include_undeclared: bool = False) -> int:
     if not command:
-        raise click.UsageError("nothing to run: kortix-guard run [--only NAMES] -- CMD [ARGS...]")
+        raise errors.UsageError("nothing to run", hint="kortix-guard run [--only NAMES] -- CMD "
+                                                       "[ARGS...]")
     selection = select(project, only=only, include_undeclared=include_undeclared)
     if selection.missing:
         return report_missing(selection.missing, only=bool(only))
     program = shutil.which(command[0])
     if program is None:
         if os.sep in command[0] and os.path.isfile(command[0]):
-            click.echo(f"kortix-guard: {command[0]}: not executable (exit 126, as a shell "
+            echo(f"kortix-guard: {command[0]}: not executable (exit 126, as a shell "
                        f"says); `chmod +x {command[0]}`, or run it with its interpreter",
                        err=True)
             return 126
-        click.echo(f"kortix-guard: {command[0]}: command not found (exit 127); check the "
+        echo(f"kortix-guard: {command[0]}: command not found (exit 127); check the "
                    f"name, or give its path", err=True)
         return 127
     if github.enabled():

@@ -6,13 +6,11 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.manifest import Problem, check_file, fix_file
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
-
 
 # The rules `--fix` repairs (their summaries in the registry say "Fixable").
 FIXABLE = frozenset({"KG111", "KG113", "KG130"})
@@ -34,7 +32,7 @@ def run(project: Project, files: Sequence[Path], *, fmt: Format = Format.TEXT,
             fixes, left = fix_file(path, display)
             changed = changed or bool(fixes)
             for record in fixes:
-                click.echo(record.as_text(), err=True)
+                echo(record.as_text(), err=True)
             problems += left
         else:
             problems += check_file(path, display)
@@ -46,19 +44,19 @@ def run(project: Project, files: Sequence[Path], *, fmt: Format = Format.TEXT,
 
 def _report(problems: list[Problem], fmt: Format) -> None:
     if fmt is Format.JSON:
-        click.echo(json.dumps([p.as_dict() for p in problems], indent=2))
+        echo(json.dumps([p.as_dict() for p in problems], indent=2))
         return
     for problem in problems:
-        click.echo(problem.as_text())
+        echo(problem.as_text())
 
 
 def _summary(problems: list[Problem], files: int, changed: bool) -> None:
     n_err = sum(p.severity is Severity.ERROR for p in problems)
     n_warn = len(problems) - n_err
     if problems:
-        click.echo(f"{n_err} error(s), {n_warn} warning(s) in {files} manifest(s)", err=True)
+        echo(f"{n_err} error(s), {n_warn} warning(s) in {files} manifest(s)", err=True)
     fixable = sum(p.code in FIXABLE for p in problems)
     if fixable:
-        click.echo(f"{fixable} fixable with `kortix-guard manifest check --fix`", err=True)
+        echo(f"{fixable} fixable with `kortix-guard manifest check --fix`", err=True)
     if changed:
-        click.echo("fixed the manifest in place; review and stage the change", err=True)
+        echo("fixed the manifest in place; review and stage the change", err=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kortix_guard import errors
@@ -53,7 +53,7 @@ class ScanResult:
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
             since: str | None = None, update_baseline: bool = False,
             min_confidence: Confidence | None = None,
-            commit_range: str | None = None) -> ScanResult:
+            commit_range: str | None = None, progress: Progress | None = None) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
     from kortix_guard._dirs import cache_dir
@@ -79,10 +79,11 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design)
     result, accepted = ScanResult(scanned=count), set()
-    progress = _progress_bar(count) if mode is Mode.HISTORY else None
+    bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
+           else None)
     try:
         for item, outcome in scan_all(scanner, items, parallel=worth_parallel(count, total),
-                                      progress=progress.update if progress else None):
+                                      progress=bar[0] if bar else None):
             if outcome.note:
                 result.notes.append(outcome.note)
             for finding in outcome.findings:
@@ -91,8 +92,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                 elif not scanner.accepted(item.path, finding):
                     result.findings.append(finding)
     finally:
-        if progress:
-            progress.render_finish()
+        if bar:
+            bar[1]()
     if update_baseline:
         assert current is not None
         _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, accepted))
@@ -103,7 +104,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
         fmt: Format = Format.TEXT, update_baseline: bool = False,
-        min_confidence: Confidence | None = None, commit_range: str | None = None) -> int:
+        min_confidence: Confidence | None = None, commit_range: str | None = None,
+        progress: Progress | None = None) -> int:
     from kortix_guard.scan import report
     from kortix_guard.scan.matcher import engine_name
 
@@ -111,7 +113,8 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
              "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
-                     min_confidence=min_confidence, commit_range=commit_range)
+                     min_confidence=min_confidence, commit_range=commit_range,
+                     progress=progress)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -127,14 +130,9 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     return errors.PROBLEMS if secrets or fails else errors.CLEAN
 
 
-def _progress_bar(total: int):
-    if not sys.stderr.isatty() or total < 50:
-        return None
-    import click
-
-    bar = click.progressbar(length=total, label="scanning history", file=sys.stderr)
-    bar.__enter__()
-    return bar
+# A progress bar for a long scan: given the number of files, it returns the function to
+# call after each file and the one to call at the end (the command line draws click's).
+Progress = Callable[[int], tuple[Callable[[int], None], Callable[[], None]]]
 
 
 class _Config:

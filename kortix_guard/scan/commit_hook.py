@@ -10,7 +10,6 @@ from pathlib import Path
 
 from kortix_guard import errors
 
-
 USAGE = """\
 usage: kortix-guard-scan [--min-confidence low|medium|high] [FILES...]
 
@@ -57,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from kortix_guard.project import Project
         from kortix_guard.scan.command import Mode, run
-        from kortix_guard.scan.report import Format
         from kortix_guard.scan.model import Confidence
+        from kortix_guard.scan.report import Format
 
         threshold = Confidence.parse(threshold_name) if threshold_name else None
         return run(Project.discover(Path(".")), files, mode=Mode.STAGED, fmt=Format.TEXT,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from kortix_guard._out import echo
 from kortix_guard.scan.model import Finding
 
+
 class Format(str, enum.Enum):
     TEXT = "text"
     JSON = "json"

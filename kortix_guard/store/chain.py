@@ -13,8 +13,8 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import Callable, Iterable
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from kortix_guard.errors import StoreError
 from kortix_guard.store.file import StoreFile

@@ -7,9 +7,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import BinaryIO
 
-import click
-
 from kortix_guard import errors, names
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
@@ -27,7 +26,7 @@ def name_errors(name: str) -> list[str]:
                 f"{names.shown(name)} is not a valid name ({issue.rule.summary.rstrip('.')})")
             messages.append(f"{issue.rule.code} {message}")
         else:
-            click.echo(f"warning: {issue.rule.code} {issue.message}", err=True)
+            echo(f"warning: {issue.rule.code} {issue.message}", err=True)
     return messages
 
 
@@ -53,14 +52,17 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
         name, sep, raw = assignment.partition("=")
         if sep and raw == STDIN:
             if used_stdin:
-                raise click.UsageError("only one NAME=- per call: stdin holds one value")
+                raise errors.UsageError("only one NAME=- per call: stdin holds one value",
+                                        hint="run `kortix-guard secrets set` once per value "
+                                             "read from stdin")
             used_stdin = True
             raw = read_stdin(stdin)
         elif not sep:
             if prompt is None:
                 shown = names.shown(name)
-                raise click.UsageError(f"{shown} has no value: use NAME=- to read it from "
-                                       f"stdin, or NAME alone on a terminal")
+                raise errors.UsageError(f"{shown} has no value",
+                                        hint="use NAME=- to read it from stdin, or NAME alone "
+                                             "on a terminal (a prompt)")
             raw = prompt(name)
         else:
             on_command_line = True
@@ -71,10 +73,10 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             failed.append((name, "; ".join(problems)))
             continue
         if name not in manifest.declared:
-            click.echo(f"warning: {manifest.undeclared(name)}", err=True)
+            echo(f"warning: {manifest.undeclared(name)}", err=True)
         values[name] = SecretValue(raw)
     if on_command_line:
-        click.echo("warning: values given on the command line land in your shell history; "
+        echo("warning: values given on the command line land in your shell history; "
                    "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)
     if values:
         from kortix_guard.store import transaction
@@ -83,12 +85,12 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             for name, value in values.items():
                 draft.set(name, value)
     for name in values:
-        click.echo(f"✓ {name}")
+        echo(f"✓ {name}")
     for name, message in failed:
-        click.echo(f"✗ {names.shown(name)}: {message}", err=True)
-    click.echo(f"{len(values)}/{len(values) + len(failed)} set")
+        echo(f"✗ {names.shown(name)}: {message}", err=True)
+    echo(f"{len(values)}/{len(values) + len(failed)} set")
     if failed:
-        click.echo("next: fix the names above (docs/manifest.md lists the rules) and run "
+        echo("next: fix the names above (docs/manifest.md lists the rules) and run "
                    "`kortix-guard secrets set` again for them", err=True)
     return errors.PROBLEMS if failed else errors.CLEAN
 
@@ -108,25 +110,25 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
             for n in (*manifest.required, *manifest.optional, *undeclared)]
     missing = [n for n, status, spec in rows if spec == "required" and status == "missing"]
     if as_json:
-        click.echo(json.dumps([{"name": n, "status": s, "spec": sp, **_meta_json(meta.get(n))}
+        echo(json.dumps([{"name": n, "status": s, "spec": sp, **_meta_json(meta.get(n))}
                                for n, s, sp in rows], indent=2))
     else:
         _table(rows, meta, now=datetime.now(timezone.utc))
         n_set = sum(status == "set" for _, status, _ in rows)
-        click.echo(f"{n_set} set · {len(manifest.required)} required · "
+        echo(f"{n_set} set · {len(manifest.required)} required · "
                    f"{len(manifest.optional)} optional")
     for note in manifest.undeclared_notes(undeclared):
-        click.echo(f"note: {note}", err=True)
+        echo(f"note: {note}", err=True)
     marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in store_file.MARKS}
     if marked["rotate"]:
-        click.echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "
+        echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "
                    f"could read them): change each at its provider, then `kortix-guard secrets "
                    f"set NAME=-`", err=True)
     if marked["carried"]:
-        click.echo(f"warning: {len(marked['carried'])} value(s) carried by a merge from an older "
+        echo(f"warning: {len(marked['carried'])} value(s) carried by a merge from an older "
                    f"generation: check each, then `kortix-guard secrets set NAME=-`", err=True)
     if missing:
-        click.echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
+        echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
                    f"set them with `kortix-guard secrets set NAME=-`", err=True)
     return errors.PROBLEMS if strict and missing else errors.CLEAN
 
@@ -154,7 +156,7 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
     ages = bool(meta)
     status_width = max([9, *(len(f"set · {meta[n].mark}") + 2 for n in meta if meta[n].mark)])
     header = f"{'NAME':<{width}}  {'STATUS':<{status_width}}  "
-    click.echo(header + (f"{'SPEC':<10}  AGE" if ages else "SPEC"))
+    echo(header + (f"{'SPEC':<10}  AGE" if ages else "SPEC"))
     for name, status, spec in rows:
         marker = "●" if status == "set" else "○"
         entry = meta.get(name)
@@ -164,7 +166,7 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
             line += f"{spec:<10}  {age(entry.set_at, now) if entry else '-'}"
         else:
             line += spec
-        click.echo(line)
+        echo(line)
 
 
 def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
@@ -175,16 +177,16 @@ def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bo
         absent = [n for n in to_remove if n not in draft.entries]
         if absent and not missing_ok:
             for name in absent:
-                click.echo(f"✗ {names.shown(name)}: not in the store", err=True)
-            click.echo(f"0/{len(to_remove)} removed (nothing changed; --missing-ok skips "
+                echo(f"✗ {names.shown(name)}: not in the store", err=True)
+            echo(f"0/{len(to_remove)} removed (nothing changed; --missing-ok skips "
                        f"absent names)")
             return errors.PROBLEMS
         removed = [n for n in dict.fromkeys(to_remove) if n in draft.entries]
         for name in removed:
             draft.remove(name)
     for name in removed:
-        click.echo(f"✓ {name}")
-    click.echo(f"{len(removed)}/{len(to_remove)} removed")
+        echo(f"✓ {name}")
+    echo(f"{len(removed)}/{len(to_remove)} removed")
     return errors.CLEAN
 
 
@@ -208,12 +210,12 @@ def reseal(project: Project, *, yes: bool = False,
             question = (f"{len(changed)} sealed value(s) differ from HEAD's {display}: "
                         f"{', '.join(changed)}. Reseal them?")
             if confirm is None or not confirm(question):
-                click.echo(f"kortix-guard: not resealed: {', '.join(changed)} differ from "
+                echo(f"kortix-guard: not resealed: {', '.join(changed)} differ from "
                            f"HEAD; check them (`git diff -- {display}`), then rerun with "
                            f"--yes", err=True)
                 raise _Declined(hint=f"check them (`git diff -- {display}`), then rerun with "
                                      f"--yes")
-    click.echo(f"resealed {display}: {len(draft.entries)} entries open with the key")
+    echo(f"resealed {display}: {len(draft.entries)} entries open with the key")
     return errors.CLEAN
 
 

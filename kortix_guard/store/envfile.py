@@ -3,10 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from kortix_guard import _dotenv, errors, names
 from kortix_guard._fs import atomic_write, read_text
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
 from kortix_guard.store.commands import name_errors
@@ -40,16 +39,16 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
                                   allow_pipe=True))
     if bad:
         for line, message in bad:
-            click.echo(f"{display}:{line}: {message}", err=True)
-        click.echo(f"0/{len(pairs) + len(bad)} pushed from {display}: fix the lines above; "
+            echo(f"{display}:{line}: {message}", err=True)
+        echo(f"0/{len(pairs) + len(bad)} pushed from {display}: fix the lines above; "
                    f"nothing was written", err=True)
         return errors.PROBLEMS
     empty = [name for name, (_, value) in pairs.items() if not len(value)]
     to_push = {name: value for name, (_, value) in pairs.items() if len(value)}
     for name in empty:
-        click.echo(f"skipped {name}: empty value", err=True)
+        echo(f"skipped {name}: empty value", err=True)
     for note in manifest.undeclared_notes([n for n in to_push if n not in manifest.declared]):
-        click.echo(f"warning: {note}", err=True)
+        echo(f"warning: {note}", err=True)
     if to_push and not dry_run:
         from kortix_guard.store import transaction
 
@@ -57,9 +56,9 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
             for name, value in to_push.items():
                 draft.set(name, value)
     for name in to_push:
-        click.echo(f"{'would push' if dry_run else '✓'} {name}")
+        echo(f"{'would push' if dry_run else '✓'} {name}")
     verb = "would be pushed" if dry_run else "pushed"
-    click.echo(f"{len(to_push)}/{len(pairs)} {verb} from {display}")
+    echo(f"{len(to_push)}/{len(pairs)} {verb} from {display}")
     return errors.CLEAN
 
 
@@ -75,13 +74,13 @@ def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
     text = "\n".join(f"# {title}\n" + "".join(f"{n}=\n" for n in group)
                      for title, group in sections if group)
     if out is None:
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return errors.CLEAN
     path = project.cwd / out
     if path.exists() and not force:
-        click.echo(f"kortix-guard: {project.display(path)} exists; nothing was written "
+        echo(f"kortix-guard: {project.display(path)} exists; nothing was written "
                    f"(--force replaces it)", err=True)
         return errors.PROBLEMS
     atomic_write(path, text.encode("utf-8"), mode=0o600)
-    click.echo(f"wrote {project.display(path)} (names only)", err=True)
+    echo(f"wrote {project.display(path)} (names only)", err=True)
     return errors.CLEAN

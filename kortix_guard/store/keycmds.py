@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 from typing import BinaryIO
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 
 CI_HINT = ("put it into CI as the secret KORTIX_GUARD_KEY, e.g. "
@@ -17,7 +16,7 @@ def new_key(project: Project) -> int:
     store = project.store_path()
     display = project.display(store)
     for line in create_store(project, store, display):
-        click.echo(line, err=line.startswith("next:"))
+        echo(line, err=line.startswith("next:"))
     return errors.CLEAN
 
 
@@ -57,9 +56,9 @@ def export_key(project: Project) -> int:
                                  "an identity of its own for CI: "
                                  "`kortix-guard recipients add ci --generate`")
     opened = open_store(store, display, key_file=project.key_file)
-    click.echo("warning: this prints the store's key; anyone holding it reads every value. "
+    echo("warning: this prints the store's key; anyone holding it reads every value. "
                f"{CI_HINT}", err=True)
-    click.echo(opened.key.text())  # the one place a key is printed: the user asked for it
+    echo(opened.key.text())  # the one place a key is printed: the user asked for it
     return errors.CLEAN
 
 
@@ -93,9 +92,9 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
         raise
     final = keys.user_key_path(sf.store_id, key.id)
     saved.replace(final)
-    click.echo(f"imported the key for {display} into {final}")
+    echo(f"imported the key for {display} into {final}")
     if os.environ.get(keys.ENV_KEY) or os.environ.get(keys.ENV_KEY_FILE):
-        click.echo(f"note: {keys.ENV_KEY} or {keys.ENV_KEY_FILE} is set in this shell and is "
+        echo(f"note: {keys.ENV_KEY} or {keys.ENV_KEY_FILE} is set in this shell and is "
                    f"used instead of the per-user key; unset it to use the imported key",
                    err=True)
     return errors.CLEAN
@@ -120,10 +119,10 @@ def rotate_key(project: Project) -> int:
     new = Key.generate()
     if old.has_recipients:  # nobody imports anything: the new key is wrapped to everyone
         _, sf = rekey(store, new, display, key_file=project.key_file)
-        click.echo(f"re-sealed {len(sf.entries)} value(s) in {display} under a new key "
+        echo(f"re-sealed {len(sf.entries)} value(s) in {display} under a new key "
                    f"(generation {sf.generation}, key id {new.id}), wrapped to "
                    f"{len(sf.recipients)} recipient(s)")
-        click.echo(f"next: commit {display} and push", err=True)
+        echo(f"next: commit {display} and push", err=True)
         return errors.CLEAN
     # The next key is on disk before the store changes: a crash before the new store is
     # durably written leaves the old key, after it the `.next` one (find_key tries both).
@@ -137,8 +136,8 @@ def rotate_key(project: Project) -> int:
     # The old key is retired on this machine (recorded, then deleted): a revert of this
     # rotation, or a stale branch, is refused instead of opening with it.
     keys.retire(old.store_id, old.key_id)
-    click.echo(f"re-sealed {len(sf.entries)} value(s) in {display} under key id {new.id}; "
+    echo(f"re-sealed {len(sf.entries)} value(s) in {display} under key id {new.id}; "
                f"key id {old.key_id} is retired on this machine")
-    click.echo(f"next: commit {display}; update CI: {CI_HINT}; teammates need the new key "
+    echo(f"next: commit {display}; update CI: {CI_HINT}; teammates need the new key "
                f"(`kortix-guard key import`)", err=True)
     return errors.CLEAN

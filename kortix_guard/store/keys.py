@@ -12,11 +12,9 @@ import` never retires or replaces a key of another key id.
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Iterator
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import BadKey, NoKey, StoreError

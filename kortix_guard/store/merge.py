@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 
 
@@ -43,7 +42,7 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
         return _conflict(ours, theirs, c.why)
     store_file.write(ours, result)
     if carried:
-        click.echo(f"kortix-guard merge-store: {len(carried)} value(s) changed on the older "
+        echo(f"kortix-guard merge-store: {len(carried)} value(s) changed on the older "
                    f"generation were re-sealed under the newer key and marked carried: "
                    f"{', '.join(carried)}; check each, then `kortix-guard secrets set NAME=-`",
                    err=True)
@@ -130,7 +129,7 @@ def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
             carried.append(name)
     if conflicts:
         for name in conflicts:
-            click.echo(f"kortix-guard merge-store: conflict: {name} changed on both sides",
+            echo(f"kortix-guard merge-store: conflict: {name} changed on both sides",
                        err=True)
         raise _Conflict(f"{len(conflicts)} name(s) changed on both sides")
     return carried
@@ -144,7 +143,7 @@ def _conflict(ours: Path, theirs: Path, why: str) -> int:
     ours_text, theirs_text = ours.read_bytes(), theirs.read_bytes()
     atomic_write(ours, b"<<<<<<< ours\n" + ours_text + b"=======\n" + theirs_text
                  + b">>>>>>> theirs\n")
-    click.echo(f"kortix-guard merge-store: not merged: {why}. The store now holds conflict "
+    echo(f"kortix-guard merge-store: not merged: {why}. The store now holds conflict "
                f"markers, which kortix-guard refuses. Keep one side "
                f"(`git checkout --theirs -- <store>` to take the other branch's, "
                f"`--ours` to keep yours), `git add` it, then set again with "

@@ -5,9 +5,8 @@ import getpass
 import json
 import os
 
-import click
-
 from kortix_guard import errors
+from kortix_guard._out import echo
 from kortix_guard.project import Project
 
 UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-guard {version} or "
@@ -66,14 +65,14 @@ def add(project: Project, name: str, recipient_text: str | None, *, generate: bo
             _refuse_duplicate({n: line.recipient for n, line in draft.recipients.items()},
                               name, recipient)
             draft.add_recipient(name, recipient)
-    click.echo(f"✓ {name}: {recipient.kind} {recipient.fingerprint} can open {display}")
-    click.echo(f"next: commit {display}", err=True)
+    echo(f"✓ {name}: {recipient.kind} {recipient.fingerprint} can open {display}")
+    echo(f"next: commit {display}", err=True)
     if identity is not None:
-        click.echo(f"warning: the identity below opens {display}, and this is the only time it is "
+        echo(f"warning: the identity below opens {display}, and this is the only time it is "
                    f"shown: nothing of it is stored. Put it into CI as the secret "
                    f"KORTIX_GUARD_KEY (e.g. `gh secret set KORTIX_GUARD_KEY`), then clear your "
                    f"terminal", err=True)
-        click.echo(identity)  # the user asked for it, once
+        echo(identity)  # the user asked for it, once
     return errors.CLEAN
 
 
@@ -107,7 +106,7 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
         chosen[me] = mine
     old, _ = rekey(store, Key.generate(), display, key_file=project.key_file, recipients=chosen)
     keys.retire(old.store_id, old.key_id)
-    click.echo(UPGRADED.format(store=display, version=RECIPIENTS_SINCE), err=True)
+    echo(UPGRADED.format(store=display, version=RECIPIENTS_SINCE), err=True)
 
 
 def ls(project: Project, *, as_json: bool = False) -> int:
@@ -120,19 +119,19 @@ def ls(project: Project, *, as_json: bool = False) -> int:
              "fingerprint": line.fingerprint, "added": line.added}
             for n, line in sf.recipients.items()]
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
     elif rows:
         width = max(len("NAME"), *(len(r["name"]) for r in rows))
-        click.echo(f"{'NAME':<{width}}  {'TYPE':<11}  {'FINGERPRINT':<50}  ADDED")
+        echo(f"{'NAME':<{width}}  {'TYPE':<11}  {'FINGERPRINT':<50}  ADDED")
         for r in rows:
-            click.echo(f"{r['name']:<{width}}  {r['type']:<11}  {r['fingerprint']:<50}  "
+            echo(f"{r['name']:<{width}}  {r['type']:<11}  {r['fingerprint']:<50}  "
                        f"{r['added']}")
     if not sf.has_recipients:
-        click.echo(f"note: {display} is a version 1 store, opened by one shared `kgk1_` key; "
+        echo(f"note: {display} is a version 1 store, opened by one shared `kgk1_` key; "
                    f"`kortix-guard recipients add NAME RECIPIENT` (or `kortix-guard store "
                    f"upgrade`) converts it", err=True)
     else:
-        click.echo(f"{len(rows)} recipient(s) · generation {sf.generation} · key id {sf.key_id}",
+        echo(f"{len(rows)} recipient(s) · generation {sf.generation} · key id {sf.key_id}",
                    err=True)
     return errors.CLEAN
 
@@ -168,13 +167,13 @@ def rm(project: Project, name: str, *, force: bool = False) -> int:
 
     _, after = rekey(store, Key.generate(), display, key_file=project.key_file,
                      recipients=remaining, mark_rotate=True)
-    click.echo(f"✓ removed {name}; {display} re-keyed to generation {after.generation} "
+    echo(f"✓ removed {name}; {display} re-keyed to generation {after.generation} "
                f"(key id {after.key_id}), wrapped to {len(after.recipients)} recipient(s)")
     if after.entries:
-        click.echo(f"warning: {name} could read {len(after.entries)} value(s), now marked to "
+        echo(f"warning: {name} could read {len(after.entries)} value(s), now marked to "
                    f"rotate: {', '.join(after.entries)}. Change each at its provider, then "
                    f"`kortix-guard secrets set NAME=-`", err=True)
-    click.echo(f"next: commit {display}; `git push` so that teammates and CI get it", err=True)
+    echo(f"next: commit {display}; `git push` so that teammates and CI get it", err=True)
     return errors.CLEAN
 
 
@@ -183,11 +182,11 @@ def upgrade(project: Project) -> int:
 
     store, display = _store(project)
     if store_file.read(store, display).has_recipients:
-        click.echo(f"{display} is version 2 already; nothing to do", err=True)
+        echo(f"{display} is version 2 already; nothing to do", err=True)
         return errors.CLEAN
     _upgrade(project, store, display)
-    click.echo(f"✓ {display}: version 2")
-    click.echo(f"next: commit {display}; add teammates with `kortix-guard recipients add NAME "
+    echo(f"✓ {display}: version 2")
+    echo(f"next: commit {display}; add teammates with `kortix-guard recipients add NAME "
                f"RECIPIENT`", err=True)
     return errors.CLEAN
 
@@ -199,7 +198,7 @@ def trust(project: Project) -> int:
     store, display = _store(project)
     opened = open_store(store, display, key_file=project.key_file, trusting=True)
     sf = opened.file
-    click.echo(f"✓ this machine now expects {display} at generation {sf.generation} (key id "
+    echo(f"✓ this machine now expects {display} at generation {sf.generation} (key id "
                f"{sf.key_id}), recipients: {', '.join(sf.recipients) or 'none'}")
     return errors.CLEAN
 

@@ -9,11 +9,10 @@ of our own to trust. Recipients are public; identities are secrets and never pri
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import sys
-from typing import NamedTuple
 from pathlib import Path
+from typing import NamedTuple
 
 from kortix_guard.errors import BadKey, InputError, StoreError
 from kortix_guard.store.shapes import (

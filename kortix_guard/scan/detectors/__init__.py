@@ -13,8 +13,8 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from kortix_guard.scan.model import Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue

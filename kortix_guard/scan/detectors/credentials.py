@@ -11,7 +11,16 @@ import functools
 import re
 from collections.abc import Iterator
 
-from kortix_guard.scan.detectors import H, L, M, Detector, Example, FileInfo, entropy, regex_detector
+from kortix_guard.scan.detectors import (
+    Detector,
+    Example,
+    FileInfo,
+    H,
+    L,
+    M,
+    entropy,
+    regex_detector,
+)
 from kortix_guard.scan.model import Blob, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
 

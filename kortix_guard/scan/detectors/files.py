@@ -38,7 +38,12 @@ def _env_file(name: str, text: str, *, public: bool = True) -> tuple[int, str] |
 
 def _real_entry(name: str, value: str, public: bool) -> bool:
     from kortix_guard.scan.context import (
-        IMAGE_DEFAULTS, PLACEHOLDER, _EXAMPLE_HOST, is_public_name, reads_as_words)
+        _EXAMPLE_HOST,
+        IMAGE_DEFAULTS,
+        PLACEHOLDER,
+        is_public_name,
+        reads_as_words,
+    )
     from kortix_guard.scan.detectors.credentials import key_kind, strong
 
     if (not value or (public and is_public_name(name)) or PLACEHOLDER.match(value)

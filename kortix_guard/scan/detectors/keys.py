@@ -2,10 +2,9 @@
 valid checksum (KG324), and age identities with a valid bech32 checksum (KG325)."""
 from __future__ import annotations
 
-import re
 
+from kortix_guard.scan.detectors import Example, H, regex_detector
 from kortix_guard.scan.model import LazyPattern
-from kortix_guard.scan.detectors import H, Example, regex_detector
 
 E = Example
 _KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")

@@ -1,0 +1,34 @@
+"""The command-line reference in docs/cli.md, generated from the click commands themselves."""
+from __future__ import annotations
+
+import click
+
+
+def text() -> str:
+    """Every command's usage, help and options, from the click commands themselves."""
+    from kortix_guard.cli.main import cli
+
+    out: list[str] = []
+
+    def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
+        ctx = click.Context(command, info_name=path[-1], parent=parent, terminal_width=100,
+                            max_content_width=100, **command.context_settings)
+        name = " ".join(path)
+        out.append(f"### `{name}`\n\n```\n{command.get_usage(ctx)}\n```\n")
+        help_text = (command.help or "").strip()
+        if help_text:
+            out.append(help_text + "\n")
+        rows = []
+        for param in command.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record:
+                meaning = record[1].replace("|", "\\|")
+                rows.append(f"| `{record[0]}` | {meaning} |")
+        if rows:
+            out.append("| option | meaning |\n|---|---|\n" + "\n".join(rows) + "\n")
+        if isinstance(command, click.Group):
+            for sub in sorted(command.list_commands(ctx)):
+                walk(command.get_command(ctx, sub), [*path, sub], ctx)
+
+    walk(cli, ["kortix-guard"], None)
+    return "\n".join(out)
