@@ -5,6 +5,7 @@ import contextlib
 import os
 import stat
 from pathlib import Path
+from typing import BinaryIO
 
 from kortix_guard.errors import InputError
 
@@ -131,3 +132,14 @@ def store_private(path: Path, data: bytes) -> None:
         atomic_write(path, data, mode=0o600)
     except OSError:
         pass
+
+
+def read_stdin(stdin: BinaryIO) -> str:
+    """All of stdin as UTF-8, byte for byte (no newline translation), less one trailing \\n."""
+    data = stdin.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError("stdin: not UTF-8 text",
+                                hint="pipe the value as UTF-8 text (NAME=- < file)") from None
+    return text[:-1] if text.endswith("\n") else text

@@ -148,7 +148,7 @@ def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str])
         return f"the base branch's store ({base}:{relative}) is not a readable store"
     versions = history(opened.path)
     problem = chain.against_base(opened.file, opened.key, base_sf, history=versions,
-                                 open_key=key_opener(ctx.project.key_file, display))
+                                 open_key=key_opener(opened.keys, display))
     return f"against {base}: {problem}" if problem else None
 
 

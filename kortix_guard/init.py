@@ -181,7 +181,11 @@ def _store(steps: _Steps, project: Project) -> None:
         opens = "you can open it" if _opens(project) else "it does not open here (see below)"
         steps.kept(f"{display} exists; left as it is; {opens}")
         return
-    steps.did(create_store(project, store, display)[0])
+    made, *said = create_store(project, store, display)
+    steps.did(made)
+    for line in said:
+        if line.startswith("note:"):
+            echo(line, err=True)
 
 
 def _append_lines(steps: _Steps, path: Path, lines: tuple[str, ...], project: Project) -> None:

@@ -106,9 +106,11 @@ def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_cache: Pat
 
 @pytest.fixture
 def store_project(project: Path) -> Path:
-    """A project with an empty store and its key saved as the per-user key."""
-    result = kg("key", "new", cwd=project)
-    assert result.code == 0, result.err
+    """A project with an empty version 1 store (one shared `kgk1_` key, saved as the per-user
+    key): `key new` makes version 2 stores, version 1 stays readable and upgradable."""
+    from kortix_guard.store import v1cmds
+
+    v1cmds.create_with_new_key(project / ".kortix" / "secrets.enc.toml")
     return project
 
 

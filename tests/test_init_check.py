@@ -46,8 +46,9 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
         "      - id: kortix-manifest\n      - id: kortix-scan\n")
     assert git("config", "merge.kortix-guard.driver", cwd=repo).strip() == \
         "kortix-guard merge-store %O %A %B"
-    keys = list((user_config / "kortix-guard" / "keys").iterdir())
-    assert len(keys) == 1 and oct(keys[0].stat().st_mode & 0o777) == "0o600"
+    identity = user_config / "kortix-guard" / "identity.txt"
+    assert oct(identity.stat().st_mode & 0o777) == "0o600"  # made by init: there was none
+    assert "version 2" in result.out and "created your identity" in result.err
     assert "KORTIX_GUARD_KEY" in result.err
     workflow = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
                                "vendor.github-workflows", str(repo / WORKFLOW)],
@@ -167,7 +168,7 @@ def test_no_key_is_a_warning_with_the_next_step(ready: Path, user_config: Path) 
     result = kg_proc("check", cwd=ready)
     assert result.code == 0
     assert "⚠ store: .kortix/secrets.enc.toml: not opened: no key on this machine" in result.out
-    assert "`kortix-guard key import`" in result.out
+    assert "`kortix-guard recipients add NAME <your recipient>`" in result.out
     assert "1 with warnings" in result.err
     statuses = {r["name"]: r["status"] for r in json.loads(kg_proc(
         "check", "--format", "json", cwd=ready).out)}

@@ -244,8 +244,9 @@ def test_error_paths_end_with_the_next_step_and_the_documented_code(
     elif setup == "conflict-store":
         store.write_text("<<<<<<< ours\n" + store.read_text() + "=======\n>>>>>>> theirs\n")
     elif setup == "no-key":
-        for key_file in (project.parent / "config" / "kortix-guard" / "keys").iterdir():
-            key_file.unlink()
+        from tests.store.conftest import forget_user_keys
+
+        forget_user_keys(project.parent / "config")
     elif setup == "malformed-key-env":
         env = {"KORTIX_GUARD_KEY": "kgk1_typo"}
     elif setup == "garbage-stdin":

@@ -62,13 +62,13 @@ def secrets_reseal(state: State, yes: bool) -> int:
 
 @click.group()
 def key() -> None:
-    """Create, export, import and rotate the store's key."""
+    """Create the store, rotate its key; export and import a version 1 store's shared key."""
 
 
 @key.command("new")
 @pass_state
 def key_new(state: State) -> int:
-    """Create a key, save it as your per-user key, and write the empty store."""
+    """Write a new, empty store wrapped to your identity (created first when you have none)."""
     from kortix_guard.store.keycmds import new_key
 
     return new_key(state.project())
@@ -78,7 +78,7 @@ def key_new(state: State) -> int:
 @pass_state
 def key_export(state: State) -> int:
     """Print the key (for a CI secret). Anyone holding it reads every value."""
-    from kortix_guard.store.keycmds import export_key
+    from kortix_guard.store.v1cmds import export_key
 
     return export_key(state.project())
 
@@ -90,7 +90,7 @@ def key_import(state: State) -> int:
     your per-user key."""
     import io
 
-    from kortix_guard.store.keycmds import import_key
+    from kortix_guard.store.v1cmds import import_key
 
     if sys.stdin.isatty():
         from kortix_guard.cli.prompt import pasted_key

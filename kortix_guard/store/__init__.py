@@ -18,7 +18,6 @@ __all__ = [
     "OpenedStore",
     "StoreFile",
     "create",
-    "create_with_new_key",
     "open_store",
     "read_names",
     "rekey",
@@ -37,15 +36,16 @@ def read_names(path: Path, display: str | None = None) -> list[str]:
 class OpenedStore:
     """A store whose key was found and whose MAC verified."""
 
-    __slots__ = ("path", "file", "found", "sealer", "stale")
+    __slots__ = ("path", "file", "found", "sealer", "stale", "keys")
 
     def __init__(self, path: Path, file: StoreFile, found, sealer,
-                 stale: str | None = None) -> None:
+                 stale: str | None = None, keys=None) -> None:
         self.path = path
         self.file = file
         self.found = found  # keys.FoundKey: the key and where it came from
         self.sealer = sealer  # crypto.Sealer
         self.stale = stale  # why this is an older generation than this machine opened
+        self.keys = keys  # keys.Keyring: the sources it was opened with, to open others
 
     @property
     def key(self):  # crypto.Key
@@ -68,19 +68,22 @@ def signed(sealer, unsigned: StoreFile) -> StoreFile:
 
 
 def open_store(path: Path, display: str | None = None, *, key_file: Path | None = None,
-               verify: bool = True, writing: bool = False, trusting: bool = False,
-               history_path: Path | None = None) -> OpenedStore:
+               keyring=None, verify: bool = True, writing: bool = False,
+               trusting: bool = False, history_path: Path | None = None) -> OpenedStore:
     """Read the store, find its key, and check the MAC over everything it says (`verify=False`,
     for `secrets reseal` alone, also accepts a store not in its canonical form). A version 2
     store must chain from this machine's mark (`trusting` makes it the mark instead, for
-    `store trust`); an older generation is refused for writing."""
+    `store trust`); an older generation is refused for writing. `keyring` (keys.Keyring) holds
+    the sources to open it with, read once for the whole command; by default a new one, for
+    key_file."""
     from kortix_guard.store import chain, crypto, keys
 
     display = display or str(path)
+    keyring = keyring if keyring is not None else keys.Keyring(key_file)
     if not path.exists():
         raise StoreError(f"{display}: no store here", hint=_missing_store_hint(path, display))
     sf = store_file.read(path, display, canonical=verify)
-    found = keys.find_key(sf, key_file=key_file, display=display)
+    found = find_key(keyring, sf, display)
     sealer = found.key.sealer(sf.store_id)
     if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_input())):
         raise StoreError(f"{display}: the store's MAC does not verify: an entry or recipient "
@@ -91,13 +94,13 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
         chain.trust(sf, found.key)
     if verify:
         stale = chain.check_local(sf, found.key, display, history=history(history_path or path),
-                                  open_key=key_opener(key_file, display))
+                                  open_key=key_opener(keyring, display))
     else:  # an unverified file never moves the mark
         stale = chain.older(sf)
     if stale and writing:
         raise StoreError(f"{display}: {stale}; not changed",
                          hint=chain.STALE_HINT.format(store=display))
-    return OpenedStore(path, sf, found, sealer, stale)
+    return OpenedStore(path, sf, found, sealer, stale, keyring)
 
 
 def history(path: Path):
@@ -118,15 +121,25 @@ def history(path: Path):
     return versions
 
 
-def key_opener(key_file: Path | None, display: str):
-    """Opens an older version of the store with the same sources: its key when the MAC
-    verifies, else None."""
-    def open_key(sf: StoreFile):
-        from kortix_guard.errors import Error
-        from kortix_guard.store import crypto, keys
+def find_key(keyring, sf: StoreFile, display: str = "the store"):
+    """The key that opens the store (keys.FoundKey): BadKey saying what was tried when none
+    does (NoKey when nothing was offered at all)."""
+    from kortix_guard.store import v1
 
+    if sf.has_recipients:
+        return keyring.unwrap(sf, display)
+    return v1.find_key(keyring, sf, display)
+
+
+def key_opener(keyring, display: str):
+    """Opens another version of a store (an older generation, the base branch's) with the
+    same sources: its key when the MAC verifies, else None."""
+    from kortix_guard.errors import Error
+    from kortix_guard.store import crypto
+
+    def open_key(sf: StoreFile):
         try:
-            key = keys.find_key(sf, key_file=key_file, display=display).key
+            key = find_key(keyring, sf, display).key
         except Error:
             return None
         ok = crypto.verify_mac(sf.mac, key.sealer(sf.store_id).mac(sf.mac_input()))
@@ -223,18 +236,6 @@ def create(path: Path, key, display: str | None = None, *,
         if sf.has_recipients:
             chain.save_mark(store_id, chain.Mark.of(sf, key))
         return sf
-
-
-def create_with_new_key(path: Path, display: str | None = None) -> tuple[StoreFile, str, Path]:
-    """A new key, saved as the per-user key, and the empty store sealed for it.
-
-    Returns the store, the key id and where the key was saved (never the key itself)."""
-    from kortix_guard.store import keys
-    from kortix_guard.store.crypto import Key
-
-    key = Key.generate()
-    sf = create(path, key, display)
-    return sf, key.id, keys.save_user_key(key, sf.store_id)
 
 
 def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | None = None,

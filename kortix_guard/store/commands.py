@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from typing import BinaryIO
 
 from kortix_guard import errors, names
+from kortix_guard._fs import read_stdin
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
@@ -28,17 +29,6 @@ def name_errors(name: str) -> list[str]:
         else:
             echo(f"warning: {issue.rule.code} {issue.message}", err=True)
     return messages
-
-
-def read_stdin(stdin: BinaryIO) -> str:
-    """All of stdin as UTF-8, byte for byte (no newline translation), less one trailing \\n."""
-    data = stdin.read()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise errors.InputError("stdin: not UTF-8 text",
-                                hint="pipe the value as UTF-8 text (NAME=- < file)") from None
-    return text[:-1] if text.endswith("\n") else text
 
 
 def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO,

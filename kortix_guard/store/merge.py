@@ -28,11 +28,13 @@ class _Conflict(Exception):
 def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
     from kortix_guard.store import file as store_file
     from kortix_guard.store import history, open_store
+    from kortix_guard.store.keys import Keyring
 
     real = project.store_path()
+    keyring = Keyring(project.key_file)  # one read of each source for all three sides
     try:
         try:
-            sides = [open_store(p, label, key_file=project.key_file, history_path=real)
+            sides = [open_store(p, label, keyring=keyring, history_path=real)
                      for p, label in ((base, "base (%O)"), (ours, "ours (%A)"),
                                       (theirs, "theirs (%B)"))]
         except errors.Error as e:

@@ -90,7 +90,7 @@ def _refuse_duplicate(existing: dict[str, str], name: str, recipient) -> None:
 
 def _upgrade(project: Project, store, display: str, *, extra: dict | None = None) -> None:
     """Version 1 → 2: a new data key, wrapped to you (and extra), chained from the old key."""
-    from kortix_guard.store import keys, rekey
+    from kortix_guard.store import rekey, v1
     from kortix_guard.store.crypto import Key
     from kortix_guard.store.file import RECIPIENTS_SINCE
 
@@ -105,7 +105,7 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
         _refuse_duplicate({n: r.text for n, r in chosen.items()}, me, mine)
         chosen[me] = mine
     old, _ = rekey(store, Key.generate(), display, key_file=project.key_file, recipients=chosen)
-    keys.retire(old.store_id, old.key_id)
+    v1.retire(old.store_id, old.key_id)
     echo(UPGRADED.format(store=display, version=RECIPIENTS_SINCE), err=True)
 
 

@@ -12,6 +12,9 @@ def store_id(root: Path) -> str:
 
 
 def forget_user_keys(config: Path) -> None:
-    """Remove every per-user key, as on a machine that never had the key."""
-    for key_file in (config / "kortix-guard" / "keys").iterdir():
+    """Remove every per-user key and the personal identity, as on a machine that never had
+    the key."""
+    keys = config / "kortix-guard" / "keys"
+    for key_file in keys.iterdir() if keys.is_dir() else ():
         key_file.unlink()
+    (config / "kortix-guard" / "identity.txt").unlink(missing_ok=True)

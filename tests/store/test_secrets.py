@@ -20,13 +20,21 @@ def values(root: Path) -> dict[str, str]:
     return {name: v.reveal() for name, v in opened.values().items()}
 
 
-def test_key_new_writes_store_and_private_user_key(project: Path, user_config: Path) -> None:
+def test_key_new_makes_your_identity_and_a_version_2_store(project: Path,
+                                                           user_config: Path) -> None:
+    """No identity yet: `key new` makes one (0600, its secret never printed) and wraps a
+    version 2 store to it; nothing is written under the per-user keys."""
     result = kg("key", "new", cwd=project)
-    assert result.code == 0
-    key_id = tomllib.loads((project / STORE).read_text())["key_id"]
-    key_file = user_config / "kortix-guard" / "keys" / f"{store_id(project)}.{key_id}.key"
-    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    assert key_file.read_text().strip() not in result.all
+    assert result.code == 0, result.err
+    data = tomllib.loads((project / STORE).read_text())
+    assert data["version"] == 2 and len(data["recipients"]) == 1
+    identity = user_config / "kortix-guard" / "identity.txt"
+    assert stat.S_IMODE(identity.stat().st_mode) == 0o600
+    secret = identity.read_text().strip().splitlines()[-1]
+    assert secret.startswith("AGE-SECRET-KEY-1") and secret not in result.all
+    assert "created your identity" in result.err
+    assert not (user_config / "kortix-guard" / "keys").exists()
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=project, input="x-value-1").code == 0
     again = kg("key", "new", cwd=project)
     assert again.code == 2
     assert "a store exists already" in again.err

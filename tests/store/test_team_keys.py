@@ -388,7 +388,9 @@ def test_ci_opens_with_an_age_identity_in_the_environment(team: dict) -> None:
 
 def test_upgrade_from_version_1(project: Path, tmp_path: Path) -> None:
     alice_env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    assert kg("key", "new", cwd=project).code == 0  # no identity: version 1, as before
+    from kortix_guard.store.v1cmds import create_with_new_key
+
+    create_with_new_key(project / STORE)  # a store made by kortix-guard 0.1 (version 1)
     assert store(project)["version"] == 1
     kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"])
     old_key = kg("key", "export", cwd=project).out.strip()
@@ -547,7 +549,10 @@ def test_reseal_lists_a_recipient_line_added_by_hand(team: dict) -> None:
 def test_recipients_add_converts_a_version_1_store_and_keeps_you(project: Path,
                                                                   tmp_path: Path) -> None:
     me = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "USER": "dev"}
-    assert kg("key", "new", cwd=project, env=me).code == 0
+    from kortix_guard.store.v1cmds import create_with_new_key
+
+    os.environ["XDG_CONFIG_HOME"] = me["XDG_CONFIG_HOME"]  # the key saved where `me` looks
+    create_with_new_key(project / STORE)
     kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"], env=me)
     kg("identity", "new", cwd=project, env=me)
     added = kg("recipients", "add", "ci", "--generate", cwd=project, env=me)
@@ -610,3 +615,31 @@ def test_a_store_replaced_by_a_new_store_id_is_refused(team: dict, tmp_path: Pat
     assert kg("store", "trust", cwd=root, env=alice.env).code == 0
     code, _, err = injected(root, alice.env)  # it opens now; it holds no value yet
     assert code == 1 and "DATABASE_URL" in err
+
+
+def test_a_key_file_that_is_a_pipe_is_read_once_for_every_generation(team: dict,
+                                                                     tmp_path: Path) -> None:
+    """`--key-file <(cat identity)` after two re-keys made elsewhere: the store is opened, and
+    the generation between this machine's mark and the head is verified, from the one read
+    of the pipe (a second read of an emptied pipe failed the chain check)."""
+    import threading
+
+    root, alice, bob = team["root"], team["alice"], team["bob"]
+    for _ in range(2):
+        assert kg("key", "rotate", cwd=root, env=bob.env).code == 0
+        git("commit", "-qam", "re-key", cwd=root)
+    assert store(root)["generation"] == 3
+    identity = (alice.config / "kortix-guard" / "identity.txt").read_text()
+    fifo = tmp_path / "identity.fifo"
+    os.mkfifo(fifo, 0o600)
+
+    def feed() -> None:
+        with open(fifo, "w") as pipe:
+            pipe.write(identity)
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    result = kg_proc("--key-file", str(fifo), "inject", "--check", cwd=root, env=alice.env)
+    writer.join(timeout=5)
+    assert result.code == 0, result.err
+    assert "2 secret(s) present" in result.err
