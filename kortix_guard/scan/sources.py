@@ -20,29 +20,53 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
 
 
 def disk_items(paths: Sequence[Path], *, root: Path, cwd: Path) -> Iterator[Item]:
-    """Files under paths, symlinks not followed, .git and tool caches not entered."""
+    """Regular files under paths, in sorted order; symlinks not followed, .git and tool
+    caches not entered. Paths are handled as strings and each entry's type comes from the
+    directory listing: a tree of tens of thousands of small files spends its time reading
+    them, not building Path objects."""
+    name_of = _Names(str(root), str(cwd))
     for start in paths:
-        if start.is_symlink():
+        top = os.path.abspath(start)
+        if os.path.islink(top):
             continue
-        if start.is_file():
-            yield _disk_item(start, root, cwd)
+        if os.path.isfile(top):
+            yield name_of.item(top)
             continue
-        for folder, dirs, names in os.walk(start):
-            dirs[:] = sorted(d for d in dirs if d not in _PRUNE
-                             and not os.path.islink(os.path.join(folder, d)))
-            for name in sorted(names):
-                path = Path(folder) / name
-                if not path.is_symlink() and path.is_file():
-                    yield _disk_item(path, root, cwd)
+        yield from _walk(top, name_of)
 
 
-def _disk_item(path: Path, root: Path, cwd: Path) -> Item:
-    absolute = path.absolute()
+def _walk(folder: str, name_of: _Names) -> Iterator[Item]:
     try:
-        key = absolute.relative_to(root).as_posix()
-    except ValueError:
-        key = absolute.as_posix()
-    return Item(key, os.path.relpath(absolute, cwd), disk=str(absolute))
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError:
+        return
+    subfolders = []
+    for entry in entries:
+        if entry.is_symlink():
+            continue
+        if entry.is_dir():
+            if entry.name not in _PRUNE:
+                subfolders.append(entry.path)
+        elif entry.is_file():
+            yield name_of.item(entry.path)
+    for path in subfolders:
+        yield from _walk(path, name_of)
+
+
+class _Names:
+    """An absolute file path as the project's key (relative to the root, with '/') and as
+    the user types it (relative to where they stand)."""
+
+    def __init__(self, root: str, cwd: str) -> None:
+        self.root = root.rstrip(os.sep) + os.sep
+        self.cwd = cwd.rstrip(os.sep) + os.sep
+
+    def item(self, absolute: str) -> Item:
+        key = absolute[len(self.root):] if absolute.startswith(self.root) else absolute
+        shown = (absolute[len(self.cwd):] if absolute.startswith(self.cwd)
+                 else os.path.relpath(absolute, self.cwd))
+        return Item(key.replace(os.sep, "/"), shown, disk=absolute)
 
 
 def env_files(root: Path) -> Iterator[Path]:

@@ -13,7 +13,6 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from kortix_guard.scan.model import Blob, Confidence, Hit, LazyPattern
@@ -72,6 +71,13 @@ _DEV_CONFIG = LazyPattern(r"(?i)(?:^|/)(?:(?:docker-)?compose[\w.-]*\.ya?ml|\.de
                          r"|devcontainer\.json)$")
 
 
+def suffix_of(name: str) -> str:
+    """A file name's last suffix, lower-cased, as pathlib gives it (`.env` and `name.` have
+    none)."""
+    dot = name.rfind(".")
+    return name[dot:].lower() if 0 < dot < len(name) - 1 else ""
+
+
 class FileInfo(NamedTuple):
     """What the context rules need to know about a file's path (and first bytes)."""
 
@@ -88,15 +94,15 @@ class FileInfo(NamedTuple):
 
     @classmethod
     def of(cls, path: str, head: bytes = b"") -> FileInfo:
-        posix = PurePosixPath(path)
-        name, suffix = posix.name, posix.suffix.lower()
+        folders, _, name = path.rpartition("/")
+        suffix = suffix_of(name)
         if suffix in CODE_SUFFIXES:
             kind = "code"
         elif suffix in DOC_SUFFIXES or (not suffix and name.lower() in DOC_NAMES):
             kind = "docs"
         else:
             kind = "config"
-        parts = {p.lower() for p in posix.parts[:-1]}
+        parts = {p.lower() for p in folders.split("/")} if folders else set()
         is_test = bool(parts & _TEST_DIRS) or bool(_TEST_FILE.match(name.lower()))
         is_lock = name in LOCK_NAMES or bool(_LOCK_NAME.match(name)) or (
             kind == "config" and any(marker in head for marker in _LOCK_MARKERS)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
-from kortix_guard.scan.detectors import Example
+from kortix_guard.scan.detectors import Example, suffix_of
 from kortix_guard.scan.model import Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
 
@@ -114,8 +113,8 @@ _BY_SUFFIX: dict[str, Callable[[str, str], str | None]] = {
 
 def check(path: str, data: bytes, *, public: bool = True) -> list[Hit]:
     """The path's verdict. Binary files (key stores) are judged by name alone."""
-    posix = PurePosixPath(path)
-    name = posix.name
+    name = path.rpartition("/")[2]
+    suffix = suffix_of(name)
     head = data[:4096]
     if b"AGE-SECRET-KEY-1" in head and b"# public key: age1" in head:
         text = data.decode("utf-8", errors="replace")
@@ -123,7 +122,7 @@ def check(path: str, data: bytes, *, public: bool = True) -> list[Hit]:
             return [Hit(0, "KG340", f"{name} is an age identity file", SecretValue(text),
                         Confidence.HIGH)]
     if not (name.startswith(".env") or name == "config.json" or name in _BY_NAME
-            or posix.suffix in _BY_SUFFIX):
+            or suffix in _BY_SUFFIX):
         return []  # most files: decided by the name alone, nothing decoded
     text = data[:1_000_000].decode("utf-8", errors="replace")
     env = _env_file(name, text, public=public)
@@ -135,8 +134,8 @@ def check(path: str, data: bytes, *, public: bool = True) -> list[Hit]:
         message = _contains(r'"auths"\s*:\s*\{[\s\S]*"auth"\s*:')(name, text)
     if message is None and name in _BY_NAME:
         message = _BY_NAME[name](name, text)
-    if message is None and posix.suffix in _BY_SUFFIX:
-        message = _BY_SUFFIX[posix.suffix](name, text)
+    if message is None and suffix in _BY_SUFFIX:
+        message = _BY_SUFFIX[suffix](name, text)
     if message is None:
         return []
     # The file itself is the secret: its fingerprint is its content.
