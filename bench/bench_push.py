@@ -15,8 +15,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import KG, git, replay_releases, sdist, timed  # noqa: E402
-from bench_scan import DJANGO_RELEASES  # noqa: E402
+from _common import KG, git, replay_releases, sdist, timed
+from bench_scan import DJANGO_RELEASES
 
 
 def push_time(source: Path, work: Path, runs: int, hook: bool) -> float:

@@ -27,8 +27,8 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import KG, peer, stdlib_tree, timed  # noqa: E402
-from fetch_corpus import entries  # noqa: E402
+from _common import KG, peer, stdlib_tree, timed
+from fetch_corpus import entries
 
 
 def _relative(paths: list[str], tree: Path) -> list[str]:
@@ -104,7 +104,7 @@ def main() -> int:
         trees: dict[str, Path] = {}
         if not args.only or "stdlib" in args.only:
             trees["stdlib"] = stdlib_tree(work)
-        for name, source in entries():
+        for name, _ in entries():
             if args.only and name not in args.only:
                 continue
             if not (args.trees / name).is_dir():

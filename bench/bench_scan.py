@@ -32,8 +32,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import (  # noqa: E402
-    FLOOR, KG, git, paired, peer, replay_releases, sdist, stdlib_tree, timed)
+from _common import FLOOR, KG, git, paired, peer, replay_releases, sdist, stdlib_tree, timed
 
 DJANGO_RELEASES = ("4.0", "4.1", "4.2", "5.0", "5.1", "5.2")
 

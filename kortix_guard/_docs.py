@@ -11,7 +11,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kortix_guard.cli import reference
 from kortix_guard.rules import markdown_table
+from kortix_guard.scan.context import RULES
+from kortix_guard.scan.detectors import all_detectors, files
 
 
 def _cell(text: str) -> str:
@@ -30,7 +33,6 @@ def _source(text: str) -> str:
 def detectors_table() -> str:
     """Every detector with its code, confidence, where its format comes from and its first
     example (a template: `{alnum:36}` stands for 36 random characters)."""
-    from kortix_guard.scan.detectors import all_detectors, files
 
     lines = ["| detector | code | confidence | finds | format from | example |",
              "|---|---|---|---|---|---|"]
@@ -47,7 +49,6 @@ def detectors_table() -> str:
 
 
 def context_table() -> str:
-    from kortix_guard.scan.context import RULES
 
     lines = ["| rule | effect | what it is | example |", "|---|---|---|---|"]
     for r in RULES:
@@ -60,7 +61,6 @@ def context_table() -> str:
 
 
 def _cli_reference() -> str:
-    from kortix_guard.cli import reference
 
     return reference.text()
 

@@ -7,11 +7,19 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from kortix_guard import errors
+from kortix_guard import errors, manifest
 from kortix_guard._out import echo
+from kortix_guard.git import GitError, Repo
+from kortix_guard.manifest.model import Manifest
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
 from kortix_guard.rules import Severity
+from kortix_guard.scan.command import Mode, collect
+from kortix_guard.scan.model import Confidence
+from kortix_guard.store import chain, history, key_opener, open_store, read_names
+from kortix_guard.store import file as store_file
+from kortix_guard.store.crypto import is_key_text
+from kortix_guard.store.file import parse_time
 
 
 class Format(str, enum.Enum):
@@ -37,13 +45,12 @@ class Context:
     project: Project
     all_files: bool
     require_key: bool
-    min_confidence: object = None  # Confidence | None: the scanner's threshold
+    min_confidence: Confidence | None = None  # the scanner's threshold
     base: str | None = None  # the revision a pull request merges into (the re-key chain check)
-    manifest: object = None  # Manifest, once the manifest check loaded it
+    manifest: Manifest | None = None  # once the manifest check loaded it
 
 
 def check_manifest(ctx: Context) -> Result:
-    from kortix_guard import manifest
 
     path = ctx.project.require_manifest()
     display = ctx.project.display(path)
@@ -57,7 +64,6 @@ def check_manifest(ctx: Context) -> Result:
 
 
 def check_store(ctx: Context) -> Result:
-    from kortix_guard.store import open_store
 
     if ctx.manifest is None:
         return Result("store", False, "not checked: the manifest has errors")
@@ -97,7 +103,6 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     """Values marked to rotate or carried by a merge, and values older than max_age_days."""
     from datetime import datetime, timedelta, timezone
 
-    from kortix_guard.store.file import parse_time
 
     warnings = []
     for mark, to_do, why in (
@@ -120,9 +125,6 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
 def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str]) -> str | None:
     """On a pull request (`--base`, or GITHUB_BASE_REF / GitLab's merge request base in CI),
     the store must be the base branch's or a verified re-key of it: the problem, or None."""
-    from kortix_guard.git import GitError, Repo
-    from kortix_guard.store import chain, history, key_opener
-    from kortix_guard.store import file as store_file
 
     base = ctx.base or _ci_base()
     if base is None:
@@ -147,9 +149,9 @@ def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str])
     except (errors.StoreError, UnicodeDecodeError):
         return f"the base branch's store ({base}:{relative}) is not a readable store"
     versions = history(opened.path)
-    problem = chain.against_base(opened.file, opened.key, base_sf, history=versions,
-                                 open_key=key_opener(opened.keys, display))
-    return f"against {base}: {problem}" if problem else None
+    found = chain.against_base(opened.file, opened.key, base_sf, history=versions,
+                               open_key=key_opener(opened.keys, display))
+    return f"against {base}: {found}" if found else None
 
 
 def _ci_base() -> str | None:
@@ -163,7 +165,6 @@ def _ci_base() -> str | None:
 
 
 def check_required(ctx: Context) -> Result:
-    from kortix_guard.store import read_names
 
     if ctx.manifest is None:
         return Result("required secrets", False, "not checked: the manifest has errors")
@@ -183,7 +184,6 @@ def check_required(ctx: Context) -> Result:
 
 
 def check_secrets(ctx: Context) -> Result:
-    from kortix_guard.scan.command import Mode, collect
 
     mode = Mode.ALL_FILES if ctx.all_files else Mode.STAGED
     what = "in any file of the index" if ctx.all_files else "staged"
@@ -195,8 +195,6 @@ def check_secrets(ctx: Context) -> Result:
 
 
 def check_hygiene(ctx: Context) -> Result:
-    from kortix_guard.git import Repo
-    from kortix_guard.store.crypto import is_key_text
 
     repo = Repo(ctx.project.cwd)
     failures, warnings = [], []
@@ -234,7 +232,7 @@ def _attributes(path: Path) -> set[str]:
     """Every `pattern attribute` pair the file sets, one line setting several counted for each."""
     if not path.exists():
         return set()
-    pairs = set()
+    pairs: set[str] = set()
     for line in path.read_text(errors="replace").splitlines():
         parts = line.split()
         pairs.update(f"{parts[0]} {attribute}" for attribute in parts[1:])

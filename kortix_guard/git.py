@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from kortix_guard.errors import Error
 
@@ -214,12 +214,12 @@ class Repo:
         if self._git.head_is_unborn:
             return None
         entry = _blob_entry(self._git.head.peel().tree, path)
-        return self._git[entry.id].data if entry is not None else None
+        return self._blob_data(entry.id) if entry is not None else None
 
     def file_at(self, rev: str, path: str) -> bytes | None:
         """The content of path at a revision, None when the revision does not hold it."""
         entry = _blob_entry(self._git[self._commit_id(rev)].tree, path)
-        return self._git[entry.id].data if entry is not None else None
+        return self._blob_data(entry.id) if entry is not None else None
 
     def file_versions(self, path: str, *, since: str | None = None) -> Iterator[bytes]:
         """Every distinct content path had in a commit reachable from HEAD or any ref (only
@@ -237,7 +237,11 @@ class Repo:
             entry = _blob_entry(commit.tree, path)
             if entry is not None and entry.id not in seen:
                 seen.add(entry.id)
-                yield self._git[entry.id].data
+                yield self._blob_data(entry.id)
+
+    def _blob_data(self, oid: Any) -> bytes:
+        blob: Any = self._git[oid]  # pygit2.Blob
+        return bytes(blob.data)
 
     def config(self, name: str) -> str | None:
         try:
@@ -251,7 +255,7 @@ class Repo:
     def small_index_blobs(self, limit: int) -> Iterator[tuple[str, bytes]]:
         """(path, content) of every index entry no bigger than limit bytes."""
         for ref in self.index_blobs():
-            blob = self._git[ref.id]
+            blob: Any = self._git[ref.id]  # pygit2.Blob
             if blob.size <= limit:
                 yield ref.path, blob.data
 
@@ -280,7 +284,7 @@ class GitCli:
                    self.root).stdout
         fields = out.split(b"\0")
         refs = []
-        for meta, path in zip(fields[0::2], fields[1::2]):
+        for meta, path in zip(fields[0::2], fields[1::2], strict=False):
             _, mode, _, blob_id, _ = meta.decode().split(" ")
             if _is_file_mode(int(mode, 8)):
                 refs.append(BlobRef(path.decode("utf-8", "surrogateescape"), blob_id))

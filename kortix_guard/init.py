@@ -7,7 +7,12 @@ import re
 from pathlib import Path
 
 from kortix_guard import errors
+from kortix_guard import manifest as manifest_module
+from kortix_guard._fs import atomic_write
+from kortix_guard._meta import repository_url, version
 from kortix_guard._out import echo
+from kortix_guard._release import PINNED_COMMIT
+from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import (
     GITIGNORE_LINES,
@@ -17,6 +22,10 @@ from kortix_guard.repo_setup import (
     WORKFLOW,
     gitattributes_lines,
 )
+from kortix_guard.rules import Severity
+from kortix_guard.store import file as store_file
+from kortix_guard.store import open_store
+from kortix_guard.store.keycmds import create_store
 
 
 def manifest_text(name: str) -> str:
@@ -26,7 +35,6 @@ def manifest_text(name: str) -> str:
 
 
 def precommit_snippet() -> str:
-    from kortix_guard._meta import repository_url, version
 
     hooks = "".join(f"      - id: {h}\n" for h in HOOK_IDS)
     return f"  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n{hooks}"
@@ -35,8 +43,6 @@ def precommit_snippet() -> str:
 def workflow_text() -> str:
     """The workflow `init` writes: this repository's reusable workflow, pinned by commit SHA
     (never a movable tag), called with only the permissions it needs."""
-    from kortix_guard._meta import repository_url
-    from kortix_guard._release import PINNED_COMMIT
 
     owner_repo = repository_url().removeprefix("https://github.com/").rstrip("/")
     return f"""\
@@ -72,7 +78,6 @@ class _Steps:
 
 
 def run(project: Project) -> int:
-    from kortix_guard.git import GitError, Repo
 
     try:
         repo = Repo(project.cwd)
@@ -102,8 +107,6 @@ def run(project: Project) -> int:
 def _next_steps(project: Project, root: Path) -> list[str]:
     """What to do now, for this repository as it is (a fresh clone without the key is not a
     new project), each step a command that will work."""
-    from kortix_guard import manifest as manifest_module
-    from kortix_guard.rules import Severity
 
     steps = []
     path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"
@@ -136,7 +139,6 @@ def _next_steps(project: Project, root: Path) -> list[str]:
 
 
 def _has_recipients(project: Project) -> bool:
-    from kortix_guard.store import file as store_file
 
     try:
         return store_file.read(project.store_path(),
@@ -146,7 +148,6 @@ def _has_recipients(project: Project) -> bool:
 
 
 def _opens(project: Project) -> bool:
-    from kortix_guard.store import open_store
 
     try:
         open_store(project.store_path(), project.display(project.store_path()),
@@ -162,7 +163,6 @@ def _project_name(root: Path) -> str:
 
 
 def _create(steps: _Steps, path: Path, text: str, project: Project) -> None:
-    from kortix_guard._fs import atomic_write
 
     display = project.display(path)
     if path.exists():
@@ -173,7 +173,6 @@ def _create(steps: _Steps, path: Path, text: str, project: Project) -> None:
 
 
 def _store(steps: _Steps, project: Project) -> None:
-    from kortix_guard.store.keycmds import create_store
 
     store = project.store_path()
     display = project.display(store)
@@ -189,7 +188,6 @@ def _store(steps: _Steps, project: Project) -> None:
 
 
 def _append_lines(steps: _Steps, path: Path, lines: tuple[str, ...], project: Project) -> None:
-    from kortix_guard._fs import atomic_write
 
     display = project.display(path)
     text = path.read_text() if path.exists() else ""
@@ -205,7 +203,6 @@ def _append_lines(steps: _Steps, path: Path, lines: tuple[str, ...], project: Pr
 
 
 def _precommit(steps: _Steps, path: Path, project: Project) -> None:
-    from kortix_guard._fs import atomic_write
 
     display = project.display(path)
     if not path.exists():

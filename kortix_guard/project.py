@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from kortix_guard._fs import MANIFEST_NAME, find_root
 from kortix_guard.errors import ProjectError
+
+if TYPE_CHECKING:
+    from kortix_guard.manifest.model import Manifest
 
 
 class Project(NamedTuple):
@@ -44,13 +47,13 @@ class Project(NamedTuple):
                                hint="create one with `kortix-guard init`, or pass --manifest PATH")
         return self.manifest_path
 
-    def load_manifest(self):  # -> kortix_guard.manifest.Manifest
+    def load_manifest(self) -> Manifest:
         from kortix_guard import manifest
 
         path = self.require_manifest()
         return manifest.load(path, self.display(path))
 
-    def store_path(self, manifest=None) -> Path:  # manifest: Manifest | None
+    def store_path(self, manifest: Manifest | None = None) -> Path:
         """--store, else the manifest's [guard] store (default .kortix/secrets.enc.toml)."""
         if self.store_option is not None:
             return self.store_option

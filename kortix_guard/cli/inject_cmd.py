@@ -6,6 +6,9 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.inject.command import inject as run_inject
+from kortix_guard.inject.formats import Format
+from kortix_guard.inject.run import run as run_command
 
 
 def _names(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> list[str]:
@@ -33,9 +36,6 @@ undeclared_option = click.option("--include-undeclared", is_flag=True,
 def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path | None,
            only: list[str], include_undeclared: bool, check: bool, force: bool) -> int:
     """Export the manifest's secrets for CI; fail fast, exporting nothing, if any is missing."""
-    from kortix_guard.inject.command import inject as run_inject
-    from kortix_guard.inject.formats import Format
-
     return run_inject(state.project(), github_mode=github_mode, fmt=Format(fmt) if fmt else None,
                       output=output, only=only, include_undeclared=include_undeclared, check=check,
                       force=force)
@@ -48,8 +48,6 @@ def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path
 @pass_state
 def run(state: State, only: list[str], include_undeclared: bool, command: tuple[str, ...]) -> int:
     """Run CMD with the secrets in its environment: kortix-guard run -- CMD [ARGS...]."""
-    from kortix_guard.inject.run import run as run_command
-
     return run_command(state.project(), command, only=only, include_undeclared=include_undeclared)
 
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import click
 
 from kortix_guard import errors
+from kortix_guard._meta import version
 from kortix_guard.cli import inject_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
 from kortix_guard.cli._state import PATH, State
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        from kortix_guard._meta import version
 
         click.echo(f"kortix-guard {version()}")
         ctx.exit(0)
@@ -25,7 +25,6 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 class GuardGroup(click.Group):
     """Turns a command's returned int into the exit code and every error into one message."""
-
     def invoke(self, ctx: click.Context) -> object:
         state = ctx.ensure_object(State)
         try:

@@ -5,6 +5,7 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.manifest.command import Format, run
 
 
 @click.group()
@@ -22,6 +23,4 @@ def manifest() -> None:
 @pass_state
 def check(state: State, files: tuple[Path, ...], fmt: str, strict: bool, fix: bool) -> int:
     """Check manifests (default: the project's kortix.toml). One line per problem."""
-    from kortix_guard.manifest.command import Format, run
-
     return run(state.project(), files, fmt=Format(fmt), strict=strict, fix=fix)

@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import click
 
+from kortix_guard.cli.main import cli
+
 
 def text() -> str:
     """Every command's usage, help and options, from the click commands themselves."""
-    from kortix_guard.cli.main import cli
-
     out: list[str] = []
 
     def walk(command: click.Command, path: list[str], parent: click.Context | None) -> None:
@@ -28,7 +28,9 @@ def text() -> str:
             out.append("| option | meaning |\n|---|---|\n" + "\n".join(rows) + "\n")
         if isinstance(command, click.Group):
             for sub in sorted(command.list_commands(ctx)):
-                walk(command.get_command(ctx, sub), [*path, sub], ctx)
+                child = command.get_command(ctx, sub)
+                if child is not None:
+                    walk(child, [*path, sub], ctx)
 
     walk(cli, ["kortix-guard"], None)
     return "\n".join(out)

@@ -5,8 +5,12 @@ from pathlib import Path
 
 import click
 
+from kortix_guard.check import Format
+from kortix_guard.check import run as run_check
 from kortix_guard.cli._state import State, pass_state
 from kortix_guard.cli.scan_cmd import CONFIDENCE_OPTION, confidence
+from kortix_guard.init import run as run_init
+from kortix_guard.scan import hookscripts
 
 
 @click.command()
@@ -23,9 +27,6 @@ from kortix_guard.cli.scan_cmd import CONFIDENCE_OPTION, confidence
 def check(state: State, all_files: bool, require_key: bool, fmt: str,
           min_confidence: str | None, strict: bool, base: str | None) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
-    from kortix_guard.check import Format
-    from kortix_guard.check import run as run_check
-
     return run_check(state.project(), all_files=all_files, require_key=require_key,
                      fmt=Format(fmt), min_confidence=confidence(min_confidence), strict=strict,
                      base=base)
@@ -35,8 +36,6 @@ def check(state: State, all_files: bool, require_key: bool, fmt: str,
 @pass_state
 def init(state: State) -> int:
     """Set up kortix-guard in this git repository (idempotent, never overwrites a file)."""
-    from kortix_guard.init import run as run_init
-
     return run_init(state.project())
 
 
@@ -55,8 +54,6 @@ def hook() -> None:
 def hook_install(state: State, repository: Path | None, pre_push: bool,
                  server_config: Path | None) -> int:
     """Write the hook (an absolute interpreter path); never overwrite a different hook."""
-    from kortix_guard.scan import hookscripts
-
     if (repository is None) == (not pre_push):
         raise click.UsageError("choose one of --pre-receive REPO.git and --pre-push")
     if repository is not None:

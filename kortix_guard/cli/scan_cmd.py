@@ -7,6 +7,10 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.scan.command import Mode, run
+from kortix_guard.scan.model import Confidence
+from kortix_guard.scan.push import pre_receive as run_pre_receive
+from kortix_guard.scan.report import Format
 
 CONFIDENCE_OPTION = click.option(
     "--min-confidence", type=click.Choice(["low", "medium", "high"]),
@@ -15,7 +19,6 @@ CONFIDENCE_OPTION = click.option(
 
 
 def confidence(value: str | None):
-    from kortix_guard.scan.model import Confidence
 
     return Confidence.parse(value) if value else None
 
@@ -51,14 +54,10 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
          timeout: float | None, fmt: str, update_baseline: bool,
          min_confidence: str | None) -> int:
     """Find secret values in files, the index, history or a push. Exit 1 when any is found."""
-    from kortix_guard.scan.command import Mode, run
-    from kortix_guard.scan.report import Format
-
     if pre_receive:
         if any((staged, all_files, history, pre_push, commit_range, paths, since,
                 update_baseline)):
             raise click.UsageError("--pre-receive takes no other mode, PATHS or --since")
-        from kortix_guard.scan.push import pre_receive as run_pre_receive
 
         return run_pre_receive(sys.stdin, config_path=server_config, timeout=timeout)
     if server_config or timeout is not None:

@@ -7,6 +7,14 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli.prompt import pasted_key, secret_value
+from kortix_guard.store.commands import list_secrets, remove_secrets, reseal, set_secrets
+from kortix_guard.store.envfile import pull, push
+from kortix_guard.store.keycmds import new_key, rotate_key
+from kortix_guard.store.merge import merge
+from kortix_guard.store.recipientcmds import add, ls, rm, trust, upgrade
+from kortix_guard.store.recipients import create_personal_identity, personal_recipient
+from kortix_guard.store.v1cmds import export_key, import_key
 
 
 @click.group()
@@ -19,9 +27,6 @@ def secrets() -> None:
 @pass_state
 def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
     """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
-    from kortix_guard.cli.prompt import secret_value
-    from kortix_guard.store.commands import set_secrets
-
     prompt = secret_value if sys.stdin.isatty() else None
     return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt)
 
@@ -32,8 +37,6 @@ def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
 @pass_state
 def secrets_ls(state: State, as_json: bool, strict: bool) -> int:
     """List declared and stored names with their status. Needs no key."""
-    from kortix_guard.store.commands import list_secrets
-
     return list_secrets(state.project(), as_json=as_json, strict=strict)
 
 
@@ -43,8 +46,6 @@ def secrets_ls(state: State, as_json: bool, strict: bool) -> int:
 @pass_state
 def secrets_rm(state: State, names: tuple[str, ...], missing_ok: bool) -> int:
     """Remove secrets from the store."""
-    from kortix_guard.store.commands import remove_secrets
-
     return remove_secrets(state.project(), names, missing_ok=missing_ok)
 
 
@@ -54,7 +55,6 @@ def secrets_rm(state: State, names: tuple[str, ...], missing_ok: bool) -> int:
 def secrets_reseal(state: State, yes: bool) -> int:
     """Recompute the MAC of a hand-merged store (every entry must open with the key); asks
     before resealing values that differ from HEAD's store."""
-    from kortix_guard.store.commands import reseal
 
     confirm = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
     return reseal(state.project(), yes=yes, confirm=confirm)
@@ -69,8 +69,6 @@ def key() -> None:
 @pass_state
 def key_new(state: State) -> int:
     """Write a new, empty store wrapped to your identity (created first when you have none)."""
-    from kortix_guard.store.keycmds import new_key
-
     return new_key(state.project())
 
 
@@ -78,8 +76,6 @@ def key_new(state: State) -> int:
 @pass_state
 def key_export(state: State) -> int:
     """Print the key (for a CI secret). Anyone holding it reads every value."""
-    from kortix_guard.store.v1cmds import export_key
-
     return export_key(state.project())
 
 
@@ -90,10 +86,8 @@ def key_import(state: State) -> int:
     your per-user key."""
     import io
 
-    from kortix_guard.store.v1cmds import import_key
 
     if sys.stdin.isatty():
-        from kortix_guard.cli.prompt import pasted_key
 
         return import_key(state.project(), io.BytesIO(pasted_key().encode()))
     return import_key(state.project(), sys.stdin.buffer)
@@ -103,8 +97,6 @@ def key_import(state: State) -> int:
 @pass_state
 def key_rotate(state: State) -> int:
     """Re-seal every value under a new key in one atomic replace."""
-    from kortix_guard.store.keycmds import rotate_key
-
     return rotate_key(state.project())
 
 
@@ -120,8 +112,6 @@ def env() -> None:
 @pass_state
 def env_push(state: State, source: Path, dry_run: bool) -> int:
     """Upsert every NAME=value of a .env file (all names checked first)."""
-    from kortix_guard.store.envfile import push
-
     return push(state.project(), source, dry_run=dry_run)
 
 
@@ -134,7 +124,6 @@ def env_pull(state: State, out: Path | None, force: bool) -> int:
 
     For a local .env with the values, use `kortix-guard inject --format dotenv --output .env`
     (and keep `.env` in .gitignore)."""
-    from kortix_guard.store.envfile import pull
 
     return pull(state.project(), out, force=force)
 
@@ -146,8 +135,6 @@ def env_pull(state: State, out: Path | None, force: bool) -> int:
 @pass_state
 def merge_store(state: State, base: Path, ours: Path, theirs: Path) -> int:
     """Git merge driver for the store: `kortix-guard merge-store %O %A %B`."""
-    from kortix_guard.store.merge import merge
-
     return merge(state.project(), base, ours, theirs)
 
 
@@ -159,8 +146,6 @@ def identity() -> None:
 @identity.command("new")
 def identity_new() -> int:
     """Create your age identity (0600) and print its public recipient (last line)."""
-    from kortix_guard.store.recipients import create_personal_identity
-
     path, public = create_personal_identity()
     click.echo(f"created your identity in {path} (mode 0600); share only the line below", err=True)
     click.echo(public)
@@ -170,8 +155,6 @@ def identity_new() -> int:
 @identity.command("show")
 def identity_show() -> int:
     """Print your public recipient (`age1…`), never the identity itself."""
-    from kortix_guard.store.recipients import personal_recipient
-
     click.echo(personal_recipient().text)
     return 0
 
@@ -190,7 +173,6 @@ def recipients() -> None:
 def recipients_add(state: State, name: str, recipient: str | None, generate: bool) -> int:
     """Wrap the store's key to RECIPIENT (`age1…`, an ssh-ed25519/ssh-rsa public key line,
     or a file holding one) under NAME. A version 1 store is converted to version 2."""
-    from kortix_guard.store.recipientcmds import add
 
     if generate == (recipient is not None):
         raise click.UsageError("give either RECIPIENT or --generate")
@@ -203,8 +185,6 @@ def recipients_add(state: State, name: str, recipient: str | None, generate: boo
 @pass_state
 def recipients_ls(state: State, as_json: bool) -> int:
     """List the recipients. Needs no key."""
-    from kortix_guard.store.recipientcmds import ls
-
     return ls(state.project(), as_json=as_json)
 
 
@@ -216,7 +196,6 @@ def recipients_ls(state: State, as_json: bool) -> int:
 def recipients_rm(state: State, name: str, force: bool) -> int:
     """Remove NAME: a new data key, every value re-sealed and re-wrapped to the others, and
     every value NAME could read marked to rotate."""
-    from kortix_guard.store.recipientcmds import rm
 
     return rm(state.project(), name, force=force)
 
@@ -230,8 +209,6 @@ def store_group() -> None:
 @pass_state
 def store_upgrade(state: State) -> int:
     """Convert a version 1 store (one shared key) to version 2 (recipients), wrapped to you."""
-    from kortix_guard.store.recipientcmds import upgrade
-
     return upgrade(state.project())
 
 
@@ -239,8 +216,6 @@ def store_upgrade(state: State) -> int:
 @pass_state
 def store_trust(state: State) -> int:
     """Expect this store from now on, after reviewing a re-key that does not chain."""
-    from kortix_guard.store.recipientcmds import trust
-
     return trust(state.project())
 
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from kortix_guard import errors
+from kortix_guard import errors, names
 from kortix_guard._out import echo
 from kortix_guard.project import Project
+from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
+from kortix_guard.store import open_store
 
 
 @dataclass(frozen=True)
@@ -20,7 +22,6 @@ def select(project: Project, *, only: Sequence[str] = (),
            include_undeclared: bool = False) -> Selection:
     """Open the store and choose what to export. Raises (exit 2) on any manifest or store
     problem; the caller exits 1 without exporting when `missing` is not empty."""
-    from kortix_guard.store import open_store
 
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
     store = project.store_path(manifest)
@@ -56,8 +57,6 @@ def select(project: Project, *, only: Sequence[str] = (),
 def _refuse_unsafe(names_: Sequence[str]) -> None:
     """Undeclared store entries (--include-undeclared) pass no manifest check: a reserved,
     dropped or loader-changing name is refused here, before anything is exported."""
-    from kortix_guard import names
-    from kortix_guard.rules import Severity
 
     bad = [(n, i.rule.code) for n in names_ for i in names.check(n)
            if i.rule.severity is Severity.ERROR]

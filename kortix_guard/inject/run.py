@@ -15,6 +15,7 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.inject import github, report_missing, select
 from kortix_guard.project import Project
+from kortix_guard.store.keys import IDENTITY_VARIABLES
 
 
 def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
@@ -37,7 +38,6 @@ def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
         return 127
     if github.enabled():
         github.register_masks(selection.values)
-    from kortix_guard.store.keys import IDENTITY_VARIABLES
 
     # The command gets its secrets, never the key that opens every other one.
     env = {n: v for n, v in os.environ.items() if n not in IDENTITY_VARIABLES}

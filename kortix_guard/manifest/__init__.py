@@ -1,9 +1,14 @@
-"""kortix.toml: load it with positions, check it against the rules, fix what is safe to fix."""
+"""kortix.toml: load it with positions, check it against the rules, fix what is safe to fix.
+
+The parser with positions (`_toml`, tomlkit's only importer), the checks and the fixes load
+when a manifest is parsed, not when this module is imported: the commit hook reads a
+manifest's remembered verdict (`load_cached`) without them."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from kortix_guard._fs import atomic_write, read_text
+from kortix_guard._dirs import cache_dir
+from kortix_guard._fs import atomic_write, read_text, store_private
 from kortix_guard.errors import ProjectError
 from kortix_guard.manifest.model import (
     DEFAULT_BASELINE,
@@ -112,9 +117,6 @@ def load_cached(path: Path, display: str | None = None) -> Manifest:
     parsing with layout and checking every rule, and a broken manifest fails the same way."""
     import hashlib
     import json
-
-    from kortix_guard._dirs import cache_dir
-    from kortix_guard._fs import read_text, store_private
 
     display = display or str(path)
     text = read_text(path, what="manifest", display=display)

@@ -31,19 +31,19 @@ class _RecordingParser(Parser):
         self.offsets.setdefault(id(obj), start)
         self._alive.append(obj)
 
-    def _parse_value(self):  # type: ignore[no-untyped-def]
+    def _parse_value(self):
         start = self._idx
         item = super()._parse_value()
         self._note(item, start)
         return item
 
-    def _parse_key(self):  # type: ignore[no-untyped-def]
+    def _parse_key(self):
         start = self._idx
         key = super()._parse_key()
         self._note(key, start)
         return key
 
-    def _parse_table(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def _parse_table(self, *args, **kwargs):
         start = self._idx
         key, table = super()._parse_table(*args, **kwargs)
         self._note(table, start)

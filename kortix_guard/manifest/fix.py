@@ -11,7 +11,7 @@ from kortix_guard.manifest.model import Problem
 def apply_fixes(display: str, document: Document) -> list[Problem]:
     """Fix the document in place; return one record per fix made (the pre-fix position)."""
     env = document.doc.get("env")
-    if not isinstance(plain(env), dict):
+    if env is None or not isinstance(plain(env), dict):
         return []
     fixes: list[Problem] = []
     for list_name in ENV_KEYS:

@@ -78,7 +78,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       min_confidence=threshold, cache_dir=cache_dir(),
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design)
-    result, accepted = ScanResult(scanned=count), set()
+    result = ScanResult(scanned=count)
+    accepted: set[tuple[str, str, str]] = set()
     bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
            else None)
     try:
@@ -87,7 +88,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             if outcome.note:
                 result.notes.append(outcome.note)
             for finding in outcome.findings:
-                if update_baseline:
+                if update_baseline and finding.fingerprint is not None:
                     accepted.add((item.path, finding.code, finding.fingerprint))
                 elif not scanner.accepted(item.path, finding):
                     result.findings.append(finding)

@@ -21,7 +21,9 @@ LEVELS = ("low", "medium", "high")
 def _parse(argv: list[str]) -> tuple[str | None, list[Path]] | int:
     """(threshold, files), or an exit code after printing help or a usage error. Parsed by
     hand: argparse alone would cost a tenth of this hook's run."""
-    threshold, files, i = None, [], 0
+    threshold: str | None = None
+    files: list[Path] = []
+    i = 0
     while i < len(argv):
         arg = argv[i]
         if arg in ("-h", "--help"):

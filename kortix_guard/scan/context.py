@@ -230,7 +230,7 @@ def _alphabet_or_sequence(value: str) -> bool:
     v = re.sub(r"[-_.: =]", "", value)
     if len(v) < 6:
         return False
-    steps = {ord(b) - ord(a) for a, b in zip(v, v[1:])}
+    steps = {ord(b) - ord(a) for a, b in zip(v, v[1:], strict=False)}
     if steps <= {1} or steps <= {0}:
         return True
     for period in range(1, 5):
@@ -394,7 +394,8 @@ RULES: list[ContextRule] = [
                 "locales/de.json", '{"resetPassword": "Zur{lower:4}cksetzen2"}',
                 lambda c: c.info.is_catalogue, path_based=True,
                 negatives=(E("config/de.json", '{"resetPassword": "Zur{lower:4}cksetzen2"}'),),
-                also=(E("apps/mobile/locales/ja.json", '{"password": "パスワード", "allCredentials": "すべて"}'),
+                also=(E("apps/mobile/locales/ja.json",
+                        '{"password": "パスワード", "allCredentials": "すべて"}'),
                       E("po/de.po", 'msgid "password"\nmsgstr "Passwort1"'))),
     ContextRule("natural-language", Effect.LOW,
                 "Natural language is not a password, part 2: a value under a password-like key "

@@ -20,6 +20,7 @@ from kortix_guard.scan.model import UNSCANNED, Blob, Confidence, Finding, Hit, d
 from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
+    from kortix_guard.git import Repo
     from kortix_guard.scan.baseline import Baseline
 
 # The inline allow marker, then the end of the line, whitespace or a comment closer; and
@@ -96,7 +97,7 @@ class Scanner:
                  public_by_design: bool = True) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
-        self._repo = None
+        self._repo: Repo | None = None
         self.known = known
         self.declared = declared
         self.baseline = baseline
@@ -158,7 +159,7 @@ class Scanner:
         codes); it carries no secret, so its fingerprint is where it is, not what it holds."""
         hit = Hit(0, UNSCANNED, why, SecretValue(identity or f"{item.path}\0{object_id or ''}"))
         finding = self._finding(item, 1, 1, hit, why)
-        return finding._replace(object=object_id)
+        return finding._replace(object_id=object_id)
 
     def _read_blob(self, blob_id: str) -> bytes:
         if self._repo is None:
@@ -289,7 +290,7 @@ def _scan_in_worker(item: Item) -> tuple[Item, Outcome]:
     assert _WORKER is not None
     try:
         return item, _WORKER.scan(item)
-    except Exception as e:  # noqa: BLE001 (reported, by name, as an unscanned item)
+    except Exception as e:
         why = f"not scanned: {type(e).__name__} while reading or scanning it"
         return item, Outcome([_WORKER._unscanned(item, why, item.blob)])
 

@@ -9,8 +9,12 @@ import re
 import string
 import uuid
 
+from kortix_guard.scan import context
+from kortix_guard.scan.detectors import all_detectors, files
 from kortix_guard.scan.detectors.keys import _BECH32, _polymod
+from kortix_guard.scan.detectors.tokens import crc32_base62
 from kortix_guard.scan.model import Confidence
+from kortix_guard.store.crypto import Key
 
 _ALPHABETS = {
     "alnum": string.ascii_letters + string.digits,
@@ -68,8 +72,6 @@ def age_identity(rng: random.Random) -> str:
 
 def checksummed_token(rng: random.Random, prefix: str) -> str:
     """A GitHub (`ghp`, `gho`, …) or npm token: 30 random characters and their CRC32 in base62."""
-    from kortix_guard.scan.detectors.tokens import crc32_base62
-
     body = _chars(rng, _ALPHABETS["alnum"], 30)
     return f"{prefix}_{body}{crc32_base62(body)}"
 
@@ -87,7 +89,6 @@ def expand(template: str, rng: random.Random | None = None) -> str:
         if name in ("github", "npm"):
             return checksummed_token(rng, arg or ("ghp" if name == "github" else "npm"))
         if name == "kgk1":
-            from kortix_guard.store.crypto import Key
 
             return Key(bytes(rng.randrange(256) for _ in range(32))).text()
         if name == "age":
@@ -102,8 +103,6 @@ def corpus(rng: random.Random | None = None) -> list[tuple[str, str, str, bool]]
     and counter-examples, every context rule's example and class lines (never a secret) and
     its counter-examples (still found). Detectors that only ever report `low` are left out:
     at the default threshold they are not findings."""
-    from kortix_guard.scan import context
-    from kortix_guard.scan.detectors import all_detectors, files
 
     rng = rng or random.Random(20261128)
     cases = []

@@ -10,6 +10,8 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard._fs import atomic_write
 from kortix_guard._out import echo
+from kortix_guard.git import hooks_dir, set_repository_config
+from kortix_guard.scan.push import ServerConfig
 
 MARK = "# kortix-guard hook, written by `kortix-guard hook install`"
 
@@ -44,7 +46,6 @@ def install_pre_receive(repository: Path, *, config: Path | None) -> int:
     args = ["scan", "--pre-receive"]
     server = None
     if config is not None:
-        from kortix_guard.scan.push import ServerConfig
 
         server = ServerConfig.load(config.absolute())  # a broken config fails now, not on push
         args += ["--config", str(config.absolute())]
@@ -58,7 +59,6 @@ def install_pre_receive(repository: Path, *, config: Path | None) -> int:
         target.parent.mkdir(exist_ok=True)
     code = _write(target, script(args), "pre-receive")
     if code == errors.CLEAN and server is not None and server.allow_skip:
-        from kortix_guard.git import set_repository_config
 
         set_repository_config(repository, "receive.advertisePushOptions", "true")
         echo("✓ receive.advertisePushOptions = true (for `git push -o kortix-guard.skip=…`)")
@@ -67,8 +67,6 @@ def install_pre_receive(repository: Path, *, config: Path | None) -> int:
 
 def install_pre_push(start: Path) -> int:
     """Into the clone's hooks folder (core.hooksPath respected)."""
-    from kortix_guard.git import hooks_dir
-
     folder = hooks_dir(start)
     folder.mkdir(parents=True, exist_ok=True)
     return _write(folder / "pre-push", script(["scan", "--pre-push"]), "pre-push")

@@ -13,6 +13,9 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from kortix_guard.secret import Unshowable
 
 NO_HYPERSCAN_ENV = "KORTIX_GUARD_NO_HYPERSCAN"
 
@@ -43,7 +46,7 @@ class RuleMatcher:
         """patterns: (regex, caseless) in detector order."""
         self._patterns = list(patterns)
         self._hs = _hyperscan()
-        self._db = None
+        self._db: Any = None  # hyperscan.Database (no type information)
         self._pid = -1
         self._cache_dir = cache_dir
         self._fallback: list[re.Pattern[bytes]] | None = None
@@ -113,7 +116,7 @@ def _store(path: Path, data: bytes) -> None:
         pass
 
 
-class LiteralMatcher:
+class LiteralMatcher(Unshowable):
     """Exact byte strings (known values, declared names) with their start and end offsets.
 
     Built in memory for one run; it holds secrets, so it is never cached, pickled or shown.
@@ -122,9 +125,10 @@ class LiteralMatcher:
     def __init__(self, literals: Sequence[bytes]) -> None:
         self._literals = list(literals)
         self._hs = _hyperscan() if self._literals else None
-        self._db = None
+        self._db: Any = None  # hyperscan.Database (no type information)
         self._pid = -1
         self._regex: re.Pattern[bytes] | None = None
+        self._groups: list[int] = []
 
     def __bool__(self) -> bool:
         return bool(self._literals)
@@ -156,12 +160,9 @@ class LiteralMatcher:
             self._groups = order
         found = []
         for m in self._regex.finditer(data):
-            index = self._groups[m.lastindex - 1]
+            index = self._groups[(m.lastindex or 1) - 1]
             found.append((index, m.start(), m.end()))
         return found
 
-    def __repr__(self) -> str:
-        return f"LiteralMatcher({len(self._literals)} literals)"
-
-    def __reduce__(self) -> None:
-        raise TypeError("a LiteralMatcher cannot be pickled")
+    def _shown(self) -> str:
+        return f"{len(self._literals)} literals"

@@ -73,7 +73,7 @@ class Finding(NamedTuple):
     commit: str | None = None
     fingerprint: str | None = None  # the baseline's salted hash (not in the repr)
     confidence: Confidence = Confidence.HIGH
-    object: str | None = None  # an unscanned item's git object (a blob or tree id)
+    object_id: str | None = None  # an unscanned item's git object (a blob or tree id)
 
     def __repr__(self) -> str:
         return (f"Finding(path={self.path!r}, line={self.line}, col={self.col}, "
@@ -97,8 +97,8 @@ class Finding(NamedTuple):
             record["commit"] = self.commit
         if self.unscanned:
             record["unscanned"] = True
-        if self.object:
-            record["object"] = self.object
+        if self.object_id:
+            record["object"] = self.object_id
         return record
 
 

@@ -21,8 +21,14 @@ from pathlib import Path
 from typing import TextIO
 
 from kortix_guard import errors
+from kortix_guard._dirs import cache_dir
+from kortix_guard._fs import read_text
 from kortix_guard._out import echo
+from kortix_guard.git import Repo
+from kortix_guard.scan import baseline as _baseline
+from kortix_guard.scan.engine import Item, Scanner, scan_all
 from kortix_guard.scan.model import Confidence, Finding
+from kortix_guard.scan.sources import excluded
 
 ZERO = "0" * 40
 CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
@@ -40,7 +46,6 @@ kortix-guard: push rejected: {n} secret(s) in the pushed commits.
 @dataclass(frozen=True)
 class ServerConfig:
     """The server's own settings (docs/push-protection.md)."""
-
     min_confidence: Confidence = Confidence.MEDIUM
     exclude: tuple[str, ...] = ()
     baseline: Path | None = None
@@ -54,12 +59,11 @@ class ServerConfig:
     def load(cls, path: Path | None) -> ServerConfig:
         if path is None:
             return cls()
-        from kortix_guard._fs import read_text
 
         text = read_text(path, what="server config")
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ImportError:  # pragma: no cover (Python 3.10)
+        else:  # pragma: no cover (Python 3.10)
             import tomli as tomllib
         try:
             data = tomllib.loads(text)
@@ -131,7 +135,6 @@ def _env_path() -> Path | None:
 
 
 def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int:
-    from kortix_guard.git import Repo
 
     repo = Repo.from_environment(Path("."))
     new = [n for _, n, _ in updates if n != ZERO]
@@ -152,10 +155,6 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
 def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                threshold: Confidence, inline_allows: bool,
                from_env: bool) -> tuple[list[Finding], int]:
-    from kortix_guard._dirs import cache_dir
-    from kortix_guard.scan import baseline as _baseline
-    from kortix_guard.scan.engine import Item, Scanner, scan_all
-    from kortix_guard.scan.sources import excluded
 
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
     scanner = Scanner(baseline=accepted,
@@ -241,7 +240,7 @@ def _kill(pid: int) -> None:
 def _fail_safe(scan, config: ServerConfig) -> int:
     try:
         return scan()
-    except Exception as e:  # noqa: BLE001 (any failure must reject the push, with a message)
+    except Exception as e:
         name = e.diagnostics().splitlines()[0] if isinstance(e, errors.Error) else type(e).__name__
         return _give_up(config, f"the scan could not run ({name})")
 

@@ -5,9 +5,13 @@ import enum
 import json
 import os
 from collections.abc import Sequence
+from typing import Any
 
+from kortix_guard._meta import repository_url, version
 from kortix_guard._out import echo
-from kortix_guard.scan.model import Finding
+from kortix_guard.rules import RULES
+from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
+from kortix_guard.scan.model import Confidence, Finding
 
 
 class Format(str, enum.Enum):
@@ -55,8 +59,6 @@ def advice(findings: Sequence[Finding]) -> str:
     """What to do next. Under pre-commit (which runs a hook once per batch of files and
     prints each batch's output) one line; an inline allow only where a comment can go; the
     baseline only for findings below `high`."""
-    from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
-    from kortix_guard.scan.model import Confidence
 
     below_high = any(f.confidence < Confidence.HIGH for f in findings)
     if os.environ.get("PRE_COMMIT") == "1":
@@ -68,8 +70,6 @@ def advice(findings: Sequence[Finding]) -> str:
 
 
 def sarif(findings: Sequence[Finding]) -> dict:
-    from kortix_guard._meta import repository_url, version
-    from kortix_guard.rules import RULES
 
     used = sorted({f.code for f in findings})
     rules = [{"id": code, "name": RULES[code].name,
@@ -78,7 +78,7 @@ def sarif(findings: Sequence[Finding]) -> dict:
               "defaultConfiguration": {"level": "warning"}} for code in used]
     results = []
     for f in findings:
-        result = {
+        result: dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": used.index(f.code),
             "level": f.confidence.sarif_level,
@@ -94,8 +94,8 @@ def sarif(findings: Sequence[Finding]) -> dict:
         if f.unscanned:
             result["kind"] = "review"  # SARIF's word for "not decided": it could not be scanned
             result["properties"]["unscanned"] = True
-            if f.object:
-                result["properties"]["object"] = f.object
+            if f.object_id:
+                result["properties"]["object"] = f.object_id
         results.append(result)
     return {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",

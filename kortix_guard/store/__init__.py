@@ -8,9 +8,12 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from kortix_guard.errors import StoreError
+from kortix_guard.errors import Error, StoreError
+from kortix_guard.git import GitError, Repo
 from kortix_guard.secret import SecretValue
+from kortix_guard.store import chain, crypto, keys, v1
 from kortix_guard.store import file as store_file
+from kortix_guard.store import recipients as wrap
 from kortix_guard.store.file import EntryMeta, RecipientLine, StoreFile
 
 __all__ = [
@@ -38,25 +41,25 @@ class OpenedStore:
 
     __slots__ = ("path", "file", "found", "sealer", "stale", "keys")
 
-    def __init__(self, path: Path, file: StoreFile, found, sealer,
-                 stale: str | None = None, keys=None) -> None:
+    def __init__(self, path: Path, file: StoreFile, found: keys.FoundKey, sealer: crypto.Sealer,
+                 stale: str | None, keyring: keys.Keyring) -> None:
         self.path = path
         self.file = file
-        self.found = found  # keys.FoundKey: the key and where it came from
-        self.sealer = sealer  # crypto.Sealer
+        self.found = found  # the key and where it came from
+        self.sealer = sealer
         self.stale = stale  # why this is an older generation than this machine opened
-        self.keys = keys  # keys.Keyring: the sources it was opened with, to open others
+        self.keys = keyring  # the sources it was opened with, to open other versions
 
     @property
-    def key(self):  # crypto.Key
-        return self.found.key  # type: ignore[attr-defined]
+    def key(self) -> crypto.Key:
+        return self.found.key
 
     @property
     def key_source(self) -> str:
-        return self.found.described  # type: ignore[attr-defined]
+        return self.found.described
 
     def value(self, name: str) -> SecretValue:
-        return self.sealer.open(name, self.file.entries[name])  # type: ignore[attr-defined]
+        return self.sealer.open(name, self.file.entries[name])
 
     def values(self) -> dict[str, SecretValue]:
         return {name: self.value(name) for name in self.file.entries}
@@ -76,7 +79,6 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
     `store trust`); an older generation is refused for writing. `keyring` (keys.Keyring) holds
     the sources to open it with, read once for the whole command; by default a new one, for
     key_file."""
-    from kortix_guard.store import chain, crypto, keys
 
     display = display or str(path)
     keyring = keyring if keyring is not None else keys.Keyring(key_file)
@@ -106,7 +108,6 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
 def history(path: Path):
     """The store's versions in git (every ref), for verifying a re-key chain across a gap."""
     def versions():
-        from kortix_guard.git import GitError, Repo
 
         try:
             repo = Repo(path.parent)
@@ -121,23 +122,20 @@ def history(path: Path):
     return versions
 
 
-def find_key(keyring, sf: StoreFile, display: str = "the store"):
-    """The key that opens the store (keys.FoundKey): BadKey saying what was tried when none
-    does (NoKey when nothing was offered at all)."""
-    from kortix_guard.store import v1
+def find_key(keyring: keys.Keyring, sf: StoreFile, display: str = "the store") -> keys.FoundKey:
+    """The key that opens the store: BadKey saying what was tried when none does (NoKey when
+    nothing was offered at all)."""
 
     if sf.has_recipients:
         return keyring.unwrap(sf, display)
     return v1.find_key(keyring, sf, display)
 
 
-def key_opener(keyring, display: str):
+def key_opener(keyring: keys.Keyring, display: str) -> chain.OpenKey:
     """Opens another version of a store (an older generation, the base branch's) with the
     same sources: its key when the MAC verifies, else None."""
-    from kortix_guard.errors import Error
-    from kortix_guard.store import crypto
 
-    def open_key(sf: StoreFile):
+    def open_key(sf: StoreFile) -> crypto.Key | None:
         try:
             key = find_key(keyring, sf, display).key
         except Error:
@@ -149,8 +147,6 @@ def key_opener(keyring, display: str):
 
 def _missing_store_hint(path: Path, display: str) -> str:
     """A store git still tracks was deleted by mistake: restore it, never start a new one."""
-    from kortix_guard.git import GitError, Repo
-
     try:
         repo = Repo(path.parent if path.parent.exists() else Path.cwd())
         tracked = repo.head_file(path.absolute().relative_to(repo.root).as_posix()) is not None
@@ -163,7 +159,6 @@ def _missing_store_hint(path: Path, display: str) -> str:
 
 class Draft:
     """Changes to an opened store; unchanged entries keep their sealed text byte for byte."""
-
     def __init__(self, opened: OpenedStore) -> None:
         self.opened = opened
         self.entries: dict[str, str] = dict(opened.file.entries)
@@ -174,7 +169,7 @@ class Draft:
     def set(self, name: str, value: SecretValue, *, set_at: str | None = None,
             mark: str = "") -> None:
         """Seal a value; in a version 2 store, record when (now) and clear any mark."""
-        self.entries[name] = self.opened.sealer.seal(name, value)  # type: ignore[attr-defined]
+        self.entries[name] = self.opened.sealer.seal(name, value)
         if self.opened.file.has_recipients:
             self.meta[name] = EntryMeta(set_at or store_file.now(), mark)
         self.changed = True
@@ -185,11 +180,10 @@ class Draft:
         self.changed = True
 
     def add_recipient(self, name: str, recipient) -> None:  # recipient: recipients.Recipient
-        from kortix_guard.store import recipients as wrap
 
         self.recipients[name] = RecipientLine(
             recipient.text, store_file.now(),
-            wrap.wrap(self.opened.key.material(), recipient))  # type: ignore[attr-defined]
+            wrap.wrap(self.opened.key.material(), recipient))
         self.changed = True
 
     def result(self) -> StoreFile:
@@ -212,12 +206,10 @@ def transaction(path: Path, display: str | None = None, *,
             store_file.write(path, draft.result())
 
 
-def create(path: Path, key, display: str | None = None, *,
-           recipients: dict | None = None) -> StoreFile:  # key: crypto.Key
+def create(path: Path, key: crypto.Key, display: str | None = None, *,
+           recipients: dict[str, wrap.Recipient] | None = None) -> StoreFile:
     """Write a new, empty store sealed for key (version 2, wrapped to recipients, when they
     are given); refuses to replace an existing one."""
-    from kortix_guard.store import chain
-    from kortix_guard.store import recipients as wrap
 
     with store_file.locked(path):
         if path.exists():
@@ -238,7 +230,7 @@ def create(path: Path, key, display: str | None = None, *,
         return sf
 
 
-def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | None = None,
+def rekey(path: Path, new_key: crypto.Key, display: str | None = None, *, key_file: Path | None = None,
           recipients=None, mark_rotate: bool = False) -> tuple[StoreFile, StoreFile]:
     """Re-seal every value under new_key in one atomic replace of the file; returns the
     store before and after. A version 2 store (or a version 1 store given recipients: the
@@ -246,8 +238,6 @@ def rekey(path: Path, new_key, display: str | None = None, *, key_file: Path | N
     wrapped to recipients (name → recipients.Recipient; by default the current ones; or a
     function of the opened store returning them, which may refuse, under the lock).
     mark_rotate marks every value "to rotate" (someone who could read it was removed)."""
-    from kortix_guard.store import chain, crypto
-    from kortix_guard.store import recipients as wrap
 
     with store_file.locked(path):
         opened = open_store(path, display, key_file=key_file, writing=True)

@@ -16,7 +16,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+from kortix_guard._dirs import config_dir
+from kortix_guard._fs import atomic_write
 from kortix_guard.errors import StoreError
+from kortix_guard.store.crypto import Key, chain_link
 from kortix_guard.store.file import StoreFile
 
 
@@ -38,15 +41,13 @@ class Mark(NamedTuple):
 
 def links_to(anchor: Mark, store: StoreFile) -> bool:
     """Whether store is the re-key right after anchor, made by a holder of anchor's key."""
-    from kortix_guard.store.crypto import chain_link
-
     if store.generation != anchor.generation + 1 or store.previous_key_id != anchor.key_id:
         return False
     expected = chain_link(anchor.chain_key, store.store_id, store.key_id, store.generation)
     return hmac.compare_digest(expected, store.chain)
 
 
-OpenKey = Callable[[StoreFile], object]  # a store's verified key (crypto.Key), or None
+OpenKey = Callable[[StoreFile], "Key | None"]  # a store's verified key, or None
 
 
 def descends(anchor: Mark, store: StoreFile, history: Callable[[], Iterable[StoreFile]],
@@ -64,14 +65,13 @@ def descends(anchor: Mark, store: StoreFile, history: Callable[[], Iterable[Stor
     while step.generation > anchor.generation + 1:
         previous = versions.get((step.generation - 1, step.previous_key_id))
         key = open_key(previous) if previous is not None else None
-        if key is None or not links_to(Mark.of(previous, key), step):
+        if previous is None or key is None or not links_to(Mark.of(previous, key), step):
             return False
         step = previous
     return links_to(anchor, step)
 
 
 def mark_path(store_id: str) -> Path:
-    from kortix_guard._dirs import config_dir
 
     return config_dir() / "stores" / f"{store_id}.mark"
 
@@ -88,7 +88,6 @@ def load_mark(store_id: str) -> Mark | None:
 
 
 def save_mark(store_id: str, mark: Mark) -> None:
-    from kortix_guard._fs import atomic_write
 
     path = mark_path(store_id)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

@@ -10,9 +10,13 @@ from typing import BinaryIO
 from kortix_guard import errors, names
 from kortix_guard._fs import read_stdin
 from kortix_guard._out import echo
+from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
+from kortix_guard.store import file as store_file
+from kortix_guard.store import transaction
+from kortix_guard.store.file import parse_time
 
 STDIN = "-"
 
@@ -69,7 +73,6 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
         echo("warning: values given on the command line land in your shell history; "
                    "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)
     if values:
-        from kortix_guard.store import transaction
 
         with transaction(store, project.display(store), key_file=project.key_file) as draft:
             for name, value in values.items():
@@ -88,7 +91,6 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
 def list_secrets(project: Project, *, as_json: bool = False, strict: bool = False) -> int:
     """`secrets ls`: needs no key, never a value. A version 2 store adds each value's age and
     its mark (to rotate, carried by a merge)."""
-    from kortix_guard.store import file as store_file
 
     manifest = project.load_manifest()
     store = project.store_path(manifest)
@@ -132,8 +134,6 @@ def _meta_json(meta) -> dict:
 
 def age(set_at: str, now: datetime) -> str:
     """How long ago a value was set, as `secrets ls` shows it: 40m, 5h, 12d."""
-    from kortix_guard.store.file import parse_time
-
     seconds = (now - parse_time(set_at)).total_seconds()
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
@@ -160,7 +160,6 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
 
 
 def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
-    from kortix_guard.store import transaction
 
     store = project.store_path()
     with transaction(store, project.display(store), key_file=project.key_file) as draft:
@@ -187,7 +186,6 @@ def reseal(project: Project, *, yes: bool = False,
     Every sealed value that differs from HEAD's store is listed first and needs a yes: a
     sealed line pasted back from an old commit (a rollback of one value) opens with the key
     too, so only a person can tell it from a merge."""
-    from kortix_guard.store import transaction
 
     store = project.store_path()
     display = project.display(store)
@@ -211,7 +209,6 @@ def reseal(project: Project, *, yes: bool = False,
 
 class _Declined(errors.Error):
     """The user did not confirm: nothing written (exit 1)."""
-
     exit_code = errors.PROBLEMS
 
     def __init__(self, *, hint: str) -> None:
@@ -221,9 +218,6 @@ class _Declined(errors.Error):
 def _changed_since_head(project: Project, store, entries: dict[str, str],
                         recipients: dict) -> list[str]:
     """Names whose sealed value, and (version 2) recipients whose line, differ from HEAD's."""
-    from kortix_guard.git import GitError, Repo
-    from kortix_guard.store import file as store_file
-
     everything = sorted(entries) + [f"recipient {n}" for n in sorted(recipients)]
     try:
         repo = Repo(project.cwd)

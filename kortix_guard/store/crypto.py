@@ -12,13 +12,8 @@ import hmac as _hmac
 import os
 from collections.abc import Callable, Iterable
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from kortix_guard.errors import BadKey, StoreError
-from kortix_guard.secret import SecretValue
+from kortix_guard.secret import SecretValue, Unshowable
 
 KEY_PREFIX = "kgk1_"  # kortix-guard key, text form version 1
 KEY_BYTES = 32
@@ -46,11 +41,20 @@ def _checksum(key: bytes) -> bytes:
 
 
 def _derive(key: bytes, purpose: str, length: int = 32) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
-                info=f"kortix-guard v1 {purpose}".encode()).derive(key)
+    """HKDF-SHA256 (RFC 5869) with no salt: the standard library's HMAC computes it, so a key's
+    id and chain key need no import of cryptography (tests compare it with cryptography's
+    HKDF); only sealing and opening values load it."""
+    prk = _hmac.new(b"\0" * hashlib.sha256().digest_size, key, hashlib.sha256).digest()
+    info, block, out = f"kortix-guard v1 {purpose}".encode(), b"", b""
+    counter = 1
+    while len(out) < length:
+        block = _hmac.new(prk, block + info + bytes([counter]), hashlib.sha256).digest()
+        out += block
+        counter += 1
+    return out[:length]
 
 
-class Key:
+class Key(Unshowable):
     """A 256-bit store key. Its repr is redacted; `text()` is for `key export` alone."""
 
     __slots__ = ("_raw", "id")
@@ -98,11 +102,8 @@ class Key:
     def sealer(self, store_id: str, *, random: Random = os.urandom) -> Sealer:
         return Sealer(self._raw, store_id, random=random)
 
-    def __repr__(self) -> str:
-        return f"Key(id={self.id})"
-
-    def __reduce__(self) -> None:
-        raise TypeError("a Key cannot be pickled")
+    def _shown(self) -> str:
+        return f"id={self.id}"
 
 
 class Sealer:
@@ -111,6 +112,8 @@ class Sealer:
     __slots__ = ("_aead", "_mac_key", "_store_id", "_random")
 
     def __init__(self, raw: bytes, store_id: str, *, random: Random = os.urandom) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
         self._aead = AESGCM(_derive(raw, "value encryption"))
         self._mac_key = _derive(raw, "store mac")
         self._store_id = store_id
@@ -134,7 +137,7 @@ class Sealer:
                 raise ValueError
             plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], self._aad(name))
             return SecretValue(plain.decode("utf-8"))
-        except (ValueError, InvalidTag, UnicodeDecodeError):
+        except (ValueError, _invalid_tag(), UnicodeDecodeError):
             raise StoreError(f"the sealed value of {name} does not open: the store was "
                              f"corrupted or tampered with",
                              hint="restore the store from git (`git checkout -- <store>`)") \
@@ -146,6 +149,12 @@ class Sealer:
         for part in parts:
             _feed(h, part)
         return h.hexdigest()
+
+
+def _invalid_tag() -> type[Exception]:
+    from cryptography.exceptions import InvalidTag
+
+    return InvalidTag
 
 
 def chain_link(previous_chain_key: bytes, store_id: str, key_id: str, generation: int) -> str:

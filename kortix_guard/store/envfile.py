@@ -8,6 +8,7 @@ from kortix_guard._fs import atomic_write, read_text
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
+from kortix_guard.store import read_names, transaction
 from kortix_guard.store.commands import name_errors
 
 
@@ -50,7 +51,6 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     for note in manifest.undeclared_notes([n for n in to_push if n not in manifest.declared]):
         echo(f"warning: {note}", err=True)
     if to_push and not dry_run:
-        from kortix_guard.store import transaction
 
         with transaction(store, project.display(store), key_file=project.key_file) as draft:
             for name, value in to_push.items():
@@ -64,8 +64,6 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
 
 def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
     """A names-only skeleton: never a value."""
-    from kortix_guard.store import read_names
-
     manifest = project.load_manifest()
     store = project.store_path(manifest)
     in_store = [n for n in read_names(store, project.display(store)) if n not in manifest.declared]

@@ -6,6 +6,10 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.project import Project
+from kortix_guard.store import create, recipients, rekey, v1cmds
+from kortix_guard.store import file as store_file
+from kortix_guard.store.crypto import Key
+from kortix_guard.store.recipientcmds import own_name, own_recipient
 
 
 def new_key(project: Project) -> int:
@@ -20,9 +24,6 @@ def create_store(project: Project, store: Path, display: str) -> list[str]:
     """A new version 2 store wrapped to you, creating your identity first when you have none.
     Where pyrage has no wheel (musl Linux, Windows on ARM), a version 1 store with a new key
     saved as your per-user key. Returns what to tell the user."""
-    from kortix_guard.store import create, recipients, v1cmds
-    from kortix_guard.store.crypto import Key
-    from kortix_guard.store.recipientcmds import own_name, own_recipient
 
     said = []
     try:
@@ -48,9 +49,6 @@ def create_store(project: Project, store: Path, display: str) -> list[str]:
 
 
 def rotate_key(project: Project) -> int:
-    from kortix_guard.store import file as store_file
-    from kortix_guard.store import rekey, v1cmds
-    from kortix_guard.store.crypto import Key
 
     store = project.store_path()
     display = project.display(store)

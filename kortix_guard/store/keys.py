@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from kortix_guard._fs import read_text
 from kortix_guard.errors import BadKey, NoKey, StoreError
+from kortix_guard.secret import Unshowable
+from kortix_guard.store import recipients
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.shapes import check_private
 
@@ -48,8 +50,8 @@ class FoundKey(NamedTuple):
 
 class KeySource(Protocol):
     """A place a key comes from. `name` is for messages, never the secret."""
-
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def open(self, store: StoreFile, display: str) -> FoundKey | None:
         """The store's key; None when this source is not one of the store's (not mine).
@@ -61,7 +63,6 @@ class KeySource(Protocol):
 
 class SymmetricKey(NamedTuple):
     """A `kgk1_` key: it opens the version 1 store whose key id it has."""
-
     name: str
     key: Key
 
@@ -76,7 +77,6 @@ class SymmetricKey(NamedTuple):
 
 class IdentityKey(NamedTuple):
     """An age identity or OpenSSH key: it opens a version 2 store it is a recipient of."""
-
     name: str
     identity: Identity
 
@@ -119,7 +119,6 @@ def source_of(text: str, name: str, path: Path | None = None, *,
               explicit: bool) -> KeySource:
     """A `kgk1_` key, else an age identity or OpenSSH private key (pyrage loaded only then)."""
     if "AGE-SECRET-KEY-1" in text.upper() or "BEGIN OPENSSH PRIVATE KEY" in text:
-        from kortix_guard.store import recipients
 
         if path is not None:
             return IdentityKey(name, recipients.identity_from_file(path, explicit=explicit,
@@ -145,7 +144,6 @@ def _explicit(key_file: Path | None) -> KeySource | None:
 def _implicit_identities(notes: list[str]) -> Iterator[KeySource]:
     """Your personal identity, then ~/.ssh/id_ed25519 and ~/.ssh/id_rsa. A protected or
     unusable SSH key is skipped with a note; a personal identity others can read is refused."""
-    from kortix_guard.store import recipients
 
     personal = recipients.personal_identity_path()
     if personal.exists():
@@ -172,9 +170,8 @@ def _implicit_identities(notes: list[str]) -> Iterator[KeySource]:
 _UNREAD = object()
 
 
-class Keyring:
+class Keyring(Unshowable):
     """Every key source one command may use, each read at most once, in memory only."""
-
     def __init__(self, key_file: Path | None = None) -> None:
         self.key_file = key_file
         self._explicit: object = _UNREAD  # a KeySource, None, or the error reading it raised
@@ -183,11 +180,8 @@ class Keyring:
         self._user_keys: dict[Path, KeySource] = {}
         self.notes: list[str] = []
 
-    def __repr__(self) -> str:
-        return f"Keyring(key_file={self.key_file})"
-
-    def __reduce__(self) -> None:
-        raise TypeError("a Keyring cannot be pickled")
+    def _shown(self) -> str:
+        return f"key_file={self.key_file}"
 
     def explicit(self) -> KeySource | None:
         """The explicit source, or None when none is set (read once; an error reading it is

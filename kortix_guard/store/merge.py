@@ -16,8 +16,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from kortix_guard import errors
+from kortix_guard._fs import atomic_write
 from kortix_guard._out import echo
 from kortix_guard.project import Project
+from kortix_guard.store import Draft, history, open_store
+from kortix_guard.store import file as store_file
+from kortix_guard.store.chain import Mark, descends
+from kortix_guard.store.keys import Keyring
 
 
 class _Conflict(Exception):
@@ -26,9 +31,6 @@ class _Conflict(Exception):
 
 
 def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
-    from kortix_guard.store import file as store_file
-    from kortix_guard.store import history, open_store
-    from kortix_guard.store.keys import Keyring
 
     real = project.store_path()
     keyring = Keyring(project.key_file)  # one read of each source for all three sides
@@ -39,7 +41,8 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
                                       (theirs, "theirs (%B)"))]
         except errors.Error as e:
             raise _Conflict(f"a side does not open here: {e.diagnostics()}") from None
-        result, carried = _merge(*sides, history(real))
+        base_side, ours_side, theirs_side = sides
+        result, carried = _merge(base_side, ours_side, theirs_side, history(real))
     except _Conflict as c:
         return _conflict(ours, theirs, c.why)
     store_file.write(ours, result)
@@ -53,9 +56,6 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
 
 def _merge(o, a, b, versions):
     """The merged StoreFile and the names carried across a re-key."""
-    from kortix_guard.store import Draft
-    from kortix_guard.store.chain import Mark, descends
-
     if len({s.file.store_id for s in (o, a, b)}) > 1:
         raise _Conflict("the sides are different stores (different store ids)")
     same_key = a.file.key_id == b.file.key_id
@@ -140,7 +140,6 @@ def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
 def _conflict(ours: Path, theirs: Path, why: str) -> int:
     """Leave a file that every kortix-guard command refuses (conflict markers), never one
     that `git add` would turn into a silent revert of the other side."""
-    from kortix_guard._fs import atomic_write
 
     ours_text, theirs_text = ours.read_bytes(), theirs.read_bytes()
     atomic_write(ours, b"<<<<<<< ours\n" + ours_text + b"=======\n" + theirs_text

@@ -7,7 +7,14 @@ import os
 
 from kortix_guard import errors
 from kortix_guard._out import echo
+from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
+from kortix_guard.store import _missing_store_hint, open_store, recipients, rekey, transaction, v1
+from kortix_guard.store import file as store_file
+from kortix_guard.store.crypto import Key
+from kortix_guard.store.file import RECIPIENTS_SINCE
+from kortix_guard.store.recipients import Recipient
+from kortix_guard.store.shapes import RECIPIENT_NAME
 
 UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-guard {version} or "
             "later, and the old `kgk1_` key no longer opens it (CI too: `kortix-guard recipients "
@@ -16,9 +23,6 @@ UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-g
 
 def own_name(project: Project) -> str:
     """How the person running this is named among recipients: git's user.email, else $USER."""
-    from kortix_guard.git import GitError, Repo
-    from kortix_guard.store.shapes import RECIPIENT_NAME
-
     try:
         email = Repo(project.cwd).config("user.email")
     except GitError:
@@ -38,16 +42,12 @@ def _login() -> str | None:
 
 def own_recipient():
     """Your personal identity's recipient, or None when you have no identity."""
-    from kortix_guard.store import recipients
-
     if not recipients.personal_identity_path().exists():
         return None
     return recipients.personal_recipient()
 
 
 def add(project: Project, name: str, recipient_text: str | None, *, generate: bool) -> int:
-    from kortix_guard.store import file as store_file
-    from kortix_guard.store import recipients, transaction
 
     recipients.check_name(name)
     store, display = _store(project)
@@ -90,10 +90,6 @@ def _refuse_duplicate(existing: dict[str, str], name: str, recipient) -> None:
 
 def _upgrade(project: Project, store, display: str, *, extra: dict | None = None) -> None:
     """Version 1 → 2: a new data key, wrapped to you (and extra), chained from the old key."""
-    from kortix_guard.store import rekey, v1
-    from kortix_guard.store.crypto import Key
-    from kortix_guard.store.file import RECIPIENTS_SINCE
-
     mine = own_recipient()
     if mine is None:
         raise errors.StoreError(f"{display} is a version 1 store; converting it wraps its key to "
@@ -111,8 +107,6 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
 
 def ls(project: Project, *, as_json: bool = False) -> int:
     """Needs no key: recipients are public."""
-    from kortix_guard.store import file as store_file
-
     store, display = _store(project)
     sf = store_file.read(store, display)
     rows = [{"name": n, "type": line.kind, "recipient": line.recipient,
@@ -137,10 +131,6 @@ def ls(project: Project, *, as_json: bool = False) -> int:
 
 
 def rm(project: Project, name: str, *, force: bool = False) -> int:
-    from kortix_guard.store import file as store_file
-    from kortix_guard.store import rekey
-    from kortix_guard.store.crypto import Key
-    from kortix_guard.store.recipients import Recipient
 
     store, display = _store(project)
     sf = store_file.read(store, display)
@@ -178,7 +168,6 @@ def rm(project: Project, name: str, *, force: bool = False) -> int:
 
 
 def upgrade(project: Project) -> int:
-    from kortix_guard.store import file as store_file
 
     store, display = _store(project)
     if store_file.read(store, display).has_recipients:
@@ -193,8 +182,6 @@ def upgrade(project: Project) -> int:
 
 def trust(project: Project) -> int:
     """Make this store the one this machine expects (after a reviewed re-key it cannot chain)."""
-    from kortix_guard.store import open_store
-
     store, display = _store(project)
     opened = open_store(store, display, key_file=project.key_file, trusting=True)
     sf = opened.file
@@ -207,7 +194,6 @@ def _store(project: Project):
     store = project.store_path()
     display = project.display(store)
     if not store.exists():
-        from kortix_guard.store import _missing_store_hint
 
         raise errors.StoreError(f"{display}: no store here",
                                 hint=_missing_store_hint(store, display))

@@ -14,7 +14,10 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+from kortix_guard._dirs import config_dir
+from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import BadKey, InputError, StoreError
+from kortix_guard.secret import Unshowable
 from kortix_guard.store.shapes import (
     AGE_IDENTITY,
     AGE_RECIPIENT,
@@ -42,7 +45,6 @@ def _pyrage():
 
 class Recipient(NamedTuple):
     """A public key the data key is wrapped to. `text` is its one-line public form."""
-
     kind: str  # "age", "ssh-ed25519" or "ssh-rsa"
     text: str
 
@@ -61,7 +63,7 @@ class Recipient(NamedTuple):
             if self.kind == "age":
                 return pyrage.x25519.Recipient.from_str(self.text)
             return pyrage.ssh.Recipient.from_str(self.text)
-        except Exception:  # noqa: BLE001 (pyrage raises its own and ValueError)
+        except Exception:
             raise InputError(f"not a valid {self.kind} recipient (a bad checksum or key)",
                              hint="copy the public key again: `kortix-guard identity show`, "
                                   "`cat ~/.ssh/id_ed25519.pub`") from None
@@ -98,7 +100,6 @@ def parse_recipient(value: str, *, cwd: Path | None = None) -> Recipient:
 
 
 def _read_small(path: Path) -> str:
-    from kortix_guard._fs import read_text
 
     return read_text(path, what="recipient file", limit=16 * 1024).strip().splitlines()[0]
 
@@ -109,9 +110,8 @@ def wrap(data_key: bytes, recipient: Recipient) -> str:
     return base64.b64encode(encrypted).decode("ascii")
 
 
-class Identity:
+class Identity(Unshowable):
     """A private key that may unwrap: never printed, never pickled."""
-
     __slots__ = ("source", "_identity", "public")
 
     def __init__(self, source: str, identity: object, public: Recipient | None = None) -> None:
@@ -119,11 +119,8 @@ class Identity:
         self._identity = identity
         self.public = public  # its public half, when known (for fingerprints)
 
-    def __repr__(self) -> str:
-        return f"Identity(from {self.source})"
-
-    def __reduce__(self) -> None:
-        raise TypeError("an Identity cannot be pickled")
+    def _shown(self) -> str:
+        return f"from {self.source}"
 
     def unwrap(self, wrapped: str) -> bytes | None:
         """The data key, or None when this identity is not a recipient of it."""
@@ -142,7 +139,7 @@ def identity_from_text(text: str, source: str, public: Recipient | None = None) 
     if age is not None:
         try:
             identity = pyrage.x25519.Identity.from_str(age.group(0))
-        except Exception:  # noqa: BLE001
+        except Exception:
             raise BadKey(f"malformed age identity in {source} (its checksum does not match)",
                          hint="copy it again whole; it is one line starting AGE-SECRET-KEY-1") \
                 from None
@@ -154,7 +151,7 @@ def identity_from_text(text: str, source: str, public: Recipient | None = None) 
                                              "age identity (`kortix-guard identity new`)")
         try:
             return Identity(source, pyrage.ssh.Identity.from_buffer(text.encode()), public)
-        except Exception:  # noqa: BLE001
+        except Exception:
             raise BadKey(f"{source}: an SSH key type age cannot use (only ed25519 and RSA)",
                          hint="use an ssh-ed25519 key or an age identity") from None
     raise BadKey(f"{source}: not a kgk1_ key, an age identity or an OpenSSH private key",
@@ -176,7 +173,6 @@ def _ssh_key_is_encrypted(text: str) -> bool:
 
 
 def identity_from_file(path: Path, *, explicit: bool, text: str | None = None) -> Identity:
-    from kortix_guard._fs import read_text
     check_private(path, what="identity file")
     if text is None:
         text = read_text(path, what="identity file", limit=64 * 1024, allow_pipe=explicit)
@@ -211,15 +207,12 @@ def generate() -> tuple[str, str]:
 
 
 def personal_identity_path() -> Path:
-    from kortix_guard._dirs import config_dir
 
     return config_dir() / "identity.txt"
 
 
 def create_personal_identity() -> tuple[Path, str]:
     """Write your age identity (0600, in a 0700 folder); refuse to replace one."""
-    from kortix_guard._fs import atomic_write
-
     path = personal_identity_path()
     if path.exists():
         raise StoreError(f"{path}: you already have an identity; kortix-guard never replaces it",
@@ -238,5 +231,7 @@ def personal_recipient() -> Recipient:
     path = personal_identity_path()
     if not path.exists():
         raise StoreError("you have no identity yet", hint="create one: `kortix-guard identity new`")
-    return identity_from_file(path, explicit=False).public
+    public = identity_from_file(path, explicit=False).public
+    assert public is not None  # an age identity always knows its recipient
+    return public
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from kortix_guard._dirs import config_dir
 from kortix_guard._fs import atomic_write
 from kortix_guard.errors import BadKey, NoKey, StoreError
 from kortix_guard.store.crypto import Key
@@ -33,7 +34,6 @@ STALE_HINT = ("get the current store (`git log -- {store}`, `git revert` the rev
 
 
 def user_key_dir() -> Path:
-    from kortix_guard._dirs import config_dir
 
     return config_dir() / "keys"
 

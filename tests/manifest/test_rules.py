@@ -50,7 +50,8 @@ CASES = [
     ("trigger alias declared",
      HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\ntype = "webhook"\nsecretEnv = "HOOK"\n', [], 0),
     ("trigger bad name",
-     HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\nsecret_env = "hook-x"\n', [("KG110", 6)], 1),  # kortix-guard: allow
+     HEAD + '[env]\nrequired = ["HOOK"]\n[[triggers]]\nsecret_env = "hook-x"\n',  # kortix-guard: allow
+     [("KG110", 6)], 1),
     ("connector undeclared",
      HEAD + '[[connectors]]\nname = "x"\n[connectors.auth]\ntype = "bearer"\nsecret = "TOK"\n',
      [("KG141", 7)], 1),

@@ -87,9 +87,23 @@ def test_round_trip_one_megabyte() -> None:
 
 def test_secret_value_never_prints() -> None:
     value = SecretValue("hunter2-planted")
-    for shown in (repr(value), str(value), f"{value}", f"{value!r}", "%s" % value, str([value])):
+    for shown in (repr(value), str(value), f"{value}", f"{value!r}", "%s" % value, str([value])):  # noqa: UP031 (the %-format must redact too)
         assert "hunter2" not in shown
     with pytest.raises(TypeError):
         import pickle
 
         pickle.dumps(value)
+
+
+@given(st.binary(min_size=32, max_size=32), st.text(max_size=40), st.integers(1, 80))
+def test_the_key_derivation_is_hkdf_sha256(raw: bytes, purpose: str, length: int) -> None:
+    """Key ids and chain keys are derived with the standard library's HMAC (no cryptography
+    import for them): the same bytes as cryptography's HKDF, salt-less, SHA-256."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    from kortix_guard.store.crypto import _derive
+
+    expected = HKDF(algorithm=hashes.SHA256(), length=length, salt=None,
+                    info=f"kortix-guard v1 {purpose}".encode()).derive(raw)
+    assert _derive(raw, purpose, length) == expected

@@ -7,10 +7,10 @@ import os
 import shlex
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from kortix_guard.store.crypto import Key
 from tests.conftest import MANIFEST, assert_cannot_run, assert_no_value, git, kg, kg_proc, write
@@ -99,8 +99,8 @@ def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
     git("init", "-q", cwd=other)
     write(other, {"kortix.toml": MANIFEST})
     foreign_key = Key.generate()
-    from kortix_guard.store import file as store_file
     from kortix_guard.store import StoreFile, signed
+    from kortix_guard.store import file as store_file
 
     sf = signed(foreign_key.sealer(sid), StoreFile(sid, foreign_key.id, "0" * 64))
     store_file.write(other / STORE, sf)

@@ -41,7 +41,8 @@ TAMPERING: list[tuple[str, Callable[[str], str], str]] = [
     ("added entry", lambda t: t + re.search(r'^A_ONE = "(.*)"$', t, re.M).group(0)
      .replace("A_ONE", "C_NEW") + "\n", "MAC does not verify"),
     ("key id", lambda t: _flip(t, r'^key_id = "(.)'), "wrong key"),
-    ("version", lambda t: t.replace("version = 1", "version = 7"), "store version 7; this kortix-guard reads versions 1 and 2"),
+    ("version", lambda t: t.replace("version = 1", "version = 7"),
+     "store version 7; this kortix-guard reads versions 1 and 2"),
     ("broken toml", lambda t: t.replace("[secrets]", "[secrets"), "not a valid store"),
     ("conflict markers", lambda t: t.replace("[secrets]\n", "[secrets]\n<<<<<<< HEAD\n"),
      "conflict markers"),
@@ -128,7 +129,6 @@ def test_the_fast_reader_agrees_with_tomllib() -> None:
     """The line-by-line reader of canonical files returns exactly what tomllib returns, for
     every file kortix-guard can write (both versions), and parses back to the same store."""
     import tomllib
-
     from hypothesis import given, settings
 
     from kortix_guard.store.file import _canonical_loads, parse

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 import json
 import stat
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from kortix_guard.store import open_store
 from tests.conftest import assert_no_value, kg, kg_proc
-from tests.store.conftest import STORE, forget_user_keys, store_id
+from tests.store.conftest import STORE, forget_user_keys
 
-PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app", "sk-planted-0123456789abcdef", "multi\nline\nPEM"]  # kortix-guard: allow
+PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app",  # kortix-guard: allow
+           "sk-planted-0123456789abcdef", "multi\nline\nPEM"]
 
 
 def values(root: Path) -> dict[str, str]:

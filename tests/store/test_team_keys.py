@@ -184,7 +184,8 @@ def test_tampered_recipient_lines_are_refused(team: dict, tamper: str) -> None:
     if tamper == "added-line":
         _, public = recipients.generate()
         wrapped = recipients.wrap(Key.generate().material(), recipients.parse_recipient(public))
-        line = f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", key = "{wrapped}" }}\n'
+        line = (f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", '
+                f'key = "{wrapped}" }}\n')
         text = text.replace("\n[secrets]", line + "\n[secrets]")
     elif tamper == "changed-added":
         added = data["recipients"]["bob"]["added"]

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 from kortix_guard.scan.matcher import LiteralMatcher
 from kortix_guard.scan.model import Blob, Confidence, Hit
-from kortix_guard.secret import SecretValue
+from kortix_guard.secret import SecretValue, Unshowable
 
 
-class KnownValues:
+class KnownValues(Unshowable):
     def __init__(self, values: dict[str, list[tuple[str, SecretValue]]], *, min_length: int) -> None:
         """values: rule code -> [(label, value)]; the label names where it came from."""
         by_value: dict[bytes, tuple[str, str]] = {}
@@ -39,8 +39,5 @@ class KnownValues:
             yield Hit(start, code, label, SecretValue(self._values[index].decode("utf-8")),
                       Confidence.HIGH)
 
-    def __repr__(self) -> str:
-        return f"KnownValues({len(self._values)} values)"
-
-    def __reduce__(self) -> None:
-        raise TypeError("known values cannot be pickled")
+    def _shown(self) -> str:
+        return f"{len(self._values)} values"
