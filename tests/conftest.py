@@ -95,8 +95,17 @@ def user_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_cache: Path) -> Path:
-    """Per-user key files go to a temporary config folder; no key comes from the real env."""
+    """Per-user key files go to a temporary config folder and HOME to an empty one (no
+    `~/.ssh` key or git setting of whoever runs the tests is read); no key comes from the
+    real environment."""
     config = tmp_path / "config"
+    home = tmp_path / "home"
+    home.mkdir(exist_ok=True)
+    monkeypatch.setenv("HOME", str(home))
+    for role in ("AUTHOR", "COMMITTER"):
+        monkeypatch.setenv(f"GIT_{role}_NAME", "Dev")
+        monkeypatch.setenv(f"GIT_{role}_EMAIL", "dev@example.com")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
     monkeypatch.setenv("XDG_CACHE_HOME", str(user_cache))
     monkeypatch.delenv("KORTIX_GUARD_KEY", raising=False)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements" / "action.lock"
 
@@ -17,6 +19,7 @@ def _command() -> list[str]:
     return header.split()
 
 
+@pytest.mark.network
 def test_lock_matches_pyproject(tmp_path: Path) -> None:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)

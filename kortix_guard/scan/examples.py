@@ -31,7 +31,7 @@ _FIELD = re.compile(r"\{(?P<name>alnum|letters|lower|upper|digits|hex|b64x|b64|b
                     r"kgk1|age|github|npm)(?::(?P<n>\d+|[a-z_]+))?\}")
 
 
-def _chars(rng: random.Random, alphabet: str, n: int) -> str:
+def chars(rng: random.Random, alphabet: str, n: int) -> str:
     """n random characters; from 8 on, with a digit and both cases where the alphabet has
     them, so that a random value never happens to look like a word."""
     needs = [group for group in (string.digits, string.ascii_lowercase, string.ascii_uppercase)
@@ -42,14 +42,14 @@ def _chars(rng: random.Random, alphabet: str, n: int) -> str:
             return text
 
 
-def _jwt(rng: random.Random, role: str = "") -> str:
+def jwt(rng: random.Random, role: str = "") -> str:
     """A JWT with random claims; `role` makes it a Supabase key (`anon`, `service_role`)."""
     def part(obj: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-    claims = ({"iss": "supabase", "ref": _chars(rng, _ALPHABETS["lower"], 20), "role": role}
-              if role else {"sub": _chars(rng, _ALPHABETS["alnum"], 12)})
+    claims = ({"iss": "supabase", "ref": chars(rng, _ALPHABETS["lower"], 20), "role": role}
+              if role else {"sub": chars(rng, _ALPHABETS["alnum"], 12)})
     return ".".join([part({"alg": "HS256", "typ": "JWT"}), part(claims),
-                     _chars(rng, _ALPHABETS["alnum"], 43)])
+                     chars(rng, _ALPHABETS["alnum"], 43)])
 
 
 def age_identity(rng: random.Random) -> str:
@@ -72,7 +72,7 @@ def age_identity(rng: random.Random) -> str:
 
 def checksummed_token(rng: random.Random, prefix: str) -> str:
     """A GitHub (`ghp`, `gho`, …) or npm token: 30 random characters and their CRC32 in base62."""
-    body = _chars(rng, _ALPHABETS["alnum"], 30)
+    body = chars(rng, _ALPHABETS["alnum"], 30)
     return f"{prefix}_{body}{crc32_base62(body)}"
 
 
@@ -85,7 +85,7 @@ def expand(template: str, rng: random.Random | None = None) -> str:
         if name == "uuid":
             return str(uuid.UUID(int=rng.getrandbits(128)))
         if name == "jwt":
-            return _jwt(rng, arg)
+            return jwt(rng, arg)
         if name in ("github", "npm"):
             return checksummed_token(rng, arg or ("ghp" if name == "github" else "npm"))
         if name == "kgk1":
@@ -93,7 +93,7 @@ def expand(template: str, rng: random.Random | None = None) -> str:
             return Key(bytes(rng.randrange(256) for _ in range(32))).text()
         if name == "age":
             return age_identity(rng)
-        return _chars(rng, _ALPHABETS[name], n)
+        return chars(rng, _ALPHABETS[name], n)
 
     return _FIELD.sub(fill, template)
 

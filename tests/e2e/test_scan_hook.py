@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git, git_init, write
-from tests.e2e.conftest import try_repo
+from tests.e2e.conftest import HookEnv, run_hook
 from tests.scan.conftest import TOKENS
 
 pytestmark = pytest.mark.slow
@@ -18,28 +18,28 @@ TOKEN = TOKENS["github-classic"]
     (f'token = "{TOKEN}"  # kortix-guard: allow\n', True),
     ("token = None\n", True),
 ], ids=["planted-token-blocked", "allowed-token-passes", "clean-passes"])
-def test_kortix_scan_hook(tmp_path: Path, pre_commit_home: Path, content: str, passes: bool) -> None:
+def test_kortix_scan_hook(tmp_path: Path, pre_commit_home: HookEnv, content: str, passes: bool) -> None:
     repo = git_init(tmp_path / "repo")
     write(repo, {"app.py": content})
     git("add", "app.py", cwd=repo)
-    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    result = run_hook(repo, "kortix-scan", home=pre_commit_home)
     assert (result.code == 0) is passes, result.out + result.err
     if not passes:
         assert "app.py:1:10: KG320 [high] GitHub token `ghp_…` (40 chars)" in result.out
         assert TOKEN[4:] not in result.out + result.err
 
 
-def test_all_files_scans_every_tracked_file(tmp_path: Path, pre_commit_home: Path) -> None:
+def test_all_files_scans_every_tracked_file(tmp_path: Path, pre_commit_home: HookEnv) -> None:
     repo = git_init(tmp_path / "repo")
     write(repo, {"old.py": f'token = "{TOKEN}"\n'})
     git("add", "old.py", cwd=repo)
     git("commit", "-qm", "old", cwd=repo)
-    result = try_repo(repo, "kortix-scan", "--all-files", home=pre_commit_home)
+    result = run_hook(repo, "kortix-scan", "--all-files", home=pre_commit_home)
     assert result.code == 1
     assert "old.py:1:10: KG320" in result.out
 
 
-def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: Path) -> None:
+def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: HookEnv) -> None:
     """A value of the project's store, in a shape no pattern knows, is blocked by the hook."""
     from tests.conftest import MANIFEST, kg
 
@@ -50,14 +50,14 @@ def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: Path) -> Non
     assert kg("secrets", "set", f"DATABASE_URL={value}", cwd=repo).code == 0
     write(repo, {"notes.txt": f"remember: {value}\n"})
     git("add", "notes.txt", cwd=repo)
-    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    result = run_hook(repo, "kortix-scan", home=pre_commit_home)
     assert result.code == 1, result.out + result.err
     assert "notes.txt:1:11: KG300 [high] the store's value of DATABASE_URL" in result.out
     assert value not in result.out + result.err
 
 
 @pytest.mark.parametrize("version", [1, 2])
-def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_home: Path,
+def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_home: HookEnv,
                                                      version: int) -> None:
     """A committed store whose names kortix.toml declares: the commit hook passes, and
     `check --all-files` finds no secret in it (a version 2 line `NAME = { value = … }` was
@@ -69,14 +69,17 @@ def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_
     repo = git_init(tmp_path / "repo")
     write(repo, {"kortix.toml": MANIFEST})
     if version == 2:
-        assert kg("identity", "new", cwd=repo).code == 0
-    assert kg("key", "new", cwd=repo).code == 0
+        assert kg("key", "new", cwd=repo).code == 0
+    else:
+        from kortix_guard.store import v1cmds
+
+        v1cmds.create_with_new_key(repo / ".kortix" / "secrets.enc.toml")
     assert kg("secrets", "set", "DATABASE_URL=postgres://app:Zq8-real@db.corp.io/app",
               "OPENAI_API_KEY=-", cwd=repo, input="sk-" + "proj-" + "Q" * 48).code == 0
     store = ".kortix/secrets.enc.toml"
     assert f"version = {version}\n" in (repo / store).read_text()
     git("add", "kortix.toml", store, cwd=repo)
-    result = try_repo(repo, "kortix-scan", home=pre_commit_home)
+    result = run_hook(repo, "kortix-scan", home=pre_commit_home)
     assert result.code == 0, result.out + result.err
     git("commit", "-qm", "store", cwd=repo)
     checked = json.loads(kg("check", "--all-files", "--format", "json", cwd=repo).out)

@@ -8,36 +8,43 @@ import random
 import string
 from pathlib import Path
 
+import pytest
+
+from kortix_guard.scan import examples
 from kortix_guard.scan.examples import checksummed_token
 from tests.conftest import kg
 
-_rng = random.Random(20261126)
+RNG = random.Random(20261126)
 ALNUM = string.ascii_letters + string.digits
 
 
+@pytest.fixture(autouse=True)
+def _seed_per_test(request: pytest.FixtureRequest) -> None:
+    """Each test draws the same fillers whatever ran before it (alone, in any order, or
+    on another xdist worker)."""
+    RNG.seed(request.node.nodeid)
+
+
 def rand(n: int, alphabet: str = ALNUM) -> str:
-    return "".join(_rng.choice(alphabet) for _ in range(n))
+    return examples.chars(RNG, alphabet, n)
 
 
 def pem() -> str:
-    body = base64.b64encode(bytes(_rng.randrange(256) for _ in range(600))).decode()
+    body = base64.b64encode(bytes(RNG.randrange(256) for _ in range(600))).decode()
     lines = [body[i:i + 64] for i in range(0, len(body), 64)]
     kind = "RSA " + "PRIVATE KEY"
     return "\n".join([f"-----BEGIN {kind}-----", *lines, f"-----END {kind}-----"])
 
 
 def jwt() -> str:
-    def part(obj: dict) -> str:
-        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
-    return ".".join([part({"alg": "HS256", "typ": "JWT"}),
-                     part({"sub": rand(12), "name": "planted"}), rand(43, ALNUM + "-_")])
+    return examples.jwt(RNG)
 
 
 TOKENS = {
     "openai": "sk-" + "proj-" + rand(48, ALNUM + "-_"),
     "anthropic": "sk-" + "ant-" + "api03-" + rand(60, ALNUM + "-_"),
     "github-pat": "github" + "_pat_" + rand(82, ALNUM + "_"),
-    "github-classic": checksummed_token(_rng, "gh" + "p"),
+    "github-classic": checksummed_token(RNG, "gh" + "p"),
     "stripe": "sk" + "_live_" + rand(24),
     "slack": "xo" + "xb-" + rand(12, string.digits) + "-" + rand(24),
     "google": "AI" + "za" + rand(35, ALNUM + "-_"),

@@ -3,8 +3,6 @@ its example, and every never-commit file: one table per class, on both matching 
 (hyperscan, and Python's re where hyperscan is absent)."""
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from kortix_guard.scan import context
@@ -12,9 +10,9 @@ from kortix_guard.scan.detectors import all_detectors, files
 from kortix_guard.scan.engine import Item, Scanner
 from kortix_guard.scan.examples import expand
 from kortix_guard.scan.model import Confidence
+from tests.scan.conftest import RNG
 
 ENGINES = ["hyperscan", "re"]
-_rng = random.Random(20261128)
 
 
 @pytest.fixture(params=ENGINES)
@@ -40,7 +38,7 @@ def _cases(kind: str):
 
 @pytest.mark.parametrize(("detector", "example"), list(_cases("examples")))
 def test_detector_finds_its_examples(engine: str, detector, example) -> None:
-    text = expand(example.text, _rng)
+    text = expand(example.text, RNG)
     found = findings(example.path, text, threshold=min(detector.confidence, Confidence.MEDIUM))
     codes = {f.code for f in found}
     assert detector.code in codes, f"{example.path}: {example.text!r} -> {found}"
@@ -52,13 +50,13 @@ def test_detector_finds_its_examples(engine: str, detector, example) -> None:
 
 @pytest.mark.parametrize(("detector", "example"), list(_cases("negatives")))
 def test_detector_leaves_its_counter_examples(engine: str, detector, example) -> None:
-    assert findings(example.path, expand(example.text, _rng)) == []
+    assert findings(example.path, expand(example.text, RNG)) == []
 
 
 @pytest.mark.parametrize("rule", context.RULES, ids=lambda r: r.id)
 def test_context_rule_decides_its_example(engine: str, rule, monkeypatch) -> None:
     """With the rule, its example is dropped (or only low); without it, it is reported."""
-    text = expand(rule.example, _rng)
+    text = expand(rule.example, RNG)
     found = findings(rule.example_path, text, Confidence.LOW)
     if rule.effect is context.Effect.DROP:
         assert found == [], text
@@ -73,13 +71,13 @@ def test_context_rule_decides_its_example(engine: str, rule, monkeypatch) -> Non
 
 @pytest.mark.parametrize("example", files.EXAMPLES, ids=lambda e: e.path)
 def test_never_commit_file_examples(engine: str, example) -> None:
-    found = findings(example.path, expand(example.text, _rng))
+    found = findings(example.path, expand(example.text, RNG))
     assert found and found[0].code == "KG340" and found[0].confidence is Confidence.HIGH
 
 
 @pytest.mark.parametrize("example", files.NEGATIVES, ids=lambda e: e.path)
 def test_never_commit_file_counter_examples(engine: str, example) -> None:
-    assert "KG340" not in {f.code for f in findings(example.path, expand(example.text, _rng))}
+    assert "KG340" not in {f.code for f in findings(example.path, expand(example.text, RNG))}
 
 
 def test_detector_ids_are_unique_and_codes_registered() -> None:
@@ -93,7 +91,7 @@ def test_detector_ids_are_unique_and_codes_registered() -> None:
 
 def test_high_findings_survive_every_context_rule_but_vendor_examples(engine: str) -> None:
     """A token on a line that says `example`, `test`, `sha256` and `localhost` stays high."""
-    token = expand("{github}", _rng)
+    token = expand("{github}", RNG)
     found = findings("tests/fixtures/example.lock",
                      f'sha256 localhost example test placeholder = "{token}"')
     assert [(f.code, f.confidence) for f in found] == [("KG320", Confidence.HIGH)]
@@ -103,18 +101,18 @@ def test_high_findings_survive_every_context_rule_but_vendor_examples(engine: st
     (Confidence.LOW, {"KG331", "KG332"}), (Confidence.MEDIUM, set()), (Confidence.HIGH, set()),
 ])
 def test_threshold(engine: str, threshold: Confidence, expected: set[str]) -> None:
-    text = 'password = "hunter22"\nblob = "' + expand("{alnum:40}", _rng) + '"\n'
+    text = 'password = "hunter22"\nblob = "' + expand("{alnum:40}", RNG) + '"\n'
     assert {f.code for f in findings("app.py", text, threshold)} == expected
 
 
 def test_store_fields_are_skipped_only_in_a_store(engine: str) -> None:
     """The store's own hex fields and recipient lines are not findings; the same line in
     another file still is, and a value pasted into a store is still found."""
-    mac = 'mac = "' + expand("{hex:64}", _rng) + '"'
+    mac = 'mac = "' + expand("{hex:64}", RNG) + '"'
     header = "# kortix-guard encrypted store: names are public, values are sealed.\n"
     assert findings(".kortix/secrets.enc.toml", header + mac + "\n", Confidence.LOW) == []
     assert findings("settings.toml", mac + "\n", Confidence.LOW)
-    token = expand("{github}", _rng)
+    token = expand("{github}", RNG)
     pasted = findings(".kortix/secrets.enc.toml", header + f'mac = "{token}"\n')
     assert [f.code for f in pasted] == ["KG320"]
 
@@ -128,7 +126,7 @@ def _rule_cases(kind: str):
 @pytest.mark.parametrize(("rule", "example"), list(_rule_cases("negatives")))
 def test_context_rule_leaves_its_counter_examples(engine: str, rule, example) -> None:
     """What a rule must not touch is still reported at the default threshold."""
-    text = expand(example.text, _rng)
+    text = expand(example.text, RNG)
     assert findings(example.path, text), f"{rule.id}: {text!r}"
 
 
@@ -136,7 +134,7 @@ def test_context_rule_leaves_its_counter_examples(engine: str, rule, example) ->
 def test_context_rule_decides_its_class(engine: str, rule, example) -> None:
     """More lines of each rule's class, from the repositories the rule was written for:
     none is reported at the default threshold."""
-    text = expand(example.text, _rng)
+    text = expand(example.text, RNG)
     assert findings(example.path, text) == [], f"{rule.id}: {text!r}"
 
 
@@ -144,7 +142,7 @@ def test_context_rule_decides_its_class(engine: str, rule, example) -> None:
 def test_gate_modes_only_lower_path_based_rules(engine: str, rule) -> None:
     """In --pre-receive, --pre-push and --range, a rule that judges a file by its path never
     drops a finding: a path is chosen by whoever pushes."""
-    text = expand(rule.example, _rng)
+    text = expand(rule.example, RNG)
     scanner = Scanner(min_confidence=Confidence.LOW, gate=True)
     found = scanner.scan(Item(rule.example_path, rule.example_path, data=text.encode())).findings
     assert found and all(f.confidence is Confidence.LOW for f in found), text
@@ -161,12 +159,12 @@ def test_a_provider_token_stays_high_under_any_rule(engine: str, path: str, text
                                                     expected: Confidence) -> None:
     for gate in (False, True):
         scanner = Scanner(min_confidence=Confidence.MEDIUM, gate=gate)
-        found = scanner.scan(Item(path, path, data=expand(text, _rng).encode())).findings
+        found = scanner.scan(Item(path, path, data=expand(text, RNG).encode())).findings
         assert [f.confidence for f in found] == [expected], (path, gate, found)
 
 
 def test_public_by_design_says_why_and_can_be_turned_off(engine: str) -> None:
-    line = expand('{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}', _rng)
+    line = expand('{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}', RNG)
     low = Scanner(min_confidence=Confidence.LOW).scan(
         Item("eas.json", "eas.json", data=line.encode())).findings
     assert [(f.code, f.confidence) for f in low] == [("KG323", Confidence.LOW)]
