@@ -16,10 +16,9 @@ from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
 from kortix_guard.rules import Severity
 from kortix_guard.scan.command import Mode, collect
 from kortix_guard.scan.model import Confidence
-from kortix_guard.store import chain, history, key_opener, open_store, read_names
-from kortix_guard.store import file as store_file
+from kortix_guard.store import chain, fileformat, history, key_opener, open_store, read_names
 from kortix_guard.store.crypto import is_key_text
-from kortix_guard.store.file import parse_time
+from kortix_guard.store.fileformat import parse_time
 
 
 class Format(str, enum.Enum):
@@ -130,10 +129,9 @@ def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str])
     if base is None:
         return None
     try:
-        repo = Repo(ctx.project.cwd)
-        relative = opened.path.resolve().relative_to(repo.root).as_posix()
+        repo, relative = Repo.holding(opened.path)
         repo.resolve(base)
-    except (GitError, ValueError):
+    except GitError:
         # Named with --base, a missing revision fails; guessed from CI's environment (a
         # shallow checkout), it is a warning with the fix.
         problem = (f"the base revision {base} is not in this clone, so the store's re-key "
@@ -144,12 +142,12 @@ def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str])
         return None
     data = repo.file_at(base, relative)
     try:
-        base_sf = (store_file.parse(data.decode("utf-8"), f"{base}:{relative}", canonical=False)
+        base_sf = (fileformat.parse(data.decode("utf-8"), f"{base}:{relative}", canonical=False)
                    if data is not None else None)
     except (errors.StoreError, UnicodeDecodeError):
         return f"the base branch's store ({base}:{relative}) is not a readable store"
     versions = history(opened.path)
-    found = chain.against_base(opened.file, opened.key, base_sf, history=versions,
+    found = chain.against_base(opened.file, base_sf, history=versions,
                                open_key=key_opener(opened.keys, display))
     return f"against {base}: {found}" if found else None
 

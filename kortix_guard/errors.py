@@ -51,6 +51,11 @@ class StoreError(Error):
     """The store cannot be opened: corrupt, tampered with, or of an unknown version."""
 
 
+def restore_hint(display: str) -> str:
+    """The next step for a tracked file that was damaged or deleted."""
+    return f"restore it with `git checkout -- {display}`"
+
+
 def report(exc: BaseException, *, verbose: bool) -> int:
     """Print one message for an exception that stopped a command; return the exit code.
 

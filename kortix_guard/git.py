@@ -67,6 +67,18 @@ class Repo:
         repo.root = Path(repo._git.workdir or repo._git.path).resolve()
         return repo
 
+    @classmethod
+    def holding(cls, path: Path) -> tuple[Repo, str]:
+        """The repository path is in, and path relative to its work tree (with `/`); the
+        path need not exist. GitError when there is no repository or path lies outside it."""
+        repo = cls(path.parent if path.parent.exists() else Path.cwd())
+        try:
+            relative = path.resolve().relative_to(repo.root)
+        except ValueError:
+            raise GitError(f"{path}: outside the repository at {repo.root}",
+                           hint="run kortix-guard inside the repository") from None
+        return repo, relative.as_posix()
+
     def ref_targets(self, prefix: str = "refs/") -> list[str]:
         """The commit every ref under prefix points to (tags peeled)."""
         import pygit2
@@ -221,17 +233,14 @@ class Repo:
         entry = _blob_entry(self._git[self._commit_id(rev)].tree, path)
         return self._blob_data(entry.id) if entry is not None else None
 
-    def file_versions(self, path: str, *, since: str | None = None) -> Iterator[bytes]:
-        """Every distinct content path had in a commit reachable from HEAD or any ref (only
-        those not reachable from `since`, when given)."""
+    def file_versions(self, path: str) -> Iterator[bytes]:
+        """Every distinct content path had in a commit reachable from HEAD or any ref."""
         import pygit2
 
         walker = self._git.walk(None, pygit2.enums.SortMode.NONE)
         for target in {*self.ref_targets(), *([] if self._git.head_is_unborn
                                                else [str(self._git.head.target)])}:
             walker.push(pygit2.Oid(hex=target))
-        if since is not None:
-            walker.hide(self._commit_id(since))
         seen = set()
         for commit in walker:
             entry = _blob_entry(commit.tree, path)

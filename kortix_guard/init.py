@@ -23,8 +23,7 @@ from kortix_guard.repo_setup import (
     gitattributes_lines,
 )
 from kortix_guard.rules import Severity
-from kortix_guard.store import file as store_file
-from kortix_guard.store import open_store
+from kortix_guard.store import fileformat, open_store
 from kortix_guard.store.keycmds import create_store
 
 
@@ -141,7 +140,7 @@ def _next_steps(project: Project, root: Path) -> list[str]:
 def _has_recipients(project: Project) -> bool:
 
     try:
-        return store_file.read(project.store_path(),
+        return fileformat.read(project.store_path(),
                                project.display(project.store_path())).has_recipients
     except errors.Error:
         return False

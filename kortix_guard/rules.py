@@ -20,6 +20,7 @@ class Rule(NamedTuple):
     severity: Severity
     summary: str
     example: str  # a snippet that triggers it (never a real secret)
+    fixable: bool = False  # `manifest check --fix` repairs it
 
 
 E, W = Severity.ERROR, Severity.WARNING
@@ -47,10 +48,11 @@ _RULES = [
     Rule("KG110", "name-invalid", E,
          "A name must match `^[A-Z_][A-Z0-9_]{0,63}$`.", 'required = ["API-KEY"]'),
     Rule("KG111", "name-lowercase", E,
-         "Lower-case name; Kortix upper-cases it silently. Fixable.", 'required = ["api_key"]'),
+         "Lower-case name; Kortix upper-cases it silently.", 'required = ["api_key"]', fixable=True),
     Rule("KG112", "name-too-long", E,
          "Over 64 characters: the Kortix API refuses to store it.", 'required = ["A…(65 chars)"]'),
-    Rule("KG113", "name-whitespace", E, "Spaces around a name. Fixable.", 'required = [" API_KEY "]'),
+    Rule("KG113", "name-whitespace", E, "Spaces around a name.", 'required = [" API_KEY "]',
+         fixable=True),
     Rule("KG114", "name-empty", E, "An empty name.", 'required = [""]'),
     Rule("KG115", "name-not-string", E, "A name that is not a string.", "required = [42]"),
     Rule("KG120", "name-reserved", E, "`KORTIX_*` is reserved for the platform's runtime variables.",
@@ -68,8 +70,8 @@ _RULES = [
          "`ACTIONS_ALLOW_UNSECURE_COMMANDS`, ...): the platform would inject it into every "
          "session. Refused by `secrets set`, `env push` and `inject` too.",
          'optional = ["BASH_ENV"]'),
-    Rule("KG130", "name-duplicate", E, "A name twice in one list. Fixable.",
-         'required = ["A", "A"]'),
+    Rule("KG130", "name-duplicate", E, "A name twice in one list.",
+         'required = ["A", "A"]', fixable=True),
     Rule("KG131", "name-in-both", E, "A name in both `required` and `optional`.",
          'required = ["A"]\noptional = ["A"]'),
     Rule("KG140", "trigger-secret-undeclared", E,
@@ -146,6 +148,9 @@ RULES: dict[str, Rule] = {r.code: r for r in _RULES}
 assert len(RULES) == len(_RULES), "duplicate rule code"
 
 
+FIXABLE = frozenset(r.code for r in _RULES if r.fixable)
+
+
 def rule(code: str) -> Rule:
     return RULES[code]
 
@@ -158,7 +163,7 @@ def markdown_table(prefix: str) -> str:
     for r in _RULES:
         if r.code.startswith(prefix):
             example = html.escape(r.example).replace("\n", "<br>").replace("|", "&#124;")
-            summary = r.summary.replace("|", "\\|")
+            summary = r.summary.replace("|", "\\|") + (" Fixable with `--fix`." if r.fixable else "")
             # Examples look like secrets on purpose; the marker keeps our own scan quiet.
             lines.append(f"| {r.code} | {r.name} | {r.severity.value} | {summary} "
                          f"| <code>{example}</code> <!-- kortix-guard: allow --> |")

@@ -103,11 +103,18 @@ def test_what_to_do_fits_the_file_and_pre_commit(tmp_path: Path) -> None:
     assert "`git rm --cached .env`" in env_file.out
 
 
-def test_fixable_manifest_errors_mention_fix(project: Path) -> None:
-    from kortix_guard.manifest.command import FIXABLE
-    from kortix_guard.rules import RULES
+@pytest.mark.parametrize("code", ["KG110", "KG111", "KG113", "KG114", "KG120", "KG130", "KG131"])
+def test_fixable_is_what_fix_repairs(project: Path, code: str) -> None:
+    """A rule marked fixable in the registry is gone after `--fix`; any other stays."""
+    from kortix_guard.rules import FIXABLE, RULES
 
-    assert FIXABLE == {c for c, r in RULES.items() if "Fixable" in r.summary}
+    write(project, {"kortix.toml": "[env]\n" + RULES[code].example + "\n"})
+    assert code in kg_proc("manifest", "check", cwd=project).out
+    kg_proc("manifest", "check", "--fix", cwd=project)
+    assert (code in kg_proc("manifest", "check", cwd=project).out) is (code not in FIXABLE)
+
+
+def test_fixable_manifest_errors_mention_fix(project: Path) -> None:
     write(project, {"kortix.toml": MANIFEST.replace('"DATABASE_URL"', '"database_url", " B "')})
     result = kg_proc("manifest", "check", cwd=project)
     assert result.code == 1

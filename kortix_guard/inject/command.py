@@ -1,12 +1,11 @@
 """`kortix-guard inject`: GitHub mode, or an explicit destination for other CI."""
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from kortix_guard import errors
-from kortix_guard._fs import atomic_write
+from kortix_guard._fs import write_output
 from kortix_guard._out import echo
 from kortix_guard.inject import github, report_missing, select
 from kortix_guard.inject.formats import Format, render
@@ -40,14 +39,8 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         if output is None:
             echo(text, nl=False)
         else:
-            target = project.cwd / output
-            if os.path.lexists(target) and not (target.is_file() and not target.is_symlink()):
-                raise errors.InputError(f"{output}: exists and is not a regular file; nothing "
-                                        f"was written", hint="choose another --output path")
-            if target.exists() and not force:
-                echo(f"kortix-guard: {output} exists; nothing was written (--force "
-                           f"replaces it)", err=True)
+            if not write_output(project.cwd / output, text.encode("utf-8"), display=str(output),
+                                force=force):
                 return errors.PROBLEMS
-            atomic_write(target, text.encode("utf-8"), mode=0o600)
     echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
     return errors.CLEAN

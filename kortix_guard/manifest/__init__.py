@@ -87,8 +87,7 @@ def _values(path: Path, display: str) -> dict:
                            hint=f"run `kortix-guard manifest check` and fix {display} first")
     doc = parsed.doc
     env = plain(doc.get("env")) or {}
-    return {"project_name": plain(doc["project"])["name"],
-            "required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
+    return {"required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
             "guard": dict(plain(doc.get("guard")) or {})}
 
 
@@ -96,7 +95,6 @@ def from_values(path: Path, values: dict) -> Manifest:
     guard, folder = values["guard"], path.parent
     return Manifest(
         path=path,
-        project_name=values["project_name"],
         required=tuple(values["required"]),
         optional=tuple(values["optional"]),
         guard=GuardConfig(

@@ -10,10 +10,7 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.manifest import Problem, check_file, fix_file
 from kortix_guard.project import Project
-from kortix_guard.rules import Severity
-
-# The rules `--fix` repairs (their summaries in the registry say "Fixable").
-FIXABLE = frozenset({"KG111", "KG113", "KG130"})
+from kortix_guard.rules import FIXABLE, Severity
 
 
 class Format(str, enum.Enum):

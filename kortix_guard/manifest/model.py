@@ -53,7 +53,6 @@ class GuardConfig(NamedTuple):
 
 class Manifest(NamedTuple):
     path: Path
-    project_name: str
     required: tuple[str, ...]
     optional: tuple[str, ...]
     guard: GuardConfig

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from kortix_guard._fs import atomic_write, read_text
-from kortix_guard.errors import InputError
+from kortix_guard.errors import InputError, restore_hint
 from kortix_guard.secret import SecretValue
 
 VERSION = 2
@@ -98,8 +98,8 @@ def load(path: Path, display: str) -> Baseline | None:
         # Accepted only as written: anything else in the file (text appended, entries
         # reordered) was not put there by kortix-guard.
         raise InputError(f"{display}: not byte for byte as kortix-guard writes it",
-                         hint=f"restore it with `git checkout -- {display}`, or regenerate it "
-                              f"with `kortix-guard scan --update-baseline`")
+                         hint=restore_hint(display) + ", or regenerate it "
+                              "with `kortix-guard scan --update-baseline`")
     return baseline
 
 

@@ -172,3 +172,12 @@ class Blob:
     def line(self, number: int) -> bytes:
         start, end = self.line_span(number)
         return self.data[start:end]
+
+
+ENV_EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
+
+
+def is_env_file(name: str) -> bool:
+    """A dotenv file that holds real values: `.env`, `.env.production`, …, not an example
+    (`.env.example`, `.env.sample`, …), which is judged line by line like any other file."""
+    return (name == ".env" or name.startswith(".env.")) and not name.endswith(ENV_EXAMPLE_SUFFIXES)

@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from kortix_guard.scan.engine import Item
+from kortix_guard.scan.model import is_env_file
 
 _PRUNE = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
                     ".pytest_cache", ".hypothesis"})
@@ -74,6 +75,5 @@ def env_files(root: Path) -> Iterator[Path]:
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if d not in _PRUNE]
         for name in names:
-            if (name == ".env" or name.startswith(".env.")) and not name.endswith(
-                    (".example", ".sample", ".template", ".dist", ".defaults")):
+            if is_env_file(name):
                 yield Path(folder) / name

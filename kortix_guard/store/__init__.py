@@ -8,13 +8,12 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from kortix_guard.errors import Error, StoreError
+from kortix_guard.errors import Error, StoreError, restore_hint
 from kortix_guard.git import GitError, Repo
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import chain, crypto, keys, v1
-from kortix_guard.store import file as store_file
+from kortix_guard.store import chain, crypto, fileformat, keys, v1
 from kortix_guard.store import recipients as wrap
-from kortix_guard.store.file import EntryMeta, RecipientLine, StoreFile
+from kortix_guard.store.fileformat import EntryMeta, RecipientLine, StoreFile
 
 __all__ = [
     "Draft",
@@ -33,7 +32,7 @@ def read_names(path: Path, display: str | None = None) -> list[str]:
     """The names in the store, needing no key; [] when there is no store yet."""
     if not path.exists():
         return []
-    return list(store_file.read(path, display).entries)
+    return list(fileformat.read(path, display).entries)
 
 
 class OpenedStore:
@@ -84,14 +83,14 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
     keyring = keyring if keyring is not None else keys.Keyring(key_file)
     if not path.exists():
         raise StoreError(f"{display}: no store here", hint=_missing_store_hint(path, display))
-    sf = store_file.read(path, display, canonical=verify)
+    sf = fileformat.read(path, display, canonical=verify)
     found = find_key(keyring, sf, display)
     sealer = found.key.sealer(sf.store_id)
     if verify and not crypto.verify_mac(sf.mac, sealer.mac(sf.mac_input())):
         raise StoreError(f"{display}: the store's MAC does not verify: an entry or recipient "
                          f"was added, removed, swapped or changed outside kortix-guard",
-                         hint=f"restore it with `git checkout -- {display}`; if you merged it "
-                              f"by hand on purpose, run `kortix-guard secrets reseal`")
+                         hint=restore_hint(display) + "; if you merged it "
+                              "by hand on purpose, run `kortix-guard secrets reseal`")
     if trusting:
         chain.trust(sf, found.key)
     if verify:
@@ -110,13 +109,12 @@ def history(path: Path):
     def versions():
 
         try:
-            repo = Repo(path.parent)
-            relative = path.resolve().relative_to(repo.root).as_posix()
-        except (GitError, ValueError):
+            repo, relative = Repo.holding(path)
+        except GitError:
             return
         for data in repo.file_versions(relative):
             try:
-                yield store_file.parse(data.decode("utf-8"), relative, canonical=False)
+                yield fileformat.parse(data.decode("utf-8"), relative, canonical=False)
             except (StoreError, UnicodeDecodeError):
                 continue
     return versions
@@ -148,12 +146,12 @@ def key_opener(keyring: keys.Keyring, display: str) -> chain.OpenKey:
 def _missing_store_hint(path: Path, display: str) -> str:
     """A store git still tracks was deleted by mistake: restore it, never start a new one."""
     try:
-        repo = Repo(path.parent if path.parent.exists() else Path.cwd())
-        tracked = repo.head_file(path.absolute().relative_to(repo.root).as_posix()) is not None
-    except (GitError, ValueError):
+        repo, relative = Repo.holding(path)
+        tracked = repo.head_file(relative) is not None
+    except GitError:
         tracked = False
     if tracked:
-        return f"git still has it: restore it with `git checkout -- {display}`"
+        return "git still has it: " + restore_hint(display)
     return "create one with `kortix-guard init` (or `kortix-guard key new`)"
 
 
@@ -171,7 +169,7 @@ class Draft:
         """Seal a value; in a version 2 store, record when (now) and clear any mark."""
         self.entries[name] = self.opened.sealer.seal(name, value)
         if self.opened.file.has_recipients:
-            self.meta[name] = EntryMeta(set_at or store_file.now(), mark)
+            self.meta[name] = EntryMeta(set_at or fileformat.now(), mark)
         self.changed = True
 
     def remove(self, name: str) -> None:
@@ -182,7 +180,7 @@ class Draft:
     def add_recipient(self, name: str, recipient) -> None:  # recipient: recipients.Recipient
 
         self.recipients[name] = RecipientLine(
-            recipient.text, store_file.now(),
+            recipient.text, fileformat.now(),
             wrap.wrap(self.opened.key.material(), recipient))
         self.changed = True
 
@@ -198,12 +196,12 @@ def transaction(path: Path, display: str | None = None, *,
                 key_file: Path | None = None, force_write: bool = False) -> Iterator[Draft]:
     """Open under the lock, let the caller change the draft, write it atomically at the end
     (only when something changed, or with force_write, which re-computes the MAC)."""
-    with store_file.locked(path):
+    with fileformat.locked(path):
         draft = Draft(open_store(path, display, key_file=key_file, verify=not force_write,
                                  writing=True))
         yield draft
         if draft.changed or force_write:
-            store_file.write(path, draft.result())
+            fileformat.write(path, draft.result())
 
 
 def create(path: Path, key: crypto.Key, display: str | None = None, *,
@@ -211,20 +209,20 @@ def create(path: Path, key: crypto.Key, display: str | None = None, *,
     """Write a new, empty store sealed for key (version 2, wrapped to recipients, when they
     are given); refuses to replace an existing one."""
 
-    with store_file.locked(path):
+    with fileformat.locked(path):
         if path.exists():
             raise StoreError(f"{display or path}: a store exists already",
                              hint="to change its key, run `kortix-guard key rotate`")
-        store_id = store_file.new_store_id()
+        store_id = fileformat.new_store_id()
         unsigned = StoreFile(store_id, key.id, "0" * 64)
         if recipients is not None:
-            added = store_file.now()
+            added = fileformat.now()
             unsigned = unsigned.replace(
-                version=store_file.RECIPIENTS_VERSION, generation=1,
+                version=fileformat.RECIPIENTS_VERSION, generation=1,
                 recipients={name: RecipientLine(r.text, added, wrap.wrap(key.material(), r))
                             for name, r in recipients.items()})
         sf = signed(key.sealer(store_id), unsigned)
-        store_file.write(path, sf)
+        fileformat.write(path, sf)
         if sf.has_recipients:
             chain.save_mark(store_id, chain.Mark.of(sf, key))
         return sf
@@ -239,7 +237,7 @@ def rekey(path: Path, new_key: crypto.Key, display: str | None = None, *, key_fi
     function of the opened store returning them, which may refuse, under the lock).
     mark_rotate marks every value "to rotate" (someone who could read it was removed)."""
 
-    with store_file.locked(path):
+    with fileformat.locked(path):
         opened = open_store(path, display, key_file=key_file, writing=True)
         old = opened.file
         if callable(recipients):
@@ -248,23 +246,23 @@ def rekey(path: Path, new_key: crypto.Key, display: str | None = None, *, key_fi
         entries = {name: sealer.seal(name, opened.value(name)) for name in old.entries}
         if not old.has_recipients and recipients is None:
             sf = signed(sealer, StoreFile(old.store_id, new_key.id, "0" * 64, entries))
-            store_file.write(path, sf)
+            fileformat.write(path, sf)
             return old, sf
         if recipients is None:
             recipients = {n: wrap.Recipient.stored(r.recipient) for n, r in old.recipients.items()}
-        now = store_file.now()
+        now = fileformat.now()
         meta = {name: EntryMeta(old.meta[name].set_at if name in old.meta else now,
                                 "rotate" if mark_rotate else old.meta.get(name, EntryMeta(now)).mark)
                 for name in entries}
         added = {n: old.recipients[n].added if n in old.recipients else now for n in recipients}
         generation = old.generation + 1
         sf = signed(sealer, StoreFile(
-            old.store_id, new_key.id, "0" * 64, entries, version=store_file.RECIPIENTS_VERSION,
+            old.store_id, new_key.id, "0" * 64, entries, version=fileformat.RECIPIENTS_VERSION,
             generation=generation, previous_key_id=old.key_id,
             chain=crypto.chain_link(opened.key.chain_key(), old.store_id, new_key.id, generation),
             recipients={n: RecipientLine(r.text, added[n], wrap.wrap(new_key.material(), r))
                         for n, r in recipients.items()},
             meta=meta))
-        store_file.write(path, sf)
+        fileformat.write(path, sf)
         chain.save_mark(old.store_id, chain.Mark.of(sf, new_key))
         return old, sf

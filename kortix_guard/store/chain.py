@@ -20,7 +20,7 @@ from kortix_guard._dirs import config_dir
 from kortix_guard._fs import atomic_write
 from kortix_guard.errors import StoreError
 from kortix_guard.store.crypto import Key, chain_link
-from kortix_guard.store.file import StoreFile
+from kortix_guard.store.fileformat import StoreFile
 
 
 class Mark(NamedTuple):
@@ -161,7 +161,7 @@ def trust(store: StoreFile, key) -> None:
     save_mark(store.store_id, Mark.of(store, key))
 
 
-def against_base(head: StoreFile, head_key, base: StoreFile | None, *,
+def against_base(head: StoreFile, base: StoreFile | None, *,
                  history: Callable[[], Iterable[StoreFile]], open_key: OpenKey) -> str | None:
     """CI's check on a pull request, where no machine remembers anything: the head's store
     must be the base branch's or descend from it. The problem found, or None."""

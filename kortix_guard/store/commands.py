@@ -14,9 +14,8 @@ from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import file as store_file
-from kortix_guard.store import transaction
-from kortix_guard.store.file import parse_time
+from kortix_guard.store import fileformat, transaction
+from kortix_guard.store.fileformat import parse_time
 
 STDIN = "-"
 
@@ -94,7 +93,7 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
 
     manifest = project.load_manifest()
     store = project.store_path(manifest)
-    sf = store_file.read(store, project.display(store)) if store.exists() else None
+    sf = fileformat.read(store, project.display(store)) if store.exists() else None
     present = set(sf.entries) if sf else set()
     meta = sf.meta if sf else {}
     undeclared = sorted(present - set(manifest.declared))
@@ -111,7 +110,7 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
                    f"{len(manifest.optional)} optional")
     for note in manifest.undeclared_notes(undeclared):
         echo(f"note: {note}", err=True)
-    marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in store_file.MARKS}
+    marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in fileformat.MARKS}
     if marked["rotate"]:
         echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "
                    f"could read them): change each at its provider, then `kortix-guard secrets "
@@ -220,15 +219,14 @@ def _changed_since_head(project: Project, store, entries: dict[str, str],
     """Names whose sealed value, and (version 2) recipients whose line, differ from HEAD's."""
     everything = sorted(entries) + [f"recipient {n}" for n in sorted(recipients)]
     try:
-        repo = Repo(project.cwd)
-        relative = store.resolve().relative_to(repo.root).as_posix()
-    except (GitError, ValueError):
+        repo, relative = Repo.holding(store)
+    except GitError:
         return everything
     head = repo.head_file(relative)
     if head is None:
         return everything
     try:
-        before = store_file.parse(head.decode("utf-8"), f"HEAD:{relative}", canonical=False)
+        before = fileformat.parse(head.decode("utf-8"), f"HEAD:{relative}", canonical=False)
     except (errors.Error, UnicodeDecodeError):
         return everything
     return (sorted(n for n, token in entries.items() if before.entries.get(n) != token)

@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 
 from kortix_guard.errors import BadKey, StoreError
 from kortix_guard.secret import SecretValue, Unshowable
+from kortix_guard.store import shapes
 
 KEY_PREFIX = "kgk1_"  # kortix-guard key, text form version 1
 KEY_BYTES = 32
 CHECKSUM_BYTES = 4
-TOKEN_PREFIX = "kg1:"  # sealed value, format version 1
+TOKEN_PREFIX = shapes.SEALED_PREFIX
 NONCE_BYTES = 12
 TAG_BYTES = 16
 _KEY_TEXT_LEN = len(KEY_PREFIX) + len(base64.urlsafe_b64encode(b"\0" * (KEY_BYTES + CHECKSUM_BYTES)))
@@ -174,10 +175,6 @@ def _feed(h: _hmac.HMAC, part: str) -> None:
 
 def verify_mac(expected: str, actual: str) -> bool:
     return _hmac.compare_digest(expected.encode(), actual.encode())
-
-
-def is_token(text: str) -> bool:
-    return text.startswith(TOKEN_PREFIX)
 
 
 def is_key_text(data: bytes) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from kortix_guard import _dotenv, errors, names
-from kortix_guard._fs import atomic_write, read_text
+from kortix_guard._fs import read_text, write_output
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
@@ -75,10 +75,7 @@ def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
         echo(text, nl=False)
         return errors.CLEAN
     path = project.cwd / out
-    if path.exists() and not force:
-        echo(f"kortix-guard: {project.display(path)} exists; nothing was written "
-                   f"(--force replaces it)", err=True)
+    if not write_output(path, text.encode("utf-8"), display=project.display(path), force=force):
         return errors.PROBLEMS
-    atomic_write(path, text.encode("utf-8"), mode=0o600)
     echo(f"wrote {project.display(path)} (names only)", err=True)
     return errors.CLEAN

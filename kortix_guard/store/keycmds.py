@@ -6,8 +6,7 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.project import Project
-from kortix_guard.store import create, recipients, rekey, v1cmds
-from kortix_guard.store import file as store_file
+from kortix_guard.store import create, fileformat, recipients, rekey, v1cmds
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.recipientcmds import own_name, own_recipient
 
@@ -52,7 +51,7 @@ def rotate_key(project: Project) -> int:
 
     store = project.store_path()
     display = project.display(store)
-    old = store_file.read(store, display)
+    old = fileformat.read(store, display)
     if not old.has_recipients:
         return v1cmds.rotate(project, old, store, display)
     new = Key.generate()  # nobody imports anything: the new key is wrapped to everyone

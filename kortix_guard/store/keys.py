@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from kortix_guard._fs import read_text
-from kortix_guard.errors import BadKey, NoKey, StoreError
+from kortix_guard.errors import BadKey, NoKey, StoreError, restore_hint
 from kortix_guard.secret import Unshowable
 from kortix_guard.store import recipients
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.shapes import check_private
 
 if TYPE_CHECKING:
-    from kortix_guard.store.file import StoreFile
+    from kortix_guard.store.fileformat import StoreFile
     from kortix_guard.store.recipients import Identity
 
 ENV_KEY = "KORTIX_GUARD_KEY"
@@ -90,7 +90,7 @@ class IdentityKey(NamedTuple):
                     raise StoreError(f"{display}: the key wrapped to recipient {name} does not "
                                      f"open with its identity ({self.name}): the line was "
                                      f"damaged or changed outside kortix-guard",
-                                     hint=f"restore it with `git checkout -- {display}`; if it "
+                                     hint=restore_hint(display) + f"; if it "
                                           f"is the same in git, ask another recipient to run "
                                           f"`kortix-guard recipients rm {name}` and add you again")
                 continue
@@ -101,7 +101,7 @@ class IdentityKey(NamedTuple):
             if key is None or key.id != store.key_id:
                 raise StoreError(f"{display}: the key wrapped to recipient {name} is not the "
                                  f"store's key: the file was changed outside kortix-guard",
-                                 hint=f"restore it with `git checkout -- {display}`")
+                                 hint=restore_hint(display))
             return FoundKey(key, self.name, name)
         return None
 

@@ -19,8 +19,7 @@ from kortix_guard import errors
 from kortix_guard._fs import atomic_write
 from kortix_guard._out import echo
 from kortix_guard.project import Project
-from kortix_guard.store import Draft, history, open_store
-from kortix_guard.store import file as store_file
+from kortix_guard.store import Draft, fileformat, history, open_store
 from kortix_guard.store.chain import Mark, descends
 from kortix_guard.store.keys import Keyring
 
@@ -45,7 +44,7 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
         result, carried = _merge(base_side, ours_side, theirs_side, history(real))
     except _Conflict as c:
         return _conflict(ours, theirs, c.why)
-    store_file.write(ours, result)
+    fileformat.write(ours, result)
     if carried:
         echo(f"kortix-guard merge-store: {len(carried)} value(s) changed on the older "
                    f"generation were re-sealed under the newer key and marked carried: "

@@ -9,10 +9,9 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
-from kortix_guard.store import _missing_store_hint, open_store, recipients, rekey, transaction, v1
-from kortix_guard.store import file as store_file
+from kortix_guard.store import _missing_store_hint, fileformat, open_store, recipients, rekey, transaction, v1
 from kortix_guard.store.crypto import Key
-from kortix_guard.store.file import RECIPIENTS_SINCE
+from kortix_guard.store.fileformat import RECIPIENTS_SINCE
 from kortix_guard.store.recipients import Recipient
 from kortix_guard.store.shapes import RECIPIENT_NAME
 
@@ -57,7 +56,7 @@ def add(project: Project, name: str, recipient_text: str | None, *, generate: bo
         recipient = recipients.parse_recipient(public)
     else:
         recipient = recipients.parse_recipient(recipient_text or "", cwd=project.cwd)
-    sf = store_file.read(store, display)
+    sf = fileformat.read(store, display)
     if not sf.has_recipients:
         _upgrade(project, store, display, extra={name: recipient})
     else:
@@ -108,7 +107,7 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
 def ls(project: Project, *, as_json: bool = False) -> int:
     """Needs no key: recipients are public."""
     store, display = _store(project)
-    sf = store_file.read(store, display)
+    sf = fileformat.read(store, display)
     rows = [{"name": n, "type": line.kind, "recipient": line.recipient,
              "fingerprint": line.fingerprint, "added": line.added}
             for n, line in sf.recipients.items()]
@@ -133,7 +132,7 @@ def ls(project: Project, *, as_json: bool = False) -> int:
 def rm(project: Project, name: str, *, force: bool = False) -> int:
 
     store, display = _store(project)
-    sf = store_file.read(store, display)
+    sf = fileformat.read(store, display)
     if not sf.has_recipients:
         raise errors.StoreError(f"{display} is a version 1 store: it has no recipients",
                                 hint="to lock someone out of it, `kortix-guard key rotate`")
@@ -170,7 +169,7 @@ def rm(project: Project, name: str, *, force: bool = False) -> int:
 def upgrade(project: Project) -> int:
 
     store, display = _store(project)
-    if store_file.read(store, display).has_recipients:
+    if fileformat.read(store, display).has_recipients:
         echo(f"{display} is version 2 already; nothing to do", err=True)
         return errors.CLEAN
     _upgrade(project, store, display)

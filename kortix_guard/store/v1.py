@@ -22,7 +22,7 @@ from kortix_guard.store.crypto import Key
 from kortix_guard.store.keys import ENV_KEY, FoundKey, Keyring, SymmetricKey
 
 if TYPE_CHECKING:
-    from kortix_guard.store.file import StoreFile
+    from kortix_guard.store.fileformat import StoreFile
 
 # A rotation writes the next key before the store, so a crash at any moment before the store
 # is durably replaced leaves a per-user key that opens it; `.next` is promoted right after.

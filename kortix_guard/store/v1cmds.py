@@ -10,10 +10,9 @@ from kortix_guard import errors
 from kortix_guard._fs import read_stdin
 from kortix_guard._out import echo
 from kortix_guard.project import Project
-from kortix_guard.store import create, open_store, rekey
-from kortix_guard.store import file as store_file
+from kortix_guard.store import create, fileformat, open_store, rekey
 from kortix_guard.store.crypto import Key
-from kortix_guard.store.file import StoreFile
+from kortix_guard.store.fileformat import StoreFile
 from kortix_guard.store.keys import ENV_KEY, ENV_KEY_FILE
 from kortix_guard.store.v1 import (
     NEXT_SUFFIX,
@@ -50,7 +49,7 @@ def export_key(project: Project) -> int:
     store = project.store_path()
     display = project.display(store)
     if store.exists():
-        refuse_recipients_store(store_file.read(store, display), display, "key export",
+        refuse_recipients_store(fileformat.read(store, display), display, "key export",
                                 "an identity of its own for CI: "
                                 "`kortix-guard recipients add ci --generate`")
     opened = open_store(store, display, key_file=project.key_file)
@@ -63,7 +62,7 @@ def export_key(project: Project) -> int:
 def import_key(project: Project, stdin: BinaryIO) -> int:
     store = project.store_path()
     display = project.display(store)
-    sf = store_file.read(store, display)
+    sf = fileformat.read(store, display)
     refuse_recipients_store(sf, display, "key import", "ask a recipient to add you: "
                             "`kortix-guard recipients add NAME <your recipient>` (yours: "
                             "`kortix-guard identity show`)")

@@ -99,11 +99,10 @@ def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
     git("init", "-q", cwd=other)
     write(other, {"kortix.toml": MANIFEST})
     foreign_key = Key.generate()
-    from kortix_guard.store import StoreFile, signed
-    from kortix_guard.store import file as store_file
+    from kortix_guard.store import StoreFile, fileformat, signed
 
     sf = signed(foreign_key.sealer(sid), StoreFile(sid, foreign_key.id, "0" * 64))
-    store_file.write(other / STORE, sf)
+    fileformat.write(other / STORE, sf)
     imported = kg_proc("key", "import", cwd=other, input=foreign_key.text() + "\n")
     assert imported.code == 0, imported.err
     # My project still opens with my key, untouched.
@@ -335,7 +334,7 @@ def test_errors_never_print_secret_material(store_project: Path) -> None:
 def test_lock_lives_in_a_private_folder(store_project: Path) -> None:
     """The attack: /tmp/kortix-guard-<uid>-<hash>.lock could be created first by another
     user (every write then fails) or be a symlink (truncating its target)."""
-    from kortix_guard.store.file import lock_dir
+    from kortix_guard.store.fileformat import lock_dir
 
     folder = lock_dir()
     assert folder.stat().st_mode & 0o777 == 0o700

@@ -101,7 +101,7 @@ def test_no_store(project: Path) -> None:
 def _store_files():
     from hypothesis import strategies as st
 
-    from kortix_guard.store.file import EntryMeta, RecipientLine, StoreFile
+    from kortix_guard.store.fileformat import EntryMeta, RecipientLine, StoreFile
 
     hexes = lambda n: st.text("0123456789abcdef", min_size=n, max_size=n)  # noqa: E731
     names = st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True)
@@ -131,7 +131,7 @@ def test_the_fast_reader_agrees_with_tomllib() -> None:
     import tomllib
     from hypothesis import given, settings
 
-    from kortix_guard.store.file import _canonical_loads, parse
+    from kortix_guard.store.fileformat import _canonical_loads, parse
 
     @settings(max_examples=300, deadline=None)
     @given(_store_files())

@@ -206,22 +206,21 @@ def forge_rekey(root: Path) -> None:
     """What someone with write access but without the data key can do: a new key, wrapped to
     the same (public) recipients, their own value, a valid MAC, a made-up chain link."""
     from kortix_guard.secret import SecretValue
-    from kortix_guard.store import file as store_file
-    from kortix_guard.store import recipients, signed
+    from kortix_guard.store import fileformat, recipients, signed
     from kortix_guard.store.crypto import Key
 
-    old = store_file.read(root / STORE)
+    old = fileformat.read(root / STORE)
     key = Key.generate()
     sealer = key.sealer(old.store_id)
     forged = old.replace(
         key_id=key.id, generation=old.generation + 1, previous_key_id=old.key_id,
         chain="ab" * 32,
         entries={"DATABASE_URL": sealer.seal("DATABASE_URL", SecretValue("postgres://evil"))},
-        meta={"DATABASE_URL": store_file.EntryMeta(store_file.now())},
+        meta={"DATABASE_URL": fileformat.EntryMeta(fileformat.now())},
         recipients={n: r._replace(key=recipients.wrap(
             key.material(), recipients.Recipient.stored(r.recipient)))
             for n, r in old.recipients.items()})
-    store_file.write(root / STORE, signed(sealer, forged))
+    fileformat.write(root / STORE, signed(sealer, forged))
 
 
 def test_a_forged_rekey_is_refused_locally_and_in_ci(team: dict) -> None:

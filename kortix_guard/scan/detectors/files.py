@@ -5,10 +5,9 @@ import re
 from collections.abc import Callable
 
 from kortix_guard.scan.detectors import Example, suffix_of
-from kortix_guard.scan.model import Confidence, Hit, LazyPattern
+from kortix_guard.scan.model import Confidence, Hit, LazyPattern, is_env_file
 from kortix_guard.secret import SecretValue
 
-_EXAMPLE_SUFFIXES = (".example", ".sample", ".template", ".dist", ".defaults")
 _ENV_PLACEHOLDER = LazyPattern(
     r"(?i)^(?:|\$.*|<.*>|\{\{.*\}\}|changeme|change[-_]me|x{3,}|\*{3,}|\.\.\.|todo|your[-_].*|"
     r".*example.*|dummy.*|placeholder|none|null|false|true|\d{1,5}|localhost|https?://localhost.*)$")
@@ -20,7 +19,7 @@ def _env_file(name: str, text: str, *, public: bool = True) -> tuple[int, str] |
     message naming it). Example files (`.env.example`, …) are judged line by line like any
     other file, never as a whole; a `.env` of placeholders, local defaults and client-side
     variables is not a secret."""
-    if not (name == ".env" or name.startswith(".env.")) or name.endswith(_EXAMPLE_SUFFIXES):
+    if not is_env_file(name):
         return None
     from kortix_guard import _dotenv
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kortix_guard.scan.detectors import Example, H, regex_detector
 from kortix_guard.scan.model import LazyPattern
+from kortix_guard.store.crypto import is_key_text
 
 E = Example
 _KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")
@@ -12,19 +13,6 @@ _KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")
 def _has_key_material(block: bytes) -> bool:
     """A header alone is documentation; a key has material (also inside JSON `\\n` escapes)."""
     return len(_KEY_MATERIAL.findall(block.replace(b"\\n", b""))) >= 40
-
-
-def valid_kortix_key(token: bytes) -> bool:
-    import base64
-    import hashlib
-
-    blob = token[len(b"kgk1_"):]
-    try:
-        raw = base64.urlsafe_b64decode(blob + b"=" * (-len(blob) % 4))
-    except ValueError:
-        return False
-    key, checksum = raw[:32], raw[32:]
-    return hashlib.sha256(b"kgk1_" + key).digest()[:4] == checksum
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -68,7 +56,7 @@ DETECTORS = [
                    E("cert.pem", "-----BEGIN CERTIFICATE-----\n{b64:64}\n-----END CERTIFICATE-----"))),
     regex_detector(
         "kortix-guard-key", "KG324", "kortix-guard key", H, (rb"kgk1_",),
-        rb"(?<![\w-])kgk1_[A-Za-z0-9_-]{48}(?![\w-])", validate=valid_kortix_key, kind="key",
+        rb"(?<![\w-])kgk1_[A-Za-z0-9_-]{48}(?![\w-])", validate=is_key_text, kind="key",
         hint="rotate it: `kortix-guard key rotate`",
         examples=(E("notes.md", "the key is {kgk1}"),),
         negatives=(E("notes.md", "kgk1_{upper:48}"),)),

@@ -16,18 +16,18 @@ from typing import NamedTuple
 
 from kortix_guard import names
 from kortix_guard._fs import atomic_write, read_text
-from kortix_guard.errors import InputError, StoreError
+from kortix_guard.errors import InputError, StoreError, restore_hint
 from kortix_guard.store import shapes
 
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
 RECIPIENTS_SINCE = "0.2.0"  # the first kortix-guard that reads version 2
-HEADER = """\
-# kortix-guard encrypted store: names are public, values are sealed with AES-256-GCM.
+HEADER = f"""\
+{shapes.STORE_MARK} names are public, values are sealed with AES-256-GCM.
 # Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.
 """
-_HEX = {"store_id": 32, "key_id": 16, "mac": 64}
-_TOKEN_RE = re.compile(r"kg1:[A-Za-z0-9_-]+")
+_HEX = shapes.HEX_FIELDS
+_TOKEN_RE = re.compile(shapes.SEALED)
 _TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _WRAPPED_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # A value a removed recipient could read, and a value carried over from an older generation
@@ -170,7 +170,7 @@ def read(path: Path, display: str | None = None, *, canonical: bool = True) -> S
     try:
         text = read_text(path, what="store", display=display, limit=MAX_STORE_BYTES)
     except InputError as e:  # binary data, not UTF-8, too large: a damaged file
-        raise StoreError(e.message, hint=e.hint or f"restore it with `git checkout -- {display}`") \
+        raise StoreError(e.message, hint=e.hint or restore_hint(display)) \
             from None
     return parse(text, display, canonical=canonical)
 
@@ -193,14 +193,14 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION):
         raise StoreError(f"{display}: not a kortix-guard store (its `version` is "
                          f"{'missing' if version is None else 'not 1 or 2'})",
-                         hint=f"restore it with `git checkout -- {display}`")
+                         hint=restore_hint(display))
     _check_hex(data, _HEX, display)
     sf = _parse_v2(data, display) if version == RECIPIENTS_VERSION else _parse_v1(data, display)
     if canonical and sf.render() != text.encode("utf-8"):
         raise StoreError(f"{display}: not byte for byte as kortix-guard writes it (a changed "
                          f"comment, added text, line ends, order or quoting)",
-                         hint=f"restore it with `git checkout -- {display}`; if you merged it by "
-                              f"hand on purpose, run `kortix-guard secrets reseal`")
+                         hint=restore_hint(display) + "; if you merged it by "
+                              "hand on purpose, run `kortix-guard secrets reseal`")
     return sf
 
 
@@ -225,7 +225,7 @@ def _toml_loads(text: str, display: str) -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise StoreError(f"{display}: not a valid store ({e})",
-                         hint=f"restore it with `git checkout -- {display}`") from None
+                         hint=restore_hint(display)) from None
 
 
 def _canonical_loads(text: str) -> dict | None:
@@ -276,27 +276,27 @@ def _check_hex(data: dict, fields: Mapping[str, int], display: str, *,
             continue
         if not (isinstance(value, str) and re.fullmatch(f"[0-9a-f]{{{length}}}", value)):
             raise StoreError(f"{display}: `{key}` is missing or malformed",
-                             hint=f"restore it with `git checkout -- {display}`")
+                             hint=restore_hint(display))
 
 
 def _unknown(data: dict, allowed: set[str], display: str, where: str = "") -> None:
     unknown = set(data) - allowed
     if unknown:
         raise StoreError(f"{display}: unknown key(s) {where}{', '.join(sorted(unknown))}",
-                         hint=f"restore it with `git checkout -- {display}`")
+                         hint=restore_hint(display))
 
 
 def _table(data: dict, name: str, display: str) -> dict:
     table = data.get(name, {})
     if not isinstance(table, dict):
         raise StoreError(f"{display}: [{name}] must be a table",
-                         hint=f"restore it with `git checkout -- {display}`")
+                         hint=restore_hint(display))
     return table
 
 
 def _bad_entry(display: str, what: str) -> StoreError:
     return StoreError(f"{display}: {what} is malformed",
-                      hint=f"restore it with `git checkout -- {display}`")
+                      hint=restore_hint(display))
 
 
 def _parse_v1(data: dict, display: str) -> StoreFile:
