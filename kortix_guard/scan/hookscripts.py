@@ -1,10 +1,11 @@
 """`kortix-guard hook install`: plain git hooks for push protection, a pre-receive hook in a
-server's bare repository and a pre-push hook in a clone. Each runs this interpreter by its
-absolute path, and an existing different hook is never overwritten."""
+server's bare repository and a pre-push hook in a clone. Each runs the installed kortix-guard
+by its absolute path, and an existing different hook is never overwritten."""
 from __future__ import annotations
 
 import shlex
 import sys
+import sysconfig
 from pathlib import Path
 
 from kortix_guard import errors
@@ -16,8 +17,23 @@ from kortix_guard.scan.push import ServerConfig
 MARK = "# kortix-guard hook, written by `kortix-guard hook install`"
 
 
+def installed_command() -> list[str]:
+    """How a hook starts this kortix-guard, whatever the working directory holds. Never
+    `python -m kortix_guard`: it puts the working directory (the repository a push or a
+    clone brings) first on sys.path, so a `click.py` or `kortix_guard/` there would run in
+    its place. The console script beside this interpreter puts its own folder there instead;
+    without one, the interpreter in isolated mode (`-I`: no working directory, no PYTHON*
+    variables, no user site)."""
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        scripts = Path(sysconfig.get_path("scripts", scheme))
+        for name in ("kortix-guard", "kortix-guard.exe"):
+            if (scripts / name).is_file():
+                return [str(scripts / name)]
+    return [sys.executable, "-I", "-m", "kortix_guard"]
+
+
 def script(args: list[str]) -> str:
-    command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "kortix_guard", *args])
+    command = " ".join(shlex.quote(a) for a in [*installed_command(), *args])
     return f'#!/bin/sh\n{MARK}\nexec {command} "$@"\n'
 
 

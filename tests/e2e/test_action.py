@@ -1,7 +1,6 @@
 """action.yml: schema-valid, pinned, bash-only, and its steps run the way the runner runs them."""
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import yaml
 
 from tests.conftest import assert_no_value, kg, write
 from tests.e2e.conftest import CHECKOUT
+from tests.e2e.runner import run_steps
 from tests.inject.test_inject import ADVERSARIAL, MANIFEST, parse_github_env
 
 ACTION = CHECKOUT / "action.yml"
@@ -47,55 +47,19 @@ def test_steps_are_bash_and_third_party_actions_are_pinned() -> None:
         assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref), ref
 
 
-def _expand(text: str, inputs: dict[str, str], runner: dict[str, str]) -> str:
-    def value(m: re.Match[str]) -> str:
-        expr = m.group(1).strip()
-        if expr.startswith("inputs."):
-            return inputs[expr.removeprefix("inputs.")]
-        return runner[expr]
-
-    return re.sub(r"\$\{\{(.*?)\}\}", value, text)
-
-
-def _setup_python(step: dict, runner: dict[str, str]) -> None:
+def _setup_python(step: dict, context: dict[str, str]) -> None:
     """actions/setup-python, as far as the action uses it: an interpreter's path as the
     `python-path` output, the job's environment untouched (update-environment: false)."""
     assert step["uses"].startswith("actions/setup-python@")
     assert step["with"]["update-environment"] is False
-    runner[f"steps.{step['id']}.outputs.python-path"] = sys.executable
+    context[f"steps.{step['id']}.outputs.python-path"] = sys.executable
 
 
 def run_action(workdir: Path, tmp: Path, given: dict[str, str]) -> tuple[list, dict[str, Path]]:
-    """Run each composite step as the runner does: bash -eo pipefail, env from inputs and
-    earlier steps' outputs, the file commands as files (a fresh GITHUB_OUTPUT per step), and
-    RUNNER_TEMP; stop at the first failing step."""
     action = yaml.safe_load(ACTION.read_text())
     inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | given
-    files = {n: tmp / n.lower() for n in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
-    for f in files.values():
-        f.write_text("")
-    (tmp / "runner-temp").mkdir(exist_ok=True)
-    base_env = {"PATH": os.environ["PATH"], "HOME": str(tmp), "GITHUB_ACTIONS": "true",
-                "RUNNER_TEMP": str(tmp / "runner-temp"), "RUNNER_OS": "Linux",
-                "RUNNER_ARCH": "X64", **{k: str(v) for k, v in files.items()},
-                "XDG_CONFIG_HOME": str(tmp / "no-user-keys")}
-    runner = {"github.action_path": str(CHECKOUT)}
-    results = []
-    for step in action["runs"]["steps"]:
-        if "uses" in step:
-            _setup_python(step, runner)
-            continue
-        env = base_env | {k: _expand(str(v), inputs, runner) for k, v in step.get("env", {}).items()}
-        cwd = workdir / _expand(step.get("working-directory", "."), inputs, runner)
-        files["GITHUB_OUTPUT"].write_text("")
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
-                              cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
-        results.append(proc)
-        outputs = parse_github_env(files["GITHUB_OUTPUT"].read_text())
-        runner |= {f"steps.{step.get('id')}.outputs.{k}": v for k, v in outputs.items()}
-        if proc.returncode != 0:
-            break
-    return results, files
+    context = {"github.action_path": str(CHECKOUT), **{f"inputs.{k}": v for k, v in inputs.items()}}
+    return run_steps(action["runs"]["steps"], workdir, tmp, context, _setup_python)
 
 
 @pytest.fixture

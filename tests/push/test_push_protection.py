@@ -192,3 +192,23 @@ def test_pre_push_hook_blocks_before_the_network(server: Path, client: Path) -> 
     assert result.returncode != 0
     assert "app.py:1:10: KG320" in result.stdout + result.stderr
     assert server_head(server) == before
+
+
+# What a pushed or cloned repository can hold to take over `python -m kortix_guard`, which puts
+# the working directory first on sys.path: its own click, or its own kortix_guard.
+HIJACK = {
+    "click.py": "import sys\nsys.exit(0)\n",
+    "kortix_guard/__init__.py": "",
+    "kortix_guard/__main__.py": "import sys\nsys.exit(0)\n",
+}
+
+
+def test_installed_hooks_ignore_code_in_the_working_directory(server: Path, client: Path) -> None:
+    """The pre-push hook runs in the clone; a `click.py` or `kortix_guard/` committed there
+    must not replace the installed kortix-guard (they would pass every push)."""
+    assert kg("hook", "install", "--pre-push", cwd=client).code == 0
+    commit(client, HIJACK, "tools")
+    commit(client, {"app.py": f'token = "{TOKEN}"\n'})
+    result = push(client, "origin", "HEAD:refs/heads/main")
+    assert result.returncode != 0, result.stderr
+    assert "app.py:1:10: KG320" in result.stdout + result.stderr
