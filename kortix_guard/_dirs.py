@@ -35,3 +35,25 @@ def cache_dir() -> Path:
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir(APP))
+
+
+def private_folder(kind: str, *parts: str) -> Path:
+    """A folder under the per-user config or cache (`kind`), created 0700, and refused unless
+    it is yours alone: under `umask 0000` another user could otherwise swap what is in it
+    (a rule cache that matches nothing, a mark, a lock)."""
+    from kortix_guard.errors import InputError
+
+    base = config_dir() if kind == "config" else cache_dir()
+    folder = base.joinpath(*parts)
+    for path in (base, folder):
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if sys.platform != "win32":
+            info = path.stat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077:
+                if info.st_uid == os.getuid():
+                    os.chmod(path, 0o700)  # ours, made under a loose umask: tighten it
+                    continue
+                raise InputError(f"{path}: must be yours alone (owner uid {info.st_uid}, mode "
+                                 f"{info.st_mode & 0o777:04o})",
+                                 hint=f"remove it if it is not yours, or `chmod 700 {path}`")
+    return folder

@@ -80,6 +80,25 @@ def _refuse_escaping_link(path: Path, name: str) -> None:
                          hint="replace the link with the file itself")
 
 
+def confined(path: Path, root: Path, what: str) -> Path:
+    """A path kortix.toml configures (the store, the baseline), refused when it leaves the
+    project root or passes through a symlink on the way: a cloned repository must not
+    make kortix-guard read or write `~/.bash_login`, nor read a store from a folder a link
+    swapped in. The path itself need not exist."""
+    root = root.absolute()
+    path = Path(os.path.normpath(path.absolute()))
+    if not path.is_relative_to(root):
+        raise InputError(f"{what} {path} is outside the project ({root}); refusing to read or "
+                         f"write it", hint="configure a path inside the project in kortix.toml")
+    step = root
+    for part in path.relative_to(root).parts:
+        step = step / part
+        if step.is_symlink():
+            raise InputError(f"{what} {path}: {step} is a symlink; refusing to follow it",
+                             hint="keep the real folder and file in the project, not a link")
+    return path
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     """Replace path with data: temp file in the same folder, fsync, rename.
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import enum
 import json
+import posixpath
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kortix_guard import errors, manifest
+from kortix_guard._fs import MANIFEST_NAME
 from kortix_guard._out import echo
 from kortix_guard.git import GitError, Repo
-from kortix_guard.manifest.model import Manifest
+from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
 from kortix_guard.rules import Severity
@@ -18,7 +20,8 @@ from kortix_guard.scan.command import Mode, collect
 from kortix_guard.scan.model import Confidence
 from kortix_guard.store import chain, fileformat, history, key_opener, open_store, read_names
 from kortix_guard.store.crypto import is_key_text
-from kortix_guard.store.fileformat import parse_time
+from kortix_guard.store.fileformat import EntryMeta, parse_time
+from kortix_guard.store.keys import Keyring
 
 
 class Format(str, enum.Enum):
@@ -68,32 +71,43 @@ def check_store(ctx: Context) -> Result:
         return Result("store", False, "not checked: the manifest has errors")
     store = ctx.project.store_path(ctx.manifest)
     display = ctx.project.display(store)
+    keyring = Keyring(ctx.project.key_file)
+    warnings: list[str] = []
+    # Against the pull request's base first: most of it needs no key (a fork's CI has none).
+    problems = _against_base(ctx, store, display, keyring, warnings)
     if not store.exists():
+        if problems:
+            return Result("store", False, f"{display}: no store, where the base branch has one",
+                          problems)
         return Result("store", not ctx.require_key, f"{display}: no store yet",
                       ["create it with `kortix-guard key new` (or `kortix-guard init`)"])
     try:
-        opened = open_store(store, display, key_file=ctx.project.key_file)
+        opened = open_store(store, display, keyring=keyring)
     except errors.NoKey as e:
+        if problems:
+            return Result("store", False, f"{display}: does not match the base branch's store",
+                          problems + [e.hint or ""])
         if not ctx.require_key:
             return Result("store", True, f"{display}: not opened: no key on this machine",
-                          [e.hint or "", "in CI, set KORTIX_GUARD_KEY"], warn=True)
+                          [*warnings, e.hint or "", "in CI, set KORTIX_GUARD_KEY"], warn=True)
         return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
     except errors.BadKey as e:
-        return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
+        return Result("store", False, f"{display}: {e.message}",
+                      problems + ([e.hint] if e.hint else []))
     except errors.StoreError as e:
-        return Result("store", False, f"{display}: the store does not open", [e.diagnostics()])
+        return Result("store", False, f"{display}: the store does not open",
+                      problems + [e.diagnostics()])
     sf = opened.file
-    team = (f", generation {sf.generation}, {len(sf.recipients)} recipient(s)"
-            if sf.has_recipients else "")
+    team = (f", version {sf.version}, generation {sf.generation}, {len(sf.recipients)} "
+            f"recipient(s)" if sf.has_recipients else "")
     summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s){team}, key "
                f"from {opened.key_source})")
-    problems = [f"{display}: {opened.stale}"] if opened.stale else []
-    warnings: list[str] = []
-    problem = _chain_against_base(ctx, opened, display, warnings)
-    if problem:
-        problems.append(problem)
+    if opened.stale:
+        problems.insert(0, f"{display}: {opened.stale}")
     if problems:
-        return Result("store", False, f"{display}: not the current generation", problems)
+        return Result("store", False, f"{display}: not the store or generation expected", problems)
+    if opened.pending:
+        warnings.append(f"note: {opened.pending}")
     warnings += _value_warnings(sf, ctx.manifest.guard.max_age_days)
     return Result("store", True, summary, warnings, warn=bool(warnings))
 
@@ -106,8 +120,9 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     warnings = []
     for mark, to_do, why in (
             ("rotate", "rotate", "a removed recipient could read them; change each at its provider"),
-            ("carried", "review", "carried by a merge from an older generation; check each")):
-        marked = [n for n, m in sf.meta.items() if m.mark == mark]
+            ("carried", "review", "carried by a merge from an older generation; `inject` and "
+                                  "`run` refuse them until `kortix-guard secrets accept NAME`")):
+        marked = [n for n, m in sf.meta.items() if mark in m.marks]
         if marked:
             warnings.append(f"warning: {len(marked)} value(s) to {to_do}: {', '.join(marked)} "
                             f"({why}), then `kortix-guard secrets set NAME=-`")
@@ -121,44 +136,104 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     return warnings
 
 
-def _chain_against_base(ctx: Context, opened, display: str, warnings: list[str]) -> str | None:
-    """On a pull request (`--base`, or GITHUB_BASE_REF / GitLab's merge request base in CI),
-    the store must be the base branch's or a verified re-key of it: the problem, or None."""
-
+def _against_base(ctx: Context, store: Path, display: str, keyring: Keyring,
+                  warnings: list[str]) -> list[str]:
+    """On a pull request (`--base`, or the base CI names), the head's store must be the base
+    branch's, where the base's own manifest put it, or a verified descendant: the problems."""
     base = ctx.base or _ci_base()
     if base is None:
-        return None
+        return []
     try:
-        repo, relative = Repo.holding(opened.path)
+        repo, relative = Repo.holding(store)
         repo.resolve(base)
     except GitError:
         # Named with --base, a missing revision fails; guessed from CI's environment (a
         # shallow checkout), it is a warning with the fix.
-        problem = (f"the base revision {base} is not in this clone, so the store's re-key "
-                   f"chain cannot be checked; fetch it (actions/checkout with `fetch-depth: 0`)")
+        problem = (f"the base revision {base} is not in this clone, so the store cannot be "
+                   f"compared with the base branch's; fetch it (actions/checkout with "
+                   f"`fetch-depth: 0`)")
         if ctx.base:
-            return problem
+            return [problem]
         warnings.append(f"warning: {problem}")
-        return None
-    data = repo.file_at(base, relative)
+        return []
+    base_relative = _base_store_path(repo, base, ctx.project.root, relative)
+    data = repo.file_at(base, base_relative)
+    if data is None:
+        return []  # no store on the base branch: this change adds the first one
+    label = f"{base}:{base_relative}"
     try:
-        base_sf = (fileformat.parse(data.decode("utf-8"), f"{base}:{relative}", canonical=False)
-                   if data is not None else None)
+        base_sf = fileformat.parse(data.decode("utf-8"), label, canonical=False)
     except (errors.StoreError, UnicodeDecodeError):
-        return f"the base branch's store ({base}:{relative}) is not a readable store"
-    versions = history(opened.path)
-    found = chain.against_base(opened.file, base_sf, history=versions,
-                               open_key=key_opener(opened.keys, display))
-    return f"against {base}: {found}" if found else None
+        return [f"the base branch's store ({label}) is not a readable store"]
+    if base_relative != relative:
+        return [f"against {base}: the store moved from {base_relative} (base branch) to "
+                f"{relative}: a store at a new path is a new store to review; keep it where "
+                f"the base branch has it"]
+    if not store.exists():
+        return [f"against {base}: the base branch has a store ({label}) and this change "
+                f"removes it"]
+    try:
+        head = fileformat.read(store, display, canonical=False)
+    except errors.StoreError as e:
+        return [e.message]
+    problems = []
+    found = chain.against_base(head, base_sf, history=history(store),
+                               open_key=key_opener(keyring, display))
+    if found:
+        problems.append(f"against {base}: {found}")
+    added = sorted(n for n, m in head.meta.items() if "carried" in m.marks
+                   and "carried" not in base_sf.meta.get(n, EntryMeta("")).marks)
+    if added:
+        problems.append(f"against {base}: this change carries {len(added)} value(s) from an older "
+                        f"generation (a merge of a branch written before a re-key, e.g. by a "
+                        f"removed recipient): {', '.join(added)}; review each, then `kortix-guard "
+                        f"secrets accept NAME` or set it again")
+    return problems
+
+
+def _base_store_path(repo: Repo, base: str, root: Path, relative: str) -> str:
+    """Where the base branch's own kortix.toml puts the store (repository-relative): the
+    head's manifest could move it anywhere."""
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+    try:
+        folder = root.resolve().relative_to(repo.root).as_posix()
+    except ValueError:
+        return relative
+    prefix = "" if folder == "." else folder + "/"
+    data = repo.file_at(base, prefix + MANIFEST_NAME)
+    configured = DEFAULT_STORE
+    if data is not None:
+        try:
+            guard = tomllib.loads(data.decode("utf-8")).get("guard", {})
+            if isinstance(guard, dict) and isinstance(guard.get("store"), str):
+                configured = guard["store"]
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            pass
+    return posixpath.normpath(prefix + configured)
 
 
 def _ci_base() -> str | None:
-    """The base of the pull request CI is checking: GitHub's GITHUB_BASE_REF (as fetched
-    into origin/), GitLab's CI_MERGE_REQUEST_DIFF_BASE_SHA."""
+    """The base of the pull request CI is checking: on GitHub the base commit from the
+    event payload (a name such as `origin/main` would resolve a tag of that name first), else
+    the exact remote-tracking ref; GitLab's CI_MERGE_REQUEST_DIFF_BASE_SHA."""
     import os
 
+    event = os.environ.get("GITHUB_EVENT_PATH")
+    if event:
+        try:
+            with open(event, encoding="utf-8") as f:
+                sha = json.load(f).get("pull_request", {}).get("base", {}).get("sha")
+        except (OSError, ValueError, AttributeError):
+            sha = None
+        if isinstance(sha, str) and len(sha) == 40:
+            return sha
     if os.environ.get("GITHUB_BASE_REF"):
-        return f"origin/{os.environ['GITHUB_BASE_REF']}"
+        return f"refs/remotes/origin/{os.environ['GITHUB_BASE_REF']}"
     return os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
 
 

@@ -71,7 +71,10 @@ class Repo:
     def holding(cls, path: Path) -> tuple[Repo, str]:
         """The repository path is in, and path relative to its work tree (with `/`); the
         path need not exist. GitError when there is no repository or path lies outside it."""
-        repo = cls(path.parent if path.parent.exists() else Path.cwd())
+        start = path.absolute().parent
+        while not start.exists() and start != start.parent:
+            start = start.parent  # a deleted folder: the repository is further up
+        repo = cls(start)
         try:
             relative = path.resolve().relative_to(repo.root)
         except ValueError:
@@ -92,6 +95,73 @@ class Repo:
                     continue
                 targets.append(str(target.id))
         return targets
+
+    def remote_identity(self) -> str:
+        url = self.config("remote.origin.url")
+        return "remote:" + normalise_remote(url) if url else ""
+
+    def identity(self) -> str:
+        """What names this repository on every clone, whatever its path or remote: its root
+        commits reachable from HEAD (sorted), else its normalised `origin` URL, else "" (a
+        new repository: the caller names it by its folder). The roots are cached per
+        repository and HEAD (a walk of the new commits only)."""
+        roots = self._root_commits()
+        if roots:
+            return "roots:" + ",".join(roots)
+        return self.remote_identity()
+
+    def _root_commits(self) -> list[str]:
+        import hashlib
+
+        import pygit2
+
+        from kortix_guard._dirs import private_folder
+
+        if self._git.head_is_unborn:
+            return []
+        head = self._git.head.target
+        cache = private_folder("cache", "roots") / hashlib.sha256(
+            str(Path(self._git.path).resolve()).encode()).hexdigest()[:32]
+        known_head, roots = None, set()
+        try:
+            lines = cache.read_text("ascii").split()
+            if lines:
+                known_head, roots = lines[0], set(lines[1:])
+        except (OSError, UnicodeDecodeError):
+            pass
+        if known_head == str(head):
+            return sorted(roots)
+        walker = self._git.walk(head, pygit2.enums.SortMode.NONE)
+        if known_head is not None and self.has_commit(known_head) and self._git.descendant_of(
+                head, pygit2.Oid(hex=known_head)):
+            walker.hide(pygit2.Oid(hex=known_head))  # the roots behind it are known
+        else:
+            roots = set()
+        roots |= {str(c.id) for c in walker if not c.parent_ids}
+        from kortix_guard._fs import atomic_write
+
+        atomic_write(cache, (str(head) + "\n" + "\n".join(sorted(roots)) + "\n").encode(), mode=0o600)
+        return sorted(roots)
+
+    def default_branch_refs(self) -> list[str] | None:
+        """Where the default branch is: its local branch and its upstream (the refs that
+        exist), or None when HEAD is that branch, is detached, or there is no remote (then
+        the current branch is what counts)."""
+        if self._git.head_is_detached or not list(self._git.remotes):
+            return None
+        name = None
+        origin_head = self._git.references.get("refs/remotes/origin/HEAD")
+        if origin_head is not None and isinstance(origin_head.target, str):
+            name = origin_head.target.removeprefix("refs/remotes/origin/")
+        candidates = [name] if name else [self.config("init.defaultBranch") or "", "main", "master"]
+        for branch in filter(None, candidates):
+            refs = [ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")
+                    if ref in self._git.references]
+            if refs:
+                if not self._git.head_is_unborn and self._git.head.name == f"refs/heads/{branch}":
+                    return None
+                return refs
+        return None
 
     def has_commit(self, commit_id: str) -> bool:
         import pygit2
@@ -273,6 +343,18 @@ class Repo:
 
     def is_ignored(self, path: str) -> bool:
         return self._git.path_is_ignored(path)
+
+
+def normalise_remote(url: str) -> str:
+    """`git@github.com:Org/App.git`, `https://user@github.com/Org/App` → `github.com/org/app`."""
+    import re
+
+    url = url.strip().rstrip("/")
+    url = re.sub(r"^[a-z+]+://", "", url)
+    url = re.sub(r"^[^@/]*@", "", url)
+    url = re.sub(r"^([^/:]+):(?!\d)", r"\1/", url)  # scp form
+    url = re.sub(r":\d+/", "/", url)
+    return url.removesuffix(".git").lower()
 
 
 class GitCli:

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from kortix_guard._fs import MANIFEST_NAME, find_root
+from kortix_guard._fs import MANIFEST_NAME, confined, find_root
 from kortix_guard.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -57,4 +57,5 @@ class Project(NamedTuple):
         """--store, else the manifest's [guard] store (default .kortix/secrets.enc.toml)."""
         if self.store_option is not None:
             return self.store_option
-        return (manifest or self.load_manifest()).guard.store
+        return confined((manifest or self.load_manifest()).guard.store, self.root,
+                        "[guard] store")

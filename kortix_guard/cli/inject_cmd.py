@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.inject import Allow
 from kortix_guard.inject.command import inject as run_inject
 from kortix_guard.inject.formats import Format
 from kortix_guard.inject.run import run as run_command
@@ -19,6 +20,10 @@ only_option = click.option("--only", multiple=True, callback=_names, metavar="NA
                            help="Exactly these names (each declared and set): least privilege.")
 undeclared_option = click.option("--include-undeclared", is_flag=True,
                                  help="Also export store entries kortix.toml does not declare.")
+stale_option = click.option("--allow-stale", is_flag=True,
+                            help="Export a store older than the one this machine opened.")
+carried_option = click.option("--allow-carried", is_flag=True,
+                              help="Export values a merge carried from an older generation.")
 
 
 @click.command()
@@ -32,23 +37,30 @@ undeclared_option = click.option("--include-undeclared", is_flag=True,
 @undeclared_option
 @click.option("--check", is_flag=True, help="Decrypt and check presence only; export nothing.")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@stale_option
+@carried_option
 @pass_state
 def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path | None,
-           only: list[str], include_undeclared: bool, check: bool, force: bool) -> int:
+           only: list[str], include_undeclared: bool, check: bool, force: bool,
+           allow_stale: bool, allow_carried: bool) -> int:
     """Export the manifest's secrets for CI; fail fast, exporting nothing, if any is missing."""
     return run_inject(state.project(), github_mode=github_mode, fmt=Format(fmt) if fmt else None,
                       output=output, only=only, include_undeclared=include_undeclared, check=check,
-                      force=force)
+                      force=force, allow=Allow(allow_stale, allow_carried))
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @only_option
 @undeclared_option
+@stale_option
+@carried_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @pass_state
-def run(state: State, only: list[str], include_undeclared: bool, command: tuple[str, ...]) -> int:
+def run(state: State, only: list[str], include_undeclared: bool, allow_stale: bool,
+        allow_carried: bool, command: tuple[str, ...]) -> int:
     """Run CMD with the secrets in its environment: kortix-guard run -- CMD [ARGS...]."""
-    return run_command(state.project(), command, only=only, include_undeclared=include_undeclared)
+    return run_command(state.project(), command, only=only, include_undeclared=include_undeclared,
+                       allow=Allow(allow_stale, allow_carried))
 
 
 COMMANDS = [inject, run]

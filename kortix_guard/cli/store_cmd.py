@@ -8,7 +8,13 @@ import click
 
 from kortix_guard.cli._state import State, pass_state
 from kortix_guard.cli.prompt import pasted_key, secret_value
-from kortix_guard.store.commands import list_secrets, remove_secrets, reseal, set_secrets
+from kortix_guard.store.commands import (
+    accept_secrets,
+    list_secrets,
+    remove_secrets,
+    reseal,
+    set_secrets,
+)
 from kortix_guard.store.envfile import pull, push
 from kortix_guard.store.keycmds import new_key, rotate_key
 from kortix_guard.store.merge import merge
@@ -47,6 +53,15 @@ def secrets_ls(state: State, as_json: bool, strict: bool) -> int:
 def secrets_rm(state: State, names: tuple[str, ...], missing_ok: bool) -> int:
     """Remove secrets from the store."""
     return remove_secrets(state.project(), names, missing_ok=missing_ok)
+
+
+@secrets.command("accept")
+@click.argument("names", nargs=-1, required=True)
+@pass_state
+def secrets_accept(state: State, names: tuple[str, ...]) -> int:
+    """Accept values a merge carried from an older generation, after reviewing them: clears
+    their `carried` mark (a `rotate` mark stays until a new value is set)."""
+    return accept_secrets(state.project(), names)
 
 
 @secrets.command("reseal")
@@ -172,7 +187,7 @@ def recipients() -> None:
 @pass_state
 def recipients_add(state: State, name: str, recipient: str | None, generate: bool) -> int:
     """Wrap the store's key to RECIPIENT (`age1…`, an ssh-ed25519/ssh-rsa public key line,
-    or a file holding one) under NAME. A version 1 store is converted to version 2."""
+    or a file holding one) under NAME. A version 1 store is converted to version 3."""
 
     if generate == (recipient is not None):
         raise click.UsageError("give either RECIPIENT or --generate")
@@ -208,15 +223,20 @@ def store_group() -> None:
 @store_group.command("upgrade")
 @pass_state
 def store_upgrade(state: State) -> int:
-    """Convert a version 1 store (one shared key) to version 2 (recipients), wrapped to you."""
+    """Convert a store to version 3: from version 1 (one shared key) to recipients, wrapped to
+    you; from version 2, signed (any write does that too)."""
     return upgrade(state.project())
 
 
 @store_group.command("trust")
+@click.option("--yes", is_flag=True, help="Trust it without asking (after comparing what it shows).")
 @pass_state
-def store_trust(state: State) -> int:
-    """Expect this store from now on, after reviewing a re-key that does not chain."""
-    return trust(state.project())
+def store_trust(state: State, yes: bool) -> int:
+    """Expect this store from now on: after reviewing a re-key that does not chain, or a store
+    the team re-created or moved. Shows the store ids, generations and recipient fingerprints
+    trusted until now and the new ones, then asks."""
+    confirm = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
+    return trust(state.project(), yes=yes, confirm=confirm)
 
 
 COMMANDS = [secrets, key, env, merge_store, identity, recipients, store_group]

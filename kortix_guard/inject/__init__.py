@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from kortix_guard import errors, names
 from kortix_guard._out import echo
@@ -10,6 +11,8 @@ from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
 from kortix_guard.store import open_store
+from kortix_guard.store.fileformat import EntryMeta
+from kortix_guard.store.trust import STALE_HINT
 
 
 @dataclass(frozen=True)
@@ -18,17 +21,30 @@ class Selection:
     missing: tuple[str, ...]  # required (or --only) names with no value in the store
 
 
-def select(project: Project, *, only: Sequence[str] = (),
-           include_undeclared: bool = False) -> Selection:
+class Allow(NamedTuple):
+    """What a job may export despite this machine's doubts (each one an explicit flag)."""
+
+    stale: bool = False  # a store older than the one this machine opened (--allow-stale)
+    carried: bool = False  # values a merge carried from an older generation (--allow-carried)
+
+
+def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bool = False,
+           allow: Allow = Allow()) -> Selection:
     """Open the store and choose what to export. Raises (exit 2) on any manifest or store
-    problem; the caller exits 1 without exporting when `missing` is not empty."""
+    problem, and on a stale store or carried values unless allowed; the caller exits 1
+    without exporting when `missing` is not empty."""
 
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
     store = project.store_path(manifest)
-    opened = open_store(store, project.display(store), key_file=project.key_file)
+    display = project.display(store)
+    opened = open_store(store, display, key_file=project.key_file)
     if opened.stale:
-        echo(f"kortix-guard: warning: {project.display(store)}: {opened.stale}; "
-                   f"exporting its values anyway (get the current store: `git pull`)", err=True)
+        if not allow.stale:
+            raise errors.StoreError(f"{display}: {opened.stale}; nothing was exported",
+                                    hint=STALE_HINT.format(store=display)
+                                    + "; or pass --allow-stale to export it anyway")
+        echo(f"kortix-guard: warning: {display}: {opened.stale}; exporting its values anyway "
+             f"(--allow-stale)", err=True)
     present = opened.file.entries
     if only:
         undeclared = [n for n in only if n not in manifest.declared]
@@ -48,6 +64,15 @@ def select(project: Project, *, only: Sequence[str] = (),
                            f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
     _refuse_unsafe([n for n in wanted if n in present])
+    carried = [n for n in wanted if n in present
+               and "carried" in opened.file.meta.get(n, EntryMeta("")).marks]
+    if carried and not allow.carried:
+        raise errors.StoreError(
+            f"{display}: {len(carried)} value(s) were carried by a merge from an older "
+            f"generation (perhaps written by a removed recipient): {', '.join(carried)}; "
+            f"nothing was exported",
+            hint="review each (`git log -p -- " + display + "`), then `kortix-guard secrets "
+                 "accept NAME` or set it again; or pass --allow-carried")
     missing = tuple(n for n in must_have if n not in present)
     if missing:
         return Selection({}, missing)

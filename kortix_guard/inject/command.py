@@ -7,21 +7,22 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard._fs import write_output
 from kortix_guard._out import echo
-from kortix_guard.inject import github, report_missing, select
+from kortix_guard.inject import Allow, github, report_missing, select
 from kortix_guard.inject.formats import Format, render
 from kortix_guard.project import Project
 
 
 def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | None = None,
            output: Path | None = None, only: Sequence[str] = (),
-           include_undeclared: bool = False, check: bool = False, force: bool = False) -> int:
+           include_undeclared: bool = False, check: bool = False, force: bool = False,
+           allow: Allow = Allow()) -> int:
     if github_mode is None:
         github_mode = github.enabled() and fmt is None and output is None
     if not (github_mode or check or fmt or output):
         raise errors.UsageError("choose where the values go; kortix-guard never prints values "
                                 "by default", hint="pass --github, --format FORMAT (stdout) or "
                                                    "--output FILE")
-    selection = select(project, only=only, include_undeclared=include_undeclared)
+    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow)
     if selection.missing:
         if github_mode:
             github.report_missing_outputs(selection.missing)

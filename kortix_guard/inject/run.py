@@ -13,17 +13,17 @@ from collections.abc import Sequence
 
 from kortix_guard import errors
 from kortix_guard._out import echo
-from kortix_guard.inject import github, report_missing, select
+from kortix_guard.inject import Allow, github, report_missing, select
 from kortix_guard.project import Project
 from kortix_guard.store.keys import IDENTITY_VARIABLES
 
 
 def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
-        include_undeclared: bool = False) -> int:
+        include_undeclared: bool = False, allow: Allow = Allow()) -> int:
     if not command:
         raise errors.UsageError("nothing to run", hint="kortix-guard run [--only NAMES] -- CMD "
                                                        "[ARGS...]")
-    selection = select(project, only=only, include_undeclared=include_undeclared)
+    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow)
     if selection.missing:
         return report_missing(selection.missing, only=bool(only))
     program = shutil.which(command[0])

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from kortix_guard import errors
+from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
@@ -64,7 +65,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
     items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
-    baseline_path = config.baseline_path(root)
+    baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
+                             "[guard] baseline")
     current = None
     if update_baseline or os.path.lexists(baseline_path):
         from kortix_guard.scan import baseline as _baseline
@@ -227,7 +229,10 @@ def _store_values(project: Project, store: Path) -> list:
     from kortix_guard.store import open_store
 
     try:
-        opened = open_store(store, project.display(store), key_file=project.key_file)
+        # Only read, to look for the values: what this machine remembers is not consulted
+        # nor changed (and a commit hook imports no pygit2).
+        opened = open_store(store, project.display(store), key_file=project.key_file,
+                            remember=False)
     except errors.BadKey:
         return []  # no key here: the known-value layer reads only what this machine can open
     except errors.StoreError as e:

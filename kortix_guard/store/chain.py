@@ -1,192 +1,172 @@
-"""The re-key chain of a version 2 store, and this machine's high-water mark per store id.
+"""The re-key chain of a store with recipients: which generation descends from which.
 
 Recipients are public, so anyone who can write the file could make a new data key, wrap it
 to the same people and seal values of their choice with a valid MAC. Each re-key therefore
-records a link that only a holder of the previous data key can compute (crypto.chain_link),
-and each machine remembers the newest generation it opened for each store id. A store that
-does not chain from that mark is refused; an older one (a revert, a stale branch) is refused
-for writing. CI has no memory, so `check` verifies the head's store against the base
-branch's instead (the same `descends`).
+records a link that only a holder of the previous data key can make. Version 3 links are
+Ed25519 signatures by the previous generation's signing key (derived from its data key) over
+the next generation's key id and public signing key, so anyone can verify them with public
+values alone and nothing a machine remembers can forge one. Version 2 links are HMACs under a
+key derived from the previous data key: verifying one needs that generation opened. What a
+machine remembers, and what it refuses because of it, is store/trust.py; CI, which remembers
+nothing, compares the head's store with the base branch's here (`against_base`).
 """
 from __future__ import annotations
 
 import hmac
-import re
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from typing import NamedTuple
 
-from kortix_guard._dirs import config_dir
-from kortix_guard._fs import atomic_write
-from kortix_guard.errors import StoreError
-from kortix_guard.store.crypto import Key, chain_link
+from kortix_guard.store.crypto import Key, chain_link, link_parts, verify_signature
 from kortix_guard.store.fileformat import StoreFile
 
 
 class Mark(NamedTuple):
-    """A trusted point of a store's chain: its generation (0 for version 1), key id, and the
-    chain key that authenticates the next link (it cannot open a value)."""
+    """A trusted point of a store's chain: its generation, key id, public signing key and the
+    format version it was seen in. `chain_key` is only ever in memory (or read from a 0.2.0
+    mark): it verifies a version 2 link."""
 
     generation: int
     key_id: str
-    chain_key: bytes
+    signer: str
+    version: int
+    chain_key: bytes = b""
 
     def __repr__(self) -> str:
-        return f"Mark(generation={self.generation}, key_id={self.key_id})"
+        return f"Mark(generation={self.generation}, key_id={self.key_id}, version={self.version})"
 
     @classmethod
-    def of(cls, store: StoreFile, key) -> Mark:  # key: crypto.Key
-        return cls(store.generation, store.key_id, key.chain_key())
+    def of(cls, store: StoreFile, key: Key) -> Mark:
+        """From a store opened with its key (MAC and signature verified)."""
+        return cls(store.generation, store.key_id, key.signing_key().public, store.version,
+                   key.chain_key())
+
+    @classmethod
+    def public(cls, store: StoreFile) -> Mark | None:
+        """From a version 3 store whose own signature verifies, without its key."""
+        if not (store.is_signed and verify_signature(store.signer, store.signed_input(),
+                                                     store.signature)):
+            return None
+        return cls(store.generation, store.key_id, store.signer, store.version)
+
+
+OpenKey = Callable[[StoreFile], "Key | None"]  # a store's verified key, or None
+History = Callable[[], Iterable[StoreFile]]
 
 
 def links_to(anchor: Mark, store: StoreFile) -> bool:
-    """Whether store is the re-key right after anchor, made by a holder of anchor's key."""
+    """Whether store is the re-key right after anchor, made by a holder of anchor's key. A
+    version 2 link is accepted only from a generation last seen in version 2: once version 3,
+    every next link is a signature."""
     if store.generation != anchor.generation + 1 or store.previous_key_id != anchor.key_id:
+        return False
+    if store.signed_link:
+        return bool(anchor.signer) and verify_signature(
+            anchor.signer, link_parts(store.store_id, store.generation, store.key_id,
+                                      store.previous_key_id, store.signer), store.chain)
+    if anchor.version >= 3 or not anchor.chain_key:
         return False
     expected = chain_link(anchor.chain_key, store.store_id, store.key_id, store.generation)
     return hmac.compare_digest(expected, store.chain)
 
 
-OpenKey = Callable[[StoreFile], "Key | None"]  # a store's verified key, or None
-
-
-def descends(anchor: Mark, store: StoreFile, history: Callable[[], Iterable[StoreFile]],
-             open_key: OpenKey) -> bool:
+def descends(anchor: Mark, store: StoreFile, history: History, open_key: OpenKey) -> bool:
     """Whether store is anchor itself or descends from it link by link. Generations between
-    the two come from history (the store's versions in git), each opened to verify the next
-    link with its key."""
+    the two come from history (the store's versions in git): a version 3 one is verified by
+    its own signature, a version 2 one is opened with open_key."""
     if store.generation <= anchor.generation:
         return store.generation == anchor.generation and store.key_id == anchor.key_id
-    if links_to(anchor, store):
-        return True
-    versions = {(v.generation, v.key_id): v for v in history()
-                if v.store_id == store.store_id and v.has_recipients}
+    versions: dict[tuple[int, str], list[StoreFile]] = {}
+    for v in history():
+        if v.store_id == store.store_id and v.has_recipients:
+            versions.setdefault((v.generation, v.key_id), []).append(v)
+    if not anchor.chain_key and not store.signed_link and store.generation == anchor.generation + 1:
+        anchor = _with_chain_key(anchor, versions, open_key)
     step = store
     while step.generation > anchor.generation + 1:
-        previous = versions.get((step.generation - 1, step.previous_key_id))
-        key = open_key(previous) if previous is not None else None
-        if previous is None or key is None or not links_to(Mark.of(previous, key), step):
+        previous = _mark_from(versions.get((step.generation - 1, step.previous_key_id), []),
+                              open_key)
+        if previous is None or not links_to(previous, step):
             return False
-        step = previous
+        step = _latest(versions[(previous.generation, previous.key_id)])
     return links_to(anchor, step)
 
 
-def mark_path(store_id: str) -> Path:
-
-    return config_dir() / "stores" / f"{store_id}.mark"
-
-
-def load_mark(store_id: str) -> Mark | None:
-    path = mark_path(store_id)
-    if not path.exists():
-        return None
-    m = re.fullmatch(r"([0-9]+) ([0-9a-f]{16}) ([0-9a-f]{64})\n", path.read_text("ascii", "replace"))
-    if m is None:
-        raise StoreError(f"{path}: this machine's record of the store is damaged",
-                         hint=f"remove it (`rm {path}`); the next store opened is trusted as is")
-    return Mark(int(m.group(1)), m.group(2), bytes.fromhex(m.group(3)))
+def _latest(candidates: list[StoreFile]) -> StoreFile:
+    """Of the versions of one generation, the one whose link leads further back (any: they
+    share previous_key_id and chain, which only a re-key writes)."""
+    return candidates[0]
 
 
-def save_mark(store_id: str, mark: Mark) -> None:
-
-    path = mark_path(store_id)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write(path, f"{mark.generation} {mark.key_id} {mark.chain_key.hex()}\n".encode(),
-                 mode=0o600)
-
-
-STALE = ("generation {gen} is older than generation {mark} that this machine opened: a revert "
-         "of a re-key (`recipients rm`, `key rotate`) or a stale branch")
-STALE_HINT = ("get the current store (`git pull`, or `git checkout main -- {store}`); "
-              "values set on the old generation must be set again on the current one")
-
-
-def older(store: StoreFile, mark: Mark | None = None) -> str | None:
-    """Why store is older than this machine's mark (read here unless given), or None. Alone,
-    for a store whose MAC was not verified (`secrets reseal` of a hand-merged file)."""
-    mark = mark or load_mark(store.store_id)
-    if mark is None or store.generation >= mark.generation:
-        return None
-    return STALE.format(gen=store.generation, mark=mark.generation)
+def _mark_from(candidates: list[StoreFile], open_key: OpenKey) -> Mark | None:
+    """A mark for one generation seen in history: from its key when this machine opens it
+    (a version 2 link needs that), else from a version 3 copy's own signature. The highest
+    version seen wins, so a generation once written in version 3 accepts signed links only."""
+    version = max((c.version for c in candidates), default=0)
+    for candidate in candidates:
+        key = open_key(candidate)
+        if key is not None:
+            return Mark.of(candidate, key)._replace(version=version)
+    for candidate in candidates:
+        mark = Mark.public(candidate)
+        if mark is not None:
+            return mark._replace(version=version)
+    return None
 
 
-def check_local(store: StoreFile, key, display: str, *, history: Callable[[], Iterable[StoreFile]],
-                open_key: OpenKey) -> str | None:
-    """Compare the opened store with this machine's mark: None when it is current (the mark
-    moves forward along the chain), the reason when it is older (stale). StoreError when it
-    does not chain from the mark."""
-    mark = load_mark(store.store_id)
-    here = Mark.of(store, key)
-    if mark is None:
-        if store.has_recipients:
-            _refuse_replacement(store, display, history)
-            save_mark(store.store_id, here)  # trusted on first use: docs/store.md says what remains
-        return None
-    if store.generation == mark.generation and store.key_id == mark.key_id:
-        return None
-    if store.generation < mark.generation:
-        return older(store, mark)
-    if descends(mark, store, history, open_key):
-        save_mark(store.store_id, here)
-        return None
-    raise StoreError(f"{display}: generation {store.generation} (key id {store.key_id}) does not "
-                     f"chain from generation {mark.generation} (key id {mark.key_id}), which this "
-                     f"machine opened: re-keyed by someone without the previous key, or on two "
-                     f"branches at once",
-                     hint=f"compare with the main branch (`git log -p -- {display}`); if you trust "
-                          f"this store, `kortix-guard store trust` makes it the one this machine "
-                          f"expects")
+def _with_chain_key(anchor: Mark, versions: dict[tuple[int, str], list[StoreFile]],
+                    open_key: OpenKey) -> Mark:
+    """A remembered mark holds no chain key: open its generation from history to verify a
+    version 2 link from it."""
+    found = _mark_from(versions.get((anchor.generation, anchor.key_id), []), open_key)
+    if found is None or not found.chain_key:
+        return anchor
+    return anchor._replace(chain_key=found.chain_key)
 
 
-def _refuse_replacement(store: StoreFile, display: str,
-                        history: Callable[[], Iterable[StoreFile]]) -> None:
-    """A store id this machine has not seen, at a path where git has a store this machine
-    did open: the store was replaced (a new id wrapped to the same public recipients), which
-    trust on first use must not accept silently."""
-    folder = mark_path(store.store_id).parent
-    if not (folder.is_dir() and any(folder.glob("*.mark"))):
-        return  # this machine opened no store yet (a CI run): nothing to compare with
-    replaced = next((v.store_id for v in history()
-                     if v.store_id != store.store_id and load_mark(v.store_id) is not None),
-                    None)
-    if replaced is not None:
-        raise StoreError(f"{display}: a new store (store id {store.store_id}) replaces the one "
-                         f"this machine opened here (store id {replaced}): made by someone "
-                         f"who could not re-key the old one, or re-created on purpose",
-                         hint=f"compare with the main branch (`git log -p -- {display}`); if "
-                              f"the team re-created it, `kortix-guard store trust`")
-
-
-def trust(store: StoreFile, key) -> None:
-    save_mark(store.store_id, Mark.of(store, key))
-
-
-def against_base(head: StoreFile, base: StoreFile | None, *,
-                 history: Callable[[], Iterable[StoreFile]], open_key: OpenKey) -> str | None:
-    """CI's check on a pull request, where no machine remembers anything: the head's store
-    must be the base branch's or descend from it. The problem found, or None."""
-    if base is None or not (base.has_recipients or head.has_recipients):
-        return None  # no store on the base branch, or version 1 on both sides: no chain
+def against_base(head: StoreFile, base: StoreFile, *, history: History,
+                 open_key: OpenKey) -> str | None:
+    """CI's check on a pull request, where no machine remembers anything: the head's store must
+    be the base branch's or descend from it. Everything that needs no key is compared
+    always (store id, version, generation, key id, version 3 signatures and links); what
+    needs one fails when CI has none (a fork's pull request). The problem found, or None."""
+    if not (base.has_recipients or head.has_recipients):
+        return None  # version 1 on both sides: no chain
     if base.store_id != head.store_id:
         return (f"the store id changed from {base.store_id} (base branch) to {head.store_id}: "
                 f"this change replaces the store")
-    if base.has_recipients and not head.has_recipients:
-        return "the base branch's store is version 2 and this one version 1: a downgrade"
+    if head.version < base.version:
+        return (f"the base branch's store is version {base.version} and this one version "
+                f"{head.version}: a downgrade")
     if head.generation < base.generation:
-        return STALE.format(gen=head.generation, mark=base.generation).replace(
-            "that this machine opened", "on the base branch")
+        return (f"generation {head.generation} is older than generation {base.generation} on "
+                f"the base branch: a revert of a re-key, or a stale branch")
+    if head.is_signed and Mark.public(head) is None:
+        return "the store's signature does not verify: changed outside kortix-guard"
     if head.generation == base.generation:
-        if head.key_id == base.key_id:
-            return None
-        return (f"generation {head.generation} has key id {head.key_id} here and {base.key_id} on "
-                f"the base branch: re-keyed without the previous key, or on two branches")
-    base_key = open_key(base)
-    if base_key is None:
-        return ("the base branch's store does not open with this key, so the re-key in this "
-                "change cannot be verified; make the CI identity a recipient on the base branch "
-                "first")
-    if not descends(Mark.of(base, base_key), head, history, open_key):
-        return (f"generation {head.generation} (key id {head.key_id}) does not chain from the base "
-                f"branch's generation {base.generation} (key id {base.key_id}): a re-key by "
-                f"someone without the previous key")
+        if head.key_id != base.key_id:
+            return (f"generation {head.generation} has key id {head.key_id} here and "
+                    f"{base.key_id} on the base branch: re-keyed without the previous key, "
+                    f"or on two branches")
+        if base.is_signed:
+            return None if head.signer == base.signer else (
+                "the store's signing key differs from the base branch's at the same "
+                "generation: written by someone without the key")
+        if head.is_signed and open_key(head) is None:
+            return ("the store was upgraded to version 3, which cannot be verified without "
+                    "the store's key; run this check with KORTIX_GUARD_KEY (not on a fork)")
+        return None
+    anchor = Mark.public(base) if base.is_signed else _keyed(base, open_key)
+    if anchor is None:
+        return ("this change re-keys the store, and the base branch's version 2 store does not "
+                "open with this key, so the re-key cannot be verified; make the CI identity a "
+                "recipient on the base branch first (or run this check where the key is)")
+    if not descends(anchor, head, history, open_key):
+        return (f"generation {head.generation} (key id {head.key_id}) does not chain from the "
+                f"base branch's generation {base.generation} (key id {base.key_id}): a re-key "
+                f"by someone without the previous key")
     return None
+
+
+def _keyed(store: StoreFile, open_key: OpenKey) -> Mark | None:
+    key = open_key(store)
+    return Mark.of(store, key) if key is not None else None

@@ -71,13 +71,14 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
     if on_command_line:
         echo("warning: values given on the command line land in your shell history; "
                    "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)
+    outcome: dict[str, str] = {}
     if values:
-
         with transaction(store, project.display(store), key_file=project.key_file) as draft:
             for name, value in values.items():
-                draft.set(name, value)
+                outcome[name] = draft.set(name, value)
     for name in values:
-        echo(f"✓ {name}")
+        said = outcome[name]
+        echo(f"✓ {name}" + ("" if said == "set" else f" (same value as before{said[4:]})"))
     for name, message in failed:
         echo(f"✗ {names.shown(name)}: {message}", err=True)
     echo(f"{len(values)}/{len(values) + len(failed)} set")
@@ -85,6 +86,24 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
         echo("next: fix the names above (docs/manifest.md lists the rules) and run "
                    "`kortix-guard secrets set` again for them", err=True)
     return errors.PROBLEMS if failed else errors.CLEAN
+
+
+def accept_secrets(project: Project, accepted: Sequence[str]) -> int:
+    """`secrets accept NAME...`: a current holder vouches for carried values."""
+    store = project.store_path()
+    display = project.display(store)
+    with transaction(store, display, key_file=project.key_file) as draft:
+        unknown = [n for n in accepted if n not in draft.entries]
+        if unknown:
+            raise errors.InputError(f"{display} holds no {', '.join(map(names.shown, unknown))}",
+                                    hint="`kortix-guard secrets ls` lists the names")
+        cleared = [n for n in accepted if draft.accept(n)]
+    for name in accepted:
+        echo(f"✓ {name}" + ("" if name in cleared else " (nothing to accept: not carried)"))
+    echo(f"{len(cleared)}/{len(accepted)} accepted")
+    if cleared:
+        echo(f"next: commit {display}", err=True)
+    return errors.CLEAN
 
 
 def list_secrets(project: Project, *, as_json: bool = False, strict: bool = False) -> int:
@@ -110,14 +129,15 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
                    f"{len(manifest.optional)} optional")
     for note in manifest.undeclared_notes(undeclared):
         echo(f"note: {note}", err=True)
-    marked = {mark: [n for n, m in meta.items() if m.mark == mark] for mark in fileformat.MARKS}
+    marked = {mark: [n for n, m in meta.items() if mark in m.marks] for mark in fileformat.MARKS}
     if marked["rotate"]:
         echo(f"warning: {len(marked['rotate'])} value(s) to rotate (a removed recipient "
                    f"could read them): change each at its provider, then `kortix-guard secrets "
                    f"set NAME=-`", err=True)
     if marked["carried"]:
         echo(f"warning: {len(marked['carried'])} value(s) carried by a merge from an older "
-                   f"generation: check each, then `kortix-guard secrets set NAME=-`", err=True)
+                   f"generation: check each, then `kortix-guard secrets accept NAME` (or set it "
+                   f"again); until then `inject` and `run` refuse them", err=True)
     if missing:
         echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
                    f"set them with `kortix-guard secrets set NAME=-`", err=True)
@@ -127,8 +147,8 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
 def _meta_json(meta) -> dict:
     if meta is None:
         return {}
-    return {"set_at": meta.set_at, "rotate": meta.mark == "rotate",
-            "carried": meta.mark == "carried"}
+    return {"set_at": meta.set_at, "rotate": "rotate" in meta.marks,
+            "carried": "carried" in meta.marks}
 
 
 def age(set_at: str, now: datetime) -> str:
@@ -143,13 +163,14 @@ def age(set_at: str, now: datetime) -> str:
 def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
     width = max([len("NAME"), *(len(n) for n, _, _ in rows)])
     ages = bool(meta)
-    status_width = max([9, *(len(f"set · {meta[n].mark}") + 2 for n in meta if meta[n].mark)])
+    shown_marks = {n: " · ".join(m.marks) for n, m in meta.items() if m.marks}
+    status_width = max([9, *(len(f"set · {marks}") + 2 for marks in shown_marks.values())])
     header = f"{'NAME':<{width}}  {'STATUS':<{status_width}}  "
     echo(header + (f"{'SPEC':<10}  AGE" if ages else "SPEC"))
     for name, status, spec in rows:
         marker = "●" if status == "set" else "○"
         entry = meta.get(name)
-        shown = f"{status} · {entry.mark}" if entry is not None and entry.mark else status
+        shown = f"{status} · {shown_marks[name]}" if name in shown_marks else status
         line = f"{name:<{width}}  {marker} {shown:<{status_width - 2}}  "
         if ages:
             line += f"{spec:<10}  {age(entry.set_at, now) if entry else '-'}"

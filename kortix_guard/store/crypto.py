@@ -103,6 +103,12 @@ class Key(Unshowable):
     def sealer(self, store_id: str, *, random: Random = os.urandom) -> Sealer:
         return Sealer(self._raw, store_id, random=random)
 
+    def signing_key(self) -> SigningKey:
+        """The Ed25519 key of this generation (version 3): derived from the data key, so every
+        holder signs the store it writes and the next generation's link, and nothing a
+        machine remembers (the public key) can sign."""
+        return SigningKey(_derive(self._raw, "signing key"))
+
     def _shown(self) -> str:
         return f"id={self.id}"
 
@@ -152,6 +158,54 @@ class Sealer:
         return h.hexdigest()
 
 
+class SigningKey(Unshowable):
+    """An Ed25519 private key; `public` is its public key in hex, as the store records it."""
+
+    __slots__ = ("_key", "public")
+
+    def __init__(self, seed: bytes) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        self._key = Ed25519PrivateKey.from_private_bytes(seed)
+        # public_bytes_raw, not public_bytes: the serialization module costs a commit hook
+        # its dataclasses import.
+        self.public = self._key.public_key().public_bytes_raw().hex()
+
+    def sign(self, parts: Iterable[str]) -> str:
+        return self._key.sign(_encode(parts)).hex()
+
+    def _shown(self) -> str:
+        return f"public={self.public[:16]}…"
+
+
+def verify_signature(public: str, parts: Iterable[str], signature: str) -> bool:
+    """Whether signature (hex) is public's (hex) Ed25519 signature over parts."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(public)).verify(
+            bytes.fromhex(signature), _encode(parts))
+    except (ValueError, InvalidSignature):
+        return False
+    return True
+
+
+def link_parts(store_id: str, generation: int, key_id: str, previous_key_id: str,
+               signer: str) -> list[str]:
+    """What a version 3 re-key link signs: the previous generation's signing key vouches
+    for the next generation's key id and public signing key."""
+    return ["kortix-guard re-key v3", store_id, str(generation), key_id, previous_key_id, signer]
+
+
+def _encode(parts: Iterable[str]) -> bytes:
+    out = bytearray()
+    for part in parts:
+        data = part.encode("utf-8")
+        out += len(data).to_bytes(8, "big") + data
+    return bytes(out)
+
+
 def _invalid_tag() -> type[Exception]:
     from cryptography.exceptions import InvalidTag
 
@@ -168,9 +222,7 @@ def chain_link(previous_chain_key: bytes, store_id: str, key_id: str, generation
 
 
 def _feed(h: _hmac.HMAC, part: str) -> None:
-    data = part.encode("utf-8")
-    h.update(len(data).to_bytes(8, "big"))
-    h.update(data)
+    h.update(_encode([part]))
 
 
 def verify_mac(expected: str, actual: str) -> bool:

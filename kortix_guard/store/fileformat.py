@@ -21,7 +21,10 @@ from kortix_guard.store import shapes
 
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
+SIGNED_VERSION = 3  # version 2, signed: each generation's Ed25519 key signs the file and the next link
+CURRENT = SIGNED_VERSION  # what every write of a store with recipients produces
 RECIPIENTS_SINCE = "0.2.0"  # the first kortix-guard that reads version 2
+SIGNED_SINCE = "0.3.0"  # the first kortix-guard that reads version 3
 HEADER = f"""\
 {shapes.STORE_MARK} names are public, values are sealed with AES-256-GCM.
 # Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.
@@ -54,7 +57,11 @@ class RecipientLine(NamedTuple):
 
 class EntryMeta(NamedTuple):
     set_at: str  # RFC 3339, UTC: when the value was last set (a re-key keeps it)
-    mark: str = ""  # "", or one of MARKS
+    marks: tuple[str, ...] = ()  # some of MARKS, in that order (version 2 holds one at most)
+
+    def with_marks(self, add: tuple[str, ...] = (), drop: tuple[str, ...] = ()) -> EntryMeta:
+        kept = (set(self.marks) | set(add)) - set(drop)
+        return self._replace(marks=tuple(m for m in MARKS if m in kept))
 
 
 class _StoreFields(NamedTuple):
@@ -68,25 +75,31 @@ class _StoreFields(NamedTuple):
     chain: str = ""
     recipients: Mapping[str, RecipientLine] = MappingProxyType({})
     meta: Mapping[str, EntryMeta] = MappingProxyType({})
+    signer: str = ""  # version 3: this generation's Ed25519 public key (hex)
+    signature: str = ""  # version 3: signer's signature over signed_input()
 
 
 class StoreFile(_StoreFields):
     """What the file says. Entries map a name to its sealed value (never plaintext).
 
     Version 1 has the first four fields only. Version 2 adds the key's generation, the re-key
-    chain link (`previous_key_id`, `chain`), the recipients and each value's metadata. The
-    three mappings are kept sorted and read-only, however they were given."""
+    chain link (`previous_key_id`, `chain`), the recipients and each value's metadata.
+    Version 3 adds the generation's public signing key and its signature over the file, and
+    its links are signatures (a 64-digit HMAC link is one made by version 2). The three
+    mappings are kept sorted and read-only, however they were given."""
 
     __slots__ = ()
 
     def __new__(cls, store_id: str, key_id: str, mac: str, entries: Mapping[str, str] = {},
                 version: int = VERSION, generation: int = 0, previous_key_id: str = "",
                 chain: str = "", recipients: Mapping[str, RecipientLine] = {},
-                meta: Mapping[str, EntryMeta] = {}) -> StoreFile:
+                meta: Mapping[str, EntryMeta] = {}, signer: str = "",
+                signature: str = "") -> StoreFile:
         def frozen(mapping: Mapping) -> Mapping:
             return MappingProxyType(dict(sorted(mapping.items())))
         return super().__new__(cls, store_id, key_id, mac, frozen(entries), version, generation,
-                               previous_key_id, chain, frozen(recipients), frozen(meta))
+                               previous_key_id, chain, frozen(recipients), frozen(meta),
+                               signer, signature)
 
     def replace(self, **changes) -> StoreFile:
         """A copy with some fields changed (the mappings sorted and frozen again)."""
@@ -96,7 +109,17 @@ class StoreFile(_StoreFields):
 
     @property
     def has_recipients(self) -> bool:
-        return self.version == RECIPIENTS_VERSION
+        return self.version >= RECIPIENTS_VERSION
+
+    @property
+    def is_signed(self) -> bool:
+        return self.version >= SIGNED_VERSION
+
+    @property
+    def signed_link(self) -> bool:
+        """Whether the link to the previous generation is a signature (version 3), not the
+        HMAC link version 2 made (a store upgraded to 3 keeps its last version 2 link)."""
+        return len(self.chain) == 128
 
     def mac_input(self) -> list[str]:
         """Everything the MAC covers, in order. Version 1 keeps its original input: the
@@ -107,16 +130,22 @@ class StoreFile(_StoreFields):
             for name, token in self.entries.items():
                 parts += [name, token]
             return parts
-        parts = [f"kortix-guard store v{RECIPIENTS_VERSION}", self.store_id, self.key_id,
-                 str(self.generation), self.previous_key_id, self.chain,
-                 str(len(self.recipients))]
+        parts = [f"kortix-guard store v{self.version}", self.store_id, self.key_id,
+                 str(self.generation), self.previous_key_id, self.chain]
+        if self.is_signed:
+            parts.append(self.signer)
+        parts.append(str(len(self.recipients)))
         for name, line in self.recipients.items():
             parts += [name, line.recipient, line.added, line.key]
         parts.append(str(len(self.entries)))
         for name, token in self.entries.items():
             meta = self.meta[name]
-            parts += [name, token, meta.set_at, meta.mark]
+            parts += [name, token, meta.set_at, ",".join(meta.marks)]
         return parts
+
+    def signed_input(self) -> list[str]:
+        """What the version 3 signature covers: everything the MAC covers, and the MAC."""
+        return [*self.mac_input(), self.mac]
 
     def render(self) -> bytes:
         if not self.has_recipients:
@@ -124,16 +153,26 @@ class StoreFile(_StoreFields):
                      f'key_id = "{self.key_id}"\n', f'mac = "{self.mac}"\n', "\n[secrets]\n"]
             lines += [f'{name} = "{token}"\n' for name, token in self.entries.items()]
             return "".join(lines).encode("ascii")
-        lines = [HEADER, f"version = {RECIPIENTS_VERSION}\n", f'store_id = "{self.store_id}"\n',
+        lines = [HEADER, f"version = {self.version}\n", f'store_id = "{self.store_id}"\n',
                  f'key_id = "{self.key_id}"\n', f"generation = {self.generation}\n",
-                 f'previous_key_id = "{self.previous_key_id}"\n', f'chain = "{self.chain}"\n',
-                 f'mac = "{self.mac}"\n', "\n[recipients]\n"]
+                 f'previous_key_id = "{self.previous_key_id}"\n', f'chain = "{self.chain}"\n']
+        if self.is_signed:
+            lines.append(f'signer = "{self.signer}"\n')
+        lines.append(f'mac = "{self.mac}"\n')
+        if self.is_signed:
+            lines.append(f'signature = "{self.signature}"\n')
+        lines.append("\n[recipients]\n")
         lines += [f'"{name}" = {{ recipient = "{r.recipient}", added = "{r.added}", '
                   f'key = "{r.key}" }}\n' for name, r in self.recipients.items()]
         lines.append("\n[secrets]\n")
         for name, token in self.entries.items():
             meta = self.meta[name]
-            mark = f', mark = "{meta.mark}"' if meta.mark else ""
+            if not meta.marks:
+                mark = ""
+            elif self.is_signed:
+                mark = ", marks = [" + ", ".join(f'"{m}"' for m in meta.marks) + "]"
+            else:
+                mark = f', mark = "{meta.marks[0]}"'
             lines.append(f'{name} = {{ value = "{token}", set_at = "{meta.set_at}"{mark} }}\n')
         return "".join(lines).encode("utf-8")
 
@@ -186,16 +225,16 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     if data is None:
         data = _toml_loads(text, display)
     version = data.get("version")
-    if type(version) is int and version > RECIPIENTS_VERSION:
+    if type(version) is int and version > CURRENT:
         raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
-                         f"versions {VERSION} and {RECIPIENTS_VERSION}",
+                         f"versions {VERSION} to {CURRENT}",
                          hint="upgrade kortix-guard")
-    if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION):
+    if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION, SIGNED_VERSION):
         raise StoreError(f"{display}: not a kortix-guard store (its `version` is "
-                         f"{'missing' if version is None else 'not 1 or 2'})",
+                         f"{'missing' if version is None else f'not {VERSION} to {CURRENT}'})",
                          hint=restore_hint(display))
     _check_hex(data, _HEX, display)
-    sf = _parse_v2(data, display) if version == RECIPIENTS_VERSION else _parse_v1(data, display)
+    sf = _parse_v1(data, display) if version == VERSION else _parse_team(data, display, version)
     if canonical and sf.render() != text.encode("utf-8"):
         raise StoreError(f"{display}: not byte for byte as kortix-guard writes it (a changed "
                          f"comment, added text, line ends, order or quoting)",
@@ -205,10 +244,11 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
 
 
 _HEADER_LINE = re.compile(r'(version|generation) = ([0-9]{1,9})|'
-                          r'(store_id|key_id|previous_key_id|chain|mac) = "([0-9a-f]*)"')
+                          r'(store_id|key_id|previous_key_id|chain|signer|mac|signature) = '
+                          r'"([0-9a-f]*)"')
 _SECRET_LINE = re.compile(r'([A-Z_][A-Z0-9_]*) = (?:"(kg1:[A-Za-z0-9_-]+)"|\{ value = '
                           r'"(kg1:[A-Za-z0-9_-]+)", set_at = "([0-9TZ:-]+)"'
-                          r'(?:, mark = "([a-z]+)")? \})')
+                          r'(?:, mark = "([a-z]+)"|, marks = \[("[a-z]+"(?:, "[a-z]+")*)\])? \})')
 _RECIPIENT_LINE = re.compile(r'"([A-Za-z0-9._@+-]+)" = \{ recipient = "([a-z0-9 -]+ ?'
                              r'[A-Za-z0-9+/=]*)", added = "([0-9TZ:-]+)", key = '
                              r'"([A-Za-z0-9+/=]+)" \}')
@@ -261,9 +301,11 @@ def _canonical_loads(text: str) -> dict | None:
         if m.group(2):
             table[m.group(1)] = m.group(2)
         else:
-            entry = {"value": m.group(3), "set_at": m.group(4)}
+            entry: dict = {"value": m.group(3), "set_at": m.group(4)}
             if m.group(5):
                 entry["mark"] = m.group(5)
+            if m.group(6):
+                entry["marks"] = [part.strip('"') for part in m.group(6).split(", ")]
             table[m.group(1)] = entry
     return data
 
@@ -308,14 +350,22 @@ def _parse_v1(data: dict, display: str) -> StoreFile:
     return StoreFile(data["store_id"], data["key_id"], data["mac"], entries)
 
 
-def _parse_v2(data: dict, display: str) -> StoreFile:
+def _parse_team(data: dict, display: str, version: int) -> StoreFile:
+    """Versions 2 and 3 (3 adds `signer` and `signature`, and `marks` for `mark`)."""
+    signed = version == SIGNED_VERSION
     _unknown(data, {"version", "secrets", "recipients", "generation", "previous_key_id",
-                    "chain", *_HEX}, display)
+                    "chain", *_HEX, *(("signer", "signature") if signed else ())}, display)
     generation = data.get("generation")
     if type(generation) is not int or generation < 1:
         raise _bad_entry(display, "`generation`")
-    _check_hex(data, {"previous_key_id": 16, "chain": 64}, display, empty_ok=True)
-    if (data["previous_key_id"] == "") != (data["chain"] == ""):
+    _check_hex(data, {"previous_key_id": 16}, display, empty_ok=True)
+    chain = data.get("chain")
+    if not (isinstance(chain, str) and re.fullmatch(
+            "|[0-9a-f]{64}" + ("|[0-9a-f]{128}" if signed else ""), chain)):
+        raise _bad_entry(display, "`chain`")
+    if signed:
+        _check_hex(data, {"signer": 64, "signature": 128}, display)
+    if (data["previous_key_id"] == "") != (chain == ""):
         raise _bad_entry(display, "the re-key chain (`previous_key_id` and `chain`)")
     recipients = {}
     for name, line in _table(data, "recipients", display).items():
@@ -328,19 +378,36 @@ def _parse_v2(data: dict, display: str) -> StoreFile:
             raise _bad_entry(display, f"the recipient line {name!r}"[:90])
         recipients[name] = RecipientLine(line["recipient"], line["added"], line["key"])
     entries, meta = {}, {}
+    mark_key = "marks" if signed else "mark"
     for name, entry in _table(data, "secrets", display).items():
         if not (names.is_valid(name) and isinstance(entry, dict)
-                and set(entry) in ({"value", "set_at"}, {"value", "set_at", "mark"})
+                and set(entry) in ({"value", "set_at"}, {"value", "set_at", mark_key})
                 and isinstance(entry["value"], str) and _TOKEN_RE.fullmatch(entry["value"])
-                and isinstance(entry["set_at"], str) and _TIME_RE.fullmatch(entry["set_at"])
-                and entry.get("mark", "rotate") in MARKS):
+                and isinstance(entry["set_at"], str) and _TIME_RE.fullmatch(entry["set_at"])):
             raise _bad_entry(display, f"the entry for {names.shown(name)}")
+        marks = _marks(entry.get(mark_key), signed)
+        if marks is None:
+            raise _bad_entry(display, f"the marks of {names.shown(name)}")
         entries[name] = entry["value"]
-        meta[name] = EntryMeta(entry["set_at"], entry.get("mark", ""))
+        meta[name] = EntryMeta(entry["set_at"], marks)
     return StoreFile(data["store_id"], data["key_id"], data["mac"], entries,
-                     version=RECIPIENTS_VERSION, generation=generation,
-                     previous_key_id=data["previous_key_id"], chain=data["chain"],
-                     recipients=recipients, meta=meta)
+                     version=version, generation=generation,
+                     previous_key_id=data["previous_key_id"], chain=chain,
+                     recipients=recipients, meta=meta, signer=data.get("signer", ""),
+                     signature=data.get("signature", ""))
+
+
+def _marks(given: object, signed: bool) -> tuple[str, ...] | None:
+    """An entry's marks as the file gives them (version 2: one string; version 3: a list in
+    MARKS order, without repeats, never empty), or None when malformed."""
+    if given is None:
+        return ()
+    if not signed:
+        return (given,) if given in MARKS else None
+    if not (isinstance(given, list) and given and all(m in MARKS for m in given)):
+        return None
+    ordered = tuple(m for m in MARKS if m in given)
+    return ordered if list(ordered) == given else None
 
 
 def write(path: Path, store: StoreFile) -> None:

@@ -21,6 +21,7 @@ from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.store import Draft, fileformat, history, open_store
 from kortix_guard.store.chain import Mark, descends
+from kortix_guard.store.fileformat import EntryMeta
 from kortix_guard.store.keys import Keyring
 
 
@@ -115,7 +116,11 @@ def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
         if other == was or mine == other:
             continue
         if mine != was:
-            conflicts.append(name)
+            conflicts.append((name, "changed on both sides"))
+        elif other is None and not same_key:
+            # A removed recipient still writes old-generation stores: a value they drop is
+            # never dropped silently.
+            conflicts.append((name, "removed on the older generation's side"))
         elif other is None:
             draft.remove(name)
         elif same_key:  # unchanged sealed text and metadata, byte for byte
@@ -124,15 +129,19 @@ def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
                 draft.meta[name] = older.file.meta[name]
             draft.changed = True
         else:
-            meta = older.file.meta.get(name)
-            draft.set(name, older.value(name), set_at=meta.set_at if meta else None,
-                      mark="carried")
+            # Both marks hold: a value set before a removal was readable by the removed
+            # person (rotate, as the newer side marked its own), and it came from the older
+            # generation (carried).
+            meta = older.file.meta.get(name, EntryMeta(""))
+            ours = newer.file.meta.get(name, EntryMeta(""))
+            marks = meta.with_marks(add=(*ours.marks, "carried")).marks
+            draft.set(name, older.value(name), set_at=meta.set_at or None, marks=marks)
             carried.append(name)
     if conflicts:
-        for name in conflicts:
-            echo(f"kortix-guard merge-store: conflict: {name} changed on both sides",
-                       err=True)
-        raise _Conflict(f"{len(conflicts)} name(s) changed on both sides")
+        for name, why in conflicts:
+            echo(f"kortix-guard merge-store: conflict: {name} {why}", err=True)
+        raise _Conflict(f"{len(conflicts)} name(s) changed on both sides, or removed across "
+                        f"a re-key")
     return carried
 
 

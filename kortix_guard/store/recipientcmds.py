@@ -1,21 +1,32 @@
-"""`recipients add|ls|rm`, `store upgrade|trust`: who can open a version 2 store."""
+"""`recipients add|ls|rm`, `store upgrade|trust`: who can open a store with recipients."""
 from __future__ import annotations
 
 import getpass
 import json
 import os
+from collections.abc import Callable
 
 from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
-from kortix_guard.store import _missing_store_hint, fileformat, open_store, recipients, rekey, transaction, v1
+from kortix_guard.store import (
+    _missing_store_hint,
+    fileformat,
+    open_store,
+    recipients,
+    rekey,
+    transaction,
+    v1,
+)
+from kortix_guard.store import trust as trust_
+from kortix_guard.store.chain import Mark
 from kortix_guard.store.crypto import Key
-from kortix_guard.store.fileformat import RECIPIENTS_SINCE
+from kortix_guard.store.fileformat import SIGNED_SINCE
 from kortix_guard.store.recipients import Recipient
 from kortix_guard.store.shapes import RECIPIENT_NAME
 
-UPGRADED = ("upgraded {store} to version 2 (recipients): teammates need kortix-guard {version} or "
+UPGRADED = ("upgraded {store} to version 3 (recipients): teammates need kortix-guard {version} or "
             "later, and the old `kgk1_` key no longer opens it (CI too: `kortix-guard recipients "
             "add ci --generate`, then put the identity into KORTIX_GUARD_KEY)")
 
@@ -100,8 +111,8 @@ def _upgrade(project: Project, store, display: str, *, extra: dict | None = None
         _refuse_duplicate({n: r.text for n, r in chosen.items()}, me, mine)
         chosen[me] = mine
     old, _ = rekey(store, Key.generate(), display, key_file=project.key_file, recipients=chosen)
-    v1.retire(old.store_id, old.key_id)
-    echo(UPGRADED.format(store=display, version=RECIPIENTS_SINCE), err=True)
+    v1.retire(old.store_id, old.key_id, "`kortix-guard store upgrade`")
+    echo(UPGRADED.format(store=display, version=SIGNED_SINCE), err=True)
 
 
 def ls(project: Project, *, as_json: bool = False) -> int:
@@ -167,26 +178,75 @@ def rm(project: Project, name: str, *, force: bool = False) -> int:
 
 
 def upgrade(project: Project) -> int:
-
+    """Version 1 → 3 (recipients, wrapped to you); version 2 → 3 (signed), which any write
+    does too."""
     store, display = _store(project)
-    if fileformat.read(store, display).has_recipients:
-        echo(f"{display} is version 2 already; nothing to do", err=True)
+    sf = fileformat.read(store, display)
+    if sf.version >= fileformat.CURRENT:
+        echo(f"{display} is version {sf.version} already; nothing to do", err=True)
         return errors.CLEAN
-    _upgrade(project, store, display)
-    echo(f"✓ {display}: version 2")
-    echo(f"next: commit {display}; add teammates with `kortix-guard recipients add NAME "
-               f"RECIPIENT`", err=True)
+    if sf.has_recipients:
+        with transaction(store, display, key_file=project.key_file) as draft:
+            draft.changed = True
+    else:
+        _upgrade(project, store, display)
+    echo(f"✓ {display}: version {fileformat.CURRENT}")
+    echo(f"next: commit {display}; teammates need kortix-guard {SIGNED_SINCE} or later"
+         + ("" if sf.has_recipients else "; add them with `kortix-guard recipients add NAME "
+                                         "RECIPIENT`"), err=True)
     return errors.CLEAN
 
 
-def trust(project: Project) -> int:
-    """Make this store the one this machine expects (after a reviewed re-key it cannot chain)."""
+def trust(project: Project, *, yes: bool = False,
+          confirm: Callable[[str], bool] | None = None) -> int:
+    """Make this store the one this machine expects for the project: after a reviewed re-key
+    that does not chain, or a store the team re-created or moved. Shows what this machine
+    trusted until now and what it would trust instead, then asks (or takes --yes)."""
     store, display = _store(project)
-    opened = open_store(store, display, key_file=project.key_file, trusting=True)
+    opened = open_store(store, display, key_file=project.key_file, remember=False)
     sf = opened.file
-    echo(f"✓ this machine now expects {display} at generation {sf.generation} (key id "
-               f"{sf.key_id}), recipients: {', '.join(sf.recipients) or 'none'}")
+    place = trust_.Place.of(store)
+    known = trust_.trusted_ids(place)
+    mark = trust_.load_mark(sf.store_id) if sf.has_recipients else None
+    echo("this machine trusts, for this project:")
+    if not known:
+        echo("  nothing yet")
+    for store_id, info in sorted(known.items()):
+        old_mark = trust_.load_mark(store_id)
+        where = f"generation {old_mark.generation}, key id {old_mark.key_id}" if old_mark else "version 1"
+        echo(f"  store id {store_id} at {info.get('path', '?')} ({where})")
+        for name, fingerprint in _recipients_in_history(place, info.get("path"), store_id):
+            echo(f"    recipient {name}: {fingerprint}")
+    if mark is not None and sf.store_id in known:
+        echo(f"  (this store id at generation {mark.generation}, key id {mark.key_id})")
+    echo(f"it would trust instead: store id {sf.store_id} at {display} (version {sf.version}"
+         + (f", generation {sf.generation}, key id {sf.key_id})" if sf.has_recipients else ")"))
+    for name, line in sf.recipients.items():
+        echo(f"    recipient {name}: {line.fingerprint}")
+    if not yes and (confirm is None or not confirm("Trust this store from now on?")):
+        raise errors.InputError("not trusted; nothing changed",
+                                hint="compare the two with your team, then rerun (with --yes "
+                                     "where there is no terminal)")
+    trust_.trust_store(place, sf, display, replace=True)
+    if sf.has_recipients:
+        trust_.save_mark(sf.store_id, Mark.of(sf, opened.key))
+    echo(f"✓ this machine now expects {display} (store id {sf.store_id}"
+         + (f", generation {sf.generation}" if sf.has_recipients else "") + ")")
     return errors.CLEAN
+
+
+def _recipients_in_history(place, path: str | None, store_id: str) -> list[tuple[str, str]]:
+    """The recipients of the newest version of store_id that git holds at path."""
+    if place.repo is None or not path:
+        return []
+    for data in place.repo.file_versions(path):
+        try:
+            old = fileformat.parse(data.decode("utf-8"), path, canonical=False)
+        except (errors.Error, UnicodeDecodeError):
+            continue
+        if old.store_id == store_id:
+            return [(n, line.fingerprint) for n, line in old.recipients.items()]
+    return []
 
 
 def _store(project: Project):

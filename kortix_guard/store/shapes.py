@@ -16,7 +16,7 @@ STORE_MARK = "# kortix-guard encrypted store:"  # how a store's first line start
 SEALED_PREFIX = "kg1:"  # a sealed value, format version 1
 SEALED = SEALED_PREFIX + r"[A-Za-z0-9_-]+"
 HEX_FIELDS = {"store_id": 32, "key_id": 16, "mac": 64}  # fixed-length public fields
-PUBLIC_HEX_FIELDS = (*HEX_FIELDS, "previous_key_id", "chain")  # every hex field a store holds
+PUBLIC_HEX_FIELDS = (*HEX_FIELDS, "previous_key_id", "chain", "signer", "signature")  # every hex field
 
 AGE_RECIPIENT = re.compile(r"age1[02-9ac-hj-np-z]{58}")
 AGE_IDENTITY = re.compile(r"AGE-SECRET-KEY-1[02-9AC-HJ-NP-Z]{58}")

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from kortix_guard._dirs import config_dir
 from kortix_guard._fs import atomic_write
 from kortix_guard.errors import BadKey, NoKey, StoreError
+from kortix_guard.store import trust
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.keys import ENV_KEY, FoundKey, Keyring, SymmetricKey
 
@@ -26,11 +27,7 @@ if TYPE_CHECKING:
 
 # A rotation writes the next key before the store, so a crash at any moment before the store
 # is durably replaced leaves a per-user key that opens it; `.next` is promoted right after.
-KEY_SUFFIX, NEXT_SUFFIX, RETIRED_SUFFIX = ".key", ".key.next", ".retired"
-STALE = ("this store was re-keyed since (a `key rotate` on this machine retired key id {kid}): "
-         "it was reverted or is stale")
-STALE_HINT = ("get the current store (`git log -- {store}`, `git revert` the revert), or "
-              "`git pull` the rotation; values set under the old key must be set again")
+KEY_SUFFIX, NEXT_SUFFIX = ".key", ".key.next"
 
 
 def user_key_dir() -> Path:
@@ -54,19 +51,28 @@ def save_user_key(key: Key, store_id: str, suffix: str = KEY_SUFFIX) -> Path:
     return path
 
 
-def is_retired(store_id: str, key_id: str) -> bool:
-    return user_key_path(store_id, key_id, RETIRED_SUFFIX).exists()
-
-
-def retire(store_id: str, key_id: str) -> None:
-    """Record that this key id no longer opens this store, then delete its material."""
-    marker = user_key_path(store_id, key_id, RETIRED_SUFFIX)
-    marker.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    atomic_write(marker, b"retired by `kortix-guard key rotate`\n", mode=0o600)
+def retire(store_id: str, key_id: str, why: str = "`kortix-guard key rotate`") -> None:
+    """Record that this key id no longer opens this store (store/trust.py), then delete its
+    material."""
+    trust.retire(store_id, key_id, why)
     for path in (user_key_path(store_id, key_id), user_key_path(store_id, key_id, NEXT_SUFFIX),
                  *_legacy_paths(store_id)):
         if path.exists() and (path.suffix == ".old" or _key_id_of(path) in (key_id, None)):
             path.unlink()
+
+
+def retire_all(store_id: str, why: str) -> None:
+    """The store moved on to recipients: every version 1 key this machine keeps for it is
+    retired, so a version 1 store of the same id written later (by a former holder of the
+    key) opens nowhere here."""
+    folder = user_key_dir()
+    if not folder.is_dir():
+        return
+    for path in folder.glob(f"{store_id}.*"):
+        if path.name.endswith((KEY_SUFFIX, NEXT_SUFFIX)) and path.name.count(".") >= 2:
+            key_id = _key_id_of(path)
+            if key_id is not None:
+                retire(store_id, key_id, why)
 
 
 def _key_id_of(path: Path) -> str | None:
@@ -81,9 +87,9 @@ def find_key(keyring: Keyring, store: StoreFile, display: str) -> FoundKey:
     files for the store. A store that needs a key retired on this machine is refused
     (StoreError), whoever offers the key."""
     store_id, key_id = store.store_id, store.key_id
-    if is_retired(store_id, key_id):
-        raise StoreError(f"{display}: {STALE.format(kid=key_id)}",
-                         hint=STALE_HINT.format(store=display))
+    if trust.is_retired(store_id, key_id):
+        raise StoreError(f"{display}: {trust.RETIRED.format(kid=key_id)}",
+                         hint=trust.RETIRED_HINT.format(store=display))
     explicit = keyring.explicit()
     if explicit is not None and not isinstance(explicit, SymmetricKey):
         raise BadKey(f"{explicit.name} holds an identity, but {display} is a version 1 store, "

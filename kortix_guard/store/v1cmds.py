@@ -10,19 +10,11 @@ from kortix_guard import errors
 from kortix_guard._fs import read_stdin
 from kortix_guard._out import echo
 from kortix_guard.project import Project
-from kortix_guard.store import create, fileformat, open_store, rekey
+from kortix_guard.store import create, fileformat, open_store, rekey, trust
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.fileformat import StoreFile
 from kortix_guard.store.keys import ENV_KEY, ENV_KEY_FILE
-from kortix_guard.store.v1 import (
-    NEXT_SUFFIX,
-    STALE,
-    STALE_HINT,
-    is_retired,
-    retire,
-    save_user_key,
-    user_key_path,
-)
+from kortix_guard.store.v1 import NEXT_SUFFIX, retire, save_user_key, user_key_path
 
 CI_HINT = ("put it into CI as the secret KORTIX_GUARD_KEY, e.g. "
            "`kortix-guard key export | gh secret set KORTIX_GUARD_KEY`")
@@ -70,9 +62,9 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     if key.id != sf.key_id:
         raise errors.BadKey(f"wrong key: key id {key.id} does not open {display}, which needs "
                             f"key id {sf.key_id}", hint="ask for the current key (`key export`)")
-    if is_retired(sf.store_id, key.id):
-        raise errors.StoreError(f"{display}: " + STALE.format(kid=key.id),
-                                hint=STALE_HINT.format(store=display))
+    if trust.is_retired(sf.store_id, key.id):
+        raise errors.StoreError(f"{display}: " + trust.RETIRED.format(kid=key.id),
+                                hint=trust.RETIRED_HINT.format(store=display))
     # Saved under its own store id and key id: an import never replaces, retires or deletes
     # a key of another key id, so a wrong or malicious store cannot cost a working key.
     saved = save_user_key(key, sf.store_id, NEXT_SUFFIX)

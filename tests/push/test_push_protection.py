@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -170,7 +169,9 @@ def test_install_refuses_a_different_hook_and_uses_hook_folders(server: Path) ->
     assert kg("hook", "install", "--pre-receive", str(server), cwd=server.parent).code == 0
     hook = server / "hooks" / "pre-receive.d" / "kortix-guard"
     assert hook.read_text().startswith("#!/bin/sh\n")
-    assert sys.executable in hook.read_text()
+    from kortix_guard.scan.hookscripts import installed_command
+
+    assert installed_command()[0] in hook.read_text()
     assert os.access(hook, os.X_OK)
     again = kg("hook", "install", "--pre-receive", str(server), cwd=server.parent)
     assert again.code == 0 and "already installed" in again.out

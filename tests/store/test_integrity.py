@@ -42,7 +42,7 @@ TAMPERING: list[tuple[str, Callable[[str], str], str]] = [
      .replace("A_ONE", "C_NEW") + "\n", "MAC does not verify"),
     ("key id", lambda t: _flip(t, r'^key_id = "(.)'), "wrong key"),
     ("version", lambda t: t.replace("version = 1", "version = 7"),
-     "store version 7; this kortix-guard reads versions 1 and 2"),
+     "store version 7; this kortix-guard reads versions 1 to 3"),
     ("broken toml", lambda t: t.replace("[secrets]", "[secrets"), "not a valid store"),
     ("conflict markers", lambda t: t.replace("[secrets]\n", "[secrets]\n<<<<<<< HEAD\n"),
      "conflict markers"),
@@ -108,18 +108,24 @@ def _store_files():
     tokens = st.from_regex(r"kg1:[A-Za-z0-9_-]{10,40}", fullmatch=True)
     recipient = st.sampled_from(["age1" + "q" * 58, "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI+/x",
                                  "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="])
-    v2 = st.builds(
-        lambda sid, kid, mac, gen, entries, recips, marks: StoreFile(
-            sid, kid, mac, {n: t for n, t in entries.items()}, version=2, generation=gen,
-            previous_key_id=kid if gen > 1 else "", chain=mac if gen > 1 else "",
+    def team(version, sid, kid, mac, gen, entries, recips, marks, signed_link):
+        signed = version == 3
+        return StoreFile(
+            sid, kid, mac, {n: t for n, t in entries.items()}, version=version, generation=gen,
+            previous_key_id=kid if gen > 1 else "",
+            chain=(mac * 2 if signed and signed_link else mac) if gen > 1 else "",
             recipients={n: RecipientLine(r, "2026-11-29T02:24:00Z", "YWdl+/==")
                         for n, r in recips.items()},
-            meta={n: EntryMeta("2026-11-29T02:24:00Z", marks) for n in entries}),
-        hexes(32), hexes(16), hexes(64), st.integers(1, 10**6),
+            meta={n: EntryMeta("2026-11-29T02:24:00Z", marks if signed else marks[:1])
+                  for n in entries},
+            signer=mac if signed else "", signature=mac * 2 if signed else "")
+
+    v2 = st.builds(
+        team, st.sampled_from([2, 3]), hexes(32), hexes(16), hexes(64), st.integers(1, 10**6),
         st.dictionaries(names, tokens, max_size=5),
         st.dictionaries(st.from_regex(r"[A-Za-z0-9._@+-]{1,64}", fullmatch=True), recipient,
                         max_size=4),
-        st.sampled_from(["", "rotate", "carried"]))
+        st.sampled_from([(), ("rotate",), ("carried",), ("rotate", "carried")]), st.booleans())
     v1 = st.builds(lambda sid, kid, mac, entries: StoreFile(sid, kid, mac, entries),
                    hexes(32), hexes(16), hexes(64), st.dictionaries(names, tokens, max_size=5))
     return st.one_of(v1, v2)
@@ -127,7 +133,7 @@ def _store_files():
 
 def test_the_fast_reader_agrees_with_tomllib() -> None:
     """The line-by-line reader of canonical files returns exactly what tomllib returns, for
-    every file kortix-guard can write (both versions), and parses back to the same store."""
+    every file kortix-guard can write (all three versions), and parses back to the same store."""
     import tomllib
     from hypothesis import given, settings
 

@@ -28,7 +28,7 @@ def test_key_new_makes_your_identity_and_a_version_2_store(project: Path,
     result = kg("key", "new", cwd=project)
     assert result.code == 0, result.err
     data = tomllib.loads((project / STORE).read_text())
-    assert data["version"] == 2 and len(data["recipients"]) == 1
+    assert data["version"] == 3 and len(data["recipients"]) == 1
     identity = user_config / "kortix-guard" / "identity.txt"
     assert stat.S_IMODE(identity.stat().st_mode) == 0o600
     secret = identity.read_text().strip().splitlines()[-1]
