@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from kortix_guard import names
 from kortix_guard.cli import reference
 from kortix_guard.rules import markdown_table
 from kortix_guard.scan.context import RULES
@@ -71,6 +72,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "manifest-rules": lambda: markdown_table("KG1"),
     "scan-rules": lambda: markdown_table("KG3"),
     "cli-reference": lambda: _cli_reference(),
+    "loader-names": lambda: names.loader_table(),
 }
 BLOCK = re.compile(r"(<!-- generated: (?P<name>[\w-]+) -->\n)(?P<body>.*?)(<!-- end generated -->)",
                    re.DOTALL)

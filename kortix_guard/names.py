@@ -18,14 +18,55 @@ DROPPED = frozenset(
 )
 DROPPED_PREFIX = "OPENCODE_"
 # Names that change what a process loads or runs: set from a secret, they hand code execution
-# to whoever can write the secret. kortix-guard's own policy (KG123), stricter than Kortix.
-LOADER = frozenset(
-    "BASH_ENV ENV PS4 SHELLOPTS BASHOPTS PROMPT_COMMAND GIT_SSH GIT_SSH_COMMAND GIT_ASKPASS "
-    "SSH_ASKPASS GIT_EXEC_PATH GIT_EXTERNAL_DIFF LD_PRELOAD LD_LIBRARY_PATH LD_AUDIT PYTHONPATH "
-    "PYTHONSTARTUP PYTHONHOME PERL5OPT PERL5LIB RUBYOPT RUBYLIB JAVA_TOOL_OPTIONS _JAVA_OPTIONS "
-    "NODE_OPTIONS NODE_PATH ACTIONS_ALLOW_UNSECURE_COMMANDS".split()
+# to whoever can write the secret. kortix-guard's own policy (KG123), stricter than Kortix:
+# whole families by prefix (a tool reads many variables of its own prefix, and new ones
+# appear with each release), then single names. `[guard] allow_env` lets a project through
+# with a name it really needs (CARGO_REGISTRY_TOKEN, a private PIP_INDEX_URL, NPM_CONFIG__AUTH).
+LOADER_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("PYTHON", "Python: PYTHONPATH, PYTHONSTARTUP, PYTHONWARNINGS (with BROWSER: a command)"),
+    ("PIP_", "pip: PIP_INDEX_URL, PIP_TRUSTED_HOST (what is installed)"),
+    ("GIT_", "git: GIT_SSH_COMMAND, GIT_PROXY_COMMAND, GIT_CONFIG_*, GIT_TEMPLATE_DIR"),
+    ("NPM_CONFIG_", "npm: NPM_CONFIG_REGISTRY, NPM_CONFIG_SCRIPT_SHELL"),
+    ("YARN_", "yarn: YARN_REGISTRY, YARN_RC_FILENAME"),
+    ("NODE_", "Node.js: NODE_OPTIONS (--require), NODE_PATH"),
+    ("JDK_", "Java: JDK_JAVA_OPTIONS (an agent)"),
+    ("DOTNET_", ".NET: DOTNET_STARTUP_HOOKS"),
+    ("RUST", "Rust: RUSTC_WRAPPER, RUSTFLAGS, RUSTUP_*"),
+    ("CARGO_", "Cargo: CARGO_BUILD_RUSTC_WRAPPER, CARGO_HOME"),
+    ("LD_", "the dynamic loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT"),
+    ("DYLD_", "the macOS loader: DYLD_INSERT_LIBRARIES"),
+    ("PERL", "Perl: PERL5OPT, PERL5LIB"),
+    ("RUBY", "Ruby: RUBYOPT, RUBYLIB"),
+    ("BUNDLE_", "Bundler: BUNDLE_GEMFILE"),
+    ("GEM_", "RubyGems: GEM_HOME, GEM_PATH"),
+    ("COMPOSER_", "Composer: COMPOSER_HOME"),
+    ("ACTIONS_", "GitHub Actions: ACTIONS_ALLOW_UNSECURE_COMMANDS"),
 )
-LOADER_PREFIXES = ("GIT_CONFIG_", "DYLD_")
+# Go's *FLAGS (GOFLAGS, GOAMD64FLAGS...) and its download settings; not every GO* (GOOGLE_...).
+_GO = re.compile(r"GO[A-Z0-9]*FLAGS|GOPROXY|GOTOOLCHAIN|GOINSECURE|GONOSUMDB|GONOSUMCHECK|GOSUMDB"
+                 r"|GOPRIVATE|GONOPROXY|GOENV|GOPATH|GOROOT")
+LOADER = frozenset(
+    "BASH_ENV ENV PS4 SHELLOPTS BASHOPTS PROMPT_COMMAND SSH_ASKPASS JAVA_TOOL_OPTIONS "
+    "_JAVA_OPTIONS CLASSPATH MAVEN_OPTS GRADLE_OPTS SBT_OPTS GCONV_PATH LOCPATH NLSPATH "
+    "HOSTALIASES BROWSER EDITOR VISUAL PAGER MANPAGER LESSOPEN LESSCLOSE".split()
+)
+
+
+def is_loader(name: str) -> bool:
+    """Whether name changes what a process loads or runs (KG123)."""
+    return (name in LOADER or name.startswith(tuple(p for p, _ in LOADER_FAMILIES))
+            or _GO.fullmatch(name) is not None)
+
+
+def loader_table() -> str:
+    """The documented list (docs/manifest.md), from the data above."""
+    lines = ["| names | what they change |", "|---|---|"]
+    lines += [f"| `{prefix}*` | {what} |" for prefix, what in LOADER_FAMILIES]
+    lines.append("| `GO*FLAGS`, `GOPROXY`, `GOTOOLCHAIN`, `GOPATH`, ... | Go: flags and "
+                 "what is downloaded |")
+    lines.append("| " + ", ".join(f"`{n}`" for n in sorted(LOADER))
+                 + " | shells, the JVM, glibc, programs a tool starts |")
+    return "\n".join(lines) + "\n"
 GITHUB_REFUSED_PREFIXES = ("GITHUB_", "RUNNER_")
 
 
@@ -53,14 +94,15 @@ def normalize(name: str) -> str:
     return name.strip().upper()
 
 
-def check(name: object) -> list[NameIssue]:
-    """Every rule the name breaks: at most one about its shape, then any about its meaning."""
+def check(name: object, allow: frozenset[str] = frozenset()) -> list[NameIssue]:
+    """Every rule the name breaks: at most one about its shape, then any about its meaning.
+    allow: names the project lets through KG123 (`[guard] allow_env`)."""
     if not isinstance(name, str):
         return [NameIssue(rule("KG115"), f"a name must be a string, not {type(name).__name__}")]
     issues = _shape(name)
     candidate = issues[0].fix if issues else name
     if candidate is not None and is_valid(candidate):
-        issues += _meaning(candidate)
+        issues += _meaning(candidate, allow)
     return issues
 
 
@@ -90,12 +132,13 @@ def _shape(name: str) -> list[NameIssue]:
     return []
 
 
-def _meaning(name: str) -> list[NameIssue]:
+def _meaning(name: str, allow: frozenset[str]) -> list[NameIssue]:
     if name.startswith(RESERVED_PREFIX):
         return [NameIssue(rule("KG120"), f"{name} is reserved: KORTIX_* names belong to the platform")]
-    if name in LOADER or name.startswith(LOADER_PREFIXES):
+    if is_loader(name) and name not in allow:
         return [NameIssue(rule("KG123"), f"{name} changes what a process loads or runs; a "
-                                         f"secret must not be able to set it")]
+                                         f"secret must not be able to set it (if this project "
+                                         f"needs it as a secret, list it in [guard] allow_env)")]
     if name in DROPPED or name.startswith(DROPPED_PREFIX):
         return [NameIssue(rule("KG121"),
                           f"{name} never reaches the session: Kortix drops it when a session starts")]

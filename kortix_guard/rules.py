@@ -65,10 +65,11 @@ _RULES = [
          "builds from its contexts): kortix-guard's policy is not to export them to a job.",
          'optional = ["GITHUB_TOKEN"]'),
     Rule("KG123", "name-changes-loading", E,
-         "A name that changes what a process loads or runs (`BASH_ENV`, `LD_PRELOAD`, "
-         "`PYTHONPATH`, `NODE_OPTIONS`, `GIT_SSH_COMMAND`, `DYLD_*`, `GIT_CONFIG_*`, "
-         "`ACTIONS_ALLOW_UNSECURE_COMMANDS`, ...): the platform would inject it into every "
-         "session. Refused by `secrets set`, `env push` and `inject` too.",
+         "A name that changes what a process loads or runs, by family (`PYTHON*`, `GIT_*`, "
+         "`PIP_*`, `NPM_CONFIG_*`, `LD_*`, `DYLD_*`, `GO*FLAGS`, `BASH_ENV`, `BROWSER`, ...; "
+         "the list is below): the platform would inject it into every session. Refused by "
+         "`secrets set`, `env push` and `inject` too. A project that needs one as a secret "
+         "lists it in `[guard] allow_env`.",
          'optional = ["BASH_ENV"]'),
     Rule("KG130", "name-duplicate", E, "A name twice in one list.",
          'required = ["A", "A"]', fixable=True),

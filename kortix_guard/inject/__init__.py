@@ -63,7 +63,7 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
                 echo(f"kortix-guard: note: not exported: {note} (or pass "
                            f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
-    _refuse_unsafe([n for n in wanted if n in present])
+    _refuse_unsafe([n for n in wanted if n in present], manifest.guard.allow_env)
     carried = [n for n in wanted if n in present
                and "carried" in opened.file.meta.get(n, EntryMeta("")).marks]
     if carried and not allow.carried:
@@ -79,11 +79,11 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
     return Selection({n: opened.value(n) for n in wanted if n in present}, ())
 
 
-def _refuse_unsafe(names_: Sequence[str]) -> None:
+def _refuse_unsafe(names_: Sequence[str], allow: frozenset[str]) -> None:
     """Undeclared store entries (--include-undeclared) pass no manifest check: a reserved,
     dropped or loader-changing name is refused here, before anything is exported."""
 
-    bad = [(n, i.rule.code) for n in names_ for i in names.check(n)
+    bad = [(n, i.rule.code) for n in names_ for i in names.check(n, allow)
            if i.rule.severity is Severity.ERROR]
     if bad:
         listing = ", ".join(f"{names.shown(n)} ({code})" for n, code in bad)

@@ -105,6 +105,7 @@ def from_values(path: Path, values: dict) -> Manifest:
             min_confidence=guard.get("min_confidence"),
             max_age_days=guard.get("max_age_days"),
             public_by_design=guard.get("public_by_design", True),
+            allow_env=frozenset(guard.get("allow_env", ())),
         ),
     )
 

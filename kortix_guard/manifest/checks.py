@@ -17,7 +17,8 @@ ENV_KEYS = ("required", "optional")
 GUARD_KEYS = {"store": "a path string", "baseline": "a path string",
               "exclude": "an array of glob strings", "min_known_length": "a positive integer",
               "min_confidence": 'one of "low", "medium", "high"',
-              "max_age_days": "a positive integer", "public_by_design": "true or false"}
+              "max_age_days": "a positive integer", "public_by_design": "true or false",
+              "allow_env": "an array of names"}
 APP_ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -44,6 +45,7 @@ def _tables(item: Any) -> list[Any]:
 
 class Checker:
     def __init__(self, display: str, document: Document) -> None:
+        self.allow_env: frozenset[str] = frozenset()
         self.display = display
         self.document = document
         self.problems: list[Problem] = []
@@ -65,6 +67,10 @@ class Checker:
                               "ignores kortix.toml", (1, 1))
         if not self._version(doc):
             return self.problems
+        guard: Any = doc.get("guard")
+        allowed = plain(guard.get("allow_env")) if _is_table(guard) else None
+        self.allow_env = frozenset(a for a in allowed if isinstance(a, str)) \
+            if isinstance(allowed, list) else frozenset()
         self._project(doc)
         self._env(doc)
         self._references(doc)
@@ -140,7 +146,7 @@ class Checker:
     def _name(self, item: Any, where: Position) -> str | None:
         """Report the name's issues; return the name Kortix would store, if it has one."""
         value = plain(item)
-        issues = names.check(value)
+        issues = names.check(value, self.allow_env)
         for issue in issues:
             self.add(issue.rule.code, issue.message, where)
         if not isinstance(value, str):
@@ -209,7 +215,7 @@ class Checker:
 def _guard_type_ok(key: str, value: Any) -> bool:
     if key in ("store", "baseline"):
         return isinstance(value, str) and bool(value.strip())
-    if key == "exclude":
+    if key in ("exclude", "allow_env"):
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if key == "min_confidence":
         return value in ("low", "medium", "high")

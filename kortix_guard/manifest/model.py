@@ -49,6 +49,7 @@ class GuardConfig(NamedTuple):
     min_confidence: str | None = None  # "low", "medium" or "high"; the scanner's default: medium
     max_age_days: int | None = None  # `check` warns about values set longer ago (version 2)
     public_by_design: bool = True  # the scanner lowers client-side and publishable values
+    allow_env: frozenset[str] = frozenset()  # loader-family names the project needs (KG123)
 
 
 class Manifest(NamedTuple):

@@ -20,11 +20,12 @@ from kortix_guard.store.fileformat import parse_time
 STDIN = "-"
 
 
-def name_errors(name: str) -> list[str]:
+def name_errors(name: str, allow: frozenset[str] = frozenset()) -> list[str]:
     """The manifest's name rules, as one-line messages; warnings go to stderr here. A name
-    that is not a valid name is shown only as a masked preview (`names.shown`)."""
+    that is not a valid name is shown only as a masked preview (`names.shown`). allow: the
+    project's `[guard] allow_env`."""
     messages = []
-    for issue in names.check(name):
+    for issue in names.check(name, allow):
         if issue.rule.severity is Severity.ERROR:
             message = issue.message if names.is_valid(name) else (
                 f"{names.shown(name)} is not a valid name ({issue.rule.summary.rstrip('.')})")
@@ -59,7 +60,7 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             raw = prompt(name)
         else:
             on_command_line = True
-        problems = name_errors(name)
+        problems = name_errors(name, manifest.guard.allow_env)
         if "\0" in raw:
             problems.append("the value holds a NUL byte, which no environment can carry")
         if problems:

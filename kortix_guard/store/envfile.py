@@ -12,7 +12,8 @@ from kortix_guard.store import read_names, transaction
 from kortix_guard.store.commands import name_errors
 
 
-def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
+def _parse(text: str, allow: frozenset[str]
+           ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
     """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number."""
     pairs: dict[str, tuple[int, SecretValue]] = {}
     bad: list[tuple[int, str]] = []
@@ -20,7 +21,7 @@ def _parse(text: str) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[in
         if entry.error or entry.name is None:
             bad.append((entry.line, "cannot be parsed as NAME=value"))
             continue
-        problems = name_errors(entry.name)
+        problems = name_errors(entry.name, allow)
         if "\0" in entry.value.reveal():
             problems.append("the value holds a NUL byte")
         if problems:
@@ -37,7 +38,7 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     store = project.store_path(manifest)
     display = project.display(project.cwd / source)
     pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display,
-                                  allow_pipe=True))
+                                  allow_pipe=True), manifest.guard.allow_env)
     if bad:
         for line, message in bad:
             echo(f"{display}:{line}: {message}", err=True)

@@ -372,6 +372,48 @@ def test_names_that_change_loading_are_refused_everywhere(store_project: Path, n
     assert "/tmp/evil.sh" not in exported.out
 
 
+# One per family the second review found passing (and a few more of each family).
+LOADER_FAMILIES = ["PYTHONWARNINGS", "BROWSER", "GIT_PROXY_COMMAND", "GIT_TEMPLATE_DIR",
+                   "JDK_JAVA_OPTIONS", "DOTNET_STARTUP_HOOKS", "GCONV_PATH", "PIP_INDEX_URL",
+                   "NPM_CONFIG_REGISTRY", "GOFLAGS", "RUSTC_WRAPPER", "CARGO_HOME", "EDITOR",
+                   "PAGER", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "LD_AUDIT", "PERL5OPT",
+                   "RUBYOPT", "NODE_PATH", "YARN_RC_FILENAME", "BUNDLE_GEMFILE", "GOPROXY"]
+
+
+@pytest.mark.parametrize("name", LOADER_FAMILIES)
+def test_every_loader_family_is_refused(store_project: Path, name: str) -> None:
+    """The deny list was names: each of these passed the manifest check and inject."""
+    write(store_project, {"kortix.toml": MANIFEST.replace('optional = [', f'optional = ["{name}", ')})
+    checked = kg("manifest", "check", cwd=store_project)
+    assert checked.code == 1 and "KG123" in checked.out and "allow_env" in checked.out
+    from kortix_guard.secret import SecretValue
+    from kortix_guard.store import transaction
+
+    with transaction(store_project / STORE) as draft:
+        draft.set(name, SecretValue("/tmp/evil.sh"))
+    exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)
+    assert exported.code == 2 and "/tmp/evil.sh" not in exported.out
+
+
+@pytest.mark.parametrize("name", ["GOOGLE_API_KEY", "GITHUB_APP_ID_X", "PIPELINE_TOKEN",
+                                  "RUSSIAN_API", "GOLD_API_KEY", "LDAP_PASSWORD", "EDITOR_TOKEN"])
+def test_ordinary_names_beside_the_families_pass(project: Path, name: str) -> None:
+    write(project, {"kortix.toml": MANIFEST.replace('optional = [', f'optional = ["{name}", ')})
+    assert "KG123" not in kg("manifest", "check", cwd=project).out
+
+
+def test_allow_env_lets_a_needed_name_through(store_project: Path) -> None:
+    """CARGO_REGISTRY_TOKEN is a real secret for a crate publisher: `[guard] allow_env`."""
+    manifest = MANIFEST.replace('optional = [', 'optional = ["CARGO_REGISTRY_TOKEN", ')
+    write(store_project, {"kortix.toml": manifest + '\n[guard]\nallow_env = ["CARGO_REGISTRY_TOKEN"]\n'})
+    assert kg("manifest", "check", cwd=store_project).code == 0
+    assert kg_proc("secrets", "set", "CARGO_REGISTRY_TOKEN=-", cwd=store_project,
+                   input="cio-token-value-1234").code == 0
+    exported = kg_proc("inject", "--format", "json", "--only", "CARGO_REGISTRY_TOKEN",
+                       cwd=store_project)
+    assert exported.code == 0 and "cio-token-value-1234" in exported.out
+
+
 def test_manifest_declaring_a_loader_name_is_an_error(project: Path) -> None:
     write(project, {"kortix.toml": MANIFEST.replace('optional = [', 'optional = ["BASH_ENV", ')})
     result = kg("manifest", "check", cwd=project)
