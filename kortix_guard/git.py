@@ -32,6 +32,13 @@ class BlobRef(NamedTuple):
     id: str
     commit: str | None = None  # the commit that first introduced it (history mode)
     missing: str = ""  # "blob" or "tree" when this clone lacks the object
+    kind: str = "file"  # or another channel: "link" (a symlink's target), "name" (a file
+    # name), "message" (a commit message), "tag" (an annotated tag's message)
+    data: bytes | None = None  # the text of a name or message (no blob to read)
+
+
+# The channels besides file contents that history, range, pre-push and pre-receive scans read.
+CHANNELS = ("link", "name", "message", "tag")
 
 
 class Repo:
@@ -195,6 +202,32 @@ class Repo:
         known = [self._git[p].tree for p in boundary if self._has_object(p)]
         yield from self._new_in(commits, known)
 
+    def tag_messages(self, object_ids: Iterable[str]) -> tuple[list[BlobRef], list[str]]:
+        """For ref targets (a push's new ids, every tag ref): the messages of annotated
+        tags (through tags of tags), and the ids that are neither a commit nor a tag of one
+        (a tag of a blob or a tree: refused by a server)."""
+        import pygit2
+
+        messages, refused = [], []
+        for object_id in object_ids:
+            try:
+                target = self._git[pygit2.Oid(hex=object_id)]
+            except (KeyError, ValueError):
+                continue
+            while isinstance(target, pygit2.Tag):
+                messages.append(BlobRef(f"tag {target.name}", "", None, kind="tag",
+                                        data=target.raw_message or b""))
+                target = self._git[target.target]
+            if not isinstance(target, pygit2.Commit):
+                refused.append(object_id)
+        return messages, refused
+
+    def tag_ref_targets(self) -> list[str]:
+        """What refs/tags/* point to, unpeeled (annotated tags are tag objects)."""
+        return [str(self._git.references[name].target) for name in self._git.references
+                if name.startswith("refs/tags/")
+                and not isinstance(self._git.references[name].target, str)]
+
     def _has_object(self, oid) -> bool:
         return oid in self._git.odb
 
@@ -203,20 +236,37 @@ class Repo:
         commit holding it. Each distinct tree is walked once: no per-commit diff."""
         trees: set = set()
         blobs: set = set()
+        names: set = set()
         for tree in known_trees:
             if tree.id not in trees:
                 trees.add(tree.id)
-                for _ in _new_blobs(self._git, tree, "", trees, blobs):
-                    pass
+                for path, _, kind in _new_blobs(self._git, tree, "", trees, blobs):
+                    if kind == "name":
+                        names.add(path)
         for commit in commits:
+            message = commit.raw_message or b""
+            if message.strip():
+                yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id),
+                              kind="message", data=message)
             if commit.tree_id in trees:
                 continue
             trees.add(commit.tree_id)
             if not self._has_object(commit.tree_id):
                 yield BlobRef("", str(commit.tree_id), str(commit.id), missing="tree")
                 continue
-            for path, blob_id, missing in _new_blobs(self._git, commit.tree, "", trees, blobs):
-                yield BlobRef(path, blob_id, str(commit.id), missing=missing)
+            new_names = []
+            for path, blob_id, kind in _new_blobs(self._git, commit.tree, "", trees, blobs):
+                if kind == "name":
+                    if path not in names:
+                        names.add(path)
+                        new_names.append(path)
+                elif kind == "link":
+                    yield BlobRef(path, blob_id, str(commit.id), kind="link")
+                else:
+                    yield BlobRef(path, blob_id, str(commit.id), missing=kind)
+            if new_names:  # one item per commit: a name alone is too small to scan alone
+                yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id), kind="name",
+                              data="\n".join(new_names).encode("utf-8", "surrogateescape"))
 
     def read(self, blob_id: str) -> bytes:
         import pygit2
@@ -463,11 +513,14 @@ def _blob_entry(tree, path: str):
 
 def _new_blobs(git, tree, prefix: str, trees: set,
                blobs: set) -> Iterator[tuple[str, str, str]]:
-    """(path, blob id, "") of the regular-file blobs under tree not in `blobs`, entering only
-    subtrees not in `trees`; both sets are updated. A subtree this clone lacks is yielded as
-    (its path, its id, "tree"): nothing below it can be listed, let alone scanned."""
+    """Under tree, entering only subtrees not in `trees` (both sets are updated):
+    (path, blob id, "") of the regular files whose (path, blob id) is not in `blobs`;
+    (path, blob id, "link") of the symlinks' targets likewise; (path, "", "name") of every entry of a new
+    tree (its name is new); and for a subtree this clone lacks, (its path, its id, "tree"):
+    nothing below it can be listed, let alone scanned."""
     for entry in tree:
         entry_id = entry.id
+        yield f"{prefix}{entry.name}", "", "name"
         if entry.type_str == "tree":
             if entry_id not in trees:
                 trees.add(entry_id)
@@ -477,9 +530,13 @@ def _new_blobs(git, tree, prefix: str, trees: set,
                     yield f"{prefix}{entry.name}/", str(entry_id), "tree"
                     continue
                 yield from _new_blobs(git, subtree, f"{prefix}{entry.name}/", trees, blobs)
-        elif entry_id not in blobs and _is_file_mode(entry.filemode):
-            blobs.add(entry_id)
-            yield f"{prefix}{entry.name}", str(entry_id), ""
+        elif _is_file_mode(entry.filemode) or entry.filemode == 0o120000:
+            # Each (path, blob) once: a blob copied to a new path is listed there too (the
+            # scanner reads it once, and judges excludes and the baseline per path).
+            key = (f"{prefix}{entry.name}", entry_id)
+            if key not in blobs:
+                blobs.add(key)
+                yield key[0], str(entry_id), "" if entry.filemode != 0o120000 else "link"
 
 
 def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:

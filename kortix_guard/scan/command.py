@@ -13,6 +13,7 @@ from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
+from kortix_guard.scan.sources import at_aliases
 
 
 class Mode(str, enum.Enum):
@@ -64,7 +65,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     threshold = min_confidence or config.min_confidence()
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
-    items, count, total = _items(project, repo, root, paths, mode, since, config, commit_range)
+    items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
+                                          commit_range)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
                              "[guard] baseline")
     current = None
@@ -79,7 +81,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       repo_root=str(root) if repo is not None else None,
                       min_confidence=threshold, cache_dir=cache_dir(),
                       gate=mode in (Mode.PUSH, Mode.RANGE),
-                      public_by_design=config.public_by_design)
+                      public_by_design=config.public_by_design,
+                      channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
     result = ScanResult(scanned=count)
     accepted: set[tuple[str, str, str]] = set()
     bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
@@ -90,10 +93,12 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             if outcome.note:
                 result.notes.append(outcome.note)
             for finding in outcome.findings:
-                if update_baseline and finding.fingerprint is not None:
-                    accepted.add((item.path, finding.code, finding.fingerprint))
-                elif not scanner.accepted(item.path, finding):
-                    result.findings.append(finding)
+                for path, found in ((item.path, finding),
+                                    *at_aliases(finding, aliases.get(item.path, []))):
+                    if update_baseline and found.fingerprint is not None:
+                        accepted.add((path, found.code, found.fingerprint))
+                    elif not scanner.accepted(path, found):
+                        result.findings.append(found)
     finally:
         if bar:
             bar[1]()
@@ -244,7 +249,7 @@ def _store_values(project: Project, store: Path) -> list:
 def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
            since: str | None, config: _Config, commit_range: str | None = None):
     from kortix_guard.scan.engine import Item
-    from kortix_guard.scan.sources import disk_items, excluded
+    from kortix_guard.scan.sources import disk_items, excluded, git_items
 
     skip = tuple(config.exclude)
     if mode is Mode.DISK:
@@ -256,9 +261,10 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
         items = [i for i in items if not excluded(i.path, skip)]
-        return items, len(items), sum(_size(i.disk) for i in items)
+        return items, len(items), sum(_size(i.disk) for i in items), {}
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))
+        refs += repo.tag_messages(repo.tag_ref_targets())[0]
     elif mode is Mode.RANGE:
         assert commit_range is not None
         base, head = commit_range.split("..")
@@ -269,6 +275,7 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
         pushed = pre_push_range(repo, sys.stdin, remote)
         refs = list(repo.commit_blobs(pushed.include, pushed.exclude))
+        refs += repo.tag_messages(pushed.objects)[0]
     elif mode is Mode.STAGED:
         refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
                 else repo.staged_blobs())
@@ -276,14 +283,12 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         contents = repo.read_all(r.id for r in refs)
         items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
                  for r in refs]
-        return items, len(items), sum(len(i.data or b"") for i in items)
+        return items, len(items), sum(len(i.data or b"") for i in items), {}
     else:
         refs = repo.index_blobs()
-    refs = [r for r in refs if not excluded(r.path, skip)]
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
-    items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), r.commit, blob=r.id,
-                  missing=r.missing) for r in refs]
-    return items, len(items), None
+    found = git_items(refs, skip, lambda path: os.path.relpath(root / path, project.cwd))
+    return found.items, len(found.items), None, found.aliases
 
 
 def _repo_path(project: Project, root: Path, path: Path) -> str:

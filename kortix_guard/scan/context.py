@@ -52,6 +52,9 @@ class ContextRule(NamedTuple):
     even_high: frozenset[str] = frozenset()  # codes whose `high` findings it may touch
     path_based: bool = False  # judges the file by its path: only lowers in gate modes
     note: str = ""  # said in the finding's message when the rule lowers it
+    # In gate modes the content comes from whoever pushes: a rule that trusts a marker on the
+    # line (which they could add) uses this stricter test instead.
+    in_gate: Callable[[Candidate], bool] | None = None
 
 
 E = Example
@@ -369,7 +372,11 @@ RULES: list[ContextRule] = [
                 "Public keys and certificates (`ssh-ed25519 AAAA…`, `BEGIN CERTIFICATE`, age "
                 "recipients).", "deploy.py",
                 'PUBKEY = "AAAAC3NzaC1lZDI1NTE5{alnum:43}"  # ssh-ed25519 AAAA… of deploy@ci',
-                lambda c: bool(_PUBLIC_MATERIAL.search(c.line))),
+                lambda c: bool(_PUBLIC_MATERIAL.search(c.line)),
+                # A pusher could append `# ssh-ed25519 AAAA` to any line: in gate modes only
+                # a value that is itself public material (an SSH key blob, an age recipient).
+                in_gate=lambda c: bool(_PUBLIC_MATERIAL.search(c.line))
+                and c.value.startswith(("AAAA", "age1"))),
     ContextRule("lock-file", Effect.DROP,
                 "Lock files of every ecosystem, by name (`pnpm-lock.yaml`, `package-lock.json`, "
                 "`yarn.lock`, `bun.lock`, `Cargo.lock`, `go.sum`, `poetry.lock`, `uv.lock`, "
@@ -481,7 +488,8 @@ def judge(hit: Hit, line: str, info: FileInfo, *, gate: bool = False, public: bo
         effect = Effect.LOW if gate and rule.path_based else rule.effect
         if effect is Effect.LOW and confidence is Confidence.LOW:
             continue
-        if rule.applies(candidate):
+        applies = rule.in_gate if gate and rule.in_gate is not None else rule.applies
+        if applies(candidate):
             if effect is Effect.DROP:
                 return None, ""
             confidence = Confidence.LOW

@@ -45,6 +45,8 @@ class Item(NamedTuple):
     blob: str | None = None  # read this blob from the scanner's repository, or
     data: bytes | None = None  # these bytes
     missing: str = ""  # "tree" or "blob": this clone lacks the object (nothing to read)
+    kind: str = "file"  # or a channel of git.CHANNELS: a symlink's target, file names, a
+    # commit or tag message (provider and key detectors only)
 
 
 class _Unreadable(Exception):
@@ -94,7 +96,7 @@ class Scanner:
                  repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
                  inline_allows: bool = True, cache_dir: Path | None = None,
                  repo_from_env: bool = False, gate: bool = False,
-                 public_by_design: bool = True) -> None:
+                 public_by_design: bool = True, channels: bool = False) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo: Repo | None = None
@@ -106,6 +108,7 @@ class Scanner:
         self.inline_allows = inline_allows
         self.gate = gate  # --pre-receive, --pre-push, --range: path-based rules only lower
         self.public_by_design = public_by_design  # [guard] public_by_design
+        self.channels = channels  # also the printable runs of binary files (history, gates)
         # Detectors that can never reach the threshold are not even matched.
         self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
@@ -119,12 +122,18 @@ class Scanner:
             return Outcome([self._unscanned(item, e.why, e.object_id)])
         size = len(data)
         data = data[:MAX_SCAN_BYTES]
+        if item.kind != "file":  # a name, a message, a link's target: tokens and keys only
+            channel = Blob(item.path, data)
+            return Outcome(self._findings(item, channel, self._blob_hits(channel, structured=True)))
         hits = files.check(item.path, data, public=self.public_by_design)
         text = as_utf8(data)
-        blob = None
-        if text is not None:  # binary files (key stores) are judged by name alone
+        blob: Blob | None = None
+        if text is not None:
             blob = Blob(item.path, text)
             hits += self._blob_hits(blob)
+        elif self.channels:  # binary: its printable runs, for tokens and keys
+            blob = Blob(item.path, printable_runs(data))
+            hits += self._blob_hits(blob, structured=True)
         findings = self._findings(item, blob, hits)
         if size > MAX_SCAN_BYTES:
             findings.append(self._unscanned(
@@ -170,23 +179,30 @@ class Scanner:
             self._repo = Repo.from_environment(root) if self.repo_from_env else Repo(root)
         return self._repo.read(blob_id)
 
-    def _blob_hits(self, blob: Blob) -> list[Hit]:
+    def _blob_hits(self, blob: Blob, *, structured: bool = False) -> list[Hit]:
         """Every hit and its judged confidence, at any level: the threshold applies after
         the layers are merged, so a value a detector recognised as made-up (a token whose
-        checksum fails, shown at `low`) is not reported again by a looser layer."""
+        checksum fails, shown at `low`) is not reported again by a looser layer. structured:
+        provider tokens and keys only (no keyword, entropy or known-value layer), for text
+        that is not a file's (a name, a message) or not text (a binary's printable runs)."""
         hits: list[Hit] = []
-        if self.known:
+        if self.known and not structured:
             hits += self.known.find(blob)
-        if self.declared is not None:
+        if self.declared is not None and not structured:
             hits += self.declared.find(blob)
         lines: dict[int, set[tuple[int, int]]] = {}
         for trigger, end in self._matcher.scan(blob.data):
-            lines.setdefault(self._owner[trigger], set()).add(blob.span_at(max(end - 1, 0)))
+            owner = self._owner[trigger]
+            if structured and self._detectors[owner].code not in STRUCTURED_CODES:
+                continue
+            lines.setdefault(owner, set()).add(blob.span_at(max(end - 1, 0)))
         if not lines and not any(h.code == "KG301" for h in hits):
             return hits
         from kortix_guard.scan import context  # compiled only when something triggered
 
         info = FileInfo.of(blob.path, blob.data[:4096])
+        if info.is_store and (self.gate or structured) and not _is_store(blob.data):
+            info = info._replace(is_store=False)  # only the header: a pusher's trick
         users = _lazy_user_values(blob)
         judged = [h for h in hits if h.code != "KG301"]
         candidates = [h for h in hits if h.code == "KG301"]
@@ -251,6 +267,30 @@ class Scanner:
     def accepted(self, item_path: str, finding: Finding) -> bool:
         return (self.baseline is not None and finding.fingerprint is not None
                 and self.baseline.accepts(item_path, finding.code, finding.fingerprint))
+
+
+# What names, messages, link targets and binary files are scanned for: a provider's token
+# and key material have a shape of their own; a keyword or entropy rule there would be noise.
+STRUCTURED_CODES = frozenset({"KG320", "KG321", "KG324", "KG325"})
+_PRINTABLE_RUN = re.compile(rb"[\t\x20-\x7e]{16,}")
+
+
+def _is_store(data: bytes) -> bool:
+    """Whether data is a whole kortix-guard store (its shape; no key needed)."""
+    from kortix_guard.errors import Error
+    from kortix_guard.store.fileformat import parse
+
+    try:
+        parse(data.decode("utf-8"), "store", canonical=False)
+    except (Error, UnicodeDecodeError):
+        return False
+    return True
+
+
+def printable_runs(data: bytes) -> bytes:
+    """A binary file's printable ASCII runs (16 characters or more), one per line, at their
+    own offsets dropped: what `strings` shows."""
+    return b"\n".join(_PRINTABLE_RUN.findall(data))
 
 
 def _covers(kept: Hit, hit: Hit) -> bool:

@@ -26,9 +26,9 @@ from kortix_guard._fs import read_text
 from kortix_guard._out import echo
 from kortix_guard.git import Repo
 from kortix_guard.scan import baseline as _baseline
-from kortix_guard.scan.engine import Item, Scanner, scan_all
+from kortix_guard.scan.engine import Scanner, scan_all
 from kortix_guard.scan.model import Confidence, Finding
-from kortix_guard.scan.sources import excluded
+from kortix_guard.scan.sources import CHANNEL_KINDS, at_aliases, git_items
 
 ZERO = "0" * 40
 CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
@@ -140,7 +140,14 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
     new = [n for _, n, _ in updates if n != ZERO]
     if not new:
         return errors.CLEAN  # only deletions
-    refs = repo.commit_blobs(new, repo.ref_targets())
+    messages, refused = repo.tag_messages(new)
+    if refused:
+        names = [ref for _, n, ref in updates if n in refused]
+        echo(f"kortix-guard: refused: {', '.join(names)} point(s) at something that is not a "
+             f"commit (a tag of a blob or a tree), which this server does not accept; push "
+             f"commits, or tags of commits")
+        return errors.PROBLEMS
+    refs = [*repo.commit_blobs(new, repo.ref_targets()), *messages]
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,
                                  from_env=True)
@@ -160,13 +167,15 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     scanner = Scanner(baseline=accepted,
                       repo_root=str(repo.root), min_confidence=threshold,
                       inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env,
-                      gate=True)
-    items = [Item(r.path, r.path, r.commit, blob=r.id, missing=r.missing) for r in refs
-             if not excluded(r.path, tuple(exclude))]
+                      gate=True, channels=True)
+    found = git_items(refs, tuple(exclude), str)
     findings = []
-    for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):
-        findings += [f for f in outcome.findings if not scanner.accepted(item.path, f)]
-    return findings, len(items)
+    for item, outcome in scan_all(scanner, found.items, parallel=len(found.items) >= 32):
+        for finding in outcome.findings:
+            findings += [f for path, f in ((item.path, finding),
+                                           *at_aliases(finding, found.aliases.get(item.path, [])))
+                         if not scanner.accepted(path, f)]
+    return findings, sum(1 for i in found.items if i.kind not in CHANNEL_KINDS)
 
 
 def _report(findings: list[Finding]) -> None:
@@ -258,6 +267,7 @@ def _give_up(config: ServerConfig, why: str) -> int:
 class PushedRange:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
+    objects: list[str] = field(default_factory=list)  # what each pushed ref points to (tags too)
 
 
 def pre_push_range(repo, stdin: TextIO, remote: str | None) -> PushedRange:
@@ -277,6 +287,7 @@ def pre_push_range(repo, stdin: TextIO, remote: str | None) -> PushedRange:
             if len(parts) != 4 or parts[1] == ZERO:
                 continue  # a deletion pushes nothing
             pushed.include.append(parts[1])
+            pushed.objects.append(parts[1])
             if parts[3] != ZERO:
                 pushed.exclude.append(parts[3])
     if remote:

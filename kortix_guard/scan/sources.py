@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
+from kortix_guard.git import BlobRef
 from kortix_guard.scan.engine import Item
-from kortix_guard.scan.model import is_env_file
+from kortix_guard.scan.model import Finding, is_env_file
 
 _PRUNE = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
                     ".pytest_cache", ".hypothesis"})
@@ -18,6 +20,50 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
     import fnmatch
 
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
+
+
+_CHANNEL_LABEL = {"name": "file names", "message": "message", "tag": "message"}
+CHANNEL_KINDS = frozenset(_CHANNEL_LABEL)  # items that are not file contents
+
+
+class GitItems(NamedTuple):
+    """What to scan of git's blobs and channels: each blob once, at its first path outside
+    the excludes; `aliases` maps an item's path to the other paths that hold the same blob,
+    so that excludes and the baseline apply per (path, blob), not per blob."""
+
+    items: list[Item]
+    aliases: dict[str, list[tuple[str, str, str | None]]]  # path -> [(path, display, commit)]
+
+
+def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str], str]
+              ) -> GitItems:
+    """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed."""
+    items: list[Item] = []
+    first: dict[str, str] = {}  # blob id -> the path it is scanned at
+    aliases: dict[str, list[tuple[str, str, str | None]]] = {}
+    for ref in refs:
+        if ref.kind in _CHANNEL_LABEL:
+            items.append(Item(ref.path, f"{ref.path} ({_CHANNEL_LABEL[ref.kind]})", ref.commit,
+                              data=ref.data or b"", kind=ref.kind))
+            continue
+        if excluded(ref.path, skip):
+            continue
+        if ref.id and not ref.missing and ref.id in first:
+            aliases.setdefault(first[ref.id], []).append((ref.path, shown(ref.path), ref.commit))
+            continue
+        first[ref.id] = ref.path
+        display = shown(ref.path) + (" (symlink target)" if ref.kind == "link" else "")
+        items.append(Item(ref.path, display, ref.commit, blob=ref.id, missing=ref.missing,
+                          kind=ref.kind))
+    return GitItems(items, aliases)
+
+
+def at_aliases(finding: Finding, aliases: list[tuple[str, str, str | None]]
+               ) -> Iterator[tuple[str, Finding]]:
+    """The same finding at each other path that holds the blob, in the commit that put it
+    there: (path, finding)."""
+    for path, display, commit in aliases:
+        yield path, finding._replace(path=display, commit=commit or finding.commit)
 
 
 def disk_items(paths: Sequence[Path], *, root: Path, cwd: Path) -> Iterator[Item]:

@@ -55,19 +55,22 @@ def test_staged_without_files_reads_only_changes(repo: Path) -> None:
     assert rules_found(repo, "--all-files") == ["KG320"]
 
 
-def test_history_names_the_introducing_commit_and_scans_each_blob_once(repo: Path) -> None:
+def test_history_names_the_introducing_commit_at_each_path(repo: Path) -> None:
+    """One blob is read once, and reported at every path that held it (excludes and the
+    baseline apply per path), each in the commit that put it there."""
     write(repo, {"a/app.py": f'token = "{SECRET}"\n'})
     first = commit_all(repo, "add token")
     write(repo, {"b/copy.py": f'token = "{SECRET}"\n', "README.md": "changed\n"})  # same blob
-    commit_all(repo, "copy it")
+    copied = commit_all(repo, "copy it")
     os.remove(repo / "a" / "app.py")
     os.remove(repo / "b" / "copy.py")
     commit_all(repo, "remove it")
     assert rules_found(repo, "--all-files") == []
     code, findings = scan_json(repo, "--history")
     assert code == 1
-    assert [(f["path"], f["commit"]) for f in findings] == [("a/app.py", first)]
-    assert scan_json(repo, "--history", "--since", first)[1] == []
+    assert sorted((f["path"], f["commit"]) for f in findings) == [("a/app.py", first),
+                                                                 ("b/copy.py", copied)]
+    assert scan_json(repo, "--history", "--since", copied)[1] == []
     result = kg("scan", "--history", cwd=repo)
     assert f"(commit {first[:12]})" in result.out
 
