@@ -194,26 +194,14 @@ def _against_base(ctx: Context, store: Path, display: str, keyring: Keyring,
 def _base_store_path(repo: Repo, base: str, root: Path, relative: str) -> str:
     """Where the base branch's own kortix.toml puts the store (repository-relative): the
     head's manifest could move it anywhere."""
-    import sys
-
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
     try:
         folder = root.resolve().relative_to(repo.root).as_posix()
     except ValueError:
         return relative
     prefix = "" if folder == "." else folder + "/"
-    data = repo.file_at(base, prefix + MANIFEST_NAME)
-    configured = DEFAULT_STORE
-    if data is not None:
-        try:
-            guard = tomllib.loads(data.decode("utf-8")).get("guard", {})
-            if isinstance(guard, dict) and isinstance(guard.get("store"), str):
-                configured = guard["store"]
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            pass
+    configured = manifest.guard_table(repo.file_at(base, prefix + MANIFEST_NAME)).get("store")
+    if not isinstance(configured, str):
+        configured = DEFAULT_STORE
     return posixpath.normpath(prefix + configured)
 
 

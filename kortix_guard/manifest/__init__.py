@@ -5,9 +5,10 @@ when a manifest is parsed, not when this module is imported: the commit hook rea
 manifest's remembered verdict (`load_cached`) without them."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from kortix_guard._dirs import cache_dir
+from kortix_guard._dirs import private_cache
 from kortix_guard._fs import atomic_write, read_text, store_private
 from kortix_guard.errors import ProjectError
 from kortix_guard.manifest.model import (
@@ -110,6 +111,21 @@ def from_values(path: Path, values: dict) -> Manifest:
     )
 
 
+def guard_table(data: bytes | None) -> dict:
+    """The [guard] table of a manifest's bytes as written (a base commit's, read without a
+    work tree), {} when there is none or it does not parse: callers keep only what they
+    need, and check its type."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover (Python 3.10)
+        import tomli as tomllib
+    try:
+        guard = tomllib.loads(data.decode("utf-8")).get("guard", {}) if data else {}
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return {}
+    return guard if isinstance(guard, dict) else {}
+
+
 def load_cached(path: Path, display: str | None = None) -> Manifest:
     """`load`, remembering the verdict per manifest content in the user's cache folder (names
     are public; nothing else is kept): a commit hook then reads a small JSON file instead of
@@ -121,9 +137,10 @@ def load_cached(path: Path, display: str | None = None) -> Manifest:
     text = read_text(path, what="manifest", display=display)
     key = hashlib.sha256(f"{_rules_stamp()}\0{(path.parent / 'kortix.yaml').exists()}\0{text}"
                          .encode()).hexdigest()[:32]
-    entry = cache_dir() / "manifests" / f"{key}.json"
+    folder = private_cache("manifests")
+    entry = folder / f"{key}.json" if folder is not None else None
     try:
-        cached = json.loads(entry.read_text(encoding="utf-8"))
+        cached = json.loads(entry.read_text(encoding="utf-8")) if entry is not None else None
     except (OSError, ValueError):
         cached = None
     if cached is None:
@@ -131,7 +148,8 @@ def load_cached(path: Path, display: str | None = None) -> Manifest:
             cached = {"values": _values(path, display)}
         except ProjectError as e:
             cached = {"error": e.message, "hint": e.hint}
-        store_private(entry, json.dumps(cached).encode("utf-8"))
+        if entry is not None:
+            store_private(entry, json.dumps(cached).encode("utf-8"))
     if "error" in cached:
         raise ProjectError(cached["error"], hint=cached["hint"])
     return from_values(path, cached["values"])

@@ -82,7 +82,11 @@ class Baseline:
 def load(path: Path, display: str) -> Baseline | None:
     if not path.exists():
         return None
-    text = read_text(path, what="baseline", display=display)
+    return parse(read_text(path, what="baseline", display=display), display)
+
+
+def parse(text: str, display: str) -> Baseline:
+    """A baseline's text (from the file, or from a base commit in gate modes)."""
     try:
         data = json.loads(text)
         if data.get("version") not in _READABLE:

@@ -3,17 +3,22 @@ from __future__ import annotations
 
 import enum
 import os
+import posixpath
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kortix_guard import errors
-from kortix_guard._fs import confined
+from kortix_guard._fs import MANIFEST_NAME, confined
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
 from kortix_guard.scan.sources import at_aliases
+
+if TYPE_CHECKING:
+    from kortix_guard.scan.baseline import Baseline
 
 
 class Mode(str, enum.Enum):
@@ -58,19 +63,25 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             commit_range: str | None = None, progress: Progress | None = None) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
-    from kortix_guard._dirs import cache_dir
+    from kortix_guard._dirs import private_cache
     from kortix_guard.scan.engine import Scanner, scan_all, worth_parallel
 
     config = _Config.load(project)
-    threshold = min_confidence or config.min_confidence()
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
+    base = _gate_base(repo, mode, commit_range, paths) if repo is not None else None
+    if base is not None:
+        # What a change may not loosen for itself: excludes, baseline, threshold.
+        config = config.at_base(project, repo, base)
+    threshold = min_confidence or config.min_confidence()
     items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
                                           commit_range)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
                              "[guard] baseline")
     current = None
-    if update_baseline or os.path.lexists(baseline_path):
+    if config.base_baseline is not None:
+        current = config.base_baseline
+    elif update_baseline or os.path.lexists(baseline_path):
         from kortix_guard.scan import baseline as _baseline
 
         current = _baseline.load(baseline_path, project.display(baseline_path))
@@ -79,7 +90,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
-                      min_confidence=threshold, cache_dir=cache_dir(),
+                      min_confidence=threshold, cache_dir=private_cache(),
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
@@ -143,11 +154,57 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
 Progress = Callable[[int], tuple[Callable[[int], None], Callable[[], None]]]
 
 
+def _gate_base(repo, mode: Mode, commit_range: str | None, paths: Sequence[Path]) -> str | None:
+    """The commit whose scan settings a gate mode uses: a range's base; for a push, the
+    remote's default branch (refs/remotes/REMOTE/HEAD) when the clone knows it."""
+    from kortix_guard.git import GitError
+
+    if mode is Mode.RANGE and commit_range:
+        return commit_range.split("..")[0]
+    if mode is Mode.PUSH and paths:
+        try:
+            return repo.resolve(f"refs/remotes/{paths[0]}/HEAD")
+        except GitError:
+            return None
+    return None
+
+
 class _Config:
     """What the manifest says about scanning; defaults when there is no usable manifest."""
 
     def __init__(self, manifest=None) -> None:  # manifest: Manifest | None
         self.manifest = manifest
+        # In gate modes: the base commit's baseline, or an empty one.
+        self.base_baseline: Baseline | None = None
+
+    def at_base(self, project: Project, repo, base: str) -> _Config:
+        """This config with the [guard] settings that loosen a scan (exclude, baseline,
+        min_confidence, public_by_design) read from the base commit, as the base's own
+        manifest writes them: a pull request's scan obeys what was reviewed, not what the
+        pull request says. Names stay the head's (more names find more)."""
+        from kortix_guard.manifest import from_values
+        from kortix_guard.manifest.model import DEFAULT_BASELINE
+        from kortix_guard.scan import baseline as _baseline
+
+        try:
+            prefix = project.root.resolve().relative_to(repo.root).as_posix()
+        except ValueError:
+            return self
+        prefix = "" if prefix == "." else prefix + "/"
+        guard = _guard_table(repo.file_at(base, prefix + MANIFEST_NAME))
+        names = self.manifest or None
+        settings = {k: v for k, v in guard.items() if k in _BASE_KEYS}
+        if names is not None:
+            settings["store"] = os.path.relpath(names.guard.store, project.root)
+        values = {"required": names.required if names else (),
+                  "optional": names.optional if names else (), "guard": settings}
+        at_base = _Config(from_values(project.manifest_path, values))
+        relative = posixpath.normpath(prefix + str(guard.get("baseline", DEFAULT_BASELINE)))
+        data = repo.file_at(base, relative)
+        display = f"{base[:12]}:{relative}"
+        at_base.base_baseline = (_baseline.parse(data.decode("utf-8", "replace"), display)
+                                 if data is not None else _baseline.Baseline.new())
+        return at_base
 
     @classmethod
     def load(cls, project: Project) -> _Config:
@@ -191,6 +248,25 @@ class _Config:
         from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
 
         return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
+
+
+_BASE_KEYS = {"exclude": list, "baseline": str, "min_confidence": str, "public_by_design": bool}
+
+
+def _guard_table(data: bytes | None) -> dict:
+    """The well-typed scan settings of a manifest's [guard] table (what the base commit's
+    checks accepted); {} when there are none."""
+    from kortix_guard.manifest import guard_table
+
+    guard = guard_table(data)
+    kept = {k: v for k, v in guard.items() if isinstance(v, _BASE_KEYS.get(k, type(None)))}
+    exclude = kept.get("exclude", [])
+    assert isinstance(exclude, list)
+    if not all(isinstance(g, str) for g in exclude):
+        del kept["exclude"]
+    if kept.get("min_confidence") not in (None, *(c.name.lower() for c in Confidence)):
+        del kept["min_confidence"]
+    return kept
 
 
 def _repo(project: Project, *, required: bool, cli: bool = False):
