@@ -38,9 +38,11 @@ def cache_dir() -> Path:
 
 
 def private_folder(kind: str, *parts: str) -> Path:
-    """A folder under the per-user config or cache (`kind`), created 0700, and refused unless
-    it is yours alone: under `umask 0000` another user could otherwise swap what is in it
-    (a rule cache that matches nothing, a mark, a lock)."""
+    """A folder under the per-user config or cache (`kind`), created 0700, and refused when
+    it is another user's or writable by others, as ssh refuses an unprotected key: under
+    `umask 0000` another user could otherwise swap what is in it (a rule cache that matches
+    nothing, a mark, a lock), and tightening it afterwards would keep what they put there.
+    One that is only readable by others (0755, as 0.2 made them) is closed to 0700."""
     from kortix_guard.errors import InputError
 
     base = config_dir() if kind == "config" else cache_dir()
@@ -49,11 +51,27 @@ def private_folder(kind: str, *parts: str) -> Path:
         path.mkdir(parents=True, exist_ok=True, mode=0o700)
         if sys.platform != "win32":
             info = path.stat()
-            if info.st_uid != os.getuid() or info.st_mode & 0o077:
-                if info.st_uid == os.getuid():
-                    os.chmod(path, 0o700)  # ours, made under a loose umask: tighten it
-                    continue
+            if info.st_uid != os.getuid() or info.st_mode & 0o022:
                 raise InputError(f"{path}: must be yours alone (owner uid {info.st_uid}, mode "
                                  f"{info.st_mode & 0o777:04o})",
                                  hint=f"remove it if it is not yours, or `chmod 700 {path}`")
+            if info.st_mode & 0o077:
+                os.chmod(path, 0o700)  # only readable by others: nobody else wrote in it
     return folder
+
+
+def private_cache(*parts: str) -> Path | None:
+    """private_folder("cache", *parts), or None with a warning when it cannot be had (open to
+    others, another user's, not writable): a cache is only speed, so the caller works
+    without one rather than read a file someone else could have put there."""
+    from kortix_guard._out import echo
+    from kortix_guard.errors import InputError
+
+    try:
+        return private_folder("cache", *parts)
+    except InputError as e:
+        echo(f"kortix-guard: warning: {e.message}; scanning without the cache ({e.hint})",
+             err=True)
+    except OSError:
+        pass
+    return None

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kortix_guard._fs import store_private
 from kortix_guard.secret import Unshowable
 
 NO_HYPERSCAN_ENV = "KORTIX_GUARD_NO_HYPERSCAN"
@@ -107,13 +108,7 @@ def _collect_span(index: int, start: int, end: int, _flags: int, found: list) ->
 
 def _store(path: Path, data: bytes) -> None:
     """Best effort: a cache that cannot be written is only slower next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    store_private(path, data)
 
 
 class LiteralMatcher(Unshowable):

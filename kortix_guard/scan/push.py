@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from kortix_guard import errors
-from kortix_guard._dirs import cache_dir
+from kortix_guard._dirs import private_cache
 from kortix_guard._fs import read_text
 from kortix_guard._out import echo
 from kortix_guard.git import Repo
@@ -166,7 +166,7 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
     scanner = Scanner(baseline=accepted,
                       repo_root=str(repo.root), min_confidence=threshold,
-                      inline_allows=inline_allows, cache_dir=cache_dir(), repo_from_env=from_env,
+                      inline_allows=inline_allows, cache_dir=private_cache(), repo_from_env=from_env,
                       gate=True, channels=True)
     found = git_items(refs, tuple(exclude), str)
     findings = []

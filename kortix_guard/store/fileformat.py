@@ -6,7 +6,6 @@ that did not change keeps its sealed text, so its line stays byte-identical.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import sys
 from collections.abc import Iterator, Mapping
@@ -424,19 +423,11 @@ def locked(path: Path) -> Iterator[None]:
     from filelock import FileLock
 
     digest = hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:24]
-    with FileLock(lock_dir() / f"store-{digest}.lock", timeout=60):
+    with FileLock(lock_dir() / f"store-{digest}.lock", timeout=60, mode=0o600):
         yield
 
 
 def lock_dir() -> Path:
-    from kortix_guard._dirs import cache_dir
+    from kortix_guard._dirs import private_folder
 
-    folder = cache_dir() / "locks"
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if sys.platform != "win32":
-        info = folder.stat()
-        if info.st_uid != os.getuid() or info.st_mode & 0o077:
-            raise StoreError(f"{folder}: the lock folder must be yours alone (owner uid "
-                             f"{info.st_uid}, mode {info.st_mode & 0o777:04o})",
-                             hint=f"run `chmod 700 {folder}` (or remove it if it is not yours)")
-    return folder
+    return private_folder("cache", "locks")

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import base64
 import re
-import sys
 from pathlib import Path
 from typing import NamedTuple
 
-from kortix_guard._dirs import config_dir
+from kortix_guard._dirs import config_dir, private_folder
 from kortix_guard._fs import atomic_write, read_text
 from kortix_guard.errors import BadKey, InputError, StoreError
 from kortix_guard.secret import Unshowable
@@ -217,9 +216,7 @@ def create_personal_identity() -> tuple[Path, str]:
     if path.exists():
         raise StoreError(f"{path}: you already have an identity; kortix-guard never replaces it",
                          hint="`kortix-guard identity show` prints its recipient")
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    if sys.platform != "win32":
-        path.parent.chmod(0o700)
+    private_folder("config")
     secret, public = generate()
     atomic_write(path, f"# kortix-guard personal identity\n# public key: {public}\n{secret}\n"
                  .encode("ascii"), mode=0o600)

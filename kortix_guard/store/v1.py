@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kortix_guard._dirs import config_dir
+from kortix_guard._dirs import config_dir, private_folder
 from kortix_guard._fs import atomic_write
 from kortix_guard.errors import BadKey, NoKey, StoreError
 from kortix_guard.store import trust
@@ -46,7 +46,7 @@ def _legacy_paths(store_id: str) -> list[Path]:
 
 def save_user_key(key: Key, store_id: str, suffix: str = KEY_SUFFIX) -> Path:
     path = user_key_path(store_id, key.id, suffix)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    private_folder("config", *path.parent.relative_to(config_dir()).parts)
     atomic_write(path, (key.text() + "\n").encode("ascii"), mode=0o600)
     return path
 
