@@ -14,7 +14,7 @@ from kortix_guard._out import echo
 from kortix_guard.git import GitError, Repo
 from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
 from kortix_guard.project import Project
-from kortix_guard.repo_setup import HOOK_IDS, MERGE_DRIVER, gitattributes_lines
+from kortix_guard.repo_setup import HOOK_IDS, driver_program, gitattributes_lines
 from kortix_guard.rules import Severity
 from kortix_guard.scan.command import Mode, collect
 from kortix_guard.scan.model import Confidence
@@ -275,9 +275,8 @@ def check_hygiene(ctx: Context) -> Result:
         if missing_lines:
             failures.append(f".gitattributes: missing {', '.join(f'`{m}`' for m in missing_lines)} "
                             f"(run `kortix-guard init` to add them)")
-        elif repo.config("merge.kortix-guard.driver") is None:
-            warnings.append("warning: git config has no merge.kortix-guard.driver (git config is not "
-                            f"cloned): git config merge.kortix-guard.driver \"{MERGE_DRIVER}\"")
+        elif not _in_ci():  # a CI runner never merges the store
+            warnings += _driver_warnings(repo.config("merge.kortix-guard.driver"))
     config = repo.root / ".pre-commit-config.yaml"
     text = config.read_text(errors="replace") if config.exists() else ""
     missing = [h for h in HOOK_IDS if f"id: {h}" not in text]
@@ -287,6 +286,29 @@ def check_hygiene(ctx: Context) -> Result:
         return Result("git hygiene", False, f"{len(failures)} problem(s)", failures + warnings)
     return Result("git hygiene", True, "ignores .env files, tracks no key, store merges by name",
                   warnings, warn=bool(warnings))
+
+
+def _in_ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in ("true", "1") or "GITHUB_ACTIONS" in os.environ
+
+
+def _driver_warnings(driver: str | None) -> list[str]:
+    """What is wrong with the configured merge driver: each clone needs one (git config is not
+    cloned), and one that cannot start loses the other branch's values without a word."""
+    if driver is None:
+        return ["warning: git config has no merge.kortix-guard.driver (git config is not cloned; "
+                "each clone runs `kortix-guard init` once): run `kortix-guard init`"]
+    program = driver_program(driver)
+    if program is None and "merge-store" in driver:
+        return ["warning: the merge driver runs kortix-guard from PATH, which a GUI client or an "
+                "IDE may not have (git then keeps one side without a conflict): run "
+                "`kortix-guard init` to name it by its path"]
+    if program is not None and not Path(program).exists():
+        return [f"warning: the merge driver's program {program} no longer exists (a moved or "
+                f"removed venv; merges of the store will conflict): run `kortix-guard init`"]
+    return []
 
 
 def _attributes(path: Path) -> set[str]:

@@ -17,10 +17,10 @@ from kortix_guard.project import Project
 from kortix_guard.repo_setup import (
     GITIGNORE_LINES,
     HOOK_IDS,
-    MERGE_DRIVER,
     MERGE_DRIVER_NAME,
     WORKFLOW,
     gitattributes_lines,
+    merge_driver,
 )
 from kortix_guard.rules import Severity
 from kortix_guard.store import fileformat, open_store
@@ -89,12 +89,16 @@ def run(project: Project) -> int:
     _store(steps, project)
     _append_lines(steps, root / ".gitignore", GITIGNORE_LINES, project)
     _append_lines(steps, root / ".gitattributes", gitattributes_lines(project, root), project)
-    if repo.config("merge.kortix-guard.driver") is None:
+    configured, driver = repo.config("merge.kortix-guard.driver"), merge_driver()
+    if configured is None or (configured != driver and "merge-store" in configured):
+        # None, or one of ours that an older kortix-guard or another venv wrote.
         repo.set_config("merge.kortix-guard.name", MERGE_DRIVER_NAME)
-        repo.set_config("merge.kortix-guard.driver", MERGE_DRIVER)
-        steps.did("git config: merge.kortix-guard.driver")
-    else:
+        repo.set_config("merge.kortix-guard.driver", driver)
+        steps.did("git config: merge.kortix-guard.driver" + (" (updated)" if configured else ""))
+    elif configured == driver:
         steps.kept("git config: merge.kortix-guard.driver already set")
+    else:
+        steps.kept("git config: merge.kortix-guard.driver is set to something else; kept")
     _precommit(steps, root / ".pre-commit-config.yaml", project)
     _create(steps, root / WORKFLOW, workflow_text(), project)
     echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)

@@ -3,15 +3,60 @@
 .gitignore and .gitattributes."""
 from __future__ import annotations
 
+import shlex
+import sys
+import sysconfig
+from collections.abc import Sequence
 from pathlib import Path
 
 from kortix_guard.project import Project
+from kortix_guard.store.fileformat import MERGE_FAILED
 
 HOOK_IDS = ("kortix-manifest", "kortix-scan")
 MERGE_DRIVER_NAME = "kortix-guard store"
-MERGE_DRIVER = "kortix-guard merge-store %O %A %B"
 GITIGNORE_LINES = (".env", ".env.*", "!.env.example")
 WORKFLOW = ".github/workflows/kortix-guard.yml"
+
+
+def installed_command() -> list[str]:
+    """How a hook starts this kortix-guard, whatever the working directory holds. Never
+    `python -m kortix_guard`: it puts the working directory (the repository a push or a
+    clone brings) first on sys.path, so a `click.py` or `kortix_guard/` there would run in
+    its place. The console script beside this interpreter puts its own folder there instead;
+    without one, the interpreter in isolated mode (`-I`: no working directory, no PYTHON*
+    variables, no user site)."""
+    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
+        scripts = Path(sysconfig.get_path("scripts", scheme))
+        for name in ("kortix-guard", "kortix-guard.exe"):
+            if (scripts / name).is_file():
+                return [str(scripts / name)]
+    return [sys.executable, "-I", "-m", "kortix_guard"]
+
+
+def merge_driver(command: Sequence[str] | None = None) -> str:
+    """The merge driver's git config value. git runs it through the shell, often without the
+    venv on PATH (a GUI client, an IDE): a bare `kortix-guard` is then "not found", and git
+    keeps ours with no conflict marker, silently dropping the other branch's values. So it
+    names the installed kortix-guard by its absolute path, and any failure (127 included)
+    appends a line that makes the store unreadable to every command, and exits 1: git
+    reports a conflict."""
+    program = " ".join(shlex.quote(a) for a in (command or installed_command()))
+    script = (f'{program} merge-store "$@" || {{ printf "\\n{MERGE_FAILED}\\n" >> "$2"; '
+              f'exit 1; }}')
+    return f"sh -c {shlex.quote(script)} - %O %A %B"
+
+
+def driver_program(driver: str) -> str | None:
+    """The program a configured driver of this shape runs (None for another shape)."""
+    try:
+        words = shlex.split(driver)
+    except ValueError:
+        return None
+    if len(words) >= 3 and words[:2] == ["sh", "-c"]:
+        inner = shlex.split(words[2].split(" merge-store ", 1)[0]) if " merge-store " in words[2] \
+            else []
+        return inner[0] if inner else None
+    return None
 
 
 def gitattributes_lines(project: Project, root: Path) -> tuple[str, ...]:

@@ -44,8 +44,10 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
     assert (repo / ".pre-commit-config.yaml").read_text() == (
         f"repos:\n  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n"
         "      - id: kortix-manifest\n      - id: kortix-scan\n")
-    assert git("config", "merge.kortix-guard.driver", cwd=repo).strip() == \
-        "kortix-guard merge-store %O %A %B"
+    from kortix_guard.repo_setup import installed_command
+
+    driver = git("config", "merge.kortix-guard.driver", cwd=repo).strip()
+    assert driver.startswith(f"sh -c '{installed_command()[0]} merge-store ")
     identity = user_config / "kortix-guard" / "identity.txt"
     assert oct(identity.stat().st_mode & 0o777) == "0o600"  # made by init: there was none
     assert "version 2" in result.out and "created your identity" in result.err

@@ -30,11 +30,15 @@ def secrets() -> None:
 
 @secrets.command("set")
 @click.argument("assignments", nargs=-1, required=True, metavar="NAME=VALUE|NAME=-|NAME...")
+@click.option("--allow-empty", is_flag=True,
+              help="Store an empty value (refused by default: an unset variable piped in "
+                   "would replace the real value).")
 @pass_state
-def secrets_set(state: State, assignments: tuple[str, ...]) -> int:
+def secrets_set(state: State, assignments: tuple[str, ...], allow_empty: bool) -> int:
     """Seal values into the store. NAME=- reads stdin; NAME alone prompts (no echo)."""
     prompt = secret_value if sys.stdin.isatty() else None
-    return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt)
+    return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt,
+                       allow_empty=allow_empty)
 
 
 @secrets.command("ls")

@@ -4,32 +4,16 @@ by its absolute path, and an existing different hook is never overwritten."""
 from __future__ import annotations
 
 import shlex
-import sys
-import sysconfig
 from pathlib import Path
 
 from kortix_guard import errors
 from kortix_guard._fs import atomic_write
 from kortix_guard._out import echo
 from kortix_guard.git import hooks_dir, set_repository_config
+from kortix_guard.repo_setup import installed_command
 from kortix_guard.scan.push import ServerConfig
 
 MARK = "# kortix-guard hook, written by `kortix-guard hook install`"
-
-
-def installed_command() -> list[str]:
-    """How a hook starts this kortix-guard, whatever the working directory holds. Never
-    `python -m kortix_guard`: it puts the working directory (the repository a push or a
-    clone brings) first on sys.path, so a `click.py` or `kortix_guard/` there would run in
-    its place. The console script beside this interpreter puts its own folder there instead;
-    without one, the interpreter in isolated mode (`-I`: no working directory, no PYTHON*
-    variables, no user site)."""
-    for scheme in (sysconfig.get_default_scheme(), sysconfig.get_preferred_scheme("user")):
-        scripts = Path(sysconfig.get_path("scripts", scheme))
-        for name in ("kortix-guard", "kortix-guard.exe"):
-            if (scripts / name).is_file():
-                return [str(scripts / name)]
-    return [sys.executable, "-I", "-m", "kortix_guard"]
 
 
 def script(args: list[str]) -> str:

@@ -36,7 +36,7 @@ def name_errors(name: str, allow: frozenset[str] = frozenset()) -> list[str]:
 
 
 def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO,
-                prompt: Callable[[str], str] | None) -> int:
+                prompt: Callable[[str], str] | None, allow_empty: bool = False) -> int:
     manifest = project.load_manifest()
     store = project.store_path(manifest)
     values: dict[str, SecretValue] = {}
@@ -69,6 +69,13 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
         if name not in manifest.declared:
             echo(f"warning: {manifest.undeclared(name)}", err=True)
         values[name] = SecretValue(raw)
+    empty = [name for name, value in values.items() if not value.reveal()]
+    if empty and not allow_empty:
+        # `printf %s "$DB_URL" | … NAME=-` with DB_URL unset: nothing is written at all.
+        raise errors.UsageError(f"empty value for {', '.join(empty)}: refused, the store is "
+                                f"unchanged (an unset variable piped in?)",
+                                hint="give the value, or `kortix-guard secrets set "
+                                     "--allow-empty` if the project wants an empty one")
     if on_command_line:
         echo("warning: values given on the command line land in your shell history; "
                    "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)

@@ -213,13 +213,19 @@ def read(path: Path, display: str | None = None, *, canonical: bool = True) -> S
     return parse(text, display, canonical=canonical)
 
 
+MERGE_FAILED = "kortix-guard: merge failed"  # what the merge driver appends when it fails
+MERGE_RECOVERY = ("in a clone without the merge driver (git config is not cloned), "
+                  "`git merge --abort`, `kortix-guard init`, then merge again: values merge by "
+                  "name; else keep one side (`git checkout --theirs -- {store}` or `--ours`), "
+                  "`git add` it and set again what the other side changed")
+
+
 def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     """The store file's text (from disk, or from a commit) as a StoreFile."""
-    if "\n<<<<<<< " in "\n" + text:
-        raise StoreError(f"{display}: holds git conflict markers",
-                         hint="keep one side (`git checkout --theirs -- <store>` or `--ours`), "
-                              "`git add` it and set again what the other side changed; or "
-                              "resolve by hand and run `kortix-guard secrets reseal`")
+    if "\n<<<<<<< " in "\n" + text or f"\n{MERGE_FAILED}\n" in text:
+        what = ("git conflict markers" if "\n<<<<<<< " in "\n" + text
+                else "the merge driver's failure line (it could not run)")
+        raise StoreError(f"{display}: holds {what}", hint=MERGE_RECOVERY.format(store=display))
     data = _canonical_loads(text) if canonical else None
     if data is None:
         data = _toml_loads(text, display)

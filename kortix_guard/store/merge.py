@@ -34,17 +34,18 @@ def merge(project: Project, base: Path, ours: Path, theirs: Path) -> int:
 
     real = project.store_path()
     keyring = Keyring(project.key_file)  # one read of each source for all three sides
+    shown = project.display(real)
     try:
-        try:
-            sides = [open_store(p, label, keyring=keyring, history_path=real)
-                     for p, label in ((base, "base (%O)"), (ours, "ours (%A)"),
-                                      (theirs, "theirs (%B)"))]
-        except errors.Error as e:
-            raise _Conflict(f"a side does not open here: {e.diagnostics()}") from None
+        sides = []
+        for path, side in ((base, "the merge base's"), (ours, "ours"), (theirs, "theirs")):
+            try:
+                sides.append(open_store(path, shown, keyring=keyring, history_path=real))
+            except errors.Error as e:
+                raise _Conflict(f"{side} does not open here: {e.diagnostics()}") from None
         base_side, ours_side, theirs_side = sides
         result, carried = _merge(base_side, ours_side, theirs_side, history(real))
     except _Conflict as c:
-        return _conflict(ours, theirs, c.why)
+        return _conflict(ours, theirs, c.why, shown)
     fileformat.write(ours, result)
     if carried:
         echo(f"kortix-guard merge-store: {len(carried)} value(s) changed on the older "
@@ -145,7 +146,7 @@ def _merge_values(draft, o, newer, older, same_key: bool) -> list[str]:
     return carried
 
 
-def _conflict(ours: Path, theirs: Path, why: str) -> int:
+def _conflict(ours: Path, theirs: Path, why: str, store: str) -> int:
     """Leave a file that every kortix-guard command refuses (conflict markers), never one
     that `git add` would turn into a silent revert of the other side."""
 
@@ -153,9 +154,8 @@ def _conflict(ours: Path, theirs: Path, why: str) -> int:
     atomic_write(ours, b"<<<<<<< ours\n" + ours_text + b"=======\n" + theirs_text
                  + b">>>>>>> theirs\n")
     echo(f"kortix-guard merge-store: not merged: {why}. The store now holds conflict "
-               f"markers, which kortix-guard refuses. Keep one side "
-               f"(`git checkout --theirs -- <store>` to take the other branch's, "
-               f"`--ours` to keep yours), `git add` it, then set again with "
-               f"`kortix-guard secrets set NAME=-` every value the other side changed",
-               err=True)
+         f"markers, which kortix-guard refuses. Keep one side "
+         f"(`git checkout --theirs -- {store}` to take the other branch's, "
+         f"`--ours` to keep yours), `git add` it, then set again with "
+         f"`kortix-guard secrets set NAME=-` every value the other side changed", err=True)
     return errors.PROBLEMS

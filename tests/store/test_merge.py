@@ -77,3 +77,66 @@ def test_reseal_after_a_hand_merge(store_project: Path) -> None:
     assert kg("secrets", "set", "C=3", cwd=store_project).code == 2  # the MAC catches it
     assert kg("secrets", "reseal", cwd=store_project).code == 0
     assert _values(store_project) == {"A_ONE": "1"}
+
+
+def _project_with_init(tmp_path: Path) -> Path:
+    """A project set up the way a user sets one up: `identity new`, `init` (which writes the
+    merge driver), a value, a commit."""
+    from tests.conftest import git_init
+
+    repo = git_init(tmp_path / "repo")
+    assert kg("identity", "new", cwd=repo).code == 0
+    assert kg("init", cwd=repo).code == 0
+    assert kg("secrets", "set", "DATABASE_URL=base-value", cwd=repo).code == 0
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "base", cwd=repo)
+    return repo
+
+
+def _git_without_venv(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """git as a GUI client or an IDE runs it: no venv on PATH."""
+    import os
+
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, env=env)
+
+
+def test_the_driver_init_writes_merges_without_the_venv_on_path(tmp_path: Path) -> None:
+    repo = _project_with_init(tmp_path)
+    _branch(repo, "a", "A_ONE=from-a")
+    _branch(repo, "b", "B_TWO=from-b")
+    git("checkout", "-q", "a", cwd=repo)
+    merged = _git_without_venv(repo, "merge", "--no-edit", "b")
+    assert merged.returncode == 0, merged.stderr
+    assert _values(repo) == {"A_ONE": "from-a", "B_TWO": "from-b", "DATABASE_URL": "base-value"}
+
+
+def test_a_driver_that_cannot_start_leaves_a_conflict_never_a_silent_pick(tmp_path: Path) -> None:
+    """The venv moved (or the driver is "not found", 127): git must report a conflict and
+    leave a store every command refuses, not keep ours and drop the other side's value."""
+    from kortix_guard.repo_setup import merge_driver
+
+    repo = _project_with_init(tmp_path)
+    git("config", "merge.kortix-guard.driver", merge_driver([str(tmp_path / "gone" / "kortix-guard")]),
+        cwd=repo)
+    _branch(repo, "a", "A_ONE=from-a")
+    _branch(repo, "b", "B_TWO=from-b")
+    git("checkout", "-q", "a", cwd=repo)
+    merged = _git_without_venv(repo, "merge", "--no-edit", "b")
+    assert merged.returncode != 0
+    assert "CONFLICT" in merged.stdout + merged.stderr
+    listed = kg("secrets", "ls", cwd=repo)
+    assert listed.code == 2, listed.all
+    check = kg("check", cwd=repo)
+    assert check.code != 0
+    assert "no longer exists" in check.all and "kortix-guard init" in check.all
+
+
+def test_init_rewrites_an_older_driver_and_check_warns_about_it(tmp_path: Path) -> None:
+    repo = _project_with_init(tmp_path)
+    git("config", "merge.kortix-guard.driver", "kortix-guard merge-store %O %A %B", cwd=repo)
+    assert "runs kortix-guard from PATH" in kg("check", cwd=repo).all
+    again = kg("init", cwd=repo)
+    assert "merge.kortix-guard.driver (updated)" in again.all
+    assert "sh -c" in git("config", "merge.kortix-guard.driver", cwd=repo)
+    assert "merge driver" not in kg("check", cwd=repo).all

@@ -9,7 +9,7 @@ import pytest
 import tomllib
 
 from kortix_guard.store import open_store
-from tests.conftest import assert_no_value, kg, kg_proc
+from tests.conftest import assert_cannot_run, assert_no_value, kg, kg_proc
 from tests.store.conftest import STORE, forget_user_keys
 
 PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app",  # kortix-guard: allow
@@ -61,7 +61,7 @@ def test_set_ls_rm_round_trip(store_project: Path) -> None:
 
 
 @pytest.mark.parametrize(("stdin", "stored"), [
-    ("v\n", "v"), ("v\n\n", "v\n"), ("v", "v"), ("v\r\n", "v\r"), (" v \n", " v "), ("", ""),
+    ("v\n", "v"), ("v\n\n", "v\n"), ("v", "v"), ("v\r\n", "v\r"), (" v \n", " v "), ("\n\n", "\n"),
 ])
 def test_stdin_strips_exactly_one_newline(store_project: Path, stdin: str, stored: str) -> None:
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input=stdin).code == 0
@@ -105,6 +105,23 @@ def test_rm_absent(store_project: Path) -> None:
     assert list(values(store_project)) == ["DATABASE_URL"]  # nothing removed
     assert kg("secrets", "rm", "--missing-ok", "DATABASE_URL", "NOPE", cwd=store_project).code == 0
     assert values(store_project) == {}
+
+
+@pytest.mark.parametrize("how", ["NAME=", "stdin", "stdin-newline"])
+def test_an_empty_value_never_replaces_a_real_one(store_project: Path, how: str) -> None:
+    """The README's `printf %s "$DB_URL" | kortix-guard secrets set DATABASE_URL=-` with
+    DB_URL unset said `✓ 1/1 set` and replaced the value with ""."""
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input=PLANTED[0]).code == 0
+    before = (store_project / STORE).read_bytes()
+    args = ["DATABASE_URL=", "API_KEY=new"] if how == "NAME=" else ["DATABASE_URL=-"]
+    result = kg_proc("secrets", "set", *args, cwd=store_project,
+                     input={"NAME=": None, "stdin": "", "stdin-newline": "\n"}[how])
+    assert_cannot_run(result, "empty value for DATABASE_URL: refused, the store is unchanged")
+    assert "--allow-empty" in result.err
+    assert (store_project / STORE).read_bytes() == before
+    assert values(store_project) == {"DATABASE_URL": PLANTED[0]}
+    allowed = kg("secrets", "set", "--allow-empty", "DATABASE_URL=-", cwd=store_project, input="")
+    assert allowed.code == 0 and values(store_project) == {"DATABASE_URL": ""}
 
 
 def test_rewrite_keeps_unchanged_lines(store_project: Path) -> None:
