@@ -128,20 +128,16 @@ def atomic_write(path: Path, data: bytes, *, mode: int | None = None) -> None:
     _fsync_dir(path.parent)
 
 
-def write_output(path: Path, data: bytes, *, display: str, force: bool) -> bool:
+def write_output(path: Path, data: bytes, *, display: str, force: bool) -> None:
     """Write a file the user named with `--output`/`pull FILE` (mode 0600): never onto
     something that is not a regular file or through a link, and never over an existing
-    file without force (False, with the message; nothing written)."""
-    from kortix_guard._out import echo
-
+    file without force (a refusal, exit 2; nothing written)."""
     if os.path.lexists(path) and not (path.is_file() and not path.is_symlink()):
         raise InputError(f"{display}: exists and is not a regular file; nothing was written",
                          hint="choose another path")
     if path.exists() and not force:
-        echo(f"kortix-guard: {display} exists; nothing was written (--force replaces it)", err=True)
-        return False
+        raise InputError(f"{display}: exists; nothing was written", hint="--force replaces it")
     atomic_write(path, data, mode=0o600)
-    return True
 
 
 def _umask() -> int:

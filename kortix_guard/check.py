@@ -18,7 +18,15 @@ from kortix_guard.repo_setup import HOOK_IDS, driver_program, gitattributes_line
 from kortix_guard.rules import Severity
 from kortix_guard.scan.command import Mode, collect
 from kortix_guard.scan.model import Confidence
-from kortix_guard.store import chain, fileformat, history, key_opener, open_store, read_names
+from kortix_guard.store import (
+    chain,
+    fileformat,
+    history,
+    key_opener,
+    missing_store_hint,
+    open_store,
+    read_names,
+)
 from kortix_guard.store.crypto import is_key_text
 from kortix_guard.store.fileformat import EntryMeta, parse_time
 from kortix_guard.store.keys import Keyring
@@ -79,8 +87,10 @@ def check_store(ctx: Context) -> Result:
         if problems:
             return Result("store", False, f"{display}: no store, where the base branch has one",
                           problems)
-        return Result("store", not ctx.require_key, f"{display}: no store yet",
-                      ["create it with `kortix-guard key new` (or `kortix-guard init`)"])
+        hint = missing_store_hint(store, display)
+        if hint.startswith("git still has it"):  # deleted by mistake: never start a new one
+            return Result("store", False, f"{display}: missing from the work tree", [hint])
+        return Result("store", not ctx.require_key, f"{display}: no store yet", [hint])
     try:
         opened = open_store(store, display, keyring=keyring)
     except errors.NoKey as e:

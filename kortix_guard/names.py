@@ -81,12 +81,21 @@ def is_valid(name: str) -> bool:
 
 
 def shown(name: str) -> str:
-    """A name as messages show it: whole when it is a valid name, else a masked preview (two
-    characters and the length), since text in a name's place may be a value pasted by
-    mistake (a PEM line, a token given as `secrets set TOKEN`)."""
-    if is_valid(name):
-        return name
+    """A name as messages show it. Names are public, so a name is shown whole, valid or not
+    (`db_url`, a 65-character name), unless it looks like a value pasted by mistake (a PEM
+    line, a token given as `secrets set TOKEN`): then a masked preview, two characters and
+    the length."""
+    if is_valid(name) or _NAME_SHAPED.fullmatch(name) and not _VALUE_SHAPED.search(name):
+        return name if is_valid(name) else repr(name)
     return repr(name[:2] + "…") + f" ({len(name)} chars)" if len(name) > 2 else repr(name)
+
+
+# What a name written wrongly looks like (letters, digits, `_`, `-`, `.`, up to 128), and what
+# a value looks like: a run of 16 or more letters and digits holding a digit (a token), or of
+# 20 letters in both cases (base64 text); names are written in one case.
+_NAME_SHAPED = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+_VALUE_SHAPED = re.compile(r"(?=[A-Za-z0-9]*[0-9])[A-Za-z0-9]{16,}|"
+                           r"(?=[A-Za-z]*[a-z])(?=[A-Za-z]*[A-Z])[A-Za-z]{20,}")
 
 
 def normalize(name: str) -> str:

@@ -164,9 +164,25 @@ def test_one_rule_for_existing_output_files(store_project: Path) -> None:
                  ["env", "pull", "--out", "out.env"]):
         write(store_project, {"out.env": ""})
         refused = kg_proc(*args, cwd=store_project)
-        assert refused.code == 1 and "--force replaces it" in refused.err
+        assert refused.code == 2 and "--force replaces it" in refused.err  # a refusal
         assert (store_project / "out.env").read_text() == ""
         assert kg_proc(*args, "--force", cwd=store_project).code == 0
+
+
+def test_an_empty_key_in_ci_says_add_the_secret(tmp_path: Path) -> None:
+    """A secret that is not set, or a fork's pull request: the workflow passes an empty
+    KORTIX_GUARD_KEY. The advice is the repository secret, not `identity new`."""
+    from tests.conftest import git_init
+
+    repo = git_init(tmp_path / "repo")
+    assert kg("identity", "new", cwd=repo).code == 0 and kg("init", cwd=repo).code == 0
+    result = kg_proc("inject", "--check", cwd=repo, env={"KORTIX_GUARD_KEY": "",
+                                                         "HOME": str(tmp_path / "ci-home"),
+                                                         "XDG_CONFIG_HOME": str(tmp_path / "ci")})
+    assert result.code == 2, result.all
+    assert "KORTIX_GUARD_KEY is set but empty: add the repository secret" in result.err
+    assert "forks do not" in result.err or "fork's pull requests do not receive secrets" in result.err
+    assert "identity new" not in result.err
 
 
 def _error_classes(tree_by_path: dict) -> set[str]:
@@ -277,3 +293,19 @@ def test_many_undeclared_names_are_one_note(store_project: Path) -> None:
     for args in (["secrets", "ls"], ["check"], ["inject", "--check"]):
         result = kg_proc(*args, cwd=store_project)
         assert result.all.count("not declared") == 1, (args, result.all)
+
+
+def test_check_on_a_deleted_but_tracked_store_says_restore_it(tmp_path: Path) -> None:
+    """`key new` would make a new, empty store with a new id: the wrong advice for a store git
+    still has."""
+    from tests.conftest import git, git_init
+
+    repo = git_init(tmp_path / "repo")
+    assert kg("identity", "new", cwd=repo).code == 0 and kg("init", cwd=repo).code == 0
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "set up", cwd=repo)
+    (repo / ".kortix" / "secrets.enc.toml").unlink()
+    result = kg("check", cwd=repo)
+    assert result.code == 1, result.all
+    assert "git checkout -- .kortix/secrets.enc.toml" in result.all
+    assert "key new" not in result.all

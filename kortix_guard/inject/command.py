@@ -40,8 +40,7 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         if output is None:
             echo(text, nl=False)
         else:
-            if not write_output(project.cwd / output, text.encode("utf-8"), display=str(output),
-                                force=force):
-                return errors.PROBLEMS
+            write_output(project.cwd / output, text.encode("utf-8"), display=str(output),
+                         force=force)
     echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
     return errors.CLEAN

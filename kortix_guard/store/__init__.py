@@ -16,6 +16,7 @@ from kortix_guard.store import recipients as wrap
 from kortix_guard.store.fileformat import EntryMeta, RecipientLine, StoreFile
 
 __all__ = [
+    "missing_store_hint",
     "Draft",
     "OpenedStore",
     "StoreFile",
@@ -107,7 +108,7 @@ def open_store(path: Path, display: str | None = None, *, key_file: Path | None 
     display = display or str(path)
     keyring = keyring if keyring is not None else keys.Keyring(key_file)
     if not path.exists():
-        raise StoreError(f"{display}: no store here", hint=_missing_store_hint(path, display))
+        raise StoreError(f"{display}: no store here", hint=missing_store_hint(path, display))
     sf = fileformat.read(path, display, canonical=verify)
     found = find_key(keyring, sf, display)
     sealer = found.key.sealer(sf.store_id)
@@ -167,7 +168,7 @@ def key_opener(keyring: keys.Keyring, display: str) -> chain.OpenKey:
     return open_key
 
 
-def _missing_store_hint(path: Path, display: str) -> str:
+def missing_store_hint(path: Path, display: str) -> str:
     """A store git still tracks was deleted by mistake: restore it, never start a new one."""
     try:
         repo, relative = Repo.holding(path)

@@ -51,13 +51,16 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
         echo(f"skipped {name}: empty value", err=True)
     for note in manifest.undeclared_notes([n for n in to_push if n not in manifest.declared]):
         echo(f"warning: {note}", err=True)
+    said: dict[str, str] = {}
     if to_push and not dry_run:
-
+        # A value equal to the stored one is left as it is, byte for byte (its line, its age,
+        # its marks), and a push that changes nothing rewrites nothing.
         with transaction(store, project.display(store), key_file=project.key_file) as draft:
             for name, value in to_push.items():
-                draft.set(name, value)
+                said[name] = draft.set(name, value)
     for name in to_push:
-        echo(f"{'would push' if dry_run else '✓'} {name}")
+        same = said.get(name, "set") != "set"
+        echo(f"{'would push' if dry_run else '✓'} {name}" + (" (unchanged)" if same else ""))
     verb = "would be pushed" if dry_run else "pushed"
     echo(f"{len(to_push)}/{len(pairs)} {verb} from {display}")
     return errors.CLEAN
@@ -76,7 +79,6 @@ def pull(project: Project, out: Path | None, *, force: bool = False) -> int:
         echo(text, nl=False)
         return errors.CLEAN
     path = project.cwd / out
-    if not write_output(path, text.encode("utf-8"), display=project.display(path), force=force):
-        return errors.PROBLEMS
+    write_output(path, text.encode("utf-8"), display=project.display(path), force=force)
     echo(f"wrote {project.display(path)} (names only)", err=True)
     return errors.CLEAN

@@ -127,6 +127,17 @@ def source_of(text: str, name: str, path: Path | None = None, *,
     return SymmetricKey(name, Key.from_text(text, source=name))
 
 
+def empty_env_hint() -> str | None:
+    """CI's usual reason for "no key": the secret is not set, or a fork's pull request, which
+    gets no secrets; the workflow then passes an empty KORTIX_GUARD_KEY. Advice for a
+    developer (`identity new`) would be the wrong next step."""
+    if ENV_KEY in os.environ and not os.environ[ENV_KEY].strip():
+        return (f"{ENV_KEY} is set but empty: add the repository secret {ENV_KEY} (GitHub: "
+                f"Settings > Secrets and variables > Actions); a fork's pull requests do not "
+                f"receive secrets")
+    return None
+
+
 def _explicit(key_file: Path | None) -> KeySource | None:
     if key_file is not None:
         name = f"--key-file {key_file}"
@@ -236,6 +247,6 @@ class Keyring(Unshowable):
         details += f"; tried: {', '.join(tried) or 'no identity'}"
         details += "".join(f"; {note}" for note in self.notes)
         raise NoKey(f"no key for this store: no identity here opens {display}{details}",
-                    hint="ask a recipient to run `kortix-guard recipients add NAME <your "
-                         "recipient>` (yours: `kortix-guard identity show`; none yet: "
-                         "`kortix-guard identity new`)")
+                    hint=empty_env_hint() or "ask a recipient to run `kortix-guard recipients "
+                         "add NAME <your recipient>` (yours: `kortix-guard identity show`; none "
+                         "yet: `kortix-guard identity new`)")

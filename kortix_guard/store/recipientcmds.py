@@ -11,8 +11,8 @@ from kortix_guard._out import echo
 from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.store import (
-    _missing_store_hint,
     fileformat,
+    missing_store_hint,
     open_store,
     recipients,
     rekey,
@@ -255,5 +255,5 @@ def _store(project: Project):
     if not store.exists():
 
         raise errors.StoreError(f"{display}: no store here",
-                                hint=_missing_store_hint(store, display))
+                                hint=missing_store_hint(store, display))
     return store, display

@@ -36,7 +36,9 @@ STALE = ("generation {gen} is older than generation {mark} that this machine ope
          "of a re-key (`recipients rm`, `key rotate`) or a stale branch")
 DOWNGRADE = ("a version 1 store, where this machine opened version {version} of this project's "
              "store: a downgrade, or a stale branch")
-STALE_HINT = ("get the current store (`git pull`, or `git checkout main -- {store}`); "
+STALE_HINT = ("get the current store (`git pull`, or `git checkout main -- {store}`); if the "
+              "newer generation is a re-key still on its way to the default branch, merge it "
+              "first, or accept this one after a review with `kortix-guard store trust`; "
               "values set on the old generation must be set again on the current one")
 RETIRED = ("this store was re-keyed since (key id {kid} was retired on this machine by a "
            "rotation or an upgrade): it was reverted or is stale")

@@ -20,7 +20,7 @@ from kortix_guard._fs import atomic_write
 from kortix_guard.errors import BadKey, NoKey, StoreError
 from kortix_guard.store import trust
 from kortix_guard.store.crypto import Key
-from kortix_guard.store.keys import ENV_KEY, FoundKey, Keyring, SymmetricKey
+from kortix_guard.store.keys import ENV_KEY, FoundKey, Keyring, SymmetricKey, empty_env_hint
 
 if TYPE_CHECKING:
     from kortix_guard.store.fileformat import StoreFile
@@ -117,5 +117,6 @@ def find_key(keyring: Keyring, store: StoreFile, display: str) -> FoundKey:
                      hint="was the store re-keyed (`key rotate`)? get the current key from a "
                           "teammate and run `kortix-guard key import`")
     raise NoKey("no key for this store",
-                hint=f"set {ENV_KEY} (CI), pass --key-file, or run `kortix-guard key import` "
-                     f"with the key a teammate exported")
+                hint=empty_env_hint() or f"set {ENV_KEY} (CI), pass --key-file, or run "
+                                         f"`kortix-guard key import` with the key a teammate "
+                                         f"exported")

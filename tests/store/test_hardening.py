@@ -309,6 +309,20 @@ def test_reseal_asks_before_a_single_value_rollback(store_project: Path) -> None
     assert kg_proc("secrets", "reseal", "--yes", cwd=store_project).code == 0
 
 
+def test_names_are_public_and_shown_even_when_invalid(store_project: Path) -> None:
+    """A name written wrongly (lower case, 65 characters) is shown whole: it is a name, and
+    the user needs to see which one. Only text shaped like a value is masked."""
+    long_name = "SERVICE_" + "X" * 57
+    write(store_project, {"in.env": f"db_url=x\n{long_name}=y\n"})
+    pushed = kg_proc("env", "push", "--from", "in.env", cwd=store_project)
+    assert pushed.code == 1
+    assert "in.env:1: KG111 'db_url' is not a valid name" in pushed.err and long_name in pushed.err
+    assert long_name in kg_proc("secrets", "set", f"{long_name}=z", cwd=store_project).err
+    write(store_project, {"kortix.toml": f'[project]\nname = "x"\n[env]\nrequired = ["{long_name}"]\n'})
+    assert "KG112" in (checked := kg_proc("manifest", "check", cwd=store_project)).out
+    assert long_name in checked.out
+
+
 PEM_BODY = ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7", "Xq9Lm2Nv8Rt4Yu6Io0Pa1Sd3Fg5Hj7Kl9Zx"]
 
 
@@ -324,11 +338,11 @@ def test_errors_never_print_secret_material(store_project: Path) -> None:
         kg_proc("secrets", "set", TOKEN.lower() + "=x", cwd=store_project),
         kg_proc("secrets", "set", f"{PEM_BODY[0]}=x", cwd=store_project),
         kg_proc("secrets", "rm", TOKEN.lower(), cwd=store_project),
-        kg_proc("-v", "secrets", "set", f"{'A' * 70}=x", cwd=store_project),
+        kg_proc("-v", "secrets", "set", f"{'Ab' * 35}=x", cwd=store_project),
     ]
     assert all(r.code in (1, 2) for r in results), [r.all for r in results]
     assert "pem.env:2:" in results[0].err  # the line number, not the text
-    planted = [*PEM_BODY, TOKEN, TOKEN.lower(), TOKEN[4:], TOKEN.lower()[4:], "A" * 20]
+    planted = [*PEM_BODY, TOKEN, TOKEN.lower(), TOKEN[4:], TOKEN.lower()[4:], "Ab" * 10]
     for piece in planted:
         for result in results:
             assert piece[:12] not in result.all, (piece, result.all)

@@ -167,6 +167,20 @@ def test_env_push(store_project: Path) -> None:
     assert_no_value(["postgres://u:p@h/db", "line2"], result.all, dry.all)
 
 
+def test_env_push_leaves_unchanged_values_byte_for_byte(store_project: Path) -> None:
+    (store_project / ".env").write_text("A_ONE=1\nB_TWO=2\n")
+    assert kg("env", "push", "--from", ".env", cwd=store_project).code == 0
+    before = (store_project / STORE).read_bytes()
+    again = kg("env", "push", "--from", ".env", cwd=store_project)
+    assert again.out.startswith("✓ A_ONE (unchanged)\n✓ B_TWO (unchanged)\n")
+    assert (store_project / STORE).read_bytes() == before  # no new MAC, no new age
+    (store_project / ".env").write_text("A_ONE=1\nB_TWO=3\n")
+    assert kg("env", "push", "--from", ".env", cwd=store_project).code == 0
+    changed = [line.split(" ")[0] for line in (store_project / STORE).read_text().splitlines()
+               if line.encode() + b"\n" not in before]
+    assert changed == ["mac", "B_TWO"]
+
+
 def test_env_push_writes_nothing_when_a_name_is_bad(store_project: Path) -> None:
     (store_project / ".env").write_text("GOOD=1\nPORT=8080\nnot a pair\nKORTIX_X=planted-v\n")
     result = kg("env", "push", "-f", ".env", cwd=store_project)
@@ -185,7 +199,12 @@ def test_env_pull(store_project: Path) -> None:
                           "# set in store\nEXTRA=\n")
     out = store_project / ".env.skeleton"
     out.write_text("keep me\n")
-    assert kg("env", "pull", "--out", ".env.skeleton", cwd=store_project).code == 1
+    refused = kg("env", "pull", "--out", ".env.skeleton", cwd=store_project)
+    assert_cannot_run(refused, ".env.skeleton: exists; nothing was written")
+    assert "--force" in refused.err
+    assert out.read_text() == "keep me\n"
+    injected = kg("inject", "--format", "dotenv", "--output", ".env.skeleton", cwd=store_project)
+    assert_cannot_run(injected, ".env.skeleton: exists; nothing was written")
     assert out.read_text() == "keep me\n"
     assert kg("env", "pull", "--out", ".env.skeleton", "--force", cwd=store_project).code == 0
     assert "planted" not in out.read_text()
