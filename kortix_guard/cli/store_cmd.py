@@ -191,11 +191,14 @@ def recipients() -> None:
 @pass_state
 def recipients_add(state: State, name: str, recipient: str | None, generate: bool) -> int:
     """Wrap the store's key to RECIPIENT (`age1…`, an ssh-ed25519/ssh-rsa public key line,
-    or a file holding one) under NAME. A version 1 store is converted to version 3."""
+    or a keys file: every supported key in it, `-` for stdin) under NAME (NAME-2, NAME-3
+    for further keys). A version 1 store is converted to version 3. Keys are never fetched
+    from the network: download `github.com/NAME.keys` first."""
 
     if generate == (recipient is not None):
         raise click.UsageError("give either RECIPIENT or --generate")
-    return add(state.project(), name, recipient, generate=generate)
+    stdin_text = sys.stdin.read() if recipient == "-" else None
+    return add(state.project(), name, recipient, generate=generate, stdin_text=stdin_text)
 
 
 @recipients.command("ls")

@@ -57,25 +57,36 @@ def own_recipient():
     return recipients.personal_recipient()
 
 
-def add(project: Project, name: str, recipient_text: str | None, *, generate: bool) -> int:
+def add(project: Project, name: str, recipient_text: str | None, *, generate: bool,
+        stdin_text: str | None = None) -> int:
 
     recipients.check_name(name)
     store, display = _store(project)
     identity = None
     if generate:
         identity, public = recipients.generate()
-        recipient = recipients.parse_recipient(public)
+        found = [recipients.parse_recipient(public)]
     else:
-        recipient = recipients.parse_recipient(recipient_text or "", cwd=project.cwd)
+        parsed = recipients.parse_recipients(recipient_text or "", cwd=project.cwd,
+                                             stdin_text=stdin_text)
+        found = parsed.recipients
+        for note in parsed.notes:
+            echo(f"note: {note}", err=True)
+    # One name per key: a keys file with several gets NAME, NAME-2, NAME-3, ...
+    chosen = {name if i == 0 else f"{name}-{i + 1}": r for i, r in enumerate(found)}
+    for each in chosen:
+        recipients.check_name(each)
     sf = fileformat.read(store, display)
     if not sf.has_recipients:
-        _upgrade(project, store, display, extra={name: recipient})
+        _upgrade(project, store, display, extra=chosen)
     else:
         with transaction(store, display, key_file=project.key_file) as draft:
-            _refuse_duplicate({n: line.recipient for n, line in draft.recipients.items()},
-                              name, recipient)
-            draft.add_recipient(name, recipient)
-    echo(f"✓ {name}: {recipient.kind} {recipient.fingerprint} can open {display}")
+            for each, recipient in chosen.items():
+                _refuse_duplicate({n: line.recipient for n, line in draft.recipients.items()},
+                                  each, recipient)
+                draft.add_recipient(each, recipient)
+    for each, recipient in chosen.items():
+        echo(f"✓ {each}: {recipient.kind} {recipient.fingerprint} can open {display}")
     echo(f"next: commit {display}", err=True)
     if identity is not None:
         echo(f"warning: the identity below opens {display}, and this is the only time it is "

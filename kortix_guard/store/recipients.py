@@ -68,6 +68,60 @@ class Recipient(NamedTuple):
                                   "`cat ~/.ssh/id_ed25519.pub`") from None
 
 
+_KEYS_URL = re.compile(r"(?:https?://)?[\w.-]+\.[a-z]{2,}/\S*|https?://\S+", re.I)
+
+
+class Parsed(NamedTuple):
+    recipients: list[Recipient]
+    notes: list[str]  # lines skipped, each with why
+
+
+def parse_recipients(value: str, *, cwd: Path, stdin_text: str | None = None) -> Parsed:
+    """One recipient (`age1…`, an SSH public key line), or every supported key of a keys file
+    (`-`: stdin), as `github.com/NAME.keys` serves them: ssh-ed25519 and ssh-rsa keys are
+    added, ECDSA and DSA keys skipped with a note. A URL is never fetched (kortix-guard makes
+    no network access): the error says how to download and check it first."""
+    text = value.strip()
+    if AGE_RECIPIENT.fullmatch(text) or SSH_RECIPIENT.fullmatch(text) or _PRIVATE_HINT.search(text):
+        return Parsed([parse_recipient(text)], [])
+    if text == "-" and stdin_text is not None:
+        return _keys_file(stdin_text, "stdin")
+    path = cwd / text
+    if "\n" not in text and len(text) < 4096 and path.is_file():
+        return _keys_file(read_text(path, what="recipient file", limit=64 * 1024), text)
+    if _KEYS_URL.fullmatch(text):
+        url = text if "://" in text else f"https://{text}"
+        raise InputError("kortix-guard does not fetch keys from the network; nothing was stored",
+                         hint=f"download them first and check their fingerprints with the "
+                              f"person: `curl -fsSL {url} -o keys.pub`, `ssh-keygen -lf "
+                              f"keys.pub`, then `kortix-guard recipients add NAME keys.pub` "
+                              f"(or pipe them: `curl -fsSL {url} | kortix-guard recipients add "
+                              f"NAME -`)")
+    return Parsed([parse_recipient(text)], [])
+
+
+def _keys_file(text: str, display: str) -> Parsed:
+    found: list[Recipient] = []
+    notes: list[str] = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(_REFUSED_SSH):
+            notes.append(f"{display}:{number}: skipped, {line.split()[0]} keys are not supported")
+            continue
+        try:
+            found.append(parse_recipient(line))
+        except InputError as e:
+            raise InputError(f"{display}:{number}: {e.message}", hint=e.hint) from None
+    if not found:
+        raise InputError(f"{display}: no supported key (age1…, ssh-ed25519, ssh-rsa)"
+                         + "".join(f"; {n}" for n in notes),
+                         hint="ask for an ssh-ed25519 key, or an age key (`kortix-guard "
+                              "identity new`, then `identity show`)")
+    return Parsed(found, notes)
+
+
 def parse_recipient(value: str, *, cwd: Path | None = None) -> Recipient:
     """An `age1…` key, an `ssh-ed25519`/`ssh-rsa` public key line, or a path to a file
     holding one. Refused without echoing it: a private key pasted by mistake, `ssh-dss`,

@@ -117,3 +117,47 @@ def test_identity_new_and_show(tmp_path: Path, user_config: Path) -> None:
     assert secret not in again.all
     os.chmod(path, 0o644)
     assert_cannot_run(kg_proc("identity", "show", cwd=tmp_path), "chmod 600")
+
+
+def _team_store(tmp_path: Path) -> Path:
+    from tests.conftest import git_init
+
+    repo = git_init(tmp_path / "repo")
+    assert kg("identity", "new", cwd=repo).code == 0 and kg("init", cwd=repo).code == 0
+    return repo
+
+
+def test_a_keys_file_adds_every_supported_key_and_skips_ecdsa(tmp_path: Path) -> None:
+    """What `github.com/bob.keys` serves: several keys, one of them ECDSA. Each supported key
+    is added (bob, bob-2), ECDSA is skipped with a note, and each new recipient opens the
+    store with its own private key."""
+    repo = _team_store(tmp_path)
+    (ed, ed_pub), (rsa, rsa_pub) = ssh_key(tmp_path, "ed25519"), ssh_key(tmp_path, "rsa")
+    _, ecdsa_pub = ssh_key(tmp_path, "ecdsa")
+    (repo / "bob.keys").write_text(f"{ed_pub}\n{ecdsa_pub}\n{rsa_pub}\n")
+    added = kg_proc("recipients", "add", "bob", "bob.keys", cwd=repo)
+    assert added.code == 0, added.all
+    assert "✓ bob: ssh-ed25519" in added.out and "✓ bob-2: ssh-rsa" in added.out
+    assert "bob.keys:2: skipped, ecdsa-sha2-nistp256 keys are not supported" in added.err
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="v-1\n").code == 0
+    for private in (ed, rsa):
+        opened = kg_proc("--key-file", str(private), "inject", "--format", "json",
+                         "--include-undeclared", cwd=repo)
+        assert opened.code == 0 and '"v-1"' in opened.out, opened.all
+
+
+def test_keys_from_stdin_and_urls_are_never_fetched(tmp_path: Path) -> None:
+    repo = _team_store(tmp_path)
+    _, ed_pub = ssh_key(tmp_path, "ed25519")
+    before = (repo / ".kortix" / "secrets.enc.toml").read_bytes()
+    for url in ("github.com/bob.keys", "https://gitlab.com/bob.keys"):
+        refused = kg_proc("recipients", "add", "bob", url, cwd=repo)
+        assert_cannot_run(refused, "does not fetch keys from the network")
+        assert "curl -fsSL https://" in refused.err and "ssh-keygen -lf" in refused.err
+    assert (repo / ".kortix" / "secrets.enc.toml").read_bytes() == before
+    piped = kg_proc("recipients", "add", "bob", "-", cwd=repo, input=ed_pub + "\n")
+    assert piped.code == 0 and "✓ bob: ssh-ed25519" in piped.out, piped.all
+    (tmp_path / "c").mkdir()
+    only_ecdsa = kg_proc("recipients", "add", "carol", "-", cwd=repo,
+                         input=ssh_key(tmp_path / "c", "ecdsa")[1])
+    assert_cannot_run(only_ecdsa, "stdin: no supported key")
