@@ -7,7 +7,9 @@ from pathlib import Path
 import click
 
 from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli.inject_cmd import carried_option, stale_option
 from kortix_guard.cli.prompt import pasted_key, secret_value
+from kortix_guard.inject import Allow, get
 from kortix_guard.store.commands import (
     accept_secrets,
     list_secrets,
@@ -15,6 +17,7 @@ from kortix_guard.store.commands import (
     reseal,
     set_secrets,
 )
+from kortix_guard.store.edit import edit
 from kortix_guard.store.envfile import pull, push
 from kortix_guard.store.keycmds import new_key, rotate_key
 from kortix_guard.store.merge import merge
@@ -39,6 +42,29 @@ def secrets_set(state: State, assignments: tuple[str, ...], allow_empty: bool) -
     prompt = secret_value if sys.stdin.isatty() else None
     return set_secrets(state.project(), assignments, stdin=sys.stdin.buffer, prompt=prompt,
                        allow_empty=allow_empty)
+
+
+@secrets.command("get")
+@click.argument("name")
+@click.option("--reveal", is_flag=True, help="Print the value even when stdout is a terminal.")
+@stale_option
+@carried_option
+@pass_state
+def secrets_get(state: State, name: str, reveal: bool, allow_stale: bool,
+                allow_carried: bool) -> int:
+    """Print one value to stdout, byte for byte (into a pipe or a file; on a terminal only
+    with --reveal). Works in CI with KORTIX_GUARD_KEY. An undeclared or unset NAME exits 1."""
+    return get(state.project(), name, reveal=reveal, to_terminal=sys.stdout.isatty(),
+               allow=Allow(allow_stale, allow_carried))
+
+
+@secrets.command("edit")
+@click.option("--allow-empty", is_flag=True, help="Accept empty values.")
+@pass_state
+def secrets_edit(state: State, allow_empty: bool) -> int:
+    """Edit every value in $VISUAL or $EDITOR (a private temporary file, removed afterwards):
+    applied all or nothing when you save; a deleted line removes that secret."""
+    return edit(state.project(), allow_empty=allow_empty)
 
 
 @secrets.command("ls")

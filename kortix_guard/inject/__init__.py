@@ -1,6 +1,7 @@
 """CI injection: pick the secrets a job gets, all or nothing, before anything is written."""
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -77,6 +78,38 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
     if missing:
         return Selection({}, missing)
     return Selection({n: opened.value(n) for n in wanted if n in present}, ())
+
+
+def get(project: Project, name: str, *, reveal: bool, to_terminal: bool,
+        allow: Allow = Allow()) -> int:
+    """`secrets get NAME`: one value to stdout, as `op read`, `sops -d --extract` and `dotenvx
+    get` give one. Only into a pipe or a file, or to a terminal with --reveal; byte for byte
+    (no newline added, so `$(…)` and `| pbcopy` get the value itself). The same refusals
+    as `inject` (stale store, carried value, loader names); an undeclared or unset name is a
+    problem (exit 1) that names it."""
+    if to_terminal and not reveal:
+        raise errors.UsageError("stdout is a terminal: the value would be shown on screen",
+                                hint=f"pipe it (`kortix-guard secrets get {name} | pbcopy`), "
+                                     f"or pass --reveal to print it")
+    manifest = project.load_manifest()
+    if name not in manifest.declared:
+        echo(f"kortix-guard: {manifest.undeclared(name)}", err=True)
+        return errors.PROBLEMS
+    selection = select(project, only=[name], allow=allow)
+    if selection.missing:
+        store = project.display(project.store_path(manifest))
+        echo(f"kortix-guard: {name} is declared but not set in {store}; set it with "
+             f"`kortix-guard secrets set {name}=-`", err=True)
+        return errors.PROBLEMS
+    data = (selection.values[name].reveal() + ("\n" if to_terminal else "")).encode("utf-8")
+    out = getattr(sys.stdout, "buffer", None)  # bytes as stored, whatever the console's encoding
+    if out is None:
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        sys.stdout.flush()
+        out.write(data)
+        out.flush()
+    return errors.CLEAN
 
 
 def _refuse_unsafe(names_: Sequence[str], allow: frozenset[str]) -> None:

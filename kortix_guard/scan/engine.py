@@ -23,9 +23,12 @@ if TYPE_CHECKING:
     from kortix_guard.git import Repo
     from kortix_guard.scan.baseline import Baseline
 
-# The inline allow marker, then the end of the line, whitespace or a comment closer; and
-# detect-secrets' own pragma.
-ALLOW = re.compile(rb"kortix-guard:[ \t]*allow(?=$|\s|-->|\*/)|pragma:[ \t]*allowlist[ \t]+secret")
+# The inline allow marker, then the end of the line, whitespace or a comment closer; and the
+# markers of the tools a project may already use: gitleaks' `gitleaks:allow` and
+# detect-secrets' pragma. The same rules for all three (never in server modes, never for the
+# codes below).
+ALLOW = re.compile(rb"(?:kortix-guard:[ \t]*|gitleaks:)allow(?=$|\s|-->|\*/)|"
+                   rb"pragma:[ \t]*allowlist[ \t]+secret")
 # This project's own values and keys are never waved through by a comment: only a baseline.
 NOT_INLINE_ALLOWABLE = frozenset({"KG300", "KG301", "KG324", "KG325"})
 MAX_SCAN_BYTES = 100 * 1024 * 1024  # beyond this, the rest of a file is reported unscanned

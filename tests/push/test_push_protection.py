@@ -87,7 +87,8 @@ def test_a_clean_push_is_accepted(server: Path, client: Path) -> None:
 @pytest.mark.parametrize("suppression", [
     {"kortix.toml": '[project]\nname = "x"\n[env]\nrequired = []\n[guard]\nexclude = ["src/*"]\n'},
     {"src/app.py": f'token = "{TOKEN}"  # kortix-guard: allow\n'},
-], ids=["guard-exclude-in-the-push", "inline-allow"])
+    {"src/app.py": f'token = "{TOKEN}"  # gitleaks:allow\n'},
+], ids=["guard-exclude-in-the-push", "inline-allow", "gitleaks-allow"])
 def test_nothing_in_the_push_suppresses_its_findings(server: Path, client: Path,
                                                      suppression: dict[str, str]) -> None:
     install(server)

@@ -12,7 +12,8 @@ from tests.scan.conftest import TOKENS, rand, scan_json
 SECRETS = [TOKENS["github-classic"], TOKENS["stripe"], TOKENS["openai"]]
 
 
-@pytest.mark.parametrize("comment", ["# kortix-guard: allow", "# pragma: allowlist secret"])
+@pytest.mark.parametrize("comment", ["# kortix-guard: allow", "# pragma: allowlist secret",
+                                     "# gitleaks:allow"])
 def test_inline_allow(tmp_path: Path, comment: str) -> None:
     write(tmp_path, {"a.py": f'token = "{SECRETS[0]}"  {comment}\nother = "{SECRETS[1]}"\n'})
     code, findings = scan_json(tmp_path, "a.py")
@@ -140,6 +141,9 @@ def test_both_engines_find_the_same_on_real_code(tmp_path: Path, monkeypatch) ->
     ("<!-- kortix-guard: allow -->", True),
     ("/* kortix-guard: allow */", True),
     ("# pragma: allowlist secret", True),
+    ("# gitleaks:allow", True),
+    ("// gitleaks:allow", True),
+    ("# gitleaks:allowed", False),
     ("# kortix-guard: allowed? see ticket", False),
     ("# kortix-guard: allowlist", False),
 ])
@@ -148,7 +152,9 @@ def test_allow_marker_is_exact(tmp_path: Path, comment: str, allowed: bool) -> N
     assert (scan_json(tmp_path, "a.txt")[1] == []) is allowed
 
 
-def test_allow_cannot_hide_known_values_keys_or_a_whole_key_block(store_project: Path) -> None:
+@pytest.mark.parametrize("marker", ["# kortix-guard: allow", "# gitleaks:allow"])
+def test_allow_cannot_hide_known_values_keys_or_a_whole_key_block(store_project: Path,
+                                                                   marker: str) -> None:
     """The attacks: an allow hid this project's own store value (KG300), a kortix-guard key
     (KG324), and, on a PEM BEGIN line, the whole private key."""
     from kortix_guard.store.crypto import Key
@@ -156,10 +162,10 @@ def test_allow_cannot_hide_known_values_keys_or_a_whole_key_block(store_project:
 
     value = "ordinary words that are real 9"
     kg("secrets", "set", f"DATABASE_URL={value}", cwd=store_project)
-    block = pem().replace("-----\n", "-----  # kortix-guard: allow\n", 1)
+    block = pem().replace("-----\n", f"-----  {marker}\n", 1)
     write(store_project, {
-        "notes.txt": f"{value}  # kortix-guard: allow\n",
-        "keys.txt": f"{Key.generate().text()}  # kortix-guard: allow\n",
+        "notes.txt": f"{value}  {marker}\n",
+        "keys.txt": f"{Key.generate().text()}  {marker}\n",
         "deploy/key.txt": block + "\n",
     })
     rules = {f["path"]: f["rule"] for f in scan_json(store_project, "notes.txt", "keys.txt",

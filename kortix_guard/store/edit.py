@@ -1,0 +1,133 @@
+"""`secrets edit`: the store's values in $EDITOR, as `sops FILE` edits a SOPS file.
+
+The values go to a file in a private folder (0700 under $XDG_RUNTIME_DIR, which is memory on
+most Linux systems, else a 0700 `mkdtemp`), 0600, removed afterwards whatever happens. What the
+editor leaves is applied all or nothing: every line must parse, every name pass the name
+rules, no value be empty (unless --allow-empty). Only what the user changed is applied, to the
+store as it is then: a name someone else changed meanwhile is a conflict, nothing is written.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kortix_guard import _dotenv, errors, names
+from kortix_guard._out import echo
+from kortix_guard.project import Project
+from kortix_guard.secret import SecretValue
+from kortix_guard.store import open_store, transaction
+from kortix_guard.store.commands import name_errors
+
+HEADER = ("# kortix-guard secrets edit: one NAME=value a line (dotenv quoting). Delete a line\n"
+          "# to remove that secret. Save and quit to apply all of it, or quit without saving.\n")
+
+
+def edit(project: Project, *, allow_empty: bool = False) -> int:
+    manifest = project.load_manifest()
+    store = project.store_path(manifest)
+    display = project.display(store)
+    opened = open_store(store, display, key_file=project.key_file)
+    before = {name: value.reveal() for name, value in opened.values().items()}
+    with _private_file() as path:
+        text = HEADER + "".join(f"{n}={quote(v)}\n" for n, v in before.items())
+        path.write_text(text, encoding="utf-8")
+        _run_editor(path)
+        edited = path.read_text(encoding="utf-8")
+    if edited == text:
+        echo("no change; the store is untouched")
+        return errors.CLEAN
+    after, bad = _parse(edited, manifest.guard.allow_env, allow_empty)
+    if bad:
+        for line, message in bad:
+            echo(f"line {line}: {message}", err=True)
+        echo("nothing was written: fix those lines and run `kortix-guard secrets edit` again",
+             err=True)
+        return errors.PROBLEMS
+    changes = {n: after.get(n) for n in {*before, *after} if before.get(n) != after.get(n)}
+    if not changes:
+        echo("no change; the store is untouched")
+        return errors.CLEAN
+    with transaction(store, display, key_file=project.key_file) as draft:
+        now = {n: draft.opened.value(n).reveal() for n in changes if n in draft.entries}
+        moved = sorted(n for n in changes if now.get(n) != before.get(n))
+        if moved:
+            raise errors.StoreError(f"{', '.join(moved)} changed in {display} while you edited; "
+                                    f"nothing was written",
+                                    hint="run `kortix-guard secrets edit` again")
+        for name, value in sorted(changes.items()):
+            if value is None:
+                draft.remove(name)
+            else:
+                draft.set(name, SecretValue(value))
+    for name, value in sorted(changes.items()):
+        echo(f"{'removed' if value is None else '✓'} {name}")
+    for name in sorted(n for n in after if n not in manifest.declared and n in changes):
+        echo(f"warning: {manifest.undeclared(name)}", err=True)
+    echo(f"{len(changes)} change(s) written to {display}")
+    return errors.CLEAN
+
+
+def quote(value: str) -> str:
+    """A value as python-dotenv reads it back unchanged: bare when it is plain, else in double
+    quotes with `\\`, `"` and line ends escaped."""
+    if value and all(c.isalnum() or c in "-_./:@+,=%" for c in value):
+        return value
+    escaped = (value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+               .replace("\r", "\\r").replace("\t", "\\t"))
+    return f'"{escaped}"'
+
+
+def _parse(text: str, allow: frozenset[str], allow_empty: bool
+           ) -> tuple[dict[str, str], list[tuple[int, str]]]:
+    values: dict[str, str] = {}
+    bad: list[tuple[int, str]] = []
+    for entry in _dotenv.entries(text):
+        if entry.error or entry.name is None:
+            bad.append((entry.line, "cannot be parsed as NAME=value"))
+            continue
+        problems = name_errors(entry.name, allow)
+        value = entry.value.reveal()
+        if not value and not allow_empty:
+            problems.append("empty value (delete the line to remove the secret, or "
+                            "--allow-empty)")
+        if "\0" in value:
+            problems.append("the value holds a NUL byte")
+        if entry.name in values:
+            problems.append("given twice")
+        if problems:
+            bad.append((entry.line, f"{names.shown(entry.name)}: " + "; ".join(problems)))
+        values[entry.name] = value
+    return values, bad
+
+
+@contextmanager
+def _private_file() -> Iterator[Path]:
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    parent = runtime if runtime and os.path.isdir(runtime) else None
+    folder = Path(tempfile.mkdtemp(prefix="kortix-guard-edit-", dir=parent))  # 0700
+    path = folder / "secrets.env"
+    try:
+        path.touch(mode=0o600)
+        yield path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _run_editor(path: Path) -> None:
+    editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    try:
+        argv = [*shlex.split(editor), str(path)]
+        code = subprocess.call(argv)
+    except (OSError, ValueError) as e:
+        raise errors.UsageError(f"cannot start the editor {editor!r} ({type(e).__name__}); "
+                                f"nothing was written",
+                                hint="set EDITOR (e.g. `export EDITOR=nano`)") from None
+    if code != 0:
+        raise errors.InputError(f"the editor {editor!r} exited with {code}; nothing was written",
+                                hint="run `kortix-guard secrets edit` again")
