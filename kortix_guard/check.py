@@ -95,10 +95,12 @@ def check_store(ctx: Context) -> Result:
         opened = open_store(store, display, keyring=keyring)
     except errors.NoKey as e:
         if problems:
-            return Result("store", False, f"{display}: does not match the base branch's store",
+            return Result("store", False, _headline(display, problems,
+                                                    "does not match the base branch's store"),
                           problems + [e.hint or ""])
         if not ctx.require_key:
-            return Result("store", True, f"{display}: not opened: no key on this machine",
+            # e.message names what was tried (an identity, ~/.ssh keys), as inject does.
+            return Result("store", True, f"{display}: not opened: {e.message}",
                           [*warnings, e.hint or "", "in CI, set KORTIX_GUARD_KEY"], warn=True)
         return Result("store", False, f"{display}: {e.message}", [e.hint] if e.hint else [])
     except errors.BadKey as e:
@@ -115,7 +117,8 @@ def check_store(ctx: Context) -> Result:
     if opened.stale:
         problems.insert(0, f"{display}: {opened.stale}")
     if problems:
-        return Result("store", False, f"{display}: not the store or generation expected", problems)
+        return Result("store", False, _headline(display, problems,
+                                                "not the store or generation expected"), problems)
     if opened.pending:
         warnings.append(f"note: {opened.pending}")
     warnings += _value_warnings(sf, ctx.manifest.guard.max_age_days)
@@ -159,7 +162,7 @@ def _against_base(ctx: Context, store: Path, display: str, keyring: Keyring,
     except GitError:
         # Named with --base, a missing revision fails; guessed from CI's environment (a
         # shallow checkout), it is a warning with the fix.
-        problem = (f"the base revision {base} is not in this clone, so the store cannot be "
+        problem = (f"{BASE_MISSING} {base} is not in this clone, so the store cannot be "
                    f"compared with the base branch's; fetch it (actions/checkout with "
                    f"`fetch-depth: 0`)")
         if ctx.base:
@@ -199,6 +202,16 @@ def _against_base(ctx: Context, store: Path, display: str, keyring: Keyring,
                         f"removed recipient): {', '.join(added)}; review each, then `kortix-guard "
                         f"secrets accept NAME` or set it again")
     return problems
+
+
+BASE_MISSING = "the base revision"
+
+
+def _headline(display: str, problems: list[str], otherwise: str) -> str:
+    """`--base nosuchrev` is a revision missing from the clone, not a store problem."""
+    if problems[0].startswith(BASE_MISSING):
+        return f"{display}: cannot be compared with the base branch"
+    return f"{display}: {otherwise}"
 
 
 def _base_store_path(repo: Repo, base: str, root: Path, relative: str) -> str:
@@ -246,7 +259,7 @@ def check_required(ctx: Context) -> Result:
         return Result("required secrets", False, e.message)
     missing = [n for n in ctx.manifest.required if n not in present]
     undeclared = sorted(present - set(ctx.manifest.declared))
-    notes = [f"note: the store holds {note}" for note in ctx.manifest.undeclared_notes(undeclared)]
+    notes = [f"note: in the store, {note}" for note in ctx.manifest.undeclared_notes(undeclared)]
     if missing:
         return Result("required secrets", False, f"{len(missing)} required secret(s) missing",
                       [f"{n}: set it with `kortix-guard secrets set {n}=-`" for n in missing] + notes)

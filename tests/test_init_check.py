@@ -169,7 +169,9 @@ def test_no_key_is_a_warning_with_the_next_step(ready: Path, user_config: Path) 
     forget_user_keys(user_config)
     result = kg_proc("check", cwd=ready)
     assert result.code == 0
-    assert "⚠ store: .kortix/secrets.enc.toml: not opened: no key on this machine" in result.out
+    assert "⚠ store: .kortix/secrets.enc.toml: not opened: no key for this store: no identity " \
+           "here opens" in result.out
+    assert "tried: " in result.out  # what was tried, as inject says
     assert "`kortix-guard recipients add NAME <your recipient>`" in result.out
     assert "1 with warnings" in result.err
     statuses = {r["name"]: r["status"] for r in json.loads(kg_proc(

@@ -309,3 +309,15 @@ def test_check_on_a_deleted_but_tracked_store_says_restore_it(tmp_path: Path) ->
     assert result.code == 1, result.all
     assert "git checkout -- .kortix/secrets.enc.toml" in result.all
     assert "key new" not in result.all
+
+
+def test_a_base_missing_from_the_clone_is_named_as_such(store_project: Path) -> None:
+    from tests.conftest import git
+
+    git("add", "-A", cwd=store_project)
+    git("commit", "-qm", "base", cwd=store_project)
+    result = kg("check", "--base", "nosuchrev", cwd=store_project)
+    assert result.code == 1
+    assert "cannot be compared with the base branch" in result.out
+    assert "not the store or generation expected" not in result.out
+    assert "the base revision nosuchrev is not in this clone" in result.out

@@ -50,6 +50,26 @@ class _RecordingParser(Parser):
         return key, table
 
 
+def _where(text: str, line: int, col: int, message: str) -> tuple[int, int, str]:
+    """tomlkit's position made 1-based; an error at the very start of a line is most often
+    the previous line left open (`required = ["A",` without its `]`): point at that line's
+    end and say so."""
+    if col == 0:
+        lines = text.split("\n")
+        opened = next((n for n in range(min(line, len(lines)), 0, -1) if _left_open(lines[n - 1])),
+                      None)
+        if opened is not None:
+            return (opened, len(lines[opened - 1]) + 1,
+                    f"{message}: is a `]`, `}}` or quote missing at the end of line {opened}?")
+    return line, col + 1, message
+
+
+def _left_open(line: str) -> bool:
+    code = line.split("#", 1)[0]
+    return (code.count("[") > code.count("]") or code.count("{") > code.count("}")
+            or code.count('"') % 2 == 1)
+
+
 class Document:
     """A parsed manifest and the positions of its parts."""
 
@@ -61,7 +81,7 @@ class Document:
             # Some tomlkit messages quote the offending character; a value is never repeated.
             message = re.sub(r"\s+at line \d+ col \d+$", "", str(e))
             message = re.sub(r":\s*'.*'$", "", message)
-            raise TomlSyntaxError(e.line, e.col, message) from None
+            raise TomlSyntaxError(*_where(text, e.line, e.col, message)) from None
         self._text = text
         self._offsets = parser.offsets
         self._parser = parser  # keeps recorded objects alive with the document

@@ -138,7 +138,8 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
         return errors.CLEAN
-    report.emit(result.findings, fmt, scanned=result.scanned)
+    report.emit(result.findings, fmt, scanned=result.scanned,
+                in_commits=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
     secrets = [f for f in result.findings if not f.unscanned]
     unscanned = len(result.findings) - len(secrets)
     fails = unscanned and unscanned_fails(mode)

@@ -22,9 +22,13 @@ class Format(str, enum.Enum):
 
 ADVICE = """\
 what to do:
-  - a real secret: remove it from the file (and from the index: git rm --cached / git add),
+  - a real secret: {remove},
     keep it in the store with `kortix-guard secrets set NAME=-`, and rotate it if it was pushed;
   - not a secret: {allow}exclude the path in kortix.toml ([guard] exclude){baseline}."""
+REMOVE_FILE = "remove it from the file (and from the index: git rm --cached / git add)"
+# Found in commits (a push, a range, the history): the index is no longer where it lives.
+REMOVE_COMMIT = ("remove it from the commits that hold it (the last one: fix the file, then "
+                 "`git commit --amend`; older ones: `git rebase -i`), and rotate it")
 ALLOW_HINT = "add `kortix-guard: allow` to the line (in a comment), "
 BASELINE_HINT = (", or accept it with\n    `kortix-guard scan --update-baseline` (never for a "
                  "[high] finding: a provider's token or a key is rotated, not accepted)")
@@ -35,7 +39,8 @@ SHORT = ("kortix-guard: {n} secret(s) found; remove them (`kortix-guard secrets 
 SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --update-baseline`"
 
 
-def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int) -> None:
+def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
+         in_commits: bool = False) -> None:
     if fmt is Format.JSON:
         echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:
@@ -52,10 +57,10 @@ def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int) -> None:
         echo(f"kortix-guard: {len(secrets)} secret(s) found in {scanned} file(s) scanned",
              err=True)
         if fmt.value == "text":
-            echo(advice(secrets), err=True)
+            echo(advice(secrets, in_commits=in_commits), err=True)
 
 
-def advice(findings: Sequence[Finding]) -> str:
+def advice(findings: Sequence[Finding], *, in_commits: bool = False) -> str:
     """What to do next. Under pre-commit (which runs a hook once per batch of files and
     prints each batch's output) one line; an inline allow only where a comment can go; the
     baseline only for findings below `high`."""
@@ -65,7 +70,8 @@ def advice(findings: Sequence[Finding]) -> str:
         return SHORT.format(n=len(findings), baseline=SHORT_BASELINE if below_high else "")
     commentable = any(not f.path.endswith(NO_COMMENTS) and f.code not in NOT_INLINE_ALLOWABLE
                       for f in findings)
-    return ADVICE.format(allow=ALLOW_HINT if commentable else "",
+    return ADVICE.format(remove=REMOVE_COMMIT if in_commits else REMOVE_FILE,
+                         allow=ALLOW_HINT if commentable else "",
                          baseline=BASELINE_HINT if below_high else "")
 
 

@@ -17,6 +17,8 @@ CASES = [
     ("no env at all", HEAD, [], 0),
     ("empty file", "", [("KG103", 1)], 1),
     ("bad toml", HEAD + '[env]\nrequired = ["A",\n', [("KG100", 4)], 1),
+    # tomlkit stops at the next line; the report names the line left open.
+    ("bad toml, next line", HEAD + '[env]\nrequired = ["A",\noptional = []\n', [("KG100", 4)], 1),
     ("version 1 int", "kortix_version = 1\n" + HEAD, [], 0),
     ("version 1 str", 'kortix_version = "1"\n' + HEAD, [], 0),
     ("version 2", "kortix_version = 2\n" + HEAD + '[env]\nrequired = ["bad"]\n', [("KG101", 1)], 1),

@@ -193,6 +193,8 @@ def test_pre_push_hook_blocks_before_the_network(server: Path, client: Path) -> 
     result = push(client, "origin", "HEAD:refs/heads/main")
     assert result.returncode != 0
     assert "app.py:1:10: KG320" in result.stdout + result.stderr
+    # The secret is in a commit now: the advice is amend or rebase, not the index.
+    assert "git commit --amend" in result.stderr and "git rm --cached" not in result.stderr
     assert server_head(server) == before
 
 
