@@ -1,11 +1,48 @@
 """Printing without click, for the paths a commit hook takes (importing click costs more than
-the scan of a typical commit). Writes to whatever sys.stdout/sys.stderr are at call time."""
+the scan of a typical commit). Writes to whatever sys.stdout/sys.stderr are at call time.
+
+Symbols come from one table, with ASCII stand-ins used whenever the stream cannot encode
+them (a Windows console or pipe in cp1252, `PYTHONIOENCODING=ascii`): output never stops a
+command half done. Anything else the stream cannot encode (a name in another script) is
+replaced, not raised.
+"""
 from __future__ import annotations
 
 import sys
 
+# Every symbol kortix-guard prints, and what stands in for it where it cannot be encoded.
+SYMBOLS = {
+    "\u2713": "+",  # check mark: passed, set
+    "\u2717": "x",  # ballot x: failed
+    "\u26a0": "!",  # warning sign
+    "\u00b7": "-",  # middle dot: kept, nothing to do
+    "\u2026": "...",  # ellipsis
+    "\u2192": "->",  # arrow
+    "\u25cf": "*",  # black circle: set
+    "\u25cb": "o",  # white circle: missing
+    "\u2022": "*",  # bullet
+    "\u2016": "||",
+    "\u2019": "'",
+    "\u00ab": "<<",
+    "\u00bb": ">>",
+}
+_ASCII = str.maketrans(SYMBOLS)
+
+
+def encodable(text: str, stream=None) -> str:
+    """text as the stream can take it: unchanged when it can, else with the ASCII stand-ins,
+    and `?` for anything else it cannot encode."""
+    encoding = getattr(stream or sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        return text.translate(_ASCII).encode(encoding, "replace").decode(encoding)
+    except LookupError:
+        return text
+
 
 def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
-    stream.write(message + ("\n" if nl else ""))
+    stream.write(encodable(message + ("\n" if nl else ""), stream))
     stream.flush()

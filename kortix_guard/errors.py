@@ -61,16 +61,17 @@ def report(exc: BaseException, *, verbose: bool) -> int:
 
     A kortix-guard Error says what happened and what to do; anything else is a bug, shown
     without its text (it could quote data) and without a traceback unless asked for."""
-    import sys
     import traceback
+
+    from kortix_guard._out import echo
 
     if isinstance(exc, KeyboardInterrupt):
         return 130
     if verbose:
         traceback.print_exception(exc)
     if isinstance(exc, Error):
-        print(f"kortix-guard: error: {exc.diagnostics()}", file=sys.stderr)
+        echo(f"kortix-guard: error: {exc.diagnostics()}", err=True)
         return exc.exit_code
-    print(f"kortix-guard: internal error ({type(exc).__name__}); rerun with -v and report it",
-          file=sys.stderr)
+    echo(f"kortix-guard: internal error ({type(exc).__name__}); rerun with -v and report it",
+         err=True)
     return CANNOT_RUN

@@ -12,6 +12,7 @@ import click
 
 from kortix_guard import errors
 from kortix_guard._meta import version
+from kortix_guard._out import echo
 from kortix_guard.cli import inject_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
 from kortix_guard.cli._state import PATH, State
 
@@ -32,7 +33,7 @@ class GuardGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException):
             raise
         except click.Abort:  # Ctrl-C (or end of input) at a prompt: as a shell would
-            click.echo("\nkortix-guard: interrupted; nothing was changed", err=True)
+            echo("\nkortix-guard: interrupted; nothing was changed", err=True)
             ctx.exit(130)
         except (errors.Error, KeyboardInterrupt, Exception) as e:
             ctx.exit(errors.report(e, verbose=state.verbose))

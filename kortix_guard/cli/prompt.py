@@ -14,6 +14,7 @@ import sys
 import click
 
 from kortix_guard import errors
+from kortix_guard._out import echo
 
 
 def _hidden_line(prompt: str) -> tuple[str, bool]:
@@ -67,7 +68,7 @@ def secret_value(name: str) -> str:
         value = _line(f"Value for {name} (not shown): ", paste_hint=hint)
         if value:
             break
-        click.echo("an empty value is not stored; type the value, or Ctrl-C to stop", err=True)
+        echo("an empty value is not stored; type the value, or Ctrl-C to stop", err=True)
     if _line(f"Again, to confirm {name}: ", paste_hint=hint) != value:
         raise errors.InputError(f"the two values for {name} differ; nothing was stored",
                                 hint=f"run `kortix-guard secrets set {name}` again")

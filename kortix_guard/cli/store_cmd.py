@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from kortix_guard._out import echo
 from kortix_guard.cli._state import State, pass_state
 from kortix_guard.cli.inject_cmd import carried_option, stale_option
 from kortix_guard.cli.prompt import pasted_key, secret_value
@@ -192,15 +193,15 @@ def identity() -> None:
 def identity_new() -> int:
     """Create your age identity (0600) and print its public recipient (last line)."""
     path, public = create_personal_identity()
-    click.echo(f"created your identity in {path} (mode 0600); share only the line below", err=True)
-    click.echo(public)
+    echo(f"created your identity in {path} (mode 0600); share only the line below", err=True)
+    echo(public)
     return 0
 
 
 @identity.command("show")
 def identity_show() -> int:
-    """Print your public recipient (`age1…`), never the identity itself."""
-    click.echo(personal_recipient().text)
+    """Print your public recipient (`age1...`), never the identity itself."""
+    echo(personal_recipient().text)
     return 0
 
 
@@ -216,7 +217,7 @@ def recipients() -> None:
               help="Create a new age identity for NAME (CI) and print it once.")
 @pass_state
 def recipients_add(state: State, name: str, recipient: str | None, generate: bool) -> int:
-    """Wrap the store's key to RECIPIENT (`age1…`, an ssh-ed25519/ssh-rsa public key line,
+    """Wrap the store's key to RECIPIENT (`age1...`, an ssh-ed25519/ssh-rsa public key line,
     or a keys file: every supported key in it, `-` for stdin) under NAME (NAME-2, NAME-3
     for further keys). A version 1 store is converted to version 3. Keys are never fetched
     from the network: download `github.com/NAME.keys` first."""
