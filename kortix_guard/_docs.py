@@ -82,14 +82,59 @@ def render(text: str) -> str:
     return BLOCK.sub(lambda m: m.group(1) + GENERATORS[m.group("name")]() + m.group(4), text)
 
 
+ROOT = Path(__file__).resolve().parents[1]
+# What a user copies that pins something: this repository (its action, its reusable workflow,
+# a pip install, pre-commit's rev), and the actions the snippets use.
+_OURS = re.compile(r"(?<!github\.com/)(kortix-guard/kortix-guard(?:/\.github/workflows/kortix-guard\.yml)?)"
+                   r"@(?:[0-9a-f]{40}|<commit SHA>)(?:  # [^\n]*)?")
+_PIP = re.compile(r"(git\+https://github\.com/kortix-guard/kortix-guard)@[0-9a-f]{40}")
+_REV = re.compile(r"(repo: https://github\.com/kortix-guard/kortix-guard\n\s+rev: )[^\n]+")
+_ACTION = re.compile(r"(uses: )(actions/[\w-]+)@[0-9a-f]{40}(?:  # v[\d.]+)?")
+
+
+def action_pins() -> dict[str, str]:
+    """`actions/NAME` -> `SHA  # vX.Y.Z`, as this repository's own workflow and action pin them
+    (their pins are taken from the actions' own tags and linted): the one source for the
+    snippets in the docs and the examples."""
+    pins: dict[str, str] = {}
+    for source in (ROOT / ".github" / "workflows" / "kortix-guard.yml", ROOT / "action.yml"):
+        for m in re.finditer(r"uses: (actions/[\w-]+)@([0-9a-f]{40}  # v[\d.]+)", source.read_text()):
+            pins.setdefault(m.group(1), m.group(2))
+    return pins
+
+
+def pin(text: str) -> str:
+    """text with every pin rewritten from kortix_guard/_release.py and the workflows' pins."""
+    from kortix_guard import _release
+
+    commit, release = _release.COMMIT, _release.VERSION
+    text = _OURS.sub(lambda m: f"{m.group(1)}@{commit}  # v{release}", text)
+    text = _PIP.sub(lambda m: f"{m.group(1)}@{commit}", text)
+    text = _REV.sub(lambda m: f"{m.group(1)}{commit}  # frozen: v{release}", text)
+    pins = action_pins()
+    return _ACTION.sub(lambda m: f"{m.group(1)}{m.group(2)}@{pins[m.group(2)]}"
+                       if m.group(2) in pins else m.group(0), text)
+
+
+def pinned_files() -> list[Path]:
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
+            *sorted((ROOT / "examples").rglob("*.yml"))]
+
+
 def main(argv: list[str] | None = None) -> int:
-    docs = Path(argv[0]) if argv else Path(__file__).resolve().parents[1] / "docs"
+    docs = Path(argv[0]) if argv else ROOT / "docs"
     for page in sorted(docs.glob("*.md")):
         text = page.read_text()
         new = render(text)
         if new != text:
             page.write_text(new)
             print(f"updated {page}")
+    for path in pinned_files():
+        text = path.read_text()
+        new = pin(text)
+        if new != text:
+            path.write_text(new)
+            print(f"pinned {path.relative_to(ROOT)}")
     return 0
 
 

@@ -1,5 +1,8 @@
-"""The commit of this repository that generated workflows and the docs' examples pin (a
-commit SHA, never a movable tag). Cutting a release updates it to the release's commit."""
+"""The latest release of kortix-guard: its version and its commit. Written by `scripts/release`
+(never by hand); every pin that `init`, the README, the docs and the examples write comes from
+here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved, or never
+pushed."""
 from __future__ import annotations
 
-PINNED_COMMIT = "33a1cdf01fe8678eff495be0da6a9d4c54a7123e"
+VERSION = "0.1.0"
+COMMIT = "33a1cdf01fe8678eff495be0da6a9d4c54a7123e"

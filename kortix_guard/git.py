@@ -150,6 +150,21 @@ class Repo:
         atomic_write(cache, (str(head) + "\n" + "\n".join(sorted(roots)) + "\n").encode(), mode=0o600)
         return sorted(roots)
 
+    def default_branch_name(self) -> str:
+        """The default branch's name: origin's HEAD, else the current branch (an unborn one
+        too), else `init.defaultBranch`, else main."""
+        origin_head = self._git.references.get("refs/remotes/origin/HEAD")
+        if origin_head is not None and isinstance(origin_head.target, str):
+            return origin_head.target.removeprefix("refs/remotes/origin/")
+        if not self._git.head_is_detached:
+            try:
+                target = self._git.references["HEAD"].target
+            except KeyError:
+                target = None
+            if isinstance(target, str) and target.startswith("refs/heads/"):
+                return target.removeprefix("refs/heads/")
+        return self.config("init.defaultBranch") or "main"
+
     def default_branch_refs(self) -> list[str] | None:
         """Where the default branch is: its local branch and its upstream (the refs that
         exist), or None when HEAD is that branch, is detached, or there is no remote (then

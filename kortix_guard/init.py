@@ -9,9 +9,8 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard import manifest as manifest_module
 from kortix_guard._fs import atomic_write
-from kortix_guard._meta import repository_url, version
+from kortix_guard._meta import pinned, repository_url
 from kortix_guard._out import echo
-from kortix_guard._release import PINNED_COMMIT
 from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import (
@@ -36,12 +35,16 @@ def manifest_text(name: str) -> str:
 def precommit_snippet() -> str:
 
     hooks = "".join(f"      - id: {h}\n" for h in HOOK_IDS)
-    return f"  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n{hooks}"
+    commit, released = pinned()
+    # pre-commit's own `autoupdate --freeze` form: a commit, never a tag that may not exist.
+    return (f"  - repo: {repository_url()}\n    rev: {commit}  # frozen: v{released}\n"
+            f"    hooks:\n{hooks}")
 
 
-def workflow_text() -> str:
+def workflow_text(branch: str = "main") -> str:
     """The workflow `init` writes: this repository's reusable workflow, pinned by commit SHA
-    (never a movable tag), called with only the permissions it needs."""
+    (never a movable tag), called with only the permissions it needs, on pull requests and on
+    pushes to the project's default branch."""
 
     owner_repo = repository_url().removeprefix("https://github.com/").rstrip("/")
     return f"""\
@@ -49,14 +52,14 @@ name: kortix-guard
 on:
   pull_request:
   push:
-    branches: [main]
+    branches: [{branch}]
 permissions: {{}}
 jobs:
   kortix-guard:
     permissions:
-      contents: read
-      security-events: write
-    uses: {owner_repo}/.github/workflows/kortix-guard.yml@{PINNED_COMMIT}
+      contents: read  # to check out the repository
+      security-events: write  # to upload the findings to code scanning
+    uses: {owner_repo}/.github/workflows/kortix-guard.yml@{pinned()[0]}  # v{pinned()[1]}
     with:
       min-confidence: medium
     secrets:
@@ -100,7 +103,7 @@ def run(project: Project) -> int:
     else:
         steps.kept("git config: merge.kortix-guard.driver is set to something else; kept")
     _precommit(steps, root / ".pre-commit-config.yaml", project)
-    _create(steps, root / WORKFLOW, workflow_text(), project)
+    _create(steps, root / WORKFLOW, workflow_text(repo.default_branch_name()), project)
     echo(f"\n{'set up' if steps.changed else 'nothing to change'}; next:", err=True)
     for number, step in enumerate(_next_steps(project, root), 1):
         echo(f"  {number}. {step}", err=True)

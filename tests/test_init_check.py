@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kortix_guard._meta import repository_url, version
+from kortix_guard._meta import pinned, repository_url
 from kortix_guard.init import WORKFLOW, manifest_text
 from kortix_guard.store.crypto import Key
 from tests.conftest import MANIFEST, git, git_init, kg, kg_proc, write
@@ -42,7 +42,8 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
         ".kortix/secrets.enc.toml merge=kortix-guard\n.kortix/secrets.enc.toml -text\n"
         ".kortix/guard-baseline.json -text\n")
     assert (repo / ".pre-commit-config.yaml").read_text() == (
-        f"repos:\n  - repo: {repository_url()}\n    rev: v{version()}\n    hooks:\n"
+        f"repos:\n  - repo: {repository_url()}\n    rev: {pinned()[0]}  # frozen: v{pinned()[1]}\n"
+        "    hooks:\n"
         "      - id: kortix-manifest\n      - id: kortix-scan\n")
     from kortix_guard.repo_setup import installed_command
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kortix_guard._docs import render
+from kortix_guard._docs import pin, pinned_files, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,26 +29,35 @@ def test_manifest_page_has_the_rules_block() -> None:
     assert "<!-- generated: manifest-rules -->" in (ROOT / "docs" / "manifest.md").read_text()
 
 
-def test_readme_names_the_repository_and_version_from_metadata() -> None:
-    from kortix_guard._meta import repository_url, version
+def test_readme_pins_the_recorded_release_for_pre_commit() -> None:
+    """pre-commit's frozen form: a commit (a tag that was never pushed would break `pre-commit
+    install`), the version as a comment."""
+    from kortix_guard import _release
+    from kortix_guard._meta import repository_url
 
     readme = (ROOT / "README.md").read_text()
-    assert f"repo: {repository_url()}\n    rev: v{version()}\n" in readme
+    assert (f"repo: {repository_url()}\n    rev: {_release.COMMIT}  # frozen: "
+            f"v{_release.VERSION}\n") in readme
 
 
-def test_every_pinned_reference_is_the_one_pinned_commit() -> None:
-    """Workflows, examples and docs pin this repository by one commit (kortix_guard/_release.py),
-    never by a movable tag."""
+@pytest.mark.parametrize("path", pinned_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_pin_comes_from_the_one_source(path: Path) -> None:
+    """This repository's commit (kortix_guard/_release.py) and each action's commit (this
+    repository's own workflow) everywhere a user copies a pin: never a tag, never a second
+    spelling that could go stale alone."""
+    text = path.read_text()
+    assert pin(text) == text, "a stale pin: run python -m kortix_guard._docs"
     import re
 
-    from kortix_guard._release import PINNED_COMMIT
+    assert not re.search(r"uses: [\w./-]+@v\d", text), "an action pinned by a tag"
 
-    files = [ROOT / "README.md", *(ROOT / "docs").glob("*.md"),
-             *(ROOT / "examples").rglob("*.yml")]
-    refs = [(p.name, ref) for p in files
-            for ref in re.findall(r"kortix-guard/kortix-guard[\w./-]*@([\w.-]+)", p.read_text())]
-    assert refs
-    assert [r for r in refs if r[1] != PINNED_COMMIT] == []
+
+def test_there_are_pins_to_check() -> None:
+    import re
+
+    texts = "".join(p.read_text() for p in pinned_files())
+    assert len(re.findall(r"kortix-guard/kortix-guard[\w./-]*@[0-9a-f]{40}", texts)) >= 4
+    assert re.search(r"actions/checkout@[0-9a-f]{40}  # v", texts)
 
 
 def test_the_repository_holds_no_secret_by_its_own_scanner() -> None:

@@ -28,11 +28,27 @@ def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=300)
 
 
-def test_zizmor_reports_nothing(generated: Path) -> None:
-    proc = _run(BIN / "zizmor", "--offline", "--no-progress", CHECKOUT / "action.yml",
-                *WORKFLOWS, generated)
+@pytest.mark.parametrize("persona", ["regular", "pedantic"])
+def test_zizmor_reports_nothing(generated: Path, persona: str) -> None:
+    proc = _run(BIN / "zizmor", "--offline", "--no-progress", "--persona", persona,
+                CHECKOUT / "action.yml", *WORKFLOWS, generated)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings" in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(("schema", "files"), [
+    ("vendor.github-workflows", [*WORKFLOWS]),
+    ("vendor.github-actions", [CHECKOUT / "action.yml"]),
+    ("vendor.gitlab-ci", sorted((CHECKOUT / "examples" / "gitlab").glob("*.yml"))),
+    ("vendor.dependabot", [CHECKOUT / ".github" / "dependabot.yml"]),
+])
+def test_every_ci_file_fits_its_hosts_schema(generated: Path, schema: str, files: list) -> None:
+    """check-jsonschema ships the hosts' own schemas: GitLab rejected the template's
+    `- pip install … --only-binary :all: …` (YAML read it as a mapping)."""
+    extra = [generated] if schema == "vendor.github-workflows" else []
+    assert files
+    proc = _run(BIN / "check-jsonschema", "--builtin-schema", schema, *files, *extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_actionlint_reports_nothing(generated: Path) -> None:
