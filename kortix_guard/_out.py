@@ -46,3 +46,20 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     stream = sys.stderr if err else sys.stdout
     stream.write(encodable(message + ("\n" if nl else ""), stream))
     stream.flush()
+
+
+def github_summary(markdown: str) -> None:
+    """Append to the job's step summary ($GITHUB_STEP_SUMMARY), when there is one. Names,
+    paths and codes only: what goes there is shown to anyone who can read the run."""
+    import os
+
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if path and os.environ.get("GITHUB_ACTIONS") == "true":
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(markdown)
+
+
+def github_property(text: str) -> str:
+    """A workflow command's property value, escaped as the actions toolkit escapes it."""
+    return (text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+            .replace(":", "%3A").replace(",", "%2C"))

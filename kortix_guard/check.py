@@ -10,7 +10,7 @@ from pathlib import Path
 
 from kortix_guard import errors, manifest
 from kortix_guard._fs import MANIFEST_NAME
-from kortix_guard._out import echo
+from kortix_guard._out import echo, github_summary
 from kortix_guard.git import GitError, Repo
 from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
 from kortix_guard.project import Project
@@ -369,6 +369,10 @@ def run(project: Project, *, all_files: bool = False, require_key: bool = False,
             echo(f"{marks[r.status]} {r.name}: {r.summary}")
             for detail in r.details:
                 echo(f"    {detail}")
+    rows = "".join(f"| {r.name} | {r.status} | {r.summary.replace('|', '&#124;')} |\n"
+                   for r in results)
+    github_summary(f"### kortix-guard check\n\n| check | status | summary |\n|---|---|---|\n"
+                   f"{rows}\n")
     failed = [r.name for r in results if r.status == "fail" or strict and r.status == "warn"]
     warned = sum(r.status == "warn" for r in results)
     note = f", {warned} with warnings" + (" (--strict: failing)" if strict else "") if warned else ""

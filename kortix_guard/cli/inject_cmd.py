@@ -37,16 +37,20 @@ carried_option = click.option("--allow-carried", is_flag=True,
 @undeclared_option
 @click.option("--check", is_flag=True, help="Decrypt and check presence only; export nothing.")
 @click.option("--force", is_flag=True, help="Replace an existing --output file.")
+@click.option("--outputs-only", is_flag=True,
+              help="GitHub mode: the values only as the step's masked `values` output (JSON), "
+                   "nothing in $GITHUB_ENV (least exposure: later steps get what they name).")
 @stale_option
 @carried_option
 @pass_state
 def inject(state: State, github_mode: bool | None, fmt: str | None, output: Path | None,
            only: list[str], include_undeclared: bool, check: bool, force: bool,
-           allow_stale: bool, allow_carried: bool) -> int:
+           outputs_only: bool, allow_stale: bool, allow_carried: bool) -> int:
     """Export the manifest's secrets for CI; fail fast, exporting nothing, if any is missing."""
     return run_inject(state.project(), github_mode=github_mode, fmt=Format(fmt) if fmt else None,
                       output=output, only=only, include_undeclared=include_undeclared, check=check,
-                      force=force, allow=Allow(allow_stale, allow_carried))
+                      force=force, allow=Allow(allow_stale, allow_carried),
+                      export_env=not outputs_only)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

@@ -15,7 +15,7 @@ from kortix_guard.project import Project
 def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | None = None,
            output: Path | None = None, only: Sequence[str] = (),
            include_undeclared: bool = False, check: bool = False, force: bool = False,
-           allow: Allow = Allow()) -> int:
+           allow: Allow = Allow(), export_env: bool = True) -> int:
     if github_mode is None:
         github_mode = github.enabled() and fmt is None and output is None
     if not (github_mode or check or fmt or output):
@@ -31,8 +31,11 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if check:
         echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)
         return errors.CLEAN
+    if not export_env and not github_mode:
+        raise errors.UsageError("--outputs-only is a GitHub mode: it writes the step's outputs",
+                                hint="pass --github (the default on GitHub Actions)")
     if github_mode:
-        github.export(selection.values)
+        github.export(selection.values, export_env=export_env)
     else:
         if github.enabled():  # on Actions, a value a later step echoes must be masked too
             github.register_masks(selection.values, err=True)

@@ -84,7 +84,11 @@ def _append(path: Path, text: str) -> None:
         f.write(text)
 
 
-def export(values: dict[str, SecretValue]) -> None:
+def export(values: dict[str, SecretValue], *, export_env: bool = True) -> None:
+    """Masks first; then each value into $GITHUB_ENV (every later step's environment), or,
+    with export_env False, only the step's `values` output: a JSON object that a later step
+    reads by name (`fromJSON(steps.ID.outputs.values).NAME`), as 1Password's action does with
+    `export-env: false`. The JSON spelling of each value is masked too."""
     refused = refused_names(list(values))
     if refused:
         raise errors.Error(f"kortix-guard does not export {', '.join(refused)} to a GitHub job "
@@ -93,12 +97,20 @@ def export(values: dict[str, SecretValue]) -> None:
                            f"nothing was exported", hint="rename the secret, or narrow with --only")
     env_file, output_file = _file("GITHUB_ENV"), _file("GITHUB_OUTPUT")
     register_masks(values)  # before a value is written anywhere
-    entries = "".join(env_file_entry(n, v.reveal()) for n, v in values.items())
-    _append(env_file, entries)
+    if export_env:
+        _append(env_file, "".join(env_file_entry(n, v.reveal()) for n, v in values.items()))
+    else:
+        import json
+
+        as_json = {n: SecretValue(json.dumps(v.reveal())[1:-1]) for n, v in values.items()}
+        register_masks({n: v for n, v in as_json.items() if v.reveal() != values[n].reveal()})
+        _append(output_file, env_file_entry(
+            "values", json.dumps({n: v.reveal() for n, v in values.items()})))
     write_outputs(output_file, injected=list(values), missing=[])
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
-        rows = "".join(f"| `{name}` | injected (masked) |\n" for name in values)
+        where = "injected (masked)" if export_env else "in the step's `values` output (masked)"
+        rows = "".join(f"| `{name}` | {where} |\n" for name in values)
         _append(Path(summary), f"### kortix-guard\n\n| secret | status |\n|---|---|\n{rows}\n")
 
 

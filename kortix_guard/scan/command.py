@@ -49,12 +49,13 @@ def unscanned_fails(mode: Mode) -> bool:
 class ScanResult:
     """What a scan found (not accepted by the baseline), what it noted, how many files."""
 
-    __slots__ = ("findings", "notes", "scanned")
+    __slots__ = ("findings", "notes", "root", "scanned")
 
-    def __init__(self, *, scanned: int = 0) -> None:
+    def __init__(self, *, scanned: int = 0, root: Path | None = None) -> None:
         self.findings: list = []  # list[Finding]
         self.notes: list[str] = []
         self.scanned = scanned
+        self.root = root  # the repository's root (else the project's): SARIF's base
 
 
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
@@ -94,7 +95,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
-    result = ScanResult(scanned=count)
+    result = ScanResult(scanned=count, root=root)
     accepted: set[tuple[str, str, str]] = set()
     bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
            else None)
@@ -138,7 +139,7 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
         return errors.CLEAN
-    report.emit(result.findings, fmt, scanned=result.scanned,
+    report.emit(result.findings, fmt, scanned=result.scanned, root=result.root, cwd=project.cwd,
                 in_commits=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
     secrets = [f for f in result.findings if not f.unscanned]
     unscanned = len(result.findings) - len(secrets)

@@ -5,10 +5,12 @@ import enum
 import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 from kortix_guard._meta import repository_url, version
-from kortix_guard._out import echo
+from kortix_guard._out import echo, github_property, github_summary
 from kortix_guard.rules import RULES
 from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
 from kortix_guard.scan.model import Confidence, Finding
@@ -40,14 +42,16 @@ SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --upd
 
 
 def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
-         in_commits: bool = False) -> None:
+         in_commits: bool = False, root: Path | None = None, cwd: Path | None = None) -> None:
     if fmt is Format.JSON:
         echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:
-        echo(json.dumps(sarif(findings), indent=2))
+        echo(json.dumps(sarif(findings, root, cwd), indent=2))
     else:
         for finding in findings:
             echo(finding.as_text())
+        if os.environ.get("GITHUB_ACTIONS") == "true":
+            _github(findings, root, cwd or Path.cwd())
     secrets = [f for f in findings if not f.unscanned]
     unscanned = len(findings) - len(secrets)
     if unscanned:
@@ -58,6 +62,28 @@ def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
              err=True)
         if fmt.value == "text":
             echo(advice(secrets, in_commits=in_commits), err=True)
+
+
+_LEVEL = {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "notice"}
+
+
+def _github(findings: Sequence[Finding], root: Path | None, cwd: Path) -> None:
+    """Where people look on GitHub: an annotation on the pull request's diff for each finding
+    (`::error file=…,line=…,col=…::`), and a table in the step summary."""
+    rows = []
+    for f in findings:
+        where = _artifact(f.path, root, cwd)
+        path = unquote(where["uri"]) if "uriBaseId" in where else None
+        level = "warning" if f.unscanned else _LEVEL.get(f.confidence, "warning")
+        place = (f"file={github_property(path)},line={f.line},col={f.col},"
+                 if path is not None else "")
+        echo(f"::{level} {place}title={github_property(f'{f.code} [{f.confidence.label}]')}::"
+             + f.message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+        rows.append(f"| `{path or f.path}` | {f.line} | {f.code} | {f.confidence.label} | "
+                    f"{f.message.replace('|', '&#124;')} |\n")
+    github_summary(f"### kortix-guard scan: {len(findings)} finding(s)\n\n"
+                   + ("| file | line | code | confidence | what |\n|---|---|---|---|---|\n"
+                      + "".join(rows) if rows else "") + "\n")
 
 
 def advice(findings: Sequence[Finding], *, in_commits: bool = False) -> str:
@@ -75,7 +101,12 @@ def advice(findings: Sequence[Finding], *, in_commits: bool = False) -> str:
                          baseline=BASELINE_HINT if below_high else "")
 
 
-def sarif(findings: Sequence[Finding]) -> dict:
+def sarif(findings: Sequence[Finding], root: Path | None = None,
+          cwd: Path | None = None) -> dict:
+    """SARIF 2.1.0. Locations are relative to the repository's root (`uriBaseId` SRCROOT,
+    given in `originalUriBaseIds`), whatever folder the scan ran in: code scanning resolves
+    them against the repository, so a path relative to a `working-directory` would point
+    elsewhere (`../../root_key`)."""
 
     used = sorted({f.code for f in findings})
     rules = [{"id": code, "name": RULES[code].name,
@@ -90,7 +121,7 @@ def sarif(findings: Sequence[Finding]) -> dict:
             "level": f.confidence.sarif_level,
             "message": {"text": f.message},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path.replace("\\", "/")},
+                "artifactLocation": _artifact(f.path, root, cwd or Path.cwd()),
                 "region": {"startLine": f.line, "startColumn": f.col},
             }}],
         }
@@ -103,12 +134,22 @@ def sarif(findings: Sequence[Finding]) -> dict:
             if f.object_id:
                 result["properties"]["object"] = f.object_id
         results.append(result)
-    return {
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "kortix-guard", "version": version(),
-                                "informationUri": repository_url(), "rules": rules}},
-            "results": results,
-        }],
+    run: dict[str, Any] = {
+        "tool": {"driver": {"name": "kortix-guard", "version": version(),
+                            "informationUri": repository_url(), "rules": rules}},
+        "results": results,
     }
+    if root is not None:
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": root.resolve().as_uri() + "/"}}
+    return {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0",
+            "runs": [run]}
+
+
+def _artifact(shown: str, root: Path | None, cwd: Path) -> dict:
+    """A finding's path (as shown: relative to cwd, where the scan ran) as a URI relative to
+    root. A channel (`<commit> (message)`) has no file: its text stays as given."""
+
+    if root is None or shown.endswith(")") and " (" in shown:
+        return {"uri": quote(shown.replace("\\", "/"))}
+    relative = os.path.relpath(os.path.normpath(cwd.resolve() / shown), root.resolve())
+    return {"uri": quote(Path(relative).as_posix()), "uriBaseId": "SRCROOT"}

@@ -121,6 +121,29 @@ def test_github_mode_round_trips_adversarial_values(filled: Path, tmp_path: Path
                     files["GITHUB_STEP_SUMMARY"].read_text(), outputs)
 
 
+def test_outputs_only_puts_nothing_in_the_environment(filled: Path, tmp_path: Path) -> None:
+    """1Password's `export-env: false`: the job's environment gets nothing; the step's
+    `values` output holds the secrets as JSON, each value masked in both spellings."""
+    import json
+
+    files = {v: tmp_path / v.lower() for v in ("GITHUB_ENV", "GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY")}
+    for f in files.values():
+        f.write_text("")
+    env = {"GITHUB_ACTIONS": "true", **{k: str(v) for k, v in files.items()}}
+    result = kg_proc("inject", "--outputs-only", cwd=filled, env=env)
+    assert result.code == 0, result.err
+    assert files["GITHUB_ENV"].read_text() == ""
+    outputs = parse_github_env(files["GITHUB_OUTPUT"].read_bytes().decode())
+    assert json.loads(outputs["values"]) == ADVERSARIAL
+    masked = {line.removeprefix("::add-mask::") for line in result.out.splitlines()}
+    assert json.dumps(ADVERSARIAL["QUOTES"])[1:-1] in masked  # the JSON spelling too
+    assert "values" in files["GITHUB_STEP_SUMMARY"].read_text()
+    assert_no_value([v for v in ADVERSARIAL.values() if len(v) > 8], result.err,
+                    files["GITHUB_STEP_SUMMARY"].read_text())
+    refused = kg_proc("inject", "--outputs-only", "--format", "json", cwd=filled)
+    assert refused.code == 2 and "--outputs-only is a GitHub mode" in refused.err
+
+
 def test_masks_cover_every_line_escaped() -> None:
     masks = mask_commands({"A": SecretValue("l1%\r\nl2\n\n")})
     assert masks == ["::add-mask::l1%25%0D%0Al2%0A%0A", "::add-mask::l1%25", "::add-mask::l2"]

@@ -92,6 +92,52 @@ def test_sarif_validates_against_the_schema(tmp_path: Path) -> None:
     assert run["tool"]["driver"]["rules"][0]["id"] == "KG320"
 
 
+def test_sarif_uris_are_relative_to_the_repository_root(tmp_path: Path) -> None:
+    """With the reusable workflow's `working-directory`, code scanning received `id_test`
+    and `../../root_key`: paths relative to the folder the scan ran in."""
+    from sarif_kit.validate import validation_errors
+    from tests.conftest import git, git_init
+
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"services/api/kortix.toml": '[project]\nname = "api"\n[env]\nrequired = []\n',
+                 "services/api/app.py": f'token = "{SECRETS[0]}"\n',
+                 "root.py": f'token = "{SECRETS[1]}"\n'})
+    git("add", "-A", cwd=repo)
+    for args in (["scan", "--format", "sarif", "app.py", "../../root.py"],
+                 ["scan", "--format", "sarif", "--all-files"]):
+        log = json.loads(kg(*args, cwd=repo / "services" / "api").out)
+        assert validation_errors(log) == []
+        run = log["runs"][0]
+        locations = sorted(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                           for r in run["results"])
+        assert locations == ["root.py", "services/api/app.py"], (args, locations)
+        assert all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"]
+                   == "SRCROOT" for r in run["results"])
+        assert run["originalUriBaseIds"]["SRCROOT"]["uri"] == repo.resolve().as_uri() + "/"
+
+
+def test_on_github_findings_are_annotations_and_a_summary(tmp_path: Path) -> None:
+    from tests.conftest import git, git_init
+
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"services/api/app.py": f'token = "{SECRETS[0]}"\n', "kortix.toml": MANIFEST})
+    git("add", "-A", cwd=repo)
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary)}
+    result = kg_proc("scan", "--all-files", cwd=repo / "services" / "api", env=env)
+    assert result.code == 1
+    assert ("::error file=services/api/app.py,line=1,col=10,title=KG320 [high]::GitHub token"
+            in result.out)
+    table = summary.read_text()
+    assert "| `services/api/app.py` | 1 | KG320 | high |" in table
+    checked = kg_proc("check", cwd=repo, env=env)
+    assert "| secrets | fail |" in summary.read_text()
+    assert_no_value([SECRETS[0]], result.all, checked.all, summary.read_text())
+    plain = kg_proc("scan", "--all-files", cwd=repo, env={"GITHUB_STEP_SUMMARY": str(summary)})
+    assert "::error" not in plain.out  # only on GitHub
+
+
 def test_no_secret_in_any_output(project: Path) -> None:
     write(project, {"a.py": "\n".join(f'v{i} = "{s}"' for i, s in enumerate(SECRETS)) + "\n",
                     "b.env": f"DATABASE_URL={SECRETS[0]}\n"})
