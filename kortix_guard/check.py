@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kortix_guard import errors, manifest
-from kortix_guard._fs import MANIFEST_NAME
+from kortix_guard._fs import MANIFEST_NAME, read_text
 from kortix_guard._out import echo, github_summary
 from kortix_guard.git import GitError, Repo
 from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
@@ -300,15 +300,35 @@ def check_hygiene(ctx: Context) -> Result:
                             f"(run `kortix-guard init` to add them)")
         elif not _in_ci():  # a CI runner never merges the store
             warnings += _driver_warnings(repo.config("merge.kortix-guard.driver"))
-    config = repo.root / ".pre-commit-config.yaml"
-    text = config.read_text(errors="replace") if config.exists() else ""
-    missing = [h for h in HOOK_IDS if f"id: {h}" not in text]
-    if missing:
-        warnings.append(f"warning: .pre-commit-config.yaml does not run {', '.join(missing)}")
+    hooks = _precommit_hooks(repo.root / ".pre-commit-config.yaml")
+    if hooks is None:
+        warnings.append("warning: .pre-commit-config.yaml is not valid YAML: `pre-commit "
+                        "validate-config` says where")
+    else:
+        missing = [h for h in HOOK_IDS if h not in hooks]
+        if missing:
+            warnings.append(f"warning: .pre-commit-config.yaml does not run {', '.join(missing)}")
     if failures:
         return Result("git hygiene", False, f"{len(failures)} problem(s)", failures + warnings)
     return Result("git hygiene", True, "ignores .env files, tracks no key, store merges by name",
                   warnings, warn=bool(warnings))
+
+
+def _precommit_hooks(path: Path) -> set[str] | None:
+    """The hook ids a pre-commit config runs, read as YAML (a quoted `id:` counts, a
+    commented-out one does not); set() when there is no config, None when it does not parse."""
+    if not path.exists():
+        return set()
+    import yaml
+
+    try:
+        config = yaml.safe_load(read_text(path, what="pre-commit config"))
+    except yaml.YAMLError:
+        return None
+    repos = config.get("repos") if isinstance(config, dict) else None
+    return {str(hook.get("id")) for repo in (repos if isinstance(repos, list) else [])
+            if isinstance(repo, dict) for hook in (repo.get("hooks") or [])
+            if isinstance(hook, dict)}
 
 
 def _in_ci() -> bool:

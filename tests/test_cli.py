@@ -98,3 +98,22 @@ def test_python_dash_m(tmp_path: Path) -> None:
                           text=True, cwd=tmp_path)
     assert proc.returncode == 0
     assert "manifest" in proc.stdout
+
+
+def test_one_spelling_per_flag_and_the_old_ones_still_work(store_project) -> None:
+    """`--format json` and `--output` everywhere; `--json` and `--out` stay as hidden aliases."""
+    from tests.conftest import kg
+
+    kg("secrets", "set", "DATABASE_URL=x-1", cwd=store_project)
+    for command in (["secrets", "ls"], ["recipients", "ls"]):
+        if command[0] == "recipients":
+            assert kg("store", "upgrade", cwd=store_project).code in (0, 2)
+        new = kg(*command, "--format", "json", cwd=store_project)
+        old = kg(*command, "--json", cwd=store_project)
+        assert new.code == old.code and new.out == old.out, (command, new.all, old.all)
+        helped = kg(*command, "--help", cwd=store_project).out
+        assert "--format" in helped and "--json" not in helped
+    assert kg("env", "pull", "--output", "a.env", cwd=store_project).code == 0
+    assert kg("env", "pull", "--out", "b.env", cwd=store_project).code == 0
+    assert (store_project / "a.env").read_text() == (store_project / "b.env").read_text()
+    assert "--out " not in kg("env", "pull", "--help", cwd=store_project).out

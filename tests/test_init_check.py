@@ -214,3 +214,16 @@ def test_the_demo_runs(tmp_path: Path) -> None:
     assert "DATABASE_URL: received" in proc.stdout
     assert "leak.py:1:17: KG320" in proc.stdout
     assert "every step passed" in proc.stdout
+
+
+@pytest.mark.parametrize(("config", "warned"), [
+    ('repos:\n  - repo: x\n    rev: y\n    hooks:\n      - id: "kortix-manifest"\n'
+     "      - id: 'kortix-scan'\n", False),
+    ("repos:\n  - repo: x\n    rev: y\n    hooks:\n      - id: kortix-manifest\n"
+     "      # - id: kortix-scan\n", True),
+    ("repos: [\n", True),
+], ids=["quoted-ids-count", "commented-out-does-not", "not-yaml"])
+def test_check_reads_the_pre_commit_config_as_yaml(ready: Path, config: str, warned: bool) -> None:
+    (ready / ".pre-commit-config.yaml").write_text(config)
+    result = kg("check", cwd=ready)
+    assert (".pre-commit-config.yaml" in result.out) is warned, result.out

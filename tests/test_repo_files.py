@@ -1,6 +1,7 @@
 """The repository's own files agree with the code: hooks in the README, generated docs."""
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,22 @@ import yaml
 from kortix_guard._docs import pin, pinned_files, render
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_hooks_declare_their_stages_and_the_pre_commit_they_need() -> None:
+    """Without `stages`, the commit hooks also ran at pre-push; `pre-commit` as a stage name
+    needs pre-commit 3.2."""
+    import subprocess
+    import sys
+
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    for hook in hooks:
+        assert hook["stages"], hook["id"]
+        assert hook["minimum_pre_commit_version"] == "3.2.0", hook["id"]
+    assert {h["id"]: h["stages"] for h in hooks}["kortix-scan-push"] == ["pre-push"]
+    proc = subprocess.run([sys.executable, "-m", "pre_commit", "validate-manifest",
+                           str(ROOT / ".pre-commit-hooks.yaml")], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_every_hook_id_is_in_the_readme() -> None:
@@ -71,3 +88,23 @@ def test_the_repository_holds_no_secret_by_its_own_scanner() -> None:
     proc = subprocess.run([sys.executable, "-m", "kortix_guard", "scan", "--all-files"],
                           cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_the_sdist_holds_the_package_and_its_license_only(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+    import tarfile
+
+    source = tmp_path / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "site", "build",
+                                                                "*.egg-info", "__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "build", "--sdist", "--no-isolation",
+                           "--outdir", str(tmp_path / "dist"), str(source)],
+                          capture_output=True, text=True, timeout=300)
+    if proc.returncode != 0 and "No module named build" in proc.stderr:
+        pytest.skip("the `build` package is not installed")
+    assert proc.returncode == 0, proc.stderr
+    (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
+    names = [n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n]
+    assert "LICENSE" in names and "README.md" in names
+    assert not [n for n in names if n.startswith(("tests/", "bench/", "docs/", "examples/"))]

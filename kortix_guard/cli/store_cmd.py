@@ -68,13 +68,24 @@ def secrets_edit(state: State, allow_empty: bool) -> int:
     return edit(state.project(), allow_empty=allow_empty)
 
 
+# One spelling per flag across commands (`--format json`, `--output`); the older spellings
+# stay as hidden aliases so that scripts written for them keep working.
+def format_option(what: str):
+    return click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+                        show_default=True, help=f"text, or json: {what}.")
+
+
+json_alias = click.option("--json", "as_json", is_flag=True, hidden=True)
+
+
 @secrets.command("ls")
-@click.option("--json", "as_json", is_flag=True, help="A JSON list of {name, status, spec}.")
+@format_option("a list of {name, status, spec}")
+@json_alias
 @click.option("--strict", is_flag=True, help="Exit 1 when a required secret is missing.")
 @pass_state
-def secrets_ls(state: State, as_json: bool, strict: bool) -> int:
+def secrets_ls(state: State, fmt: str, as_json: bool, strict: bool) -> int:
     """List declared and stored names with their status. Needs no key."""
-    return list_secrets(state.project(), as_json=as_json, strict=strict)
+    return list_secrets(state.project(), as_json=as_json or fmt == "json", strict=strict)
 
 
 @secrets.command("rm")
@@ -162,16 +173,17 @@ def env_push(state: State, source: Path, dry_run: bool) -> int:
 
 
 @env.command("pull")
-@click.option("--out", type=click.Path(path_type=Path), help="Write here instead of stdout.")
-@click.option("--force", is_flag=True, help="Replace an existing --out file.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+@click.option("--out", "out_alias", type=click.Path(path_type=Path), hidden=True)
+@click.option("--force", is_flag=True, help="Replace an existing --output file.")
 @pass_state
-def env_pull(state: State, out: Path | None, force: bool) -> int:
+def env_pull(state: State, output: Path | None, out_alias: Path | None, force: bool) -> int:
     """Write `NAME=` lines for every declared and stored name: names only, never a value.
 
     For a local .env with the values, use `kortix-guard inject --format dotenv --output .env`
     (and keep `.env` in .gitignore)."""
 
-    return pull(state.project(), out, force=force)
+    return pull(state.project(), output or out_alias, force=force)
 
 
 @click.command("merge-store")
@@ -229,12 +241,12 @@ def recipients_add(state: State, name: str, recipient: str | None, generate: boo
 
 
 @recipients.command("ls")
-@click.option("--json", "as_json", is_flag=True,
-              help="A JSON list of {name, type, recipient, fingerprint, added}.")
+@format_option("a list of {name, type, recipient, fingerprint, added}")
+@json_alias
 @pass_state
-def recipients_ls(state: State, as_json: bool) -> int:
+def recipients_ls(state: State, fmt: str, as_json: bool) -> int:
     """List the recipients. Needs no key."""
-    return ls(state.project(), as_json=as_json)
+    return ls(state.project(), as_json=as_json or fmt == "json")
 
 
 @recipients.command("rm")

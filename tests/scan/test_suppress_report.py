@@ -96,6 +96,7 @@ def test_sarif_uris_are_relative_to_the_repository_root(tmp_path: Path) -> None:
     """With the reusable workflow's `working-directory`, code scanning received `id_test`
     and `../../root_key`: paths relative to the folder the scan ran in."""
     from sarif_kit.validate import validation_errors
+
     from tests.conftest import git, git_init
 
     repo = git_init(tmp_path / "repo")
