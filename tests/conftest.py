@@ -13,6 +13,12 @@ from click.testing import CliRunner
 
 from kortix_guard.cli.main import cli
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (scripts/check-floors)
+    import tomli as tomllib
+__all__ = ["tomllib"]  # for the tests that read a store as TOML, on 3.10 too
+
 MANIFEST = """\
 [project]
 name = "demo"

@@ -20,7 +20,9 @@ def text() -> str:
             out.append(help_text + "\n")
         rows = []
         for param in command.get_params(ctx):
-            record = param.get_help_record(ctx)
+            # Options only: arguments are in the usage line (click 8.2.0 also gave arguments
+            # a help record; later releases do not).
+            record = param.get_help_record(ctx) if isinstance(param, click.Option) else None
             if record:
                 meaning = record[1].replace("|", "\\|")
                 rows.append(f"| `{record[0]}` | {meaning} |")

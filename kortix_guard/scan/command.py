@@ -100,7 +100,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
            else None)
     try:
-        for item, outcome in scan_all(scanner, items, parallel=worth_parallel(count, total),
+        items = scanner.with_triggers(items)
+        for item, outcome in scan_all(scanner, items, parallel=worth_parallel(len(items), total),
                                       progress=bar[0] if bar else None):
             if outcome.note:
                 result.notes.append(outcome.note)

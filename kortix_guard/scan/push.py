@@ -170,7 +170,8 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       gate=True, channels=True)
     found = git_items(refs, tuple(exclude), str)
     findings = []
-    for item, outcome in scan_all(scanner, found.items, parallel=len(found.items) >= 32):
+    items = scanner.with_triggers(found.items)
+    for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):
         for finding in outcome.findings:
             findings += [f for path, f in ((item.path, finding),
                                            *at_aliases(finding, found.aliases.get(item.path, [])))

@@ -6,7 +6,7 @@ STORE = ".kortix/secrets.enc.toml"
 
 
 def store_id(root: Path) -> str:
-    import tomllib
+    from tests.conftest import tomllib
 
     return tomllib.loads((root / STORE).read_text())["store_id"]
 

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from kortix_guard.store.crypto import Key
-from tests.conftest import MANIFEST, assert_cannot_run, assert_no_value, git, kg, kg_proc, write
+from tests.conftest import MANIFEST, assert_cannot_run, assert_no_value, git, kg, kg_proc, tomllib, write
 from tests.store.conftest import STORE, forget_user_keys
 
 VALUE = "planted-value-before-rotation-77"

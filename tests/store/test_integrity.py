@@ -134,10 +134,10 @@ def _store_files():
 def test_the_fast_reader_agrees_with_tomllib() -> None:
     """The line-by-line reader of canonical files returns exactly what tomllib returns, for
     every file kortix-guard can write (all three versions), and parses back to the same store."""
-    import tomllib
     from hypothesis import given, settings
 
     from kortix_guard.store.fileformat import _canonical_loads, parse
+    from tests.conftest import tomllib
 
     @settings(max_examples=300, deadline=None)
     @given(_store_files())

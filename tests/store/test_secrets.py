@@ -6,10 +6,9 @@ import stat
 from pathlib import Path
 
 import pytest
-import tomllib
 
 from kortix_guard.store import open_store
-from tests.conftest import assert_cannot_run, assert_no_value, kg, kg_proc
+from tests.conftest import assert_cannot_run, assert_no_value, kg, kg_proc, tomllib
 from tests.store.conftest import STORE, forget_user_keys
 
 PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app",  # kortix-guard: allow

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import tomllib
+
+from tests.conftest import tomllib
 
 pytest.importorskip("pyrage")
 
