@@ -255,9 +255,9 @@ class Repo:
         for tree in known_trees:
             if tree.id not in trees:
                 trees.add(tree.id)
-                for path, _, kind in _new_blobs(self._git, tree, "", trees, blobs):
-                    if kind == "name":
-                        names.add(path)
+                seen: list[str] = []
+                _new_blobs(self._git, tree, "", trees, blobs, [], seen)
+                names.update(seen)
         for commit in commits:
             message = commit.raw_message or b""
             if message.strip():
@@ -269,16 +269,16 @@ class Repo:
             if not self._has_object(commit.tree_id):
                 yield BlobRef("", str(commit.tree_id), str(commit.id), missing="tree")
                 continue
-            new_names = []
-            for path, blob_id, kind in _new_blobs(self._git, commit.tree, "", trees, blobs):
-                if kind == "name":
-                    if path not in names:
-                        names.add(path)
-                        new_names.append(path)
-                elif kind == "link":
+            found: list[tuple[str, str, str]] = []
+            listed: list[str] = []
+            _new_blobs(self._git, commit.tree, "", trees, blobs, found, listed)
+            for path, blob_id, kind in found:
+                if kind == "link":
                     yield BlobRef(path, blob_id, str(commit.id), kind="link")
                 else:
                     yield BlobRef(path, blob_id, str(commit.id), missing=kind)
+            new_names = [n for n in listed if n not in names]
+            names.update(new_names)
             if new_names:  # one item per commit: a name alone is too small to scan alone
                 yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id), kind="name",
                               data="\n".join(new_names).encode("utf-8", "surrogateescape"))
@@ -512,6 +512,9 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
     return proc
 
 
+_SCANNED_MODES = frozenset({0o100644, 0o100755, 0o120000})  # files, executables, symlinks
+
+
 def _is_file_mode(mode: int) -> bool:
     # Regular and executable files; not symlinks (0o120000) nor submodules (0o160000).
     return mode in (0o100644, 0o100755)
@@ -526,32 +529,34 @@ def _blob_entry(tree, path: str):
     return entry if entry.type_str == "blob" else None
 
 
-def _new_blobs(git, tree, prefix: str, trees: set,
-               blobs: set) -> Iterator[tuple[str, str, str]]:
-    """Under tree, entering only subtrees not in `trees` (both sets are updated):
-    (path, blob id, "") of the regular files whose (path, blob id) is not in `blobs`;
-    (path, blob id, "link") of the symlinks' targets likewise; (path, "", "name") of every entry of a new
-    tree (its name is new); and for a subtree this clone lacks, (its path, its id, "tree"):
-    nothing below it can be listed, let alone scanned."""
+def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
+               names: list) -> None:
+    """Under tree, entering only subtrees not in `trees` (both sets are updated), append to
+    `found` (path, blob id, "") for each regular file whose (path, blob id) is not in `blobs`,
+    (path, blob id, "link") for symlinks likewise, and for a subtree this clone lacks, (its
+    path, its id, "tree"): nothing below it can be listed, let alone scanned. Every entry of
+    a new tree goes to `names` (its name is new). Lists, not a generator: a history walks
+    millions of entries, and each `yield from` level costs each of them."""
     for entry in tree:
         entry_id = entry.id
-        yield f"{prefix}{entry.name}", "", "name"
+        path = prefix + entry.name
+        names.append(path)
         if entry.type_str == "tree":
             if entry_id not in trees:
                 trees.add(entry_id)
                 try:
                     subtree = git[entry_id]
                 except KeyError:
-                    yield f"{prefix}{entry.name}/", str(entry_id), "tree"
+                    found.append((path + "/", str(entry_id), "tree"))
                     continue
-                yield from _new_blobs(git, subtree, f"{prefix}{entry.name}/", trees, blobs)
-        elif _is_file_mode(entry.filemode) or entry.filemode == 0o120000:
+                _new_blobs(git, subtree, path + "/", trees, blobs, found, names)
+        elif (mode := entry.filemode) in _SCANNED_MODES:
             # Each (path, blob) once: a blob copied to a new path is listed there too (the
             # scanner reads it once, and judges excludes and the baseline per path).
-            key = (f"{prefix}{entry.name}", entry_id)
+            key = (path, entry_id)
             if key not in blobs:
                 blobs.add(key)
-                yield key[0], str(entry_id), "" if entry.filemode != 0o120000 else "link"
+                found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
 
 
 def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:

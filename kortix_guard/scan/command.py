@@ -366,8 +366,16 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
     else:
         refs = repo.index_blobs()
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
-    found = git_items(refs, skip, lambda path: os.path.relpath(root / path, project.cwd))
+    found = git_items(refs, skip, _shown(root, project.cwd))
     return found.items, len(found.items), None, found.aliases
+
+
+def _shown(root: Path, cwd: Path) -> Callable[[str], str]:
+    """How a repository path is displayed from cwd: itself when cwd is the root (the usual
+    case, and a history holds tens of thousands of paths), else relative to cwd."""
+    if os.path.realpath(root) == os.path.realpath(cwd):
+        return lambda path: path if os.sep == "/" else path.replace("/", os.sep)
+    return lambda path: os.path.relpath(root / path, cwd)
 
 
 def _repo_path(project: Project, root: Path, path: Path) -> str:
