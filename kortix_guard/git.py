@@ -247,14 +247,16 @@ class Repo:
         return oid in self._git.odb
 
     def _new_in(self, commits: Iterable, known_trees: Iterable) -> Iterator[BlobRef]:
-        """The blobs of commits (oldest first) not in known_trees, each once, with the first
-        commit holding it. Each distinct tree is walked once: no per-commit diff."""
-        trees: set = set()
+        """The blobs of commits (oldest first) not in known_trees, each once per path, with the
+        first commit holding it there. Each distinct tree is walked once at each path it
+        appears at (a directory copied elsewhere is the same tree: its files are judged where
+        they land): no per-commit diff."""
+        trees: set = set()  # (path prefix, tree id)
         blobs: set = set()
         names: set = set()
         for tree in known_trees:
-            if tree.id not in trees:
-                trees.add(tree.id)
+            if ("", tree.id) not in trees:
+                trees.add(("", tree.id))
                 seen: list[str] = []
                 _new_blobs(self._git, tree, "", trees, blobs, [], seen)
                 names.update(seen)
@@ -263,9 +265,9 @@ class Repo:
             if message.strip():
                 yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id),
                               kind="message", data=message)
-            if commit.tree_id in trees:
+            if ("", commit.tree_id) in trees:
                 continue
-            trees.add(commit.tree_id)
+            trees.add(("", commit.tree_id))
             if not self._has_object(commit.tree_id):
                 yield BlobRef("", str(commit.tree_id), str(commit.id), missing="tree")
                 continue
@@ -531,19 +533,20 @@ def _blob_entry(tree, path: str):
 
 def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
                names: list) -> None:
-    """Under tree, entering only subtrees not in `trees` (both sets are updated), append to
-    `found` (path, blob id, "") for each regular file whose (path, blob id) is not in `blobs`,
-    (path, blob id, "link") for symlinks likewise, and for a subtree this clone lacks, (its
-    path, its id, "tree"): nothing below it can be listed, let alone scanned. Every entry of
-    a new tree goes to `names` (its name is new). Lists, not a generator: a history walks
-    millions of entries, and each `yield from` level costs each of them."""
+    """Under tree, entering only subtrees whose (path, id) is not in `trees` (both sets are
+    updated), append to `found` (path, blob id, "") for each regular file whose (path, blob
+    id) is not in `blobs`, (path, blob id, "link") for symlinks likewise, and for a subtree
+    this clone lacks, (its path, its id, "tree"): nothing below it can be listed, let alone
+    scanned. The path of each such new entry goes to `names` (an entry already seen at its
+    path has a name already seen). Lists, not a generator: a history walks millions of
+    entries, and each `yield from` level costs each of them."""
     for entry in tree:
         entry_id = entry.id
         path = prefix + entry.name
-        names.append(path)
         if entry.type_str == "tree":
-            if entry_id not in trees:
-                trees.add(entry_id)
+            if (path, entry_id) not in trees:
+                trees.add((path, entry_id))
+                names.append(path)
                 try:
                     subtree = git[entry_id]
                 except KeyError:
@@ -556,7 +559,10 @@ def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
             key = (path, entry_id)
             if key not in blobs:
                 blobs.add(key)
+                names.append(path)
                 found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
+        else:  # a submodule: only its name
+            names.append(path)
 
 
 def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:

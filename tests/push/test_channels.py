@@ -115,6 +115,20 @@ def test_an_excluded_path_does_not_cover_a_copy_elsewhere(server: Path, client: 
     assert server_head(server) == before
 
 
+def test_a_directory_copied_out_of_an_excluded_path_is_judged_where_it_lands(
+        server: Path, client: Path) -> None:
+    """A copied directory is the same git tree at a new path: judged where it lands too."""
+    install(server, 'exclude = ["vendor/*"]\n')
+    commit(client, {"vendor/lib/app.py": f'token = "{TOKEN}"\n', "vendor/lib/util.py": "x = 1\n"})
+    assert push(client, "origin", "HEAD:refs/heads/main").returncode == 0
+    before = server_head(server)
+    commit(client, {"web/lib/app.py": f'token = "{TOKEN}"\n', "web/lib/util.py": "x = 1\n"})
+    result = push(client, "origin", "HEAD:refs/heads/main")
+    assert result.returncode != 0, result.stderr
+    assert "web/lib/app.py:1:10: KG320" in result.stderr
+    assert server_head(server) == before
+
+
 MEDIUM = 'DB_PASSWORD = "q8Zr4kLm2Vx9Tp3W"'
 
 
