@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.3.0"
-COMMIT = "9c651689cb79845a6a1cde23ea81bc6cb14c1400"
+VERSION = "0.3.1"
+COMMIT = "d53f30bbdfd77936498511bd941f4fdd24cc64f3"
