@@ -543,7 +543,8 @@ def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
     for entry in tree:
         entry_id = entry.id
         path = prefix + entry.name
-        if entry.type_str == "tree":
+        kind = entry.type_str
+        if kind == "tree":
             if (path, entry_id) not in trees:
                 trees.add((path, entry_id))
                 names.append(path)
@@ -553,14 +554,17 @@ def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
                     found.append((path + "/", str(entry_id), "tree"))
                     continue
                 _new_blobs(git, subtree, path + "/", trees, blobs, found, names)
-        elif (mode := entry.filemode) in _SCANNED_MODES:
+        elif kind == "blob":
             # Each (path, blob) once: a blob copied to a new path is listed there too (the
-            # scanner reads it once, and judges excludes and the baseline per path).
+            # scanner reads it once, and judges excludes and the baseline per path). The mode
+            # (an enum pygit2 builds on each read) is read only for a new pair.
             key = (path, entry_id)
             if key not in blobs:
                 blobs.add(key)
                 names.append(path)
-                found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
+                mode = entry.filemode
+                if mode in _SCANNED_MODES:
+                    found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
         else:  # a submodule: only its name
             names.append(path)
 
