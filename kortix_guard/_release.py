@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.3.1"
-COMMIT = "d53f30bbdfd77936498511bd941f4fdd24cc64f3"
+VERSION = "0.3.2"
+COMMIT = "80368cde597bcb0afafaf644a7df0fee17175f18"
