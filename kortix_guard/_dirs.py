@@ -70,8 +70,13 @@ def private_cache(*parts: str) -> Path | None:
     try:
         return private_folder("cache", *parts)
     except InputError as e:
-        echo(f"kortix-guard: warning: {e.message}; scanning without the cache ({e.hint})",
-             err=True)
+        if e.message not in _WARNED:  # the manifest's cache and the rules' share the folder
+            _WARNED.add(e.message)
+            echo(f"kortix-guard: warning: {e.message}; scanning without the cache ({e.hint})",
+                 err=True)
     except OSError:
         pass
     return None
+
+
+_WARNED: set[str] = set()

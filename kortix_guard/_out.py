@@ -53,13 +53,17 @@ def github_summary(markdown: str) -> None:
     paths and codes only: what goes there is shown to anyone who can read the run."""
     import os
 
-    path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if path and os.environ.get("GITHUB_ACTIONS") == "true":
+    path = os.environ.get("GITHUB_STEP_SUMMARY")  # set by the runner, for each step
+    if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(markdown)
 
 
+def github_data(text: str) -> str:
+    """A workflow command's message, escaped as the actions toolkit escapes it."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
 def github_property(text: str) -> str:
     """A workflow command's property value, escaped as the actions toolkit escapes it."""
-    return (text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-            .replace(":", "%3A").replace(",", "%2C"))
+    return github_data(text).replace(":", "%3A").replace(",", "%2C")

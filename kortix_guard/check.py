@@ -16,7 +16,7 @@ from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import HOOK_IDS, driver_program, gitattributes_lines
 from kortix_guard.rules import Severity
-from kortix_guard.scan.command import Mode, collect
+from kortix_guard.scan.command import Mode, collect, in_ci
 from kortix_guard.scan.model import Confidence
 from kortix_guard.store import (
     chain,
@@ -26,6 +26,7 @@ from kortix_guard.store import (
     missing_store_hint,
     open_store,
     read_names,
+    tracked,
 )
 from kortix_guard.store.crypto import is_key_text
 from kortix_guard.store.fileformat import EntryMeta, parse_time
@@ -88,7 +89,7 @@ def check_store(ctx: Context) -> Result:
             return Result("store", False, f"{display}: no store, where the base branch has one",
                           problems)
         hint = missing_store_hint(store, display)
-        if hint.startswith("git still has it"):  # deleted by mistake: never start a new one
+        if tracked(store):  # deleted by mistake: never start a new one
             return Result("store", False, f"{display}: missing from the work tree", [hint])
         return Result("store", not ctx.require_key, f"{display}: no store yet", [hint])
     try:
@@ -217,11 +218,9 @@ def _headline(display: str, problems: list[str], otherwise: str) -> str:
 def _base_store_path(repo: Repo, base: str, root: Path, relative: str) -> str:
     """Where the base branch's own kortix.toml puts the store (repository-relative): the
     head's manifest could move it anywhere."""
-    try:
-        folder = root.resolve().relative_to(repo.root).as_posix()
-    except ValueError:
+    prefix = repo.prefix(root)
+    if prefix is None:
         return relative
-    prefix = "" if folder == "." else folder + "/"
     configured = manifest.guard_table(repo.file_at(base, prefix + MANIFEST_NAME)).get("store")
     if not isinstance(configured, str):
         configured = DEFAULT_STORE
@@ -298,7 +297,7 @@ def check_hygiene(ctx: Context) -> Result:
         if missing_lines:
             failures.append(f".gitattributes: missing {', '.join(f'`{m}`' for m in missing_lines)} "
                             f"(run `kortix-guard init` to add them)")
-        elif not _in_ci():  # a CI runner never merges the store
+        elif not in_ci():  # a CI runner never merges the store
             warnings += _driver_warnings(repo.config("merge.kortix-guard.driver"))
     hooks = _precommit_hooks(repo.root / ".pre-commit-config.yaml")
     if hooks is None:
@@ -329,12 +328,6 @@ def _precommit_hooks(path: Path) -> set[str] | None:
     return {str(hook.get("id")) for repo in (repos if isinstance(repos, list) else [])
             if isinstance(repo, dict) for hook in (repo.get("hooks") or [])
             if isinstance(hook, dict)}
-
-
-def _in_ci() -> bool:
-    import os
-
-    return os.environ.get("CI", "").lower() in ("true", "1") or "GITHUB_ACTIONS" in os.environ
 
 
 def _driver_warnings(driver: str | None) -> list[str]:

@@ -37,8 +37,10 @@ class BlobRef(NamedTuple):
     data: bytes | None = None  # the text of a name or message (no blob to read)
 
 
-# The channels besides file contents that history, range, pre-push and pre-receive scans read.
+# The channels besides file contents that history, range, pre-push and pre-receive scans read
+# ("link": a symlink's target, a blob), and those of them whose text a BlobRef carries itself.
 CHANNELS = ("link", "name", "message", "tag")
+TEXT_CHANNELS = frozenset({"name", "message", "tag"})
 
 
 class Repo:
@@ -103,6 +105,15 @@ class Repo:
                 targets.append(str(target.id))
         return targets
 
+    def prefix(self, folder: Path) -> str | None:
+        """folder as a prefix of repository paths (`""` at the root, else `sub/dir/`), None
+        when it lies outside this repository."""
+        try:
+            relative = folder.resolve().relative_to(self.root).as_posix()
+        except ValueError:
+            return None
+        return "" if relative == "." else relative + "/"
+
     def remote_identity(self) -> str:
         url = self.config("remote.origin.url")
         return "remote:" + normalise_remote(url) if url else ""
@@ -150,12 +161,19 @@ class Repo:
         atomic_write(cache, (str(head) + "\n" + "\n".join(sorted(roots)) + "\n").encode(), mode=0o600)
         return sorted(roots)
 
-    def default_branch_name(self) -> str:
-        """The default branch's name: origin's HEAD, else the current branch (an unborn one
-        too), else `init.defaultBranch`, else main."""
+    def _origin_head(self) -> str | None:
+        """The branch origin's HEAD names (`git remote set-head`, or a clone), if any."""
         origin_head = self._git.references.get("refs/remotes/origin/HEAD")
         if origin_head is not None and isinstance(origin_head.target, str):
             return origin_head.target.removeprefix("refs/remotes/origin/")
+        return None
+
+    def default_branch_name(self) -> str:
+        """The default branch's name: origin's HEAD, else the current branch (an unborn one
+        too), else `init.defaultBranch`, else main."""
+        name = self._origin_head()
+        if name:
+            return name
         if not self._git.head_is_detached:
             try:
                 target = self._git.references["HEAD"].target
@@ -171,10 +189,7 @@ class Repo:
         the current branch is what counts)."""
         if self._git.head_is_detached or not list(self._git.remotes):
             return None
-        name = None
-        origin_head = self._git.references.get("refs/remotes/origin/HEAD")
-        if origin_head is not None and isinstance(origin_head.target, str):
-            name = origin_head.target.removeprefix("refs/remotes/origin/")
+        name = self._origin_head()
         candidates = [name] if name else [self.config("init.defaultBranch") or "", "main", "master"]
         for branch in filter(None, candidates):
             refs = [ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")

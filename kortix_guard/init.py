@@ -47,6 +47,7 @@ def workflow_text(branch: str = "main") -> str:
     pushes to the project's default branch."""
 
     owner_repo = repository_url().removeprefix("https://github.com/").rstrip("/")
+    commit, released = pinned()
     return f"""\
 name: kortix-guard
 on:
@@ -59,7 +60,7 @@ jobs:
     permissions:
       contents: read  # to check out the repository
       security-events: write  # to upload the findings to code scanning
-    uses: {owner_repo}/.github/workflows/kortix-guard.yml@{pinned()[0]}  # v{pinned()[1]}
+    uses: {owner_repo}/.github/workflows/kortix-guard.yml@{commit}  # v{released}
     with:
       min-confidence: medium
     secrets:

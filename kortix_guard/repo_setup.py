@@ -52,11 +52,10 @@ def driver_program(driver: str) -> str | None:
         words = shlex.split(driver)
     except ValueError:
         return None
-    if len(words) >= 3 and words[:2] == ["sh", "-c"]:
-        inner = shlex.split(words[2].split(" merge-store ", 1)[0]) if " merge-store " in words[2] \
-            else []
-        return inner[0] if inner else None
-    return None
+    if len(words) < 3 or words[:2] != ["sh", "-c"] or " merge-store " not in words[2]:
+        return None
+    program = shlex.split(words[2].split(" merge-store ", 1)[0])
+    return program[0] if program else None
 
 
 def gitattributes_lines(project: Project, root: Path) -> tuple[str, ...]:

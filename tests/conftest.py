@@ -65,6 +65,14 @@ def git(*args: str, cwd: Path) -> str:
                           text=True).stdout
 
 
+def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
+    """Write files, commit everything, return the new commit's id."""
+    write(repo, files)
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", message, cwd=repo)
+    return git("rev-parse", "HEAD", cwd=repo).strip()
+
+
 def git_init(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     git("init", "-q", "-b", "main", cwd=path)

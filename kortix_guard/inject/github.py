@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kortix_guard import errors
-from kortix_guard._out import echo
+from kortix_guard._out import echo, github_data, github_summary
 from kortix_guard.names import GITHUB_REFUSED_PREFIXES
 from kortix_guard.secret import SecretValue
 
@@ -23,10 +23,6 @@ def enabled() -> bool:
     return os.environ.get("GITHUB_ACTIONS") == "true"
 
 
-def _escape(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
 def mask_commands(values: dict[str, SecretValue]) -> list[str]:
     """`::add-mask::` for each whole value and, for a multi-line one, each non-blank line."""
     commands = []
@@ -34,10 +30,10 @@ def mask_commands(values: dict[str, SecretValue]) -> list[str]:
         text = value.reveal()
         if not text.strip():
             continue
-        commands.append(f"::add-mask::{_escape(text)}")
+        commands.append(f"::add-mask::{github_data(text)}")
         lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         if len(lines) > 1:
-            commands += [f"::add-mask::{_escape(line)}" for line in lines if line.strip()]
+            commands += [f"::add-mask::{github_data(line)}" for line in lines if line.strip()]
     return commands
 
 
@@ -107,11 +103,9 @@ def export(values: dict[str, SecretValue], *, export_env: bool = True) -> None:
         _append(output_file, env_file_entry(
             "values", json.dumps({n: v.reveal() for n, v in values.items()})))
     write_outputs(output_file, injected=list(values), missing=[])
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        where = "injected (masked)" if export_env else "in the step's `values` output (masked)"
-        rows = "".join(f"| `{name}` | {where} |\n" for name in values)
-        _append(Path(summary), f"### kortix-guard\n\n| secret | status |\n|---|---|\n{rows}\n")
+    where = "injected (masked)" if export_env else "in the step's `values` output (masked)"
+    rows = "".join(f"| `{name}` | {where} |\n" for name in values)
+    github_summary(f"### kortix-guard\n\n| secret | status |\n|---|---|\n{rows}\n")
 
 
 def write_outputs(path: Path, *, injected: Sequence[str], missing: Sequence[str]) -> None:

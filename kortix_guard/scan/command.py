@@ -15,7 +15,7 @@ from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
-from kortix_guard.scan.sources import at_aliases
+from kortix_guard.scan.sources import at_each_path
 
 if TYPE_CHECKING:
     from kortix_guard.scan.baseline import Baseline
@@ -31,7 +31,10 @@ class Mode(str, enum.Enum):
 
 
 def in_ci() -> bool:
-    return any(os.environ.get(v) for v in ("CI", "GITHUB_ACTIONS", "GITLAB_CI"))
+    """On a CI runner: CI set (and not to false), or GitHub's or GitLab's own variable."""
+    ci = os.environ.get("CI", "").lower()
+    return ci not in ("", "0", "false") or any(os.environ.get(v)
+                                                for v in ("GITHUB_ACTIONS", "GITLAB_CI"))
 
 
 def unscanned_fails(mode: Mode) -> bool:
@@ -106,8 +109,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             if outcome.note:
                 result.notes.append(outcome.note)
             for finding in outcome.findings:
-                for path, found in ((item.path, finding),
-                                    *at_aliases(finding, aliases.get(item.path, []))):
+                for path, found in at_each_path(item, finding, aliases):
                     if update_baseline and found.fingerprint is not None:
                         accepted.add((path, found.code, found.fingerprint))
                     elif not scanner.accepted(path, found):
@@ -189,13 +191,11 @@ class _Config:
         from kortix_guard.manifest.model import DEFAULT_BASELINE
         from kortix_guard.scan import baseline as _baseline
 
-        try:
-            prefix = project.root.resolve().relative_to(repo.root).as_posix()
-        except ValueError:
+        prefix = repo.prefix(project.root)
+        if prefix is None:
             return self
-        prefix = "" if prefix == "." else prefix + "/"
         guard = _guard_table(repo.file_at(base, prefix + MANIFEST_NAME))
-        names = self.manifest or None
+        names = self.manifest
         settings = {k: v for k, v in guard.items() if k in _BASE_KEYS}
         if names is not None:
             settings["store"] = os.path.relpath(names.guard.store, project.root)
@@ -262,11 +262,10 @@ def _guard_table(data: bytes | None) -> dict:
     from kortix_guard.manifest import guard_table
 
     guard = guard_table(data)
-    kept = {k: v for k, v in guard.items() if isinstance(v, _BASE_KEYS.get(k, type(None)))}
-    exclude = kept.get("exclude", [])
-    assert isinstance(exclude, list)
-    if not all(isinstance(g, str) for g in exclude):
-        del kept["exclude"]
+    kept = {k: v for k, v in guard.items() if k in _BASE_KEYS and isinstance(v, _BASE_KEYS[k])}
+    exclude = guard.get("exclude")
+    if isinstance(exclude, list) and not all(isinstance(g, str) for g in exclude):
+        kept.pop("exclude")
     if kept.get("min_confidence") not in (None, *(c.name.lower() for c in Confidence)):
         del kept["min_confidence"]
     return kept

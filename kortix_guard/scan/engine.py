@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
+from kortix_guard.git import TEXT_CHANNELS
 from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
@@ -49,8 +50,11 @@ class Item(NamedTuple):
     blob: str | None = None  # read this blob from the scanner's repository, or
     data: bytes | None = None  # these bytes
     missing: str = ""  # "tree" or "blob": this clone lacks the object (nothing to read)
-    kind: str = "file"  # or a channel of git.CHANNELS: a symlink's target, file names, a
-    # commit or tag message (provider and key detectors only)
+    kind: str = "file"  # or one of git.CHANNELS: a symlink's target, file names, a commit or
+    # tag message (provider and key detectors only)
+
+
+_WHY_MISSING = "(a partial or shallow clone, or a damaged pack)"
 
 
 class _Unreadable(Exception):
@@ -150,7 +154,7 @@ class Scanner:
 
         if item.missing:
             raise _Unreadable(f"not scanned: {item.missing} {item.blob} is not in this clone "
-                              f"(a partial or shallow clone, or a damaged pack)", item.blob)
+                              f"{_WHY_MISSING}", item.blob)
         if item.disk is not None:
             try:
                 with open(item.disk, "rb") as f:
@@ -161,8 +165,8 @@ class Scanner:
             try:
                 return self._read_blob(item.blob)
             except MissingObject as e:
-                raise _Unreadable(f"not scanned: blob {e.object_id} {e.why} (a partial or "
-                                  f"shallow clone, or a damaged pack)", e.object_id) from None
+                raise _Unreadable(f"not scanned: blob {e.object_id} {e.why} {_WHY_MISSING}",
+                                  e.object_id) from None
         assert item.data is not None
         return item.data
 
@@ -184,11 +188,12 @@ class Scanner:
         return self._repo.read(blob_id)
 
     def with_triggers(self, items: list[Item]) -> list[Item]:
-        """items less the channel items (names, messages, link targets) in which no
-        provider or key detector triggers: one matcher pass over all of them at once, here,
-        instead of a worker's round trip for each of a history's thousands of messages. What
-        it drops could not have produced a finding: confirming starts from a trigger."""
-        channel = [i for i, item in enumerate(items) if item.kind in _CHANNEL_KINDS]
+        """items less the channel items carrying their own text (file names, commit and tag
+        messages) in which no provider or key detector triggers: one matcher pass over all of
+        them at once, here, instead of a worker's round trip for each of a history's thousands
+        of messages. What it drops could not have produced a finding: confirming starts from a
+        trigger."""
+        channel = [i for i, item in enumerate(items) if item.kind in TEXT_CHANNELS]
         if not channel:
             return items
         starts, chunks, offset = [], [], 0
@@ -358,9 +363,6 @@ def _scan_in_worker(item: Item) -> tuple[Item, Outcome]:
     except Exception as e:
         why = f"not scanned: {type(e).__name__} while reading or scanning it"
         return item, Outcome([_WORKER._unscanned(item, why, item.blob)])
-
-
-_CHANNEL_KINDS = frozenset({"name", "message", "tag"})  # link targets are blobs: scanned as read
 
 
 def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,

@@ -24,11 +24,11 @@ from kortix_guard import errors
 from kortix_guard._dirs import private_cache
 from kortix_guard._fs import read_text
 from kortix_guard._out import echo
-from kortix_guard.git import Repo
+from kortix_guard.git import TEXT_CHANNELS, Repo
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan.engine import Scanner, scan_all
 from kortix_guard.scan.model import Confidence, Finding
-from kortix_guard.scan.sources import CHANNEL_KINDS, at_aliases, git_items
+from kortix_guard.scan.sources import at_each_path, git_items
 
 ZERO = "0" * 40
 CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
@@ -173,10 +173,9 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     items = scanner.with_triggers(found.items)
     for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):
         for finding in outcome.findings:
-            findings += [f for path, f in ((item.path, finding),
-                                           *at_aliases(finding, found.aliases.get(item.path, [])))
+            findings += [f for path, f in at_each_path(item, finding, found.aliases)
                          if not scanner.accepted(path, f)]
-    return findings, sum(1 for i in found.items if i.kind not in CHANNEL_KINDS)
+    return findings, sum(1 for i in found.items if i.kind not in TEXT_CHANNELS)
 
 
 def _report(findings: list[Finding]) -> None:

@@ -22,8 +22,7 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 
-_CHANNEL_LABEL = {"name": "file names", "message": "message", "tag": "message"}
-CHANNEL_KINDS = frozenset(_CHANNEL_LABEL)  # items that are not file contents
+_CHANNEL_LABEL = {"name": "file names", "message": "message", "tag": "message"}  # TEXT_CHANNELS
 
 
 class GitItems(NamedTuple):
@@ -58,11 +57,13 @@ def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str
     return GitItems(items, aliases)
 
 
-def at_aliases(finding: Finding, aliases: list[tuple[str, str, str | None]]
-               ) -> Iterator[tuple[str, Finding]]:
-    """The same finding at each other path that holds the blob, in the commit that put it
-    there: (path, finding)."""
-    for path, display, commit in aliases:
+def at_each_path(item: Item, finding: Finding,
+                 aliases: dict[str, list[tuple[str, str, str | None]]]
+                 ) -> Iterator[tuple[str, Finding]]:
+    """(path, finding) at the item's own path, then at each other path that holds the same
+    blob, in the commit that put it there (GitItems.aliases)."""
+    yield item.path, finding
+    for path, display, commit in aliases.get(item.path, ()):
         yield path, finding._replace(path=display, commit=commit or finding.commit)
 
 

@@ -17,6 +17,7 @@ from kortix_guard.store.fileformat import EntryMeta, RecipientLine, StoreFile
 
 __all__ = [
     "missing_store_hint",
+    "tracked",
     "Draft",
     "OpenedStore",
     "StoreFile",
@@ -168,14 +169,19 @@ def key_opener(keyring: keys.Keyring, display: str) -> chain.OpenKey:
     return open_key
 
 
-def missing_store_hint(path: Path, display: str) -> str:
-    """A store git still tracks was deleted by mistake: restore it, never start a new one."""
+def tracked(path: Path) -> bool:
+    """Whether HEAD holds a file at path: a store git still tracks that is missing from the
+    work tree was deleted by mistake."""
     try:
         repo, relative = Repo.holding(path)
-        tracked = repo.head_file(relative) is not None
     except GitError:
-        tracked = False
-    if tracked:
+        return False
+    return repo.head_file(relative) is not None
+
+
+def missing_store_hint(path: Path, display: str) -> str:
+    """A store git still tracks was deleted by mistake: restore it, never start a new one."""
+    if tracked(path):
         return "git still has it: " + restore_hint(display)
     return "create one with `kortix-guard init` (or `kortix-guard key new`)"
 

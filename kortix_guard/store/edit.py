@@ -17,12 +17,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kortix_guard import _dotenv, errors, names
+from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
 from kortix_guard.store import open_store, transaction
-from kortix_guard.store.commands import name_errors
+from kortix_guard.store.envfile import bad_line, checked
 
 HEADER = ("# kortix-guard secrets edit: one NAME=value a line (dotenv quoting). Delete a line\n"
           "# to remove that secret. Save and quit to apply all of it, or quit without saving.\n")
@@ -87,22 +87,17 @@ def _parse(text: str, allow: frozenset[str], allow_empty: bool
            ) -> tuple[dict[str, str], list[tuple[int, str]]]:
     values: dict[str, str] = {}
     bad: list[tuple[int, str]] = []
-    for entry in _dotenv.entries(text):
-        if entry.error or entry.name is None:
-            bad.append((entry.line, "cannot be parsed as NAME=value"))
-            continue
-        problems = name_errors(entry.name, allow)
-        value = entry.value.reveal()
-        if not value and not allow_empty:
-            problems.append("empty value (delete the line to remove the secret, or "
-                            "--allow-empty)")
-        if "\0" in value:
-            problems.append("the value holds a NUL byte")
-        if entry.name in values:
-            problems.append("given twice")
+    for line, name, secret, problems in checked(text, allow):
+        if name is not None:
+            value = secret.reveal()
+            if not value and not allow_empty:
+                problems.append("empty value (delete the line to remove the secret, or "
+                                "--allow-empty)")
+            if name in values:
+                problems.append("given twice")
+            values[name] = value
         if problems:
-            bad.append((entry.line, f"{names.shown(entry.name)}: " + "; ".join(problems)))
-        values[entry.name] = value
+            bad.append(bad_line(line, name, problems))
     return values, bad
 
 

@@ -1,6 +1,7 @@
 """`env push --from .env` and `env pull`: dotenv files in and names-only skeletons out."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 from kortix_guard import _dotenv, errors, names
@@ -12,24 +13,36 @@ from kortix_guard.store import read_names, transaction
 from kortix_guard.store.commands import name_errors
 
 
+def checked(text: str, allow: frozenset[str]
+            ) -> Iterator[tuple[int, str | None, SecretValue, list[str]]]:
+    """Each `NAME=value` line of a dotenv text (env push, secrets edit) with what is wrong
+    with it: (line, name or None when it does not parse, value, problems)."""
+    for entry in _dotenv.entries(text):
+        if entry.error or entry.name is None:
+            yield entry.line, None, entry.value, ["cannot be parsed as NAME=value"]
+            continue
+        problems = name_errors(entry.name, allow)
+        if "\0" in entry.value.reveal():
+            problems.append("the value holds a NUL byte")
+        yield entry.line, entry.name, entry.value, problems
+
+
+def bad_line(line: int, name: str | None, problems: list[str]) -> tuple[int, str]:
+    """A valid name is shown before its problems; name_errors shows any other itself."""
+    prefix = f"{name}: " if name is not None and names.is_valid(name) else ""
+    return line, prefix + "; ".join(problems)
+
+
 def _parse(text: str, allow: frozenset[str]
            ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
     """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number."""
     pairs: dict[str, tuple[int, SecretValue]] = {}
     bad: list[tuple[int, str]] = []
-    for entry in _dotenv.entries(text):
-        if entry.error or entry.name is None:
-            bad.append((entry.line, "cannot be parsed as NAME=value"))
-            continue
-        problems = name_errors(entry.name, allow)
-        if "\0" in entry.value.reveal():
-            problems.append("the value holds a NUL byte")
-        if problems:
-            # A valid name is shown; anything else may be a value: name_errors masks it.
-            prefix = f"{entry.name}: " if names.is_valid(entry.name) else ""
-            bad.append((entry.line, prefix + "; ".join(problems)))
+    for line, name, value, problems in checked(text, allow):
+        if problems or name is None:
+            bad.append(bad_line(line, name, problems))
         else:
-            pairs[entry.name] = (entry.line, entry.value)
+            pairs[name] = (line, value)
     return pairs, bad
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, git_init, kg, write
+from tests.conftest import commit, git, git_init, kg
 from tests.scan.conftest import TOKENS
 
 TOKEN = TOKENS["github-classic"]
@@ -19,13 +19,6 @@ TOKEN = TOKENS["github-classic"]
 def push(client: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(["git", "push", *args], cwd=client, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120)
-
-
-def commit(repo: Path, files: dict[str, str], message: str = "change") -> str:
-    write(repo, files)
-    git("add", "-A", cwd=repo)
-    git("commit", "-qm", message, cwd=repo)
-    return git("rev-parse", "HEAD", cwd=repo).strip()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.scan.engine import Item, Scanner
-from tests.conftest import git, git_init, kg_proc, write
+from tests.conftest import commit, git, git_init, kg_proc, write
 from tests.scan.conftest import TOKENS
 
 TOKEN = TOKENS["github-classic"]
@@ -19,13 +19,9 @@ TOKEN = TOKENS["github-classic"]
 def _history(src: Path) -> tuple[str, str]:
     """A history whose second commit adds gone.py (removed again); a.py keeps a token in HEAD.
     Returns (the commit that added gone.py, gone.py's blob)."""
-    write(src, {"a.py": f'token = "{TOKEN}"\n'})
-    git("add", "a.py", cwd=src)
-    git("commit", "-qm", "a", cwd=src)
-    write(src, {"gone.py": "value = 'only in history'\n"})
-    git("add", "gone.py", cwd=src)
-    git("commit", "-qm", "gone", cwd=src)
-    added, blob = git("rev-parse", "HEAD", "HEAD:gone.py", cwd=src).split()
+    commit(src, {"a.py": f'token = "{TOKEN}"\n'}, "a")
+    added = commit(src, {"gone.py": "value = 'only in history'\n"}, "gone")
+    blob = git("rev-parse", "HEAD:gone.py", cwd=src).strip()
     git("rm", "-q", "gone.py", cwd=src)
     git("commit", "-qm", "rm", cwd=src)
     return added, blob
@@ -68,11 +64,8 @@ def _repo_with_a_lost_object(tmp_path: Path, *, damage: bool,
     write(repo, {f"f{i:02d}.txt": f"v{i}\n" for i in range(40) if i != 7})
     if token:
         write(repo, {"f30.txt": f'token = "{TOKEN}"\n'})
-    git("add", ".", cwd=repo)
-    git("commit", "-qm", "files", cwd=repo)
-    write(repo, {"f07.txt": "v7\n"})
-    git("add", "f07.txt", cwd=repo)
-    git("commit", "-qm", "f07", cwd=repo)
+    commit(repo, {}, "files")
+    commit(repo, {"f07.txt": "v7\n"}, "f07")
     blob = git("rev-parse", "HEAD:f07.txt", cwd=repo).strip()
     loose = repo / ".git" / "objects" / blob[:2] / blob[2:]
     loose.chmod(0o644)
