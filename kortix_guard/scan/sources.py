@@ -27,18 +27,19 @@ _CHANNEL_LABEL = {"name": "file names", "message": "message", "tag": "message"} 
 
 class GitItems(NamedTuple):
     """What to scan of git's blobs and channels: each blob once, at its first path outside
-    the excludes; `aliases` maps an item's path to the other paths that hold the same blob,
-    so that excludes and the baseline apply per (path, blob), not per blob."""
+    the excludes; `aliases` maps a blob id to the other paths that hold that blob (keyed by
+    the blob, not by the path it is scanned at: one path holds many blobs in a history), so
+    that excludes and the baseline apply per (path, blob), not per blob."""
 
     items: list[Item]
-    aliases: dict[str, list[tuple[str, str, str | None]]]  # path -> [(path, display, commit)]
+    aliases: dict[str, list[tuple[str, str, str | None]]]  # blob -> [(path, display, commit)]
 
 
 def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str], str]
               ) -> GitItems:
     """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed."""
     items: list[Item] = []
-    first: dict[str, str] = {}  # blob id -> the path it is scanned at
+    first: set[str] = set()  # the blobs already listed, each scanned at its first path
     aliases: dict[str, list[tuple[str, str, str | None]]] = {}
     for ref in refs:
         if ref.kind in _CHANNEL_LABEL:
@@ -48,9 +49,9 @@ def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str
         if excluded(ref.path, skip):
             continue
         if ref.id and not ref.missing and ref.id in first:
-            aliases.setdefault(first[ref.id], []).append((ref.path, shown(ref.path), ref.commit))
+            aliases.setdefault(ref.id, []).append((ref.path, shown(ref.path), ref.commit))
             continue
-        first[ref.id] = ref.path
+        first.add(ref.id)
         display = shown(ref.path) + (" (symlink target)" if ref.kind == "link" else "")
         items.append(Item(ref.path, display, ref.commit, blob=ref.id, missing=ref.missing,
                           kind=ref.kind))
@@ -63,7 +64,7 @@ def at_each_path(item: Item, finding: Finding,
     """(path, finding) at the item's own path, then at each other path that holds the same
     blob, in the commit that put it there (GitItems.aliases)."""
     yield item.path, finding
-    for path, display, commit in aliases.get(item.path, ()):
+    for path, display, commit in aliases.get(item.blob, ()) if item.blob else ():
         yield path, finding._replace(path=display, commit=commit or finding.commit)
 
 
