@@ -1,13 +1,14 @@
 """What is read: staged blobs (not the working copy), the index, files on disk, history."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_cannot_run, git, git_init, kg, write
+from tests.conftest import assert_cannot_run, git, git_init, kg, kg_proc, write
 from tests.scan.conftest import TOKENS, rules_found, scan_json
 
 SECRET = TOKENS["github-classic"]
@@ -193,3 +194,72 @@ def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
     assert code == 1
     assert [(f["path"], f["commit"]) for f in findings] == [("new.py", head)]
     assert kg("scan", "--range", "HEAD", cwd=repo).code == 2
+
+
+def _branchy_history(repo: Path) -> dict[str, str]:
+    """Branches and merges, one of them evil (a token that only its resolution holds), a
+    rename, a symlink, a copied folder and a token on a branch never merged."""
+    tokens = {k: TOKENS[k] for k in ("github-classic", "stripe", "aws", "slack", "openai")}
+    write(repo, {"src/a.py": f'token = "{tokens["github-classic"]}"\n'})
+    commit_all(repo, "a token")
+    git("checkout", "-qb", "side", cwd=repo)
+    write(repo, {"lib/conf.py": f'stripe = "{tokens["stripe"]}"\n'})
+    commit_all(repo, "on the side")
+    git("checkout", "-q", "main", cwd=repo)
+    write(repo, {"README.md": "changed on main\n"})
+    commit_all(repo, "on main")
+    git("merge", "-q", "--no-ff", "--no-commit", "side", cwd=repo)
+    write(repo, {"lib/resolved.py": f'aws = "{tokens["aws"]}"\n'})  # only the merge holds it
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "merge side", cwd=repo)
+    git("mv", "src/a.py", "src/renamed.py", cwd=repo)
+    os.symlink("lib/conf.py", repo / "link")
+    write(repo, {"copy/conf.py": (repo / "lib" / "conf.py").read_text()})
+    commit_all(repo, "rename, link, copy")
+    git("checkout", "-qb", "abandoned", cwd=repo)
+    write(repo, {"x/slack.py": f'hook = "{tokens["slack"]}"\n'})
+    commit_all(repo, f"never merged\n\nkey {tokens['openai']}\n")
+    git("checkout", "-q", "main", cwd=repo)
+    return tokens
+
+
+def test_history_is_the_same_with_or_without_git_on_path(repo: Path) -> None:
+    """`git log --raw` lists the history when git can (merges by their combined diff: an evil
+    merge's own content is in it); the tree walk lists it when git cannot. Both report the
+    same findings, each in a commit that holds it."""
+    from kortix_guard.git import Repo
+
+    _branchy_history(repo)
+    listed = Repo(repo)._history_by_log()
+    assert listed is not None and any(r.path == "lib/resolved.py" for r in listed)
+    fast = kg_proc("scan", "--history", "--format", "json", cwd=repo)
+    walked = kg_proc("scan", "--history", "--format", "json", cwd=repo,
+                     env={"PATH": str(repo / "no-git-here")})
+    assert fast.code == walked.code == 1, fast.err + walked.err
+
+    def found(out: str) -> list[tuple]:
+        return sorted((f["path"], f["rule"], f["line"]) for f in json.loads(out))
+
+    assert found(fast.out) == found(walked.out)
+    paths = {f["path"] for f in json.loads(fast.out)}
+    assert {"src/a.py", "src/renamed.py", "lib/conf.py", "copy/conf.py", "lib/resolved.py",
+            "x/slack.py"} <= paths
+    assert any(p.startswith("commit ") for p in paths)  # the never-merged commit's message
+    for f in json.loads(fast.out):
+        if not f["path"].startswith("commit "):
+            assert git("cat-file", "-e", f"{f['commit']}:{f['path']}", cwd=repo) == ""
+
+
+def test_a_copy_is_reported_for_its_own_content_only(repo: Path) -> None:
+    """Two contents of one path, the first also copied elsewhere: the copy holds only the
+    first content's token, so only that finding is reported at the copy."""
+    first_token, second_token = TOKENS["github-classic"], TOKENS["stripe"]
+    write(repo, {"app.py": f'token = "{first_token}"\n'})
+    first = commit_all(repo, "first content")
+    write(repo, {"app.py": f'stripe = "{second_token}"\n'})
+    second = commit_all(repo, "second content")
+    write(repo, {"copy.py": f'token = "{first_token}"\n'})
+    copied = commit_all(repo, "a copy of the first content")
+    code, findings = scan_json(repo, "--history")
+    assert sorted((f["path"], f["commit"], f["rule"]) for f in findings) == sorted([
+        ("app.py", first, "KG320"), ("app.py", second, "KG320"), ("copy.py", copied, "KG320")])

@@ -55,6 +55,42 @@ def test_a_partial_clone_is_scanned_and_names_what_it_lacks(tmp_path: Path) -> N
     assert not pygit2.Repository(str(clone)).odb.exists(blob)
 
 
+def test_a_tree_filtered_clone_fetches_no_tree(tmp_path: Path) -> None:
+    """`git clone --filter=tree:0` lacks the trees of older commits. `git log --raw`, which
+    lists the history fastest, would fetch each of them from the remote (git before 2.44 has
+    no GIT_NO_LAZY_FETCH): in a partial clone the history is walked with libgit2, which never
+    fetches, and the missing trees are named."""
+    import pygit2
+
+    src = git_init(tmp_path / "src")
+    commit(src, {"d/a.txt": "a\n", "a.py": f'token = "{TOKEN}"\n'}, "one")
+    commit(src, {"d/b.txt": "b\n"}, "two")
+    git("rm", "-q", "d/a.txt", cwd=src)
+    git("commit", "-qm", "three", cwd=src)
+    old_tree = git("rev-parse", "HEAD~2:d", cwd=src).strip()
+    git("config", "uploadpack.allowFilter", "true", cwd=src)
+    clone = tmp_path / "clone"
+    git("clone", "-q", "--filter=tree:0", f"file://{src}", str(clone), cwd=tmp_path)
+    assert not pygit2.Repository(str(clone)).odb.exists(old_tree)
+    _, found, _ = _scan(clone, "--history")
+    assert any(f["rule"] == "KG320" and f["path"] == "a.py" for f in found)
+    assert any(f.get("unscanned") for f in found)
+    assert not pygit2.Repository(str(clone)).odb.exists(old_tree)
+
+
+def test_a_lost_tree_is_named_and_the_rest_scanned(tmp_path: Path) -> None:
+    """A tree deleted from a full clone: `git log` cannot list the history, the walk does,
+    naming the tree by its folder and commit."""
+    repo = git_init(tmp_path / "repo")
+    commit(repo, {"a.py": f'token = "{TOKEN}"\n', "sub/x.txt": "x\n"}, "one")
+    tree = git("rev-parse", "HEAD:sub", cwd=repo).strip()
+    commit(repo, {"sub/x.txt": "y\n"}, "two")
+    (repo / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
+    code, found, _ = _scan(repo, "--history")
+    assert [(f["path"], f["object"]) for f in found if f.get("unscanned")] == [("sub/", tree)]
+    assert any(f["rule"] == "KG320" for f in found) and code == 1
+
+
 def _repo_with_a_lost_object(tmp_path: Path, *, damage: bool,
                              token: bool = False) -> tuple[Path, str]:
     """40 files (so the scan runs in worker processes), one with a token when asked; the last
