@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -230,7 +230,8 @@ class Repo:
         boundary = {p for c in commits for p in c.parent_ids if p not in new}
         # A parent a shallow clone lacks holds nothing known: everything is scanned as new.
         known = [self._git[p].tree for p in boundary if self._has_object(p)]
-        yield from self._new_in(commits, known)
+        revs = [*include, *(f"^{c}" for c in exclude if self.has_commit(c))]
+        yield from self._listed(revs, lambda: commits, known)
 
     def tag_messages(self, object_ids: Iterable[str]) -> tuple[list[BlobRef], list[str]]:
         """For ref targets (a push's new ids, every tag ref): the messages of annotated
@@ -340,44 +341,54 @@ class Repo:
         import pygit2
         from pygit2.enums import SortMode
 
-        if since is None and not self._is_partial_clone():
-            listed = self._history_by_log()
-            if listed is not None:
-                yield from listed
-                return
         walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
-        pushed = False
+        revs = []
         for ref in self._git.references:
             target = self._git.references[ref].peel()
             if isinstance(target, pygit2.Commit):
                 walker.push(target.id)
-                pushed = True
-        if not pushed:
+                revs.append(str(target.id))
+        if not revs:
             return
-        known = []
         if since is not None:
+            # Content that REV's tree lacks, whoever's parent held it (a branch forked
+            # before REV brings older content): changes against parents would miss it.
             base = self._git[self._commit_id(since)]
             walker.hide(base.id)
-            known.append(base.tree)  # content at REV was scanned when REV was: not new
-        yield from self._new_in(walker, known)
+            yield from self._new_in(walker, [base.tree])
+            return
+        yield from self._listed(revs, lambda: walker, [])
+
+    def _listed(self, revs: list[str], commits: Callable[[], Iterable],
+                known_trees: list) -> Iterator[BlobRef]:
+        """What `_new_in` yields for the commits that revs (ids, `^id` to leave out) name:
+        from `git log --raw` when git can list them, else from the tree walk. A partial
+        clone is always walked: git before 2.44 would fetch a missing tree over the
+        network (GIT_NO_LAZY_FETCH is newer), libgit2 never does."""
+        if not self._is_partial_clone():
+            listed = self._listed_by_log(revs, known_trees)
+            if listed is not None:
+                yield from listed
+                return
+        yield from self._new_in(commits(), known_trees)
 
     def _is_partial_clone(self) -> bool:
-        """A clone made with --filter: git itself would fetch a missing tree over the network
-        (before 2.44, which honours GIT_NO_LAZY_FETCH), libgit2 never does."""
+        """A clone made with --filter (a promisor remote)."""
         config = self._git.config
         return "extensions.partialclone" in config or any(
             entry.name.startswith("remote.") and entry.name.endswith(".promisor")
             for entry in config)
 
-    def _history_by_log(self) -> list[BlobRef] | None:
-        """What the tree walk of `_new_in` yields for the whole history, read from `git log
-        --raw` (in C: under half the walk's time on a long linear history, no slower on one
-        full of merges). A commit's changes against its parent hold every (path, blob) pair
-        the parent lacks; a merge's combined diff holds the pairs that no parent has (what
-        a parent has was listed with that parent, which comes first): their union is every
-        pair in every commit, each with an oldest commit that holds it. None when git
-        cannot list them (not installed, older than 2.31, a tree missing or damaged, an
-        output not as asked): the walk then reports what it can."""
+    def _listed_by_log(self, revs: list[str], known_trees: list) -> list[BlobRef] | None:
+        """What the tree walk of `_new_in` yields, read from `git log --raw` (in C: under
+        half the walk's time on a long linear history, no slower on one full of merges). A
+        commit's changes against its parent hold every (path, blob) pair the parent lacks;
+        a merge's combined diff holds the pairs that no parent has (what a parent has was
+        listed with that parent, which comes first, or is in a known tree): their union is
+        every pair in every commit, each with an oldest commit that holds it. A pair that a
+        known tree holds at its path is not new. None when git cannot list them (not
+        installed, older than 2.31, a tree missing or damaged, an output not as asked):
+        the walk then reports what it can."""
         import pygit2
 
         try:
@@ -385,10 +396,11 @@ class Repo:
             # pairing, no signature lines, no colour, no replaced objects (libgit2 reads
             # none either), full ids; a merge lists what differs from every parent.
             proc = subprocess.run(
-                ["git", "--no-replace-objects", "log", "--all", "--reverse", "--topo-order",
+                ["git", "--no-replace-objects", "log", "--stdin", "--reverse", "--topo-order",
                  "--root", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-color",
                  "--no-show-signature", "--diff-merges=combined", "--format=%x01%H"],
                 cwd=self._git.path, capture_output=True, check=False,
+                input="".join(f"{rev}\n" for rev in revs).encode(),
                 env={**os.environ, "GIT_NO_LAZY_FETCH": "1", "GIT_DIR": self._git.path})
         except OSError:
             return None
@@ -397,6 +409,11 @@ class Repo:
         refs: list[BlobRef] = []
         seen: set[tuple[str, str]] = set()
         names: set[str] = set()
+        for tree in known_trees:
+            for path, blob_id in _walk_tree(tree, ""):
+                seen.add((path, blob_id))
+                names.add(path)
+                names.update(path[:end] for end in _folder_ends(path))
         commit_id = ""
         new_names: list[str] = []
 

@@ -230,7 +230,8 @@ def test_history_is_the_same_with_or_without_git_on_path(repo: Path) -> None:
     from kortix_guard.git import Repo
 
     _branchy_history(repo)
-    listed = Repo(repo)._history_by_log()
+    tips = git("for-each-ref", "--format=%(objectname)", cwd=repo).split()
+    listed = Repo(repo)._listed_by_log(tips, [])
     assert listed is not None and any(r.path == "lib/resolved.py" for r in listed)
     fast = kg_proc("scan", "--history", "--format", "json", cwd=repo)
     walked = kg_proc("scan", "--history", "--format", "json", cwd=repo,
