@@ -249,6 +249,9 @@ def test_history_is_the_same_with_or_without_git_on_path(repo: Path) -> None:
     for f in json.loads(fast.out):
         if not f["path"].startswith("commit "):
             assert git("cat-file", "-e", f"{f['commit']}:{f['path']}", cwd=repo) == ""
+    root = git("rev-list", "--max-parents=0", "HEAD", cwd=repo).strip()
+    in_range = {f["path"] for f in scan_json(repo, "--range", f"{root}..HEAD")[1]}
+    assert "lib/resolved.py" in in_range and "x/slack.py" not in in_range
 
 
 def test_a_copy_is_reported_for_its_own_content_only(repo: Path) -> None:
