@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.3.2"
-COMMIT = "80368cde597bcb0afafaf644a7df0fee17175f18"
+VERSION = "0.3.3"
+COMMIT = "f08bbdfd3f263cc307cb251de96405709274d2d5"
