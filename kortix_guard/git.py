@@ -277,10 +277,7 @@ class Repo:
                 _new_blobs(self._git, tree, "", trees, blobs, [], seen)
                 names.update(seen)
         for commit in commits:
-            message = commit.raw_message or b""
-            if message.strip():
-                yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id),
-                              kind="message", data=message)
+            yield from _message_ref(str(commit.id), commit.raw_message)
             if ("", commit.tree_id) in trees:
                 continue
             trees.add(("", commit.tree_id))
@@ -297,9 +294,7 @@ class Repo:
                     yield BlobRef(path, blob_id, str(commit.id), missing=kind)
             new_names = [n for n in listed if n not in names]
             names.update(new_names)
-            if new_names:  # one item per commit: a name alone is too small to scan alone
-                yield BlobRef(f"commit {str(commit.id)[:12]}", "", str(commit.id), kind="name",
-                              data="\n".join(new_names).encode("utf-8", "surrogateescape"))
+            yield from _names_ref(str(commit.id), new_names)
 
     def read(self, blob_id: str) -> bytes:
         import pygit2
@@ -395,14 +390,13 @@ class Repo:
             # Each option that a user's git config could change is named: no rename
             # pairing, no signature lines, no colour, no replaced objects (libgit2 reads
             # none either), full ids; a merge lists what differs from every parent.
-            proc = subprocess.run(
-                ["git", "--no-replace-objects", "log", "--stdin", "--reverse", "--topo-order",
-                 "--root", "--raw", "-z", "--no-renames", "--no-abbrev", "--no-color",
-                 "--no-show-signature", "--diff-merges=combined", "--format=%x01%H"],
-                cwd=self._git.path, capture_output=True, check=False,
-                input="".join(f"{rev}\n" for rev in revs).encode(),
-                env={**os.environ, "GIT_NO_LAZY_FETCH": "1", "GIT_DIR": self._git.path})
-        except OSError:
+            proc = _git([f"--git-dir={self._git.path}", "--no-replace-objects", "log",
+                         "--stdin", "--reverse", "--topo-order", "--root", "--raw", "-z",
+                         "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
+                         "--diff-merges=combined", "--format=%x01%H"],
+                        Path(self._git.path), check=False,
+                        stdin="".join(f"{rev}\n" for rev in revs))
+        except GitError:  # git is not installed
             return None
         if proc.returncode != 0:
             return None
@@ -416,26 +410,17 @@ class Repo:
                 names.update(path[:end] for end in _folder_ends(path))
         commit_id = ""
         new_names: list[str] = []
-
-        def close_commit() -> None:
-            if new_names:  # one item per commit: a name alone is too small to scan alone
-                refs.append(BlobRef(f"commit {commit_id[:12]}", "", commit_id, kind="name",
-                                    data="\n".join(new_names).encode("utf-8", "surrogateescape")))
-                new_names.clear()
-
         tokens = proc.stdout.split(b"\0")
         i, count = 0, len(tokens)
         while i < count:
             token = tokens[i].lstrip(b"\n")
             i += 1
             if token.startswith(b"\x01"):
-                close_commit()
+                refs += _names_ref(commit_id, new_names)
+                new_names = []
                 commit_id = token[1:].decode()
                 commit: Any = self._git[pygit2.Oid(hex=commit_id)]  # pygit2.Commit
-                message = commit.raw_message or b""
-                if message.strip():
-                    refs.append(BlobRef(f"commit {commit_id[:12]}", "", commit_id,
-                                        kind="message", data=message))
+                refs += _message_ref(commit_id, commit.raw_message)
                 continue
             if not token:
                 continue  # after a merge's header when no file differs from every parent
@@ -464,7 +449,7 @@ class Repo:
             if int(mode, 8) in _SCANNED_MODES:
                 refs.append(BlobRef(path, blob_id, commit_id,
                                     kind="link" if mode == "120000" else "file"))
-        close_commit()
+        refs += _names_ref(commit_id, new_names)
         return refs
 
     def resolve(self, rev: str) -> str:
@@ -693,6 +678,21 @@ def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
                     found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
         else:  # a submodule: only its name
             names.append(path)
+
+
+def _message_ref(commit_id: str, message: bytes | None) -> list[BlobRef]:
+    """A commit's message as an item, when it has one."""
+    if not (message or b"").strip():
+        return []
+    return [BlobRef(f"commit {commit_id[:12]}", "", commit_id, kind="message", data=message)]
+
+
+def _names_ref(commit_id: str, names: list[str]) -> list[BlobRef]:
+    """The names a commit adds as one item (a name alone is too small to scan alone)."""
+    if not names:
+        return []
+    return [BlobRef(f"commit {commit_id[:12]}", "", commit_id, kind="name",
+                    data="\n".join(names).encode("utf-8", "surrogateescape"))]
 
 
 def _folder_ends(path: str) -> Iterator[int]:

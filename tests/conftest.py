@@ -125,7 +125,7 @@ def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_cache: Pat
     monkeypatch.delenv("KORTIX_GUARD_KEY", raising=False)
     monkeypatch.delenv("KORTIX_GUARD_KEY_FILE", raising=False)
     for name in list(os.environ):
-        if name in ("CI", "GIT_PUSH_OPTION_COUNT") or name.startswith(_RUNNER_PREFIXES):
+        if name in _RUNNER_NAMES or name.startswith(_RUNNER_PREFIXES):
             monkeypatch.delenv(name)
     return config
 
@@ -133,7 +133,9 @@ def user_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, user_cache: Pat
 # What a CI runner or a hook runner sets and kortix-guard reads (CI=true silences the merge
 # driver warning, GITHUB_ACTIONS=true turns reports into annotations): the suite runs as on a
 # developer's machine wherever it runs, and a test that wants a runner sets it itself.
-_RUNNER_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "RUNNER_", "PRE_COMMIT")
+_RUNNER_NAMES = frozenset({"CI", "GIT_PUSH_OPTION_COUNT", "PRE_COMMIT", "PRE_COMMIT_FROM_REF",
+                           "PRE_COMMIT_TO_REF"})
+_RUNNER_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "RUNNER_")
 
 
 @pytest.fixture
