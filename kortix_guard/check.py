@@ -3,34 +3,34 @@ from __future__ import annotations
 
 import enum
 import json
-import posixpath
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kortix_guard import errors, manifest
-from kortix_guard._fs import MANIFEST_NAME, read_text
+from kortix_guard._fs import read_text
 from kortix_guard._out import echo, github_summary
-from kortix_guard.git import GitError, Repo
-from kortix_guard.manifest.model import DEFAULT_STORE, Manifest
+from kortix_guard.ci import in_ci, pull_request_base
+from kortix_guard.git import Repo
+from kortix_guard.manifest.model import Manifest
 from kortix_guard.project import Project
 from kortix_guard.repo_setup import HOOK_IDS, driver_program, gitattributes_lines
 from kortix_guard.rules import Severity
-from kortix_guard.scan.command import Mode, collect, in_ci
+from kortix_guard.scan.command import Mode, collect
 from kortix_guard.scan.model import Confidence
 from kortix_guard.store import (
-    chain,
-    fileformat,
-    history,
-    key_opener,
+    BASE_MISSING,
+    CURRENT,
+    Allow,
+    Keyring,
+    against_base,
+    is_key_text,
     missing_store_hint,
-    open_store,
+    open_trusted,
+    parse_time,
     read_names,
     tracked,
 )
-from kortix_guard.store.crypto import is_key_text
-from kortix_guard.store.fileformat import EntryMeta, parse_time
-from kortix_guard.store.keys import Keyring
 
 
 class Format(str, enum.Enum):
@@ -83,7 +83,12 @@ def check_store(ctx: Context) -> Result:
     keyring = Keyring(ctx.project.key_file)
     warnings: list[str] = []
     # Against the pull request's base first: most of it needs no key (a fork's CI has none).
-    problems = _against_base(ctx, store, display, keyring, warnings)
+    problems: list[str] = []
+    base = ctx.base or pull_request_base()
+    if base is not None:
+        compared = against_base(store, display, base, keyring=keyring, named=bool(ctx.base),
+                                base_store_path=manifest.base_store_path(ctx.project.root))
+        problems, warnings = compared.problems, compared.warnings
     if not store.exists():
         if problems:
             return Result("store", False, f"{display}: no store, where the base branch has one",
@@ -93,7 +98,8 @@ def check_store(ctx: Context) -> Result:
             return Result("store", False, f"{display}: missing from the work tree", [hint])
         return Result("store", not ctx.require_key, f"{display}: no store yet", [hint])
     try:
-        opened = open_store(store, display, keyring=keyring)
+        opened, verdict = open_trusted(ctx.project, ctx.manifest, keyring=keyring,
+                                       allow=Allow(stale=True), nothing="not checked further")
     except errors.NoKey as e:
         if problems:
             return Result("store", False, _headline(display, problems,
@@ -108,41 +114,47 @@ def check_store(ctx: Context) -> Result:
         return Result("store", False, f"{display}: {e.message}",
                       problems + ([e.hint] if e.hint else []))
     except errors.StoreError as e:
-        return Result("store", False, f"{display}: the store does not open",
-                      problems + [e.diagnostics()])
+        return Result("store", False, f"{display}: the store does not open, or is not the one "
+                                      f"this machine expects", problems + [e.diagnostics()])
     sf = opened.file
-    team = (f", version {sf.version}, generation {sf.generation}, {len(sf.recipients)} "
-            f"recipient(s)" if sf.has_recipients else "")
+    team = (f", version {sf.version}, generation {sf.generation}"
+            + (f", revision {sf.revision}" if sf.has_revision else "")
+            + f", {len(sf.recipients)} recipient(s)" if sf.has_recipients else "")
     summary = (f"{display} opens and its MAC verifies ({len(sf.entries)} value(s){team}, key "
                f"from {opened.key_source})")
-    if opened.stale:
-        problems.insert(0, f"{display}: {opened.stale}")
+    if verdict.stale:
+        problems.insert(0, f"{verdict.stale} (next: {verdict.stale_hint})")
     if problems:
         return Result("store", False, _headline(display, problems,
                                                 "not the store or generation expected"), problems)
-    if opened.pending:
-        warnings.append(f"note: {opened.pending}")
-    warnings += _value_warnings(sf, ctx.manifest.guard.max_age_days)
+    if verdict.pending:
+        warnings.append(f"note: {verdict.pending}")
+    if sf.has_recipients and not sf.has_revision:
+        warnings.append(f"note: {display} is version {sf.version}: a copy of an older write "
+                        f"within a generation is not recognised (no revision); `kortix-guard "
+                        f"store upgrade` makes it version {CURRENT} once every teammate and CI "
+                        f"run kortix-guard 0.4.0 or later")
+    warnings += _value_warnings(verdict, ctx.manifest.guard.max_age_days)
     return Result("store", True, summary, warnings, warn=bool(warnings))
 
 
-def _value_warnings(sf, max_age_days: int | None) -> list[str]:
+def _value_warnings(verdict, max_age_days: int | None) -> list[str]:
     """Values marked to rotate or carried by a merge, and values older than max_age_days."""
     from datetime import datetime, timedelta, timezone
 
-
     warnings = []
-    for mark, to_do, why in (
-            ("rotate", "rotate", "a removed recipient could read them; change each at its provider"),
-            ("carried", "review", "carried by a merge from an older generation; `inject` and "
-                                  "`run` refuse them until `kortix-guard secrets accept NAME`")):
-        marked = [n for n, m in sf.meta.items() if mark in m.marks]
+    for marked, to_do, why in (
+            ([n for n, _ in verdict.rotate], "rotate",
+             "a removed recipient could read them; change each at its provider"),
+            (list(verdict.carried), "review",
+             "carried by a merge from an older generation; `inject` and `run` refuse them "
+             "until `kortix-guard secrets accept NAME`")):
         if marked:
             warnings.append(f"warning: {len(marked)} value(s) to {to_do}: {', '.join(marked)} "
                             f"({why}), then `kortix-guard secrets set NAME=-`")
     if max_age_days is not None:
         limit = datetime.now(timezone.utc) - timedelta(days=max_age_days)
-        old = [n for n, m in sf.meta.items() if parse_time(m.set_at) < limit]
+        old = [n for n, set_at in verdict.set_at.items() if parse_time(set_at) < limit]
         if old:
             warnings.append(f"warning: {len(old)} value(s) set more than {max_age_days} day(s) ago "
                             f"([guard] max_age_days): {', '.join(old)}; rotate them, then "
@@ -150,101 +162,11 @@ def _value_warnings(sf, max_age_days: int | None) -> list[str]:
     return warnings
 
 
-def _against_base(ctx: Context, store: Path, display: str, keyring: Keyring,
-                  warnings: list[str]) -> list[str]:
-    """On a pull request (`--base`, or the base CI names), the head's store must be the base
-    branch's, where the base's own manifest put it, or a verified descendant: the problems."""
-    base = ctx.base or _ci_base()
-    if base is None:
-        return []
-    try:
-        repo, relative = Repo.holding(store)
-        repo.resolve(base)
-    except GitError:
-        # Named with --base, a missing revision fails; guessed from CI's environment (a
-        # shallow checkout), it is a warning with the fix.
-        problem = (f"{BASE_MISSING} {base} is not in this clone, so the store cannot be "
-                   f"compared with the base branch's; fetch it (actions/checkout with "
-                   f"`fetch-depth: 0`)")
-        if ctx.base:
-            return [problem]
-        warnings.append(f"warning: {problem}")
-        return []
-    base_relative = _base_store_path(repo, base, ctx.project.root, relative)
-    data = repo.file_at(base, base_relative)
-    if data is None:
-        return []  # no store on the base branch: this change adds the first one
-    label = f"{base}:{base_relative}"
-    try:
-        base_sf = fileformat.parse(data.decode("utf-8"), label, canonical=False)
-    except (errors.StoreError, UnicodeDecodeError):
-        return [f"the base branch's store ({label}) is not a readable store"]
-    if base_relative != relative:
-        return [f"against {base}: the store moved from {base_relative} (base branch) to "
-                f"{relative}: a store at a new path is a new store to review; keep it where "
-                f"the base branch has it"]
-    if not store.exists():
-        return [f"against {base}: the base branch has a store ({label}) and this change "
-                f"removes it"]
-    try:
-        head = fileformat.read(store, display, canonical=False)
-    except errors.StoreError as e:
-        return [e.message]
-    problems = []
-    found = chain.against_base(head, base_sf, history=history(store),
-                               open_key=key_opener(keyring, display))
-    if found:
-        problems.append(f"against {base}: {found}")
-    added = sorted(n for n, m in head.meta.items() if "carried" in m.marks
-                   and "carried" not in base_sf.meta.get(n, EntryMeta("")).marks)
-    if added:
-        problems.append(f"against {base}: this change carries {len(added)} value(s) from an older "
-                        f"generation (a merge of a branch written before a re-key, e.g. by a "
-                        f"removed recipient): {', '.join(added)}; review each, then `kortix-guard "
-                        f"secrets accept NAME` or set it again")
-    return problems
-
-
-BASE_MISSING = "the base revision"
-
-
 def _headline(display: str, problems: list[str], otherwise: str) -> str:
     """`--base nosuchrev` is a revision missing from the clone, not a store problem."""
     if problems[0].startswith(BASE_MISSING):
         return f"{display}: cannot be compared with the base branch"
     return f"{display}: {otherwise}"
-
-
-def _base_store_path(repo: Repo, base: str, root: Path, relative: str) -> str:
-    """Where the base branch's own kortix.toml puts the store (repository-relative): the
-    head's manifest could move it anywhere."""
-    prefix = repo.prefix(root)
-    if prefix is None:
-        return relative
-    configured = manifest.guard_table(repo.file_at(base, prefix + MANIFEST_NAME)).get("store")
-    if not isinstance(configured, str):
-        configured = DEFAULT_STORE
-    return posixpath.normpath(prefix + configured)
-
-
-def _ci_base() -> str | None:
-    """The base of the pull request CI is checking: on GitHub the base commit from the
-    event payload (a name such as `origin/main` would resolve a tag of that name first), else
-    the exact remote-tracking ref; GitLab's CI_MERGE_REQUEST_DIFF_BASE_SHA."""
-    import os
-
-    event = os.environ.get("GITHUB_EVENT_PATH")
-    if event:
-        try:
-            with open(event, encoding="utf-8") as f:
-                sha = json.load(f).get("pull_request", {}).get("base", {}).get("sha")
-        except (OSError, ValueError, AttributeError):
-            sha = None
-        if isinstance(sha, str) and len(sha) == 40:
-            return sha
-    if os.environ.get("GITHUB_BASE_REF"):
-        return f"refs/remotes/origin/{os.environ['GITHUB_BASE_REF']}"
-    return os.environ.get("CI_MERGE_REQUEST_DIFF_BASE_SHA") or None
 
 
 def check_required(ctx: Context) -> Result:

@@ -115,8 +115,22 @@ class Repo:
         return "" if relative == "." else relative + "/"
 
     def remote_identity(self) -> str:
-        url = self.config("remote.origin.url")
+        """`remote:` and origin's URL as git uses it (after `insteadOf` rewriting),
+        normalised; "" without an origin."""
+        try:
+            url = self._git.remotes["origin"].url
+        except (KeyError, ValueError):
+            url = None
         return "remote:" + normalise_remote(url) if url else ""
+
+    def common_dir(self) -> Path:
+        """The clone's git common directory (a worktree's is its main repository's): what
+        names this clone on this machine, whatever is committed in it."""
+        path = Path(self._git.path)
+        pointer = path / "commondir"
+        if pointer.is_file():
+            return (path / pointer.read_text(errors="replace").strip()).resolve()
+        return path.resolve()
 
     def identity(self) -> str:
         """What names this repository on every clone, whatever its path or remote: its root
@@ -185,17 +199,19 @@ class Repo:
 
     def default_branch_refs(self) -> list[str] | None:
         """Where the default branch is: its local branch and its upstream (the refs that
-        exist), or None when HEAD is that branch, is detached, or there is no remote (then
-        the current branch is what counts)."""
-        if self._git.head_is_detached or not list(self._git.remotes):
-            return None
+        exist), or None when HEAD is that branch (then the current branch is what counts).
+        The default branch is origin's HEAD, else the first of `init.defaultBranch`, main and
+        master that exists here (a repository with no remote has one too: a write on a
+        feature branch never counts as the default branch's)."""
         name = self._origin_head()
-        candidates = [name] if name else [self.config("init.defaultBranch") or "", "main", "master"]
+        candidates = [name] if name else [self.config("init.defaultBranch") or "", "main",
+                                          "master"]
         for branch in filter(None, candidates):
             refs = [ref for ref in (f"refs/heads/{branch}", f"refs/remotes/origin/{branch}")
                     if ref in self._git.references]
             if refs:
-                if not self._git.head_is_unborn and self._git.head.name == f"refs/heads/{branch}":
+                if (not self._git.head_is_detached and not self._git.head_is_unborn
+                        and self._git.head.name == f"refs/heads/{branch}"):
                     return None
                 return refs
         return None
@@ -589,6 +605,10 @@ class GitCli:
 
     def is_tracked(self, path: str) -> bool:
         return bool(_git(["ls-files", "-z", "--", path], self.root).stdout)
+
+    def head_has(self, path: str) -> bool:
+        """Whether HEAD's tree holds path (repository-relative)."""
+        return _git(["cat-file", "-e", f"HEAD:{path}"], self.root, check=False).returncode == 0
 
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

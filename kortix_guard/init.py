@@ -22,8 +22,7 @@ from kortix_guard.repo_setup import (
     merge_driver,
 )
 from kortix_guard.rules import Severity
-from kortix_guard.store import fileformat, open_store
-from kortix_guard.store.keycmds import create_store
+from kortix_guard.store import create_store, open_store, read_public
 
 
 def manifest_text(name: str) -> str:
@@ -148,8 +147,8 @@ def _next_steps(project: Project, root: Path) -> list[str]:
 def _has_recipients(project: Project) -> bool:
 
     try:
-        return fileformat.read(project.store_path(),
-                               project.display(project.store_path())).has_recipients
+        return read_public(project.store_path(),
+                           project.display(project.store_path())).has_recipients
     except errors.Error:
         return False
 
@@ -187,7 +186,7 @@ def _store(steps: _Steps, project: Project) -> None:
         opens = "you can open it" if _opens(project) else "it does not open here (see below)"
         steps.kept(f"{display} exists; left as it is; {opens}")
         return
-    made, *said = create_store(project, store, display)
+    made, *said = create_store(project)
     steps.did(made)
     for line in said:
         if line.startswith("note:"):

@@ -41,15 +41,37 @@ LOADER_FAMILIES: tuple[tuple[str, str], ...] = (
     ("GEM_", "RubyGems: GEM_HOME, GEM_PATH"),
     ("COMPOSER_", "Composer: COMPOSER_HOME"),
     ("ACTIONS_", "GitHub Actions: ACTIONS_ALLOW_UNSECURE_COMMANDS"),
+    ("XDG_", "the XDG folders: XDG_CONFIG_HOME (git's config there sets core.fsmonitor, a "
+             "command), XDG_DATA_HOME"),
+    ("UV_", "uv: UV_INDEX_URL, UV_PYTHON (what is installed and run)"),
+    ("POETRY_", "Poetry: POETRY_REPOSITORIES_*, POETRY_CONFIG_DIR"),
+    ("PDM_", "PDM: PDM_PYPI_URL"),
+    ("PIPENV_", "Pipenv: PIPENV_PYPI_MIRROR, PIPENV_DOTENV_LOCATION"),
+    ("BUN_", "Bun: BUN_CONFIG_REGISTRY, BUN_INSTALL"),
+    ("PNPM_", "pnpm: PNPM_HOME"),
+    ("DENO_", "Deno: DENO_DIR, DENO_AUTH_TOKENS (what is fetched)"),
+    ("CONDA_", "conda: CONDA_PKGS_DIRS, CONDA_CHANNELS"),
+    ("SOPS_", "SOPS: SOPS_AGE_KEY_CMD (a command), SOPS_AGE_KEY_FILE"),
+    ("SSL_CERT_", "OpenSSL: SSL_CERT_FILE, SSL_CERT_DIR (whom TLS trusts)"),
 )
 # Go's *FLAGS (GOFLAGS, GOAMD64FLAGS...) and its download settings; not every GO* (GOOGLE_...).
 _GO = re.compile(r"GO[A-Z0-9]*FLAGS|GOPROXY|GOTOOLCHAIN|GOINSECURE|GONOSUMDB|GONOSUMCHECK|GOSUMDB"
                  r"|GOPRIVATE|GONOPROXY|GOENV|GOPATH|GOROOT")
-LOADER = frozenset(
-    "BASH_ENV ENV PS4 SHELLOPTS BASHOPTS PROMPT_COMMAND SSH_ASKPASS JAVA_TOOL_OPTIONS "
-    "_JAVA_OPTIONS CLASSPATH MAVEN_OPTS GRADLE_OPTS SBT_OPTS GCONV_PATH LOCPATH NLSPATH "
-    "HOSTALIASES BROWSER EDITOR VISUAL PAGER MANPAGER LESSOPEN LESSCLOSE".split()
+# Single names, by what they change (a family's prefix would catch an application's own
+# names: FEATURE_FLAGS is not CFLAGS).
+LOADER_NAMES: tuple[tuple[str, str], ...] = (
+    ("BASH_ENV ENV PS4 SHELLOPTS BASHOPTS PROMPT_COMMAND", "shells: a file or command at start"),
+    ("SSH_ASKPASS BROWSER EDITOR VISUAL PAGER MANPAGER LESSOPEN LESSCLOSE",
+     "programs a tool starts"),
+    ("JAVA_TOOL_OPTIONS _JAVA_OPTIONS CLASSPATH MAVEN_OPTS GRADLE_OPTS SBT_OPTS", "the JVM"),
+    ("GCONV_PATH LOCPATH NLSPATH HOSTALIASES", "glibc: modules and files it loads"),
+    ("TAR_OPTIONS", "tar: `--checkpoint-action=exec`"),
+    ("MAKEFLAGS MFLAGS GNUMAKEFLAGS MAKEFILES", "make: options and makefiles read first"),
+    ("HTTP_PROXY HTTPS_PROXY ALL_PROXY FTP_PROXY NO_PROXY", "proxies: where traffic goes"),
+    ("REQUESTS_CA_BUNDLE CURL_CA_BUNDLE CURL_HOME WGETRC", "whom TLS trusts, a tool's rc file"),
+    ("CC CXX CPP LD AR CFLAGS CXXFLAGS CPPFLAGS LDFLAGS", "compilers and their flags"),
 )
+LOADER = frozenset(name for names, _ in LOADER_NAMES for name in names.split())
 
 
 def is_loader(name: str) -> bool:
@@ -64,8 +86,8 @@ def loader_table() -> str:
     lines += [f"| `{prefix}*` | {what} |" for prefix, what in LOADER_FAMILIES]
     lines.append("| `GO*FLAGS`, `GOPROXY`, `GOTOOLCHAIN`, `GOPATH`, ... | Go: flags and "
                  "what is downloaded |")
-    lines.append("| " + ", ".join(f"`{n}`" for n in sorted(LOADER))
-                 + " | shells, the JVM, glibc, programs a tool starts |")
+    lines += ["| " + ", ".join(f"`{n}`" for n in names.split()) + f" | {what} |"
+              for names, what in LOADER_NAMES]
     return "\n".join(lines) + "\n"
 GITHUB_REFUSED_PREFIXES = ("GITHUB_", "RUNNER_")
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kortix_guard.project import Project
-from kortix_guard.store.fileformat import MERGE_FAILED
+from kortix_guard.store import MERGE_FAILED
 
 HOOK_IDS = ("kortix-manifest", "kortix-scan")
 MERGE_DRIVER_NAME = "kortix-guard store"

@@ -140,12 +140,38 @@ _RUNNER_PREFIXES = ("GITHUB_", "GITLAB_", "CI_", "RUNNER_")
 
 @pytest.fixture
 def store_project(project: Path) -> Path:
-    """A project with an empty version 1 store (one shared `kgk1_` key, saved as the per-user
-    key): `key new` makes version 2 stores, version 1 stays readable and upgradable."""
-    from kortix_guard.store import v1cmds
-
-    v1cmds.create_with_new_key(project / ".kortix" / "secrets.enc.toml")
+    """A project with an empty store of the current format, wrapped to this test's own age
+    identity (made here): what `kortix-guard init` makes today."""
+    result = kg("key", "new", cwd=project)
+    assert result.code == 0, result.err
     return project
+
+
+def make_v1_store(root: Path) -> None:
+    """An empty version 1 store (one shared `kgk1_` key, saved as the per-user key), as
+    kortix-guard made before 0.2: only the tests of reading and upgrading it use one."""
+    from kortix_guard.project import Project
+    from kortix_guard.store.commands import v1
+
+    v1.create_with_new_key(Project.discover(root))
+
+
+@pytest.fixture
+def v1_store_project(project: Path) -> Path:
+    """A project with an empty version 1 store (make_v1_store)."""
+    make_v1_store(project)
+    return project
+
+
+def plant(root: Path, name: str, value: str, *, set_at: str | None = None) -> None:
+    """Seal a value into root's store as a store written before a rule existed would hold
+    it (no name check); the store is opened as this test's own user opens it."""
+    from kortix_guard.project import Project
+    from kortix_guard.secret import SecretValue
+    from kortix_guard.store import transaction
+
+    with transaction(Project.discover(root)) as draft:
+        draft.set(name, SecretValue(value), set_at=set_at)
 
 
 def assert_cannot_run(result: Result, message: str) -> None:

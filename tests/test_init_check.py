@@ -51,7 +51,7 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
     assert driver.startswith(f"sh -c '{installed_command()[0]} merge-store ")
     identity = user_config / "kortix-guard" / "identity.txt"
     assert oct(identity.stat().st_mode & 0o777) == "0o600"  # made by init: there was none
-    assert "version 2" in result.out and "created your identity" in result.err
+    assert "version 4" in result.out and "created your identity" in result.err
     assert "KORTIX_GUARD_KEY" in result.err
     workflow = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema",
                                "vendor.github-workflows", str(repo / WORKFLOW)],

@@ -139,19 +139,19 @@ def test_broken_store_names_the_recovery(store_project: Path, damage, message: s
     assert message in result.err and next_step in result.err
 
 
-def test_malformed_key_says_how_to_get_it_again(store_project: Path) -> None:
-    result = kg_proc("key", "export", cwd=store_project, env={"KORTIX_GUARD_KEY": "kgk1_short"})
+def test_malformed_key_says_how_to_get_it_again(v1_store_project: Path) -> None:
+    result = kg_proc("key", "export", cwd=v1_store_project, env={"KORTIX_GUARD_KEY": "kgk1_short"})
     assert result.code == 2
     assert "malformed key" in result.err and "`kortix-guard key import`" in result.err
 
 
-def test_init_in_a_fresh_clone_without_the_key(store_project: Path, user_config: Path) -> None:
+def test_init_in_a_fresh_clone_without_the_key(v1_store_project: Path, user_config: Path) -> None:
     from tests.store.conftest import forget_user_keys
 
-    write(store_project, {".env": "DATABASE_URL=local-value-123\n"})
-    kg("init", cwd=store_project)
+    write(v1_store_project, {".env": "DATABASE_URL=local-value-123\n"})
+    kg("init", cwd=v1_store_project)
     forget_user_keys(user_config)
-    result = kg_proc("init", cwd=store_project)
+    result = kg_proc("init", cwd=v1_store_project)
     assert result.code == 0
     assert "`kortix-guard key import`" in result.err
     assert "`kortix-guard env push --from .env`" in result.err

@@ -6,25 +6,25 @@ from pathlib import Path
 
 import click
 
-from kortix_guard._out import echo
 from kortix_guard.cli._state import State, pass_state
 from kortix_guard.cli.inject_cmd import carried_option, stale_option
 from kortix_guard.cli.prompt import pasted_key, secret_value
-from kortix_guard.inject import Allow, get
-from kortix_guard.store.commands import (
+from kortix_guard.inject import get
+from kortix_guard.store import Allow
+from kortix_guard.store.commands.edit import edit
+from kortix_guard.store.commands.env import pull, push
+from kortix_guard.store.commands.key import new_key, rotate_key
+from kortix_guard.store.commands.merge import merge
+from kortix_guard.store.commands.recipients import add, identity_new, identity_show, ls, rm
+from kortix_guard.store.commands.secrets import (
     accept_secrets,
     list_secrets,
     remove_secrets,
     reseal,
     set_secrets,
 )
-from kortix_guard.store.edit import edit
-from kortix_guard.store.envfile import pull, push
-from kortix_guard.store.keycmds import new_key, rotate_key
-from kortix_guard.store.merge import merge
-from kortix_guard.store.recipientcmds import add, ls, rm, trust, upgrade
-from kortix_guard.store.recipients import create_personal_identity, personal_recipient
-from kortix_guard.store.v1cmds import export_key, import_key
+from kortix_guard.store.commands.store import trust_cmd, upgrade
+from kortix_guard.store.commands.v1 import export_key, import_key
 
 
 @click.group()
@@ -202,19 +202,15 @@ def identity() -> None:
 
 
 @identity.command("new")
-def identity_new() -> int:
+def identity_new_cmd() -> int:
     """Create your age identity (0600) and print its public recipient (last line)."""
-    path, public = create_personal_identity()
-    echo(f"created your identity in {path} (mode 0600); share only the line below", err=True)
-    echo(public)
-    return 0
+    return identity_new()
 
 
 @identity.command("show")
-def identity_show() -> int:
+def identity_show_cmd() -> int:
     """Print your public recipient (`age1...`), never the identity itself."""
-    echo(personal_recipient().text)
-    return 0
+    return identity_show()
 
 
 @click.group()
@@ -253,12 +249,15 @@ def recipients_ls(state: State, fmt: str, as_json: bool) -> int:
 @click.argument("name")
 @click.option("--force", is_flag=True,
               help="Also remove the last recipient, or the one you opened the store with.")
+@click.option("--all", "every", is_flag=True,
+              help="Version 3 stores: also remove NAME-2, NAME-3, ... (the other keys of a "
+                   "keys file; version 4 records them as one person and removes them anyway).")
 @pass_state
-def recipients_rm(state: State, name: str, force: bool) -> int:
-    """Remove NAME: a new data key, every value re-sealed and re-wrapped to the others, and
-    every value NAME could read marked to rotate."""
+def recipients_rm(state: State, name: str, force: bool, every: bool) -> int:
+    """Remove NAME (every key of that person): a new data key, every value re-sealed and
+    re-wrapped to the others, and every value NAME could read marked to rotate."""
 
-    return rm(state.project(), name, force=force)
+    return rm(state.project(), name, force=force, every=every)
 
 
 @click.group("store")
@@ -269,20 +268,28 @@ def store_group() -> None:
 @store_group.command("upgrade")
 @pass_state
 def store_upgrade(state: State) -> int:
-    """Convert a store to version 3: from version 1 (one shared key) to recipients, wrapped to
-    you; from version 2, signed (any write does that too)."""
+    """Convert a store to version 4: from version 1 (one shared key) to recipients, wrapped to
+    you; from versions 2 and 3, a revision that every write raises (rollbacks are refused) and
+    recipients grouped by person. Teammates and CI then need kortix-guard 0.4.0."""
     return upgrade(state.project())
 
 
 @store_group.command("trust")
 @click.option("--yes", is_flag=True, help="Trust it without asking (after comparing what it shows).")
+@click.option("--list", "listing", is_flag=True,
+              help="List every record this machine keeps (clones, projects, stores, freshness).")
+@click.option("--forget", is_flag=True, help="Forget this project's record in this clone.")
 @pass_state
-def store_trust(state: State, yes: bool) -> int:
+def store_trust(state: State, yes: bool, listing: bool, forget: bool) -> int:
     """Expect this store from now on: after reviewing a re-key that does not chain, or a store
-    the team re-created or moved. Shows the store ids, generations and recipient fingerprints
-    trusted until now and the new ones, then asks."""
+    the team re-created, moved or added in a new project folder. Shows the store ids, paths,
+    generations and recipient fingerprints trusted until now and the new ones, then asks."""
+    if listing and forget:
+        raise click.UsageError("give --list or --forget, not both")
     confirm = (lambda q: click.confirm(q, default=False)) if sys.stdin.isatty() else None
-    return trust(state.project(), yes=yes, confirm=confirm)
+    project = None if listing else state.project()
+    return trust_cmd(project, yes=yes, listing=listing, forget=forget,  # type: ignore[arg-type]
+                     confirm=confirm)
 
 
 COMMANDS = [secrets, key, env, merge_store, identity, recipients, store_group]

@@ -4,29 +4,21 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
 
 from kortix_guard import errors, names
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import open_store
-from kortix_guard.store.fileformat import EntryMeta
-from kortix_guard.store.trust import STALE_HINT
+from kortix_guard.store import Allow, open_trusted
+
+__all__ = ["Allow", "Selection", "get", "report_missing", "select"]
 
 
 @dataclass(frozen=True)
 class Selection:
     values: dict[str, SecretValue]  # what to export, in manifest order
     missing: tuple[str, ...]  # required (or --only) names with no value in the store
-
-
-class Allow(NamedTuple):
-    """What a job may export despite this machine's doubts (each one an explicit flag)."""
-
-    stale: bool = False  # a store older than the one this machine opened (--allow-stale)
-    carried: bool = False  # values a merge carried from an older generation (--allow-carried)
 
 
 def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bool = False,
@@ -36,16 +28,8 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
     without exporting when `missing` is not empty."""
 
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
-    store = project.store_path(manifest)
-    display = project.display(store)
-    opened = open_store(store, display, key_file=project.key_file)
-    if opened.stale:
-        if not allow.stale:
-            raise errors.StoreError(f"{display}: {opened.stale}; nothing was exported",
-                                    hint=STALE_HINT.format(store=display)
-                                    + "; or pass --allow-stale to export it anyway")
-        echo(f"kortix-guard: warning: {display}: {opened.stale}; exporting its values anyway "
-             f"(--allow-stale)", err=True)
+    display = project.display(project.store_path(manifest))
+    opened, verdict = open_trusted(project, manifest, allow=allow, nothing="nothing was exported")
     present = opened.file.entries
     if only:
         undeclared = [n for n in only if n not in manifest.declared]
@@ -65,8 +49,7 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
                            f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
     _refuse_unsafe([n for n in wanted if n in present], manifest.guard.allow_env)
-    carried = [n for n in wanted if n in present
-               and "carried" in opened.file.meta.get(n, EntryMeta("")).marks]
+    carried = [n for n in wanted if n in verdict.carried]
     if carried and not allow.carried:
         raise errors.StoreError(
             f"{display}: {len(carried)} value(s) were carried by a merge from an older "

@@ -15,7 +15,7 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.inject import Allow, github, report_missing, select
 from kortix_guard.project import Project
-from kortix_guard.store.keys import IDENTITY_VARIABLES
+from kortix_guard.store import IDENTITY_VARIABLES
 
 
 def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),

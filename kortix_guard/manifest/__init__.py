@@ -126,6 +126,23 @@ def guard_table(data: bytes | None) -> dict:
     return guard if isinstance(guard, dict) else {}
 
 
+def base_store_path(root: Path):
+    """For `check --base`: where a base commit's own manifest puts the store (repository-
+    relative), since the head's manifest could move it anywhere. A function of (repository,
+    base revision, the head store's repository-relative path)."""
+    import posixpath
+
+    def at(repo, base: str, head_relative: str) -> str:
+        prefix = repo.prefix(root)
+        if prefix is None:
+            return head_relative
+        configured = guard_table(repo.file_at(base, prefix + "kortix.toml")).get("store")
+        if not isinstance(configured, str):
+            configured = DEFAULT_STORE
+        return posixpath.normpath(prefix + configured)
+    return at
+
+
 def load_cached(path: Path, display: str | None = None) -> Manifest:
     """`load`, remembering the verdict per manifest content in the user's cache folder (names
     are public; nothing else is kept): a commit hook then reads a small JSON file instead of

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from kortix_guard import errors
 from kortix_guard._fs import MANIFEST_NAME, confined
 from kortix_guard._out import echo
+from kortix_guard.ci import in_ci
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
@@ -28,13 +29,6 @@ class Mode(str, enum.Enum):
     HISTORY = "history"
     PUSH = "pre-push"  # the commits a push sends
     RANGE = "range"  # BASE..HEAD: the commits a pull request adds
-
-
-def in_ci() -> bool:
-    """On a CI runner: CI set (and not to false), or GitHub's or GitLab's own variable."""
-    ci = os.environ.get("CI", "").lower()
-    return ci not in ("", "0", "false") or any(os.environ.get(v)
-                                                for v in ("GITHUB_ACTIONS", "GITLAB_CI"))
 
 
 def unscanned_fails(mode: Mode) -> bool:
@@ -312,10 +306,9 @@ def _store_values(project: Project, store: Path) -> list:
     from kortix_guard.store import open_store
 
     try:
-        # Only read, to look for the values: what this machine remembers is not consulted
-        # nor changed (and a commit hook imports no pygit2).
-        opened = open_store(store, project.display(store), key_file=project.key_file,
-                            remember=False)
+        # Only opened and verified, to look for the values: what this machine remembers is
+        # not consulted nor changed (and a commit hook imports no pygit2).
+        opened = open_store(store, project.display(store), key_file=project.key_file)
     except errors.BadKey:
         return []  # no key here: the known-value layer reads only what this machine can open
     except errors.StoreError as e:

@@ -22,7 +22,7 @@ from typing import NamedTuple
 from kortix_guard.scan.detectors import Example, FileInfo
 from kortix_guard.scan.detectors.credentials import strong
 from kortix_guard.scan.model import Confidence, Hit, LazyPattern
-from kortix_guard.store import shapes
+from kortix_guard.store import PUBLIC_HEX_FIELDS, SEALED, SEALED_PREFIX
 
 
 class Effect(str, enum.Enum):
@@ -97,8 +97,8 @@ VENDOR_EXAMPLES = frozenset({
     "ghp_16C7e42F292c6912E7710c838347Ae178B4a", "sk_live_4eC39HqLyjWDarjtT1zdp7dc",
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==",
 })
-_SEALED = LazyPattern(rf"^{shapes.SEALED}$")
-_STORE_FIELD = LazyPattern(rf'(?:{"|".join(shapes.PUBLIC_HEX_FIELDS)}) = "[0-9a-f]*"|'
+_SEALED = LazyPattern(rf"^{SEALED}$")
+_STORE_FIELD = LazyPattern(rf'(?:{"|".join(PUBLIC_HEX_FIELDS)}) = "[0-9a-f]*"|'
                           r'"[A-Za-z0-9._@+-]+" = \{ recipient = .*')
 
 # --- Public by design -------------------------------------------------------------------------
@@ -285,7 +285,7 @@ RULES: list[ContextRule] = [
                 "A value sealed by kortix-guard's store (`kg1:…`): ciphertext, not a secret. "
                 "Every other line of the store file is scanned.",
                 "old-store.toml", 'API_KEY = "kg1:{alnum:60}"',
-                lambda c: bool(_SEALED.match(c.value)) or shapes.SEALED_PREFIX + c.value in c.line),
+                lambda c: bool(_SEALED.match(c.value)) or SEALED_PREFIX + c.value in c.line),
     ContextRule("store-fields", Effect.DROP,
                 "A kortix-guard store's own public fields: its ids, MAC and re-key chain (hex), "
                 "and each recipient's line (a public key, and the data key wrapped to it as an "

@@ -308,7 +308,7 @@ _PRINTABLE_RUN = re.compile(rb"[\t\x20-\x7e]{16,}")
 def _is_store(data: bytes) -> bool:
     """Whether data is a whole kortix-guard store (its shape; no key needed)."""
     from kortix_guard.errors import Error
-    from kortix_guard.store.fileformat import parse
+    from kortix_guard.store import parse
 
     try:
         parse(data.decode("utf-8"), "store", canonical=False)

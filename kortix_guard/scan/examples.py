@@ -14,7 +14,7 @@ from kortix_guard.scan.detectors import all_detectors, files
 from kortix_guard.scan.detectors.keys import _BECH32, _polymod
 from kortix_guard.scan.detectors.tokens import crc32_base62
 from kortix_guard.scan.model import Confidence
-from kortix_guard.store.crypto import Key
+from kortix_guard.store import Key
 
 _ALPHABETS = {
     "alnum": string.ascii_letters + string.digits,

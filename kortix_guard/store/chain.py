@@ -21,32 +21,40 @@ from kortix_guard.store.fileformat import StoreFile
 
 
 class Mark(NamedTuple):
-    """A trusted point of a store's chain: its generation, key id, public signing key and the
-    format version it was seen in. `chain_key` is only ever in memory (or read from a 0.2.0
-    mark): it verifies a version 2 link."""
+    """A trusted point of a store's chain: its generation, key id, public signing key, the
+    format version it was seen in and (version 4) its revision. `chain_key` is only ever in
+    memory (or read from a 0.2.0 mark): it verifies a version 2 link."""
 
     generation: int
     key_id: str
     signer: str
     version: int
     chain_key: bytes = b""
+    revision: int = 0
 
     def __repr__(self) -> str:
-        return f"Mark(generation={self.generation}, key_id={self.key_id}, version={self.version})"
+        return (f"Mark(generation={self.generation}, key_id={self.key_id}, "
+                f"version={self.version}, revision={self.revision})")
+
+    @property
+    def point(self) -> tuple[int, str, str, int, int]:
+        """Everything public a mark says (its chain key aside)."""
+        return self.generation, self.key_id, self.signer, self.version, self.revision
 
     @classmethod
     def of(cls, store: StoreFile, key: Key) -> Mark:
         """From a store opened with its key (MAC and signature verified)."""
         return cls(store.generation, store.key_id, key.signing_key().public, store.version,
-                   key.chain_key())
+                   key.chain_key(), store.revision)
 
     @classmethod
     def public(cls, store: StoreFile) -> Mark | None:
-        """From a version 3 store whose own signature verifies, without its key."""
+        """From a version 3 or 4 store whose own signature verifies, without its key."""
         if not (store.is_signed and verify_signature(store.signer, store.signed_input(),
                                                      store.signature)):
             return None
-        return cls(store.generation, store.key_id, store.signer, store.version)
+        return cls(store.generation, store.key_id, store.signer, store.version,
+                   revision=store.revision)
 
 
 OpenKey = Callable[[StoreFile], "Key | None"]  # a store's verified key, or None
@@ -142,6 +150,10 @@ def against_base(head: StoreFile, base: StoreFile, *, history: History,
                 f"the base branch: a revert of a re-key, or a stale branch")
     if head.is_signed and Mark.public(head) is None:
         return "the store's signature does not verify: changed outside kortix-guard"
+    if head.revision < base.revision:
+        return (f"revision {head.revision} is older than revision {base.revision} on the base "
+                f"branch: an older copy of the store (it would bring back values changed "
+                f"since), or a branch that needs the base merged in")
     if head.generation == base.generation:
         if head.key_id != base.key_id:
             return (f"generation {head.generation} has key id {head.key_id} here and "

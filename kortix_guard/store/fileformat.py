@@ -21,9 +21,11 @@ from kortix_guard.store import shapes
 VERSION = 1  # symmetric: one `kgk1_` key opens it
 RECIPIENTS_VERSION = 2  # the data key wrapped to recipients; generations; value ages
 SIGNED_VERSION = 3  # version 2, signed: each generation's Ed25519 key signs the file and the next link
-CURRENT = SIGNED_VERSION  # what every write of a store with recipients produces
+REVISION_VERSION = 4  # version 3 with a revision every write raises, and recipients grouped by person
+CURRENT = REVISION_VERSION  # what a new store, an upgrade and a store's every later write are
 RECIPIENTS_SINCE = "0.2.0"  # the first kortix-guard that reads version 2
 SIGNED_SINCE = "0.3.0"  # the first kortix-guard that reads version 3
+REVISION_SINCE = "0.4.0"  # the first kortix-guard that reads version 4
 HEADER = f"""\
 {shapes.STORE_MARK} names are public, values are sealed with AES-256-GCM.
 # Change it only with `kortix-guard secrets set|rm` or `env push`; see docs/store.md.
@@ -36,14 +38,27 @@ _WRAPPED_RE = re.compile(r"[A-Za-z0-9+/]+={0,2}")
 # by a merge: both shown until the value is set again.
 MARKS = ("rotate", "carried")
 MAX_STORE_BYTES = 256 * 1024 * 1024
+# The longest value a store holds: one environment variable can be no longer on Linux
+# (MAX_ARG_STRLEN, 128 KiB for NAME=value), so a longer one could never reach a process.
+MAX_VALUE_BYTES = 128 * 1024 - 1
+# The longest line of each kind a store can hold, checked before any pattern reads a line:
+# a recipient line (an 8192-bit RSA key and the data key wrapped to it fit; `recipients add`
+# refuses a larger key), and a sealed value's line (a name, the longest value sealed, its
+# time and marks).
+MAX_HEADER_LINE = 256
+MAX_RECIPIENT_LINE = 4096
+MAX_SECRET_LINE = 64 + 4 * ((12 + 16 + MAX_VALUE_BYTES + 2) // 3) + 160
 
 
 class RecipientLine(NamedTuple):
-    """One recipient of a version 2 store: its public key and the data key wrapped to it."""
+    """One recipient of a store with recipients: its public key and the data key wrapped to
+    it. Version 4 also records the person it belongs to: the keys of one keys file
+    (`recipients add bob -` gives bob, bob-2, …) are one person, removed together."""
 
     recipient: str  # `age1…` or `ssh-ed25519 AAAA…` / `ssh-rsa AAAA…` (no comment)
     added: str  # RFC 3339, UTC
     key: str  # the data key as an age file, base64 on one line
+    person: str = ""  # version 4: whose key this is (a recipient name); "" before
 
     @property
     def kind(self) -> str:
@@ -76,6 +91,7 @@ class _StoreFields(NamedTuple):
     meta: Mapping[str, EntryMeta] = MappingProxyType({})
     signer: str = ""  # version 3: this generation's Ed25519 public key (hex)
     signature: str = ""  # version 3: signer's signature over signed_input()
+    revision: int = 0  # version 4: raised by every write, so an older copy is recognisable
 
 
 class StoreFile(_StoreFields):
@@ -84,8 +100,10 @@ class StoreFile(_StoreFields):
     Version 1 has the first four fields only. Version 2 adds the key's generation, the re-key
     chain link (`previous_key_id`, `chain`), the recipients and each value's metadata.
     Version 3 adds the generation's public signing key and its signature over the file, and
-    its links are signatures (a 64-digit HMAC link is one made by version 2). The three
-    mappings are kept sorted and read-only, however they were given."""
+    its links are signatures (a 64-digit HMAC link is one made by version 2). Version 4 adds
+    the revision, which every write raises (so a copy of an older write is stale even within
+    a generation), and each recipient's person. The three mappings are kept sorted and
+    read-only, however they were given."""
 
     __slots__ = ()
 
@@ -93,12 +111,12 @@ class StoreFile(_StoreFields):
                 version: int = VERSION, generation: int = 0, previous_key_id: str = "",
                 chain: str = "", recipients: Mapping[str, RecipientLine] = {},
                 meta: Mapping[str, EntryMeta] = {}, signer: str = "",
-                signature: str = "") -> StoreFile:
+                signature: str = "", revision: int = 0) -> StoreFile:
         def frozen(mapping: Mapping) -> Mapping:
             return MappingProxyType(dict(sorted(mapping.items())))
         return super().__new__(cls, store_id, key_id, mac, frozen(entries), version, generation,
                                previous_key_id, chain, frozen(recipients), frozen(meta),
-                               signer, signature)
+                               signer, signature, revision)
 
     def replace(self, **changes) -> StoreFile:
         """A copy with some fields changed (the mappings sorted and frozen again)."""
@@ -113,6 +131,15 @@ class StoreFile(_StoreFields):
     @property
     def is_signed(self) -> bool:
         return self.version >= SIGNED_VERSION
+
+    @property
+    def has_revision(self) -> bool:
+        return self.version >= REVISION_VERSION
+
+    def person_of(self, name: str) -> str:
+        """The person a recipient belongs to (version 4 records it; before, its own name)."""
+        line = self.recipients[name]
+        return line.person or name
 
     @property
     def signed_link(self) -> bool:
@@ -130,12 +157,18 @@ class StoreFile(_StoreFields):
                 parts += [name, token]
             return parts
         parts = [f"kortix-guard store v{self.version}", self.store_id, self.key_id,
-                 str(self.generation), self.previous_key_id, self.chain]
+                 str(self.generation)]
+        if self.has_revision:
+            parts.append(str(self.revision))
+        parts += [self.previous_key_id, self.chain]
         if self.is_signed:
             parts.append(self.signer)
         parts.append(str(len(self.recipients)))
         for name, line in self.recipients.items():
-            parts += [name, line.recipient, line.added, line.key]
+            parts += [name, line.recipient, line.added]
+            if self.has_revision:
+                parts.append(line.person)
+            parts.append(line.key)
         parts.append(str(len(self.entries)))
         for name, token in self.entries.items():
             meta = self.meta[name]
@@ -153,16 +186,20 @@ class StoreFile(_StoreFields):
             lines += [f'{name} = "{token}"\n' for name, token in self.entries.items()]
             return "".join(lines).encode("ascii")
         lines = [HEADER, f"version = {self.version}\n", f'store_id = "{self.store_id}"\n',
-                 f'key_id = "{self.key_id}"\n', f"generation = {self.generation}\n",
-                 f'previous_key_id = "{self.previous_key_id}"\n', f'chain = "{self.chain}"\n']
+                 f'key_id = "{self.key_id}"\n', f"generation = {self.generation}\n"]
+        if self.has_revision:
+            lines.append(f"revision = {self.revision}\n")
+        lines += [f'previous_key_id = "{self.previous_key_id}"\n', f'chain = "{self.chain}"\n']
         if self.is_signed:
             lines.append(f'signer = "{self.signer}"\n')
         lines.append(f'mac = "{self.mac}"\n')
         if self.is_signed:
             lines.append(f'signature = "{self.signature}"\n')
         lines.append("\n[recipients]\n")
-        lines += [f'"{name}" = {{ recipient = "{r.recipient}", added = "{r.added}", '
-                  f'key = "{r.key}" }}\n' for name, r in self.recipients.items()]
+        person = ', person = "{}"' if self.has_revision else ""
+        lines += [f'"{name}" = {{ recipient = "{r.recipient}", added = "{r.added}"'
+                  f'{person.format(r.person)}, key = "{r.key}" }}\n'
+                  for name, r in self.recipients.items()]
         lines.append("\n[secrets]\n")
         for name, token in self.entries.items():
             meta = self.meta[name]
@@ -174,6 +211,22 @@ class StoreFile(_StoreFields):
                 mark = f', mark = "{meta.marks[0]}"'
             lines.append(f'{name} = {{ value = "{token}", set_at = "{meta.set_at}"{mark} }}\n')
         return "".join(lines).encode("utf-8")
+
+
+def infer_persons(recipients: Mapping[str, RecipientLine]) -> dict[str, str]:
+    """Each recipient's person: the one a version 4 line records, else (a version 2 or 3
+    line, upgraded) the name `recipients add NAME FILE` gave the first key of a keys file
+    (`bob` for `bob-2`, `bob-3`, … when `bob` is a recipient too), else its own name."""
+    persons = {}
+    for name, line in recipients.items():
+        base, dash, number = name.rpartition("-")
+        if line.person:
+            persons[name] = line.person
+        elif dash and number.isdigit() and number != "1" and base in recipients:
+            persons[name] = recipients[base].person or base
+        else:
+            persons[name] = name
+    return persons
 
 
 def new_store_id() -> str:
@@ -222,10 +275,11 @@ MERGE_RECOVERY = ("in a clone without the merge driver (git config is not cloned
 
 def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     """The store file's text (from disk, or from a commit) as a StoreFile."""
-    if "\n<<<<<<< " in "\n" + text or f"\n{MERGE_FAILED}\n" in text:
+    if conflicted(text):
         what = ("git conflict markers" if "\n<<<<<<< " in "\n" + text
                 else "the merge driver's failure line (it could not run)")
         raise StoreError(f"{display}: holds {what}", hint=MERGE_RECOVERY.format(store=display))
+    check_line_lengths(text, display)
     data = _canonical_loads(text) if canonical else None
     if data is None:
         data = _toml_loads(text, display)
@@ -234,7 +288,8 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
         raise StoreError(f"{display}: store version {version}; this kortix-guard reads "
                          f"versions {VERSION} to {CURRENT}",
                          hint="upgrade kortix-guard")
-    if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION, SIGNED_VERSION):
+    if type(version) is not int or version not in (VERSION, RECIPIENTS_VERSION, SIGNED_VERSION,
+                                                   REVISION_VERSION):
         raise StoreError(f"{display}: not a kortix-guard store (its `version` is "
                          f"{'missing' if version is None else f'not {VERSION} to {CURRENT}'})",
                          hint=restore_hint(display))
@@ -248,15 +303,45 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
     return sf
 
 
-_HEADER_LINE = re.compile(r'(version|generation) = ([0-9]{1,9})|'
+def conflicted(text: str) -> bool:
+    """Whether the text holds git's conflict markers or the merge driver's failure line."""
+    return "\n<<<<<<< " in "\n" + text or f"\n{MERGE_FAILED}\n" in text
+
+
+def check_line_lengths(text: str, display: str) -> None:
+    """Refuse a line longer than its kind allows, before any pattern or parser reads it: the
+    store is written by whoever can push, and every command reads it (a long line is never
+    one kortix-guard wrote)."""
+    limit, kind = MAX_HEADER_LINE, "a header line"
+    start, number = 0, 1
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end == -1 else end
+        if end - start > limit:
+            raise StoreError(f"{display}:{number}: a line of {end - start} characters; {kind} "
+                             f"is at most {limit}: the file was changed outside kortix-guard",
+                             hint=restore_hint(display))
+        line = text[start:min(end, start + 16)]
+        if line.startswith("[recipients]"):
+            limit, kind = MAX_RECIPIENT_LINE, "a recipient line"
+        elif line.startswith("[secrets]"):
+            limit, kind = MAX_SECRET_LINE, "a sealed value's line"
+        start, number = end + 1, number + 1
+
+
+# Each alternative and each repeated part starts with a character no neighbour can hold, so no
+# line makes these backtrack (tests/test_redos.py checks every pattern that reads a store).
+_HEADER_LINE = re.compile(r'(version|generation|revision) = ([0-9]{1,9})|'
                           r'(store_id|key_id|previous_key_id|chain|signer|mac|signature) = '
-                          r'"([0-9a-f]*)"')
-_SECRET_LINE = re.compile(r'([A-Z_][A-Z0-9_]*) = (?:"(kg1:[A-Za-z0-9_-]+)"|\{ value = '
-                          r'"(kg1:[A-Za-z0-9_-]+)", set_at = "([0-9TZ:-]+)"'
-                          r'(?:, mark = "([a-z]+)"|, marks = \[("[a-z]+"(?:, "[a-z]+")*)\])? \})')
-_RECIPIENT_LINE = re.compile(r'"([A-Za-z0-9._@+-]+)" = \{ recipient = "([a-z0-9 -]+ ?'
-                             r'[A-Za-z0-9+/=]*)", added = "([0-9TZ:-]+)", key = '
-                             r'"([A-Za-z0-9+/=]+)" \}')
+                          r'"([0-9a-f]{0,128})"')
+_SECRET_LINE = re.compile(r'([A-Z_][A-Z0-9_]{0,127}) = (?:"(kg1:[A-Za-z0-9_-]+)"|\{ value = '
+                          r'"(kg1:[A-Za-z0-9_-]+)", set_at = "([0-9TZ:-]{1,32})"'
+                          r'(?:, mark = "([a-z]{1,16})"|, marks = \[("[a-z]{1,16}"'
+                          r'(?:, "[a-z]{1,16}"){0,3})\])? \})')
+_RECIPIENT_TEXT = r'age1[02-9ac-hj-np-z]{58}|(?:ssh-ed25519|ssh-rsa) AAAA[A-Za-z0-9+/]+={0,3}'
+_RECIPIENT_LINE = re.compile(r'"([A-Za-z0-9._@+-]{1,64})" = \{ recipient = "(' + _RECIPIENT_TEXT
+                             + r')", added = "([0-9TZ:-]{1,32})"(?:, person = '
+                             r'"([A-Za-z0-9._@+-]{1,64})")?, key = "([A-Za-z0-9+/]+={0,2})" \}')
 
 
 def _toml_loads(text: str, display: str) -> dict:
@@ -298,7 +383,10 @@ def _canonical_loads(text: str) -> dict | None:
             m = _RECIPIENT_LINE.fullmatch(line)
             if m is None:
                 return None
-            table[m.group(1)] = {"recipient": m.group(2), "added": m.group(3), "key": m.group(4)}
+            line_data = {"recipient": m.group(2), "added": m.group(3), "key": m.group(5)}
+            if m.group(4) is not None:
+                line_data["person"] = m.group(4)
+            table[m.group(1)] = line_data
             continue
         m = _SECRET_LINE.fullmatch(line)
         if m is None or m.group(1) in table:
@@ -356,13 +444,19 @@ def _parse_v1(data: dict, display: str) -> StoreFile:
 
 
 def _parse_team(data: dict, display: str, version: int) -> StoreFile:
-    """Versions 2 and 3 (3 adds `signer` and `signature`, and `marks` for `mark`)."""
-    signed = version == SIGNED_VERSION
+    """Versions 2 to 4 (3 adds `signer` and `signature`, and `marks` for `mark`; 4 adds
+    `revision` and each recipient's `person`)."""
+    signed = version >= SIGNED_VERSION
+    revised = version >= REVISION_VERSION
     _unknown(data, {"version", "secrets", "recipients", "generation", "previous_key_id",
-                    "chain", *_HEX, *(("signer", "signature") if signed else ())}, display)
+                    "chain", *_HEX, *(("signer", "signature") if signed else ()),
+                    *(("revision",) if revised else ())}, display)
     generation = data.get("generation")
     if type(generation) is not int or generation < 1:
         raise _bad_entry(display, "`generation`")
+    revision = data.get("revision", 0)
+    if revised and (type(revision) is not int or revision < 1):
+        raise _bad_entry(display, "`revision`")
     _check_hex(data, {"previous_key_id": 16}, display, empty_ok=True)
     chain = data.get("chain")
     if not (isinstance(chain, str) and re.fullmatch(
@@ -373,15 +467,18 @@ def _parse_team(data: dict, display: str, version: int) -> StoreFile:
     if (data["previous_key_id"] == "") != (chain == ""):
         raise _bad_entry(display, "the re-key chain (`previous_key_id` and `chain`)")
     recipients = {}
+    fields = {"recipient", "added", "key", *(("person",) if revised else ())}
     for name, line in _table(data, "recipients", display).items():
         if not (shapes.RECIPIENT_NAME.fullmatch(name) and isinstance(line, dict)
-                and set(line) == {"recipient", "added", "key"}
+                and set(line) == fields
                 and all(isinstance(v, str) for v in line.values())
                 and shapes.is_recipient_text(line["recipient"])
                 and _TIME_RE.fullmatch(line["added"])
-                and _WRAPPED_RE.fullmatch(line["key"])):
+                and _WRAPPED_RE.fullmatch(line["key"])
+                and (not revised or shapes.RECIPIENT_NAME.fullmatch(line["person"]))):
             raise _bad_entry(display, f"the recipient line {name!r}"[:90])
-        recipients[name] = RecipientLine(line["recipient"], line["added"], line["key"])
+        recipients[name] = RecipientLine(line["recipient"], line["added"], line["key"],
+                                         line.get("person", ""))
     entries, meta = {}, {}
     mark_key = "marks" if signed else "mark"
     for name, entry in _table(data, "secrets", display).items():
@@ -399,7 +496,7 @@ def _parse_team(data: dict, display: str, version: int) -> StoreFile:
                      version=version, generation=generation,
                      previous_key_id=data["previous_key_id"], chain=chain,
                      recipients=recipients, meta=meta, signer=data.get("signer", ""),
-                     signature=data.get("signature", ""))
+                     signature=data.get("signature", ""), revision=revision)
 
 
 def _marks(given: object, signed: bool) -> tuple[str, ...] | None:

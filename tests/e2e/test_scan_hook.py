@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, git_init, write
+from tests.conftest import git, git_init, make_v1_store, write
 from tests.e2e.conftest import HookEnv, run_hook
 from tests.scan.conftest import TOKENS
 
@@ -56,7 +56,7 @@ def test_known_store_value_blocked(tmp_path: Path, pre_commit_home: HookEnv) -> 
     assert value not in result.out + result.err
 
 
-@pytest.mark.parametrize("version", [1, 3])
+@pytest.mark.parametrize("version", [1, 4])
 def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_home: HookEnv,
                                                      version: int) -> None:
     """A committed store whose names kortix.toml declares: the commit hook passes, and
@@ -68,12 +68,10 @@ def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_
 
     repo = git_init(tmp_path / "repo")
     write(repo, {"kortix.toml": MANIFEST})
-    if version == 3:
+    if version == 4:
         assert kg("key", "new", cwd=repo).code == 0
     else:
-        from kortix_guard.store import v1cmds
-
-        v1cmds.create_with_new_key(repo / ".kortix" / "secrets.enc.toml")
+        make_v1_store(repo)
     assert kg("secrets", "set", "DATABASE_URL=postgres://app:Zq8-real@db.corp.io/app",
               "OPENAI_API_KEY=-", cwd=repo, input="sk-" + "proj-" + "Q" * 48).code == 0
     store = ".kortix/secrets.enc.toml"

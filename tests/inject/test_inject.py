@@ -277,7 +277,8 @@ def test_run_never_hands_the_key_to_the_command(filled: Path, tmp_path: Path,
     run had inherited. The child's environment holds no identity variable."""
     import sys
 
-    key = kg("key", "export", cwd=filled).out.strip()
+    made = kg("recipients", "add", "ci", "--generate", cwd=filled)
+    key = made.out.strip().splitlines()[-1]  # CI's identity
     key_file = tmp_path / "ci.key"
     key_file.write_text(key + "\n")
     key_file.chmod(0o600)

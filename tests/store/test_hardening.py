@@ -12,7 +12,17 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.store.crypto import Key
-from tests.conftest import MANIFEST, assert_cannot_run, assert_no_value, git, kg, kg_proc, tomllib, write
+from tests.conftest import (
+    MANIFEST,
+    assert_cannot_run,
+    assert_no_value,
+    git,
+    kg,
+    kg_proc,
+    plant,
+    tomllib,
+    write,
+)
 from tests.store.conftest import STORE, forget_user_keys
 
 VALUE = "planted-value-before-rotation-77"
@@ -27,42 +37,42 @@ def keys_dir(config: Path) -> Path:
     return config / "kortix-guard" / "keys"
 
 
-def test_reverted_rotation_is_refused(store_project: Path, user_config: Path) -> None:
+def test_reverted_rotation_is_refused(v1_store_project: Path, user_config: Path) -> None:
     """The attack: `key export > leaked; key rotate; git commit; git revert HEAD`, then
     `secrets set` sealed new values under the leaked key and `check` said ✓."""
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
-    commit(store_project, "store")
-    leaked = kg("key", "export", cwd=store_project).out.strip()
-    old_id = tomllib.loads((store_project / STORE).read_text())["key_id"]
-    rotated = kg_proc("key", "rotate", cwd=store_project)
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=v1_store_project)
+    commit(v1_store_project, "store")
+    leaked = kg("key", "export", cwd=v1_store_project).out.strip()
+    old_id = tomllib.loads((v1_store_project / STORE).read_text())["key_id"]
+    rotated = kg_proc("key", "rotate", cwd=v1_store_project)
     assert rotated.code == 0, rotated.err
-    commit(store_project, "rotate")
+    commit(v1_store_project, "rotate")
     # The old key's material is gone from this machine; only the retirement record stays.
     names = sorted(p.name for p in keys_dir(user_config).iterdir())
     assert not any(old_id in n and n.endswith((".key", ".key.next", ".old")) for n in names)
     assert any(n.endswith(f"{old_id}.retired") for n in names)
     assert all(leaked not in p.read_text() for p in keys_dir(user_config).iterdir())
-    git("revert", "--no-edit", "HEAD", cwd=store_project)
+    git("revert", "--no-edit", "HEAD", cwd=v1_store_project)
     with_leaked = {"KORTIX_GUARD_KEY": leaked}
     for args in (["secrets", "set", "OPENAI_API_KEY=attacker"], ["key", "export"],
                  ["inject", "--format", "json"]):
-        result = kg_proc(*args, cwd=store_project, env=with_leaked)
+        result = kg_proc(*args, cwd=v1_store_project, env=with_leaked)
         assert_cannot_run(result, "re-keyed since")
         assert leaked not in result.all
     for env in (with_leaked, {}):
-        check = kg_proc("check", cwd=store_project, env=env)
+        check = kg_proc("check", cwd=v1_store_project, env=env)
         assert check.code == 1
         assert "re-keyed since" in check.out
         assert "✓ store" not in check.out
 
 
-def test_attacker_store_with_old_key_is_not_injected(store_project: Path, tmp_path: Path) -> None:
+def test_attacker_store_with_old_key_is_not_injected(v1_store_project: Path, tmp_path: Path) -> None:
     """Someone holding the leaked key writes a pre-rotation store with values of their own;
     the victim's `run` must not inject them."""
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
-    leaked = kg("key", "export", cwd=store_project).out.strip()
-    before = (store_project / STORE).read_bytes()
-    assert kg_proc("key", "rotate", cwd=store_project).code == 0
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=v1_store_project)
+    leaked = kg("key", "export", cwd=v1_store_project).out.strip()
+    before = (v1_store_project / STORE).read_bytes()
+    assert kg_proc("key", "rotate", cwd=v1_store_project).code == 0
     # The attacker restores the old store and sets a value with the leaked key elsewhere.
     elsewhere = tmp_path / "attacker"
     elsewhere.mkdir()
@@ -70,27 +80,27 @@ def test_attacker_store_with_old_key_is_not_injected(store_project: Path, tmp_pa
     assert kg_proc("secrets", "set", "DATABASE_URL=evil-value", cwd=elsewhere,
                    env={"KORTIX_GUARD_KEY": leaked,
                         "XDG_CONFIG_HOME": str(tmp_path / "attacker-config")}).code == 0
-    (store_project / STORE).write_bytes((elsewhere / STORE).read_bytes())
-    result = kg_proc("run", "--", "sh", "-c", 'echo "got:$DATABASE_URL"', cwd=store_project,
+    (v1_store_project / STORE).write_bytes((elsewhere / STORE).read_bytes())
+    result = kg_proc("run", "--", "sh", "-c", 'echo "got:$DATABASE_URL"', cwd=v1_store_project,
                      env={"KORTIX_GUARD_KEY": leaked})
     assert result.code == 2
     assert "evil-value" not in result.out
 
 
-def test_failed_rotation_leaves_no_next_key(store_project: Path, user_config: Path) -> None:
+def test_failed_rotation_leaves_no_next_key(v1_store_project: Path, user_config: Path) -> None:
     forget_user_keys(user_config)
-    result = kg_proc("key", "rotate", cwd=store_project)
+    result = kg_proc("key", "rotate", cwd=v1_store_project)
     assert result.code == 2
     assert not [p for p in keys_dir(user_config).iterdir() if p.name.endswith(".next")]
 
 
 def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
-        store_project: Path, tmp_path: Path, user_config: Path) -> None:
+        v1_store_project: Path, tmp_path: Path, user_config: Path) -> None:
     """The attack: a repository reusing another project's store id made `key import`
     overwrite that project's key. Keys are per (store id, key id) now."""
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
-    mine = kg("key", "export", cwd=store_project).out.strip()
-    store_text = (store_project / STORE).read_text()
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=v1_store_project)
+    mine = kg("key", "export", cwd=v1_store_project).out.strip()
+    store_text = (v1_store_project / STORE).read_text()
     sid = tomllib.loads(store_text)["store_id"]
     # Another repository, same store id, another key: its owner gives us its key.
     other = tmp_path / "other"
@@ -98,36 +108,44 @@ def test_import_for_a_reused_store_id_keeps_the_other_projects_key(
     git("init", "-q", cwd=other)
     write(other, {"kortix.toml": MANIFEST})
     foreign_key = Key.generate()
-    from kortix_guard.store import StoreFile, fileformat, signed
+    from kortix_guard.store import StoreFile, fileformat
+    from kortix_guard.store.core import signed
 
     sf = signed(foreign_key, StoreFile(sid, foreign_key.id, "0" * 64))
     fileformat.write(other / STORE, sf)
     imported = kg_proc("key", "import", cwd=other, input=foreign_key.text() + "\n")
     assert imported.code == 0, imported.err
     # My project still opens with my key, untouched.
-    assert kg_proc("key", "export", cwd=store_project).out.strip() == mine
+    assert kg_proc("key", "export", cwd=v1_store_project).out.strip() == mine
     assert kg_proc("key", "export", cwd=other).out.strip() == foreign_key.text()
 
 
-def test_import_of_a_retired_key_is_refused(store_project: Path) -> None:
-    leaked = kg("key", "export", cwd=store_project).out.strip()
-    before = (store_project / STORE).read_bytes()
-    assert kg_proc("key", "rotate", cwd=store_project).code == 0
-    (store_project / STORE).write_bytes(before)
-    assert_cannot_run(kg_proc("key", "import", cwd=store_project, input=leaked + "\n"),
+def test_import_of_a_retired_key_is_refused(v1_store_project: Path) -> None:
+    leaked = kg("key", "export", cwd=v1_store_project).out.strip()
+    before = (v1_store_project / STORE).read_bytes()
+    assert kg_proc("key", "rotate", cwd=v1_store_project).code == 0
+    (v1_store_project / STORE).write_bytes(before)
+    assert_cannot_run(kg_proc("key", "import", cwd=v1_store_project, input=leaked + "\n"),
                       "re-keyed since")
+
+
+def _ci_identity(root: Path) -> str:
+    """A CI identity made for the store (`recipients add ci --generate`), as CI holds it."""
+    made = kg("recipients", "add", "ci", "--generate", cwd=root)
+    assert made.code == 0, made.err
+    return made.out.strip().splitlines()[-1]
 
 
 @pytest.mark.parametrize("mode", [0o644, 0o666, 0o640])
 def test_readable_key_file_is_refused(store_project: Path, tmp_path: Path, mode: int) -> None:
-    key = kg("key", "export", cwd=store_project).out.strip()
+    identity = _ci_identity(store_project)
     path = tmp_path / "ci.key"
-    path.write_text(key + "\n")
+    path.write_text(identity + "\n")
     path.chmod(mode)
-    result = kg_proc("--key-file", str(path), "key", "export", cwd=store_project)
+    result = kg_proc("--key-file", str(path), "inject", "--check", cwd=store_project)
     assert_cannot_run(result, f"chmod 600 {path}")
-    assert key not in result.all
-    env_result = kg_proc("key", "export", cwd=store_project,
+    assert identity not in result.all
+    env_result = kg_proc("inject", "--check", cwd=store_project,
                          env={"KORTIX_GUARD_KEY_FILE": str(path)})
     assert_cannot_run(env_result, "readable by others")
 
@@ -176,11 +194,13 @@ def test_fifo_hangs_nothing(store_project: Path, tmp_path: Path) -> None:
                       "not a regular file")
     fifo.unlink()
     fifo.write_text(MANIFEST)
-    key = kg("key", "export", cwd=store_project).out.strip()
-    result = kg_proc("--key-file", "/dev/stdin", "key", "export", cwd=store_project,
-                     input=key + "\n")
+    identity = _ci_identity(store_project)
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
+    result = kg_proc("--key-file", "/dev/stdin", "inject", "--check", cwd=store_project,
+                     input=identity + "\n")
     assert result.code == 0, result.err  # a pipe the user named: `--key-file <(pass show …)`
-    assert_cannot_run(kg_proc("--key-file", "/dev/zero", "key", "export", cwd=store_project,
+    assert "secret(s) present" in result.err
+    assert_cannot_run(kg_proc("--key-file", "/dev/zero", "inject", "--check", cwd=store_project,
                               timeout=30), "not a regular file")
     assert_cannot_run(kg_proc("env", "push", "--from", "/dev/zero", cwd=store_project,
                               timeout=30), "not a regular file")
@@ -194,33 +214,33 @@ def test_inject_output_refuses_a_non_regular_path(store_project: Path, tmp_path:
     assert_no_value([VALUE], result.all)
 
 
-def test_merge_across_a_rotation_leaves_a_refused_file(store_project: Path) -> None:
+def test_merge_across_a_rotation_leaves_a_refused_file(v1_store_project: Path) -> None:
     """A teammate with the old key sets a value, then pulls a rotation: the driver must not
     leave a valid old-key store that `git add` turns into a silent revert."""
     driver = f"{shlex.quote(sys.executable)} -m kortix_guard merge-store %O %A %B"
-    git("config", "merge.kortix-guard.driver", driver, cwd=store_project)
-    write(store_project, {".gitattributes": f"{STORE} merge=kortix-guard\n"})
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
-    commit(store_project, "base")
-    main = git("rev-parse", "--abbrev-ref", "HEAD", cwd=store_project).strip()
-    git("checkout", "-qb", "teammate", cwd=store_project)
-    kg("secrets", "set", "OPENAI_API_KEY=teammate-value", cwd=store_project)
-    commit(store_project, "teammate sets a value")
-    git("checkout", "-q", main, cwd=store_project)
-    old_key = kg("key", "export", cwd=store_project).out.strip()
-    assert kg_proc("key", "rotate", cwd=store_project).code == 0
-    commit(store_project, "rotate")
+    git("config", "merge.kortix-guard.driver", driver, cwd=v1_store_project)
+    write(v1_store_project, {".gitattributes": f"{STORE} merge=kortix-guard\n"})
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=v1_store_project)
+    commit(v1_store_project, "base")
+    main = git("rev-parse", "--abbrev-ref", "HEAD", cwd=v1_store_project).strip()
+    git("checkout", "-qb", "teammate", cwd=v1_store_project)
+    kg("secrets", "set", "OPENAI_API_KEY=teammate-value", cwd=v1_store_project)
+    commit(v1_store_project, "teammate sets a value")
+    git("checkout", "-q", main, cwd=v1_store_project)
+    old_key = kg("key", "export", cwd=v1_store_project).out.strip()
+    assert kg_proc("key", "rotate", cwd=v1_store_project).code == 0
+    commit(v1_store_project, "rotate")
     # The teammate's machine holds only the old key, and never retired it.
-    git("checkout", "-q", "teammate", cwd=store_project)
-    merge = subprocess.run(["git", "merge", "--no-edit", main], cwd=store_project,
+    git("checkout", "-q", "teammate", cwd=v1_store_project)
+    merge = subprocess.run(["git", "merge", "--no-edit", main], cwd=v1_store_project,
                            capture_output=True, text=True,
                            env={**os.environ, "KORTIX_GUARD_KEY": old_key,
-                                "XDG_CONFIG_HOME": str(store_project.parent / "teammate")})
+                                "XDG_CONFIG_HOME": str(v1_store_project.parent / "teammate")})
     assert merge.returncode != 0
     assert "set again" in merge.stderr + merge.stdout
     assert old_key not in merge.stderr + merge.stdout
-    assert (store_project / STORE).read_text().startswith("<<<<<<< ")
-    assert_cannot_run(kg_proc("secrets", "ls", cwd=store_project), "conflict markers")
+    assert (v1_store_project / STORE).read_text().startswith("<<<<<<< ")
+    assert_cannot_run(kg_proc("secrets", "ls", cwd=v1_store_project), "conflict markers")
 
 
 TOKEN = "gh" + "p_" + "Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz0Xc2V"
@@ -245,8 +265,8 @@ def _canonical_breaks():
         "crlf": lambda t: t.replace("\n", "\r\n"),
         "reordered": reorder,
         "quoted-key": lambda t: t.replace("DATABASE_URL =", '"DATABASE_URL" ='),
-        "version-float": lambda t: t.replace("version = 1\n", "version = 1.0\n"),
-        "version-bool": lambda t: t.replace("version = 1\n", "version = true\n"),
+        "version-float": lambda t: t.replace("version = 4\n", "version = 4.0\n"),
+        "version-bool": lambda t: t.replace("version = 4\n", "version = true\n"),
     }
 
 
@@ -278,7 +298,11 @@ def test_reseal_rewrites_a_hand_merged_store_canonical(store_project: Path) -> N
     canonical = path.read_bytes()
     path.write_bytes(canonical.replace(b"\n", b"\r\n"))
     assert kg_proc("secrets", "reseal", "--yes", cwd=store_project).code == 0
-    assert path.read_bytes() == canonical
+    # The same store, canonical again (every command reads it), at the next revision (a
+    # reseal is a write).
+    before, after = tomllib.loads(canonical.decode()), tomllib.loads(path.read_text())
+    assert b"\r" not in path.read_bytes() and after["secrets"] == before["secrets"]
+    assert after["revision"] == before["revision"] + 1
     assert kg_proc("secrets", "ls", cwd=store_project).code == 0
 
 
@@ -375,41 +399,48 @@ def test_names_that_change_loading_are_refused_everywhere(store_project: Path, n
     write(store_project, {"in.env": f"{name}=/tmp/evil.sh\n"})
     assert kg_proc("env", "push", "--from", "in.env", cwd=store_project).code == 1
     # A store that already holds one (written before this rule): inject refuses it.
-    from kortix_guard.secret import SecretValue
-    from kortix_guard.store import transaction
-
-    with transaction(store_project / STORE) as draft:
-        draft.set(name, SecretValue("/tmp/evil.sh"))
+    plant(store_project, name, "/tmp/evil.sh")
     exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)
     assert_cannot_run(exported, "never exported")
     assert "/tmp/evil.sh" not in exported.out
 
 
-# One per family the second review found passing (and a few more of each family).
+# One per family the second and third reviews found passing (and a few more of each family).
 LOADER_FAMILIES = ["PYTHONWARNINGS", "BROWSER", "GIT_PROXY_COMMAND", "GIT_TEMPLATE_DIR",
                    "JDK_JAVA_OPTIONS", "DOTNET_STARTUP_HOOKS", "GCONV_PATH", "PIP_INDEX_URL",
                    "NPM_CONFIG_REGISTRY", "GOFLAGS", "RUSTC_WRAPPER", "CARGO_HOME", "EDITOR",
                    "PAGER", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "LD_AUDIT", "PERL5OPT",
-                   "RUBYOPT", "NODE_PATH", "YARN_RC_FILENAME", "BUNDLE_GEMFILE", "GOPROXY"]
+                   "RUBYOPT", "NODE_PATH", "YARN_RC_FILENAME", "BUNDLE_GEMFILE", "GOPROXY",
+                   # the third review: a config folder, tar's exec, package managers, TLS
+                   "XDG_CONFIG_HOME", "TAR_OPTIONS", "MAKEFLAGS", "MAKEFILES", "UV_INDEX_URL",
+                   "POETRY_REPOSITORIES_EVIL_URL", "PDM_PYPI_URL", "PIPENV_PYPI_MIRROR",
+                   "BUN_CONFIG_REGISTRY", "PNPM_HOME", "DENO_DIR", "CONDA_PKGS_DIRS",
+                   "SOPS_AGE_KEY_CMD", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY",
+                   "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "CURL_HOME",
+                   "WGETRC", "CC", "CXX", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "LDFLAGS",
+                   "RUSTFLAGS"]
 
 
 @pytest.mark.parametrize("name", LOADER_FAMILIES)
 def test_every_loader_family_is_refused(store_project: Path, name: str) -> None:
-    """The deny list was names: each of these passed the manifest check and inject."""
+    """The deny list was names: each of these passed the manifest check, `secrets set` and
+    inject. Refused at `secrets set` and in the manifest; a store that holds one (written
+    before the rule) is never exported."""
+    refused = kg_proc("secrets", "set", f"{name}=-", cwd=store_project, input="/tmp/evil.sh")
+    assert refused.code == 1 and "KG123" in refused.err and "0/1 set" in refused.out
+    plant(store_project, name, "/tmp/evil.sh")
+    exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)
+    assert_cannot_run(exported, "never exported")
+    assert "/tmp/evil.sh" not in exported.out
     write(store_project, {"kortix.toml": MANIFEST.replace('optional = [', f'optional = ["{name}", ')})
     checked = kg("manifest", "check", cwd=store_project)
     assert checked.code == 1 and "KG123" in checked.out and "allow_env" in checked.out
-    from kortix_guard.secret import SecretValue
-    from kortix_guard.store import transaction
-
-    with transaction(store_project / STORE) as draft:
-        draft.set(name, SecretValue("/tmp/evil.sh"))
-    exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)
-    assert exported.code == 2 and "/tmp/evil.sh" not in exported.out
 
 
 @pytest.mark.parametrize("name", ["GOOGLE_API_KEY", "GITHUB_APP_ID_X", "PIPELINE_TOKEN",
-                                  "RUSSIAN_API", "GOLD_API_KEY", "LDAP_PASSWORD", "EDITOR_TOKEN"])
+                                  "RUSSIAN_API", "GOLD_API_KEY", "LDAP_PASSWORD", "EDITOR_TOKEN",
+                                  "FEATURE_FLAGS", "CCTV_TOKEN", "HTTP_TIMEOUT", "UVICORN_HOST",
+                                  "BUNNY_API_KEY", "SSL_PASSPHRASE", "CURLY_TOKEN", "TARGET_ENV"])
 def test_ordinary_names_beside_the_families_pass(project: Path, name: str) -> None:
     write(project, {"kortix.toml": MANIFEST.replace('optional = [', f'optional = ["{name}", ')})
     assert "KG123" not in kg("manifest", "check", cwd=project).out

@@ -1,4 +1,5 @@
-"""The key's life: export to CI, a teammate's import, rotation, lookup order."""
+"""The key's life: a version 1 store's export to CI, a teammate's import and rotation; the
+lookup order of key sources (the current format's identities)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,57 +13,67 @@ from tests.store.conftest import STORE
 VALUE = "planted-rotating-value-42"
 
 
-def test_export_then_teammate_imports(store_project: Path, tmp_path: Path,
+def test_export_then_teammate_imports(v1_store_project: Path, tmp_path: Path,
                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=store_project)
-    export = kg("key", "export", cwd=store_project)
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", cwd=v1_store_project)
+    export = kg("key", "export", cwd=v1_store_project)
     assert export.code == 0
     assert "anyone holding it reads every value" in export.err
     key_text = export.out.strip()
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "teammate"))
-    assert kg_proc("key", "export", cwd=store_project).code == 2  # the teammate has no key yet
-    imported = kg_proc("key", "import", cwd=store_project, input=key_text + "\n")
+    assert kg_proc("key", "export", cwd=v1_store_project).code == 2  # the teammate has no key yet
+    imported = kg_proc("key", "import", cwd=v1_store_project, input=key_text + "\n")
     assert imported.code == 0, imported.err
     assert key_text not in imported.all
-    assert kg_proc("secrets", "set", "OPENAI_API_KEY=x", cwd=store_project).code == 0
-    wrong = kg_proc("key", "import", cwd=store_project, input=Key.generate().text())
+    assert kg_proc("secrets", "set", "OPENAI_API_KEY=x", cwd=v1_store_project).code == 0
+    wrong = kg_proc("key", "import", cwd=v1_store_project, input=Key.generate().text())
     assert (wrong.code, "wrong key" in wrong.err) == (2, True)
 
 
-def test_rotate(store_project: Path) -> None:
-    kg("secrets", "set", f"DATABASE_URL={VALUE}", "OPENAI_API_KEY=second", cwd=store_project)
-    old_key = kg("key", "export", cwd=store_project).out.strip()
-    result = kg_proc("key", "rotate", cwd=store_project)
+def test_rotate(v1_store_project: Path) -> None:
+    kg("secrets", "set", f"DATABASE_URL={VALUE}", "OPENAI_API_KEY=second", cwd=v1_store_project)
+    old_key = kg("key", "export", cwd=v1_store_project).out.strip()
+    result = kg_proc("key", "rotate", cwd=v1_store_project)
     assert result.code == 0, result.err
     assert "update CI" in result.err
     assert VALUE not in result.all
-    new_key = kg("key", "export", cwd=store_project).out.strip()
+    new_key = kg("key", "export", cwd=v1_store_project).out.strip()
     assert new_key != old_key
-    stale = kg_proc("key", "export", cwd=store_project, env={"KORTIX_GUARD_KEY": old_key})
+    stale = kg_proc("key", "export", cwd=v1_store_project, env={"KORTIX_GUARD_KEY": old_key})
     assert (stale.code, "wrong key" in stale.err) == (2, True)
     from kortix_guard.store import open_store
 
-    values = {n: v.reveal() for n, v in open_store(store_project / STORE).values().items()}
+    values = {n: v.reveal() for n, v in open_store(v1_store_project / STORE).values().items()}
     assert values == {"DATABASE_URL": VALUE, "OPENAI_API_KEY": "second"}  # kortix-guard: allow
 
 
 def test_lookup_order(store_project: Path, tmp_path: Path) -> None:
-    real = kg("key", "export", cwd=store_project).out.strip()
-    other = Key.generate().text()
-    key_file = tmp_path / "k"
+    def identity(name: str) -> str:
+        made = kg("recipients", "add", name, "--generate", cwd=store_project)
+        assert made.code == 0, made.err
+        return made.out.strip().splitlines()[-1]
+
+    real = identity("ci")
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input="x-value").code == 0
+    other = kg("identity", "new", cwd=tmp_path, env={"XDG_CONFIG_HOME": str(tmp_path / "o")})
+    other_identity = (tmp_path / "o" / "kortix-guard" / "identity.txt").read_text()
+    assert other.code == 0
+    key_file, bad_file = tmp_path / "k", tmp_path / "bad"
     key_file.write_text(real)
-    bad_file = tmp_path / "bad"
-    bad_file.write_text(other)
+    bad_file.write_text(other_identity)
     key_file.chmod(0o600)
     bad_file.chmod(0o600)
-    # --key-file wins over KORTIX_GUARD_KEY, which wins over KORTIX_GUARD_KEY_FILE and the user key.
-    assert kg_proc("--key-file", str(key_file), "key", "export", cwd=store_project,
-                   env={"KORTIX_GUARD_KEY": other}).code == 0
-    assert kg_proc("key", "export", cwd=store_project, env={"KORTIX_GUARD_KEY": other}).code == 2
-    assert kg_proc("key", "export", cwd=store_project,
+    check = ("inject", "--check")
+    # --key-file wins over KORTIX_GUARD_KEY, which wins over KORTIX_GUARD_KEY_FILE and your
+    # own identity; an explicit one that is not a recipient is an error, never a fallback.
+    assert kg_proc("--key-file", str(key_file), *check, cwd=store_project,
+                   env={"KORTIX_GUARD_KEY": other_identity}).code == 0
+    wrong = kg_proc(*check, cwd=store_project, env={"KORTIX_GUARD_KEY": other_identity})
+    assert wrong.code == 2 and "is not a recipient" in wrong.err
+    assert kg_proc(*check, cwd=store_project,
                    env={"KORTIX_GUARD_KEY": real, "KORTIX_GUARD_KEY_FILE": str(bad_file)}).code == 0
-    assert kg_proc("key", "export", cwd=store_project,
-                   env={"KORTIX_GUARD_KEY_FILE": str(bad_file)}).code == 2
+    wrong = kg_proc(*check, cwd=store_project, env={"KORTIX_GUARD_KEY_FILE": str(bad_file)})
+    assert wrong.code == 2 and "is not a recipient" in wrong.err
 
 
 def test_key_is_never_a_command_line_value(store_project: Path) -> None:

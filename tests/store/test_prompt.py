@@ -94,11 +94,11 @@ def test_a_multi_line_paste_is_refused_and_nothing_is_left_for_the_shell(
     assert values(store_project) == {}
 
 
-def test_key_import_prompts_without_echo(store_project: Path) -> None:
+def test_key_import_prompts_without_echo(v1_store_project: Path) -> None:
     from tests.conftest import kg
 
-    key = kg("key", "export", cwd=store_project).out.strip()
-    pid, fd = _spawn(store_project, "key", "import")
+    key = kg("key", "export", cwd=v1_store_project).out.strip()
+    pid, fd = _spawn(v1_store_project, "key", "import")
     before = _read_until(fd, b"(not shown): ")
     assert b"Paste the key" in before
     os.write(fd, key.encode() + b"\n")

@@ -27,7 +27,7 @@ def test_key_new_makes_your_identity_and_a_version_2_store(project: Path,
     result = kg("key", "new", cwd=project)
     assert result.code == 0, result.err
     data = tomllib.loads((project / STORE).read_text())
-    assert data["version"] == 3 and len(data["recipients"]) == 1
+    assert data["version"] == 4 and len(data["recipients"]) == 1 and data["revision"] == 1
     identity = user_config / "kortix-guard" / "identity.txt"
     assert stat.S_IMODE(identity.stat().st_mode) == 0o600
     secret = identity.read_text().strip().splitlines()[-1]
@@ -48,9 +48,9 @@ def test_set_ls_rm_round_trip(store_project: Path) -> None:
     assert values(store_project) == {"DATABASE_URL": PLANTED[0], "OPENAI_API_KEY": PLANTED[1]}
     ls = kg("secrets", "ls", cwd=store_project)
     assert ls.out.splitlines() == [
-        "NAME            STATUS     SPEC",
-        "DATABASE_URL    ● set      required",
-        "OPENAI_API_KEY  ● set      optional",
+        "NAME            STATUS     SPEC        AGE",
+        "DATABASE_URL    ● set      required    now",
+        "OPENAI_API_KEY  ● set      optional    now",
         "2 set · 1 required · 1 optional",
     ]
     rm = kg("secrets", "rm", "OPENAI_API_KEY", cwd=store_project)
@@ -130,8 +130,9 @@ def test_rewrite_keeps_unchanged_lines(store_project: Path) -> None:
     after = (store_project / STORE).read_text().splitlines()
     added = [line for line in after if line not in before]
     removed = [line for line in before if line not in after]
-    assert [line.split(" ")[0] for line in added] == ["mac", "B_TWO"]
-    assert [line.split(" ")[0] for line in removed] == ["mac"]
+    # The header's revision, MAC and signature, and the one new line: a diff that reads well.
+    assert [line.split(" ")[0] for line in added] == ["revision", "mac", "signature", "B_TWO"]
+    assert [line.split(" ")[0] for line in removed] == ["revision", "mac", "signature"]
     names = [line.split(" ")[0] for line in after[after.index("[secrets]") + 1:]]
     assert names == sorted(names)
 
@@ -177,7 +178,7 @@ def test_env_push_leaves_unchanged_values_byte_for_byte(store_project: Path) -> 
     assert kg("env", "push", "--from", ".env", cwd=store_project).code == 0
     changed = [line.split(" ")[0] for line in (store_project / STORE).read_text().splitlines()
                if line.encode() + b"\n" not in before]
-    assert changed == ["mac", "B_TWO"]
+    assert changed == ["revision", "mac", "signature", "B_TWO"]
 
 
 def test_env_push_writes_nothing_when_a_name_is_bad(store_project: Path) -> None:

@@ -23,6 +23,7 @@ from tests.conftest import (
     git_init,
     kg,
     kg_proc,
+    make_v1_store,
     write,
 )
 from tests.store.conftest import STORE
@@ -72,7 +73,7 @@ def team(tmp_path: Path) -> dict:
     write(root, {"kortix.toml": MANIFEST})
     result = kg("init", cwd=root, env=alice.env)
     assert result.code == 0, result.err
-    assert "version 2" in result.out
+    assert "version 4" in result.out
     assert kg("recipients", "add", "bob", bob.recipient, cwd=root, env=alice.env).code == 0
     ci = kg("recipients", "add", "ci", "--generate", cwd=root, env=alice.env)
     assert ci.code == 0, ci.err
@@ -186,7 +187,7 @@ def test_tampered_recipient_lines_are_refused(team: dict, tamper: str) -> None:
         _, public = recipients.generate()
         wrapped = recipients.wrap(Key.generate().material(), recipients.parse_recipient(public))
         line = (f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", '
-                f'key = "{wrapped}" }}\n')
+                f'person = "mallory", key = "{wrapped}" }}\n')
         text = text.replace("\n[secrets]", line + "\n[secrets]")
     elif tamper == "changed-added":
         added = data["recipients"]["bob"]["added"]
@@ -207,7 +208,8 @@ def forge_rekey(root: Path) -> None:
     """What someone with write access but without the data key can do: a new key, wrapped to
     the same (public) recipients, their own value, a valid MAC, a made-up chain link."""
     from kortix_guard.secret import SecretValue
-    from kortix_guard.store import fileformat, recipients, signed
+    from kortix_guard.store import fileformat, recipients
+    from kortix_guard.store.core import signed
     from kortix_guard.store.crypto import Key
 
     old = fileformat.read(root / STORE)
@@ -346,7 +348,7 @@ def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict,
 
 
 @pytest.mark.parametrize(("branch_change", "why"), [
-    ("rotate", "does not chain from generation 2"),  # Alice's mark refuses the fork
+    ("rotate", "neither side's key chains from the other's"),  # both made a generation 2
     ("add-carol", "never carried across a re-key"),
     ("rotate-older", "neither side's key chains from the other's"),
 ])
@@ -395,9 +397,7 @@ def test_ci_opens_with_an_age_identity_in_the_environment(team: dict) -> None:
 
 def test_upgrade_from_version_1(project: Path, tmp_path: Path) -> None:
     alice_env = {"XDG_CONFIG_HOME": str(tmp_path / "config")}
-    from kortix_guard.store.v1cmds import create_with_new_key
-
-    create_with_new_key(project / STORE)  # a store made by kortix-guard 0.1 (version 1)
+    make_v1_store(project)  # a store made by kortix-guard 0.1 (version 1)
     assert store(project)["version"] == 1
     kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"])
     old_key = kg("key", "export", cwd=project).out.strip()
@@ -409,7 +409,7 @@ def test_upgrade_from_version_1(project: Path, tmp_path: Path) -> None:
     assert result.code == 0, result.err
     assert "teammates need kortix-guard" in result.err and "no longer opens it" in result.err
     data = store(project)
-    assert data["version"] == 3 and data["generation"] == 1 and data["chain"]
+    assert data["version"] == 4 and data["generation"] == 1 and data["chain"]
     assert injected(project, alice_env)[0] == 0
     wrong = kg("inject", "--format", "dotenv", cwd=project,
                env={**alice_env, "KORTIX_GUARD_KEY": old_key})
@@ -465,7 +465,7 @@ def test_max_age_days_warns_about_old_values(team: dict, monkeypatch: pytest.Mon
     root, alice = team["root"], team["alice"]
     for name, value in alice.env.items():
         monkeypatch.setenv(name, value)
-    with transaction(Project.discover(root).store_path()) as draft:
+    with transaction(Project.discover(root)) as draft:
         draft.set("DATABASE_URL", SecretValue("postgres://old"), set_at="2025-01-01T00:00:00Z")
     write(root, {"kortix.toml": MANIFEST + "\n[guard]\nmax_age_days = 90\n"})
     checked = kg("check", cwd=root, env=alice.env)
@@ -529,11 +529,10 @@ def test_a_wrapped_key_that_does_not_open_for_its_recipient_is_named(team: dict)
     data = store(root)
     mine, ci = data["recipients"]["alice@example.com"]["key"], data["recipients"]["ci"]["key"]
     path.write_text(path.read_text().replace(mine, ci, 1))
-    result = kg("secrets", "ls", cwd=root, env=team["alice"].env)
-    assert result.code == 0  # names need no key
-    result = kg("inject", "--format", "dotenv", cwd=root, env=team["alice"].env)
-    assert_cannot_run(result, "the key wrapped to recipient alice@example.com does not open")
-    assert "git checkout --" in result.err
+    for args in (["secrets", "ls"], ["inject", "--format", "dotenv"]):  # ls verifies too
+        result = kg(*args, cwd=root, env=team["alice"].env)
+        assert_cannot_run(result, "the key wrapped to recipient alice@example.com does not open")
+        assert "git checkout --" in result.err
 
 
 def test_reseal_lists_a_recipient_line_added_by_hand(team: dict) -> None:
@@ -546,7 +545,8 @@ def test_reseal_lists_a_recipient_line_added_by_hand(team: dict) -> None:
     _, public = recipients.generate()
     wrapped = recipients.wrap(Key.generate().material(), recipients.parse_recipient(public))
     path = root / STORE
-    line = f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", key = "{wrapped}" }}\n'
+    line = (f'"mallory" = {{ recipient = "{public}", added = "2026-01-01T00:00:00Z", '
+            f'person = "mallory", key = "{wrapped}" }}\n')
     path.write_text(path.read_text().replace("\n[secrets]", line + "\n[secrets]"))
     result = kg("secrets", "reseal", cwd=root, env=team["alice"].env)
     assert result.code == 1 and "recipient mallory" in result.err
@@ -556,17 +556,15 @@ def test_reseal_lists_a_recipient_line_added_by_hand(team: dict) -> None:
 def test_recipients_add_converts_a_version_1_store_and_keeps_you(project: Path,
                                                                   tmp_path: Path) -> None:
     me = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "USER": "dev"}
-    from kortix_guard.store.v1cmds import create_with_new_key
-
     os.environ["XDG_CONFIG_HOME"] = me["XDG_CONFIG_HOME"]  # the key saved where `me` looks
-    create_with_new_key(project / STORE)
+    make_v1_store(project)
     kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"], env=me)
     kg("identity", "new", cwd=project, env=me)
     added = kg("recipients", "add", "ci", "--generate", cwd=project, env=me)
     assert added.code == 0, added.err
     assert "upgraded" in added.err and "no longer opens it" in added.err
     data = store(project)
-    assert data["version"] == 3
+    assert data["version"] == 4
     assert set(data["recipients"]) == {"ci", "dev@example.com"}  # you, by git's user.email
     ci = {"KORTIX_GUARD_KEY": added.out.split()[-1], "XDG_CONFIG_HOME": str(tmp_path / "ci")}
     for env in (me, ci):
@@ -604,6 +602,7 @@ def test_a_store_replaced_by_a_new_store_id_is_refused(team: dict, tmp_path: Pat
     """Someone without the data key writes a brand-new store (new store id) wrapped to the
     same public recipients: trust on first use must not accept it where this machine opened
     the old one, and the pull request check names the changed store id."""
+    from kortix_guard.project import Project
     from kortix_guard.store import create, recipients
     from kortix_guard.store.crypto import Key
 
@@ -611,7 +610,7 @@ def test_a_store_replaced_by_a_new_store_id_is_refused(team: dict, tmp_path: Pat
     git("checkout", "-qb", "replaced", cwd=root)
     old = store(root)
     (root / STORE).unlink()
-    create(root / STORE, Key.generate(), recipients={
+    create(Project.discover(root), Key.generate(), recipients={
         n: recipients.Recipient.stored(r["recipient"]) for n, r in old["recipients"].items()})
     git("commit", "-qam", "replace", cwd=root)
     result = kg("inject", "--format", "dotenv", cwd=root, env=alice.env)

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pyrage")
 
-from tests.conftest import MANIFEST, git, kg, write
+from tests.conftest import MANIFEST, git, kg, make_v1_store, write
 from tests.store.conftest import STORE
 from tests.store.test_team_keys import VALUES, age_person, forge_rekey, injected
 from tests.store.test_team_keys import team as team
@@ -24,7 +24,8 @@ def _forge_at(root: Path, path: str) -> None:
     """What a writer without any key can do: a brand-new store (a new store id), its own
     data key wrapped to the team's public recipients, holding their own value, at path."""
     from kortix_guard.secret import SecretValue
-    from kortix_guard.store import fileformat, recipients, signed
+    from kortix_guard.store import fileformat, recipients
+    from kortix_guard.store.core import signed
     from kortix_guard.store.crypto import Key
 
     current = fileformat.read(root / STORE)
@@ -155,12 +156,16 @@ def test_a_mark_holds_nothing_that_signs(team: dict, monkeypatch: pytest.MonkeyP
     a 0.2.0 mark's chain key no longer forges a link from a version 3 store."""
     import hmac as _hmac
 
-    from kortix_guard.store import fileformat, signed
+    from kortix_guard.store import fileformat
+    from kortix_guard.store.core import signed
     from kortix_guard.store.crypto import Key, chain_link
 
     root, alice = team["root"], team["alice"]
-    marks = list((team["alice"].config / "kortix-guard" / "stores").glob("*.mark"))
-    assert marks and all(m.read_text().startswith("v3 ") for m in marks)
+    records = [json.loads(p.read_text())
+               for p in (alice.config / "kortix-guard" / "trust").glob("*.json")]
+    marks = [mark for record in records for mark in record.get("marks", {}).values()]
+    assert marks and all(set(mark) == {"generation", "key_id", "signer", "version", "revision"}
+                         for mark in marks)
     current = fileformat.read(root / STORE)
     # The strongest a mark reader could have had: the old chain key (derived from the data
     # key, as 0.2.0 stored it). It makes a version 2 link, which a version 3 store refuses.
@@ -229,12 +234,12 @@ def test_a_version_1_store_after_version_3_is_refused(project: Path, tmp_path: P
     his machine opened version 3 since, which retired it: refused, before and without
     --allow-stale, the values never exported."""
     from kortix_guard.secret import SecretValue
-    from kortix_guard.store import StoreFile, fileformat, signed
+    from kortix_guard.store import StoreFile, fileformat
+    from kortix_guard.store.core import signed
     from kortix_guard.store.crypto import Key
-    from kortix_guard.store.v1cmds import create_with_new_key
 
     alice, bob = age_person(tmp_path, "alice"), age_person(tmp_path, "bob")
-    create_with_new_key(project / STORE)  # the version 1 store, its key in this config
+    make_v1_store(project)  # the version 1 store, its key in this config
     kg("secrets", "set", "DATABASE_URL=-", cwd=project, input=VALUES["DATABASE_URL"])
     old_key = kg("key", "export", cwd=project).out.strip()
     for person in (alice, bob):

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from kortix_guard.scan.model import ENV_EXAMPLE_SUFFIXES, Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import shapes
+from kortix_guard.store import STORE_MARK
 
 H, M, L = Confidence.HIGH, Confidence.MEDIUM, Confidence.LOW
 
@@ -69,7 +69,7 @@ _LOCK_MARKERS = (b"lockfileVersion", b"yarn lockfile", b"__metadata:", b"@genera
 _EXAMPLE_KINDS = "|".join(suffix[1:] for suffix in ENV_EXAMPLE_SUFFIXES)
 _EXAMPLE_ENV = LazyPattern(rf"(?i)^(?:\.env(?:\.[\w-]+)*\.(?:{_EXAMPLE_KINDS})"
                           r"|(?:example|sample|template)\.env|env\.(?:example|sample|template))$")
-_STORE_MARK = shapes.STORE_MARK.encode()
+_STORE_MARK = STORE_MARK.encode()
 _DEV_CONFIG = LazyPattern(r"(?i)(?:^|/)(?:(?:docker-)?compose[\w.-]*\.ya?ml|\.devcontainer/.*"
                          r"|devcontainer\.json)$")
 

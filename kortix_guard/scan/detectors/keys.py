@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kortix_guard.scan.detectors import Example, H, regex_detector
 from kortix_guard.scan.model import LazyPattern
-from kortix_guard.store.crypto import is_key_text
+from kortix_guard.store import is_key_text
 
 E = Example
 _KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")

@@ -14,8 +14,10 @@ from kortix_guard.git import GitError, Repo
 from kortix_guard.project import Project
 from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import fileformat, transaction
+from kortix_guard.store import fileformat
+from kortix_guard.store.core import Allow, missing_store_hint, open_trusted, tracked, transaction
 from kortix_guard.store.fileformat import parse_time
+from kortix_guard.store.keys import Keyring
 
 STDIN = "-"
 
@@ -38,7 +40,6 @@ def name_errors(name: str, allow: frozenset[str] = frozenset()) -> list[str]:
 def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO,
                 prompt: Callable[[str], str] | None, allow_empty: bool = False) -> int:
     manifest = project.load_manifest()
-    store = project.store_path(manifest)
     values: dict[str, SecretValue] = {}
     failed: list[tuple[str, str]] = []
     used_stdin = on_command_line = False
@@ -81,7 +82,7 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
                    "prefer NAME=- (stdin) or NAME alone (a prompt)", err=True)
     outcome: dict[str, str] = {}
     if values:
-        with transaction(store, project.display(store), key_file=project.key_file) as draft:
+        with transaction(project, manifest) as draft:
             for name, value in values.items():
                 outcome[name] = draft.set(name, value)
     for name in values:
@@ -98,9 +99,8 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
 
 def accept_secrets(project: Project, accepted: Sequence[str]) -> int:
     """`secrets accept NAME...`: a current holder vouches for carried values."""
-    store = project.store_path()
-    display = project.display(store)
-    with transaction(store, display, key_file=project.key_file) as draft:
+    display = project.display(project.store_path())
+    with transaction(project) as draft:
         unknown = [n for n in accepted if n not in draft.entries]
         if unknown:
             raise errors.InputError(f"{display} holds no {', '.join(map(names.shown, unknown))}",
@@ -119,8 +119,7 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
     its mark (to rotate, carried by a merge)."""
 
     manifest = project.load_manifest()
-    store = project.store_path(manifest)
-    sf = fileformat.read(store, project.display(store)) if store.exists() else None
+    sf = _listed_store(project, manifest)
     present = set(sf.entries) if sf else set()
     meta = sf.meta if sf else {}
     undeclared = sorted(present - set(manifest.declared))
@@ -150,6 +149,28 @@ def list_secrets(project: Project, *, as_json: bool = False, strict: bool = Fals
         echo(f"warning: {len(missing)} required secret(s) missing: {', '.join(missing)}; "
                    f"set them with `kortix-guard secrets set NAME=-`", err=True)
     return errors.PROBLEMS if strict and missing else errors.CLEAN
+
+
+def _listed_store(project: Project, manifest) -> fileformat.StoreFile | None:
+    """The store `secrets ls` lists: verified when a key here opens it (a tampered or
+    refused store fails as it does for `inject`); its names as the file says them, with a
+    note, when no key is at hand; None when there is none yet (a tracked store that is
+    missing is an error, as everywhere)."""
+    store = project.store_path(manifest)
+    display = project.display(store)
+    if not store.exists():
+        if tracked(store):
+            raise errors.StoreError(f"{display}: no store here",
+                                    hint=missing_store_hint(store, display))
+        return None
+    try:
+        opened, _ = open_trusted(project, manifest, keyring=Keyring(project.key_file),
+                                 allow=Allow(stale=True), nothing="nothing listed")
+    except errors.NoKey:
+        echo(f"note: the names below are as {display} says them, unverified: no key here "
+             f"opens it to check its MAC", err=True)
+        return fileformat.read(store, display)
+    return opened.file
 
 
 def _meta_json(meta) -> dict:
@@ -189,8 +210,7 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
 
 def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
 
-    store = project.store_path()
-    with transaction(store, project.display(store), key_file=project.key_file) as draft:
+    with transaction(project) as draft:
         absent = [n for n in to_remove if n not in draft.entries]
         if absent and not missing_ok:
             for name in absent:
@@ -217,7 +237,7 @@ def reseal(project: Project, *, yes: bool = False,
 
     store = project.store_path()
     display = project.display(store)
-    with transaction(store, display, key_file=project.key_file, force_write=True) as draft:
+    with transaction(project, force_write=True) as draft:
         for name in draft.entries:
             draft.opened.value(name)  # raises StoreError naming the entry that does not open
         changed = _changed_since_head(project, store, dict(draft.entries),

@@ -10,7 +10,8 @@ from kortix_guard import errors
 from kortix_guard._fs import read_stdin
 from kortix_guard._out import echo
 from kortix_guard.project import Project
-from kortix_guard.store import create, fileformat, open_store, rekey, trust
+from kortix_guard.store import fileformat, trust
+from kortix_guard.store.core import create, judge, open_store, open_trusted, rekey, remember
 from kortix_guard.store.crypto import Key
 from kortix_guard.store.fileformat import StoreFile
 from kortix_guard.store.keys import ENV_KEY, ENV_KEY_FILE
@@ -20,12 +21,12 @@ CI_HINT = ("put it into CI as the secret KORTIX_GUARD_KEY, e.g. "
            "`kortix-guard key export | gh secret set KORTIX_GUARD_KEY`")
 
 
-def create_with_new_key(path: Path, display: str | None = None) -> tuple[StoreFile, str, Path]:
+def create_with_new_key(project: Project) -> tuple[StoreFile, str, Path]:
     """A new key, saved as the per-user key, and the empty version 1 store sealed for it.
 
     Returns the store, the key id and where the key was saved (never the key itself)."""
     key = Key.generate()
-    sf = create(path, key, display)
+    sf = create(project, key)
     return sf, key.id, save_user_key(key, sf.store_id)
 
 
@@ -44,7 +45,7 @@ def export_key(project: Project) -> int:
         refuse_recipients_store(fileformat.read(store, display), display, "key export",
                                 "an identity of its own for CI: "
                                 "`kortix-guard recipients add ci --generate`")
-    opened = open_store(store, display, key_file=project.key_file)
+    opened, _ = open_trusted(project, nothing="nothing was printed")
     echo("warning: this prints the store's key; anyone holding it reads every value. "
          f"{CI_HINT}", err=True)
     echo(opened.key.text())  # the one place a key is printed: the user asked for it
@@ -69,10 +70,13 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     # a key of another key id, so a wrong or malicious store cannot cost a working key.
     saved = save_user_key(key, sf.store_id, NEXT_SUFFIX)
     try:
-        open_store(store, display, key_file=saved)  # the MAC must verify with it too
+        opened = open_store(store, display, key_file=saved)  # the MAC must verify with it too
+        verdict = judge(opened, project)
+        verdict.require(nothing="the key was not imported")
     except errors.Error:
         saved.unlink()
         raise
+    remember(opened, verdict, project)  # this project's store, as version 1, on this machine
     final = user_key_path(sf.store_id, key.id)
     saved.replace(final)
     echo(f"imported the key for {display} into {final}")
@@ -82,15 +86,16 @@ def import_key(project: Project, stdin: BinaryIO) -> int:
     return errors.CLEAN
 
 
-def rotate(project: Project, old: StoreFile, store: Path, display: str) -> int:
+def rotate(project: Project, old: StoreFile) -> int:
     """`key rotate` of a version 1 store: the next key is on disk before the store changes
     (a crash before the new store is durably written leaves the old key, after it the `.next`
     one), and the old key is retired on this machine (recorded, then deleted): a revert of
     this rotation, or a stale branch, is refused instead of opening with it."""
+    display = project.display(project.store_path())
     new = Key.generate()
     pending = save_user_key(new, old.store_id, NEXT_SUFFIX)
     try:
-        _, sf = rekey(store, new, display, key_file=project.key_file)
+        _, sf = rekey(project, new)
     except BaseException:
         pending.unlink(missing_ok=True)
         raise

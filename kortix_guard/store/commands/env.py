@@ -9,8 +9,8 @@ from kortix_guard._fs import read_text, write_output
 from kortix_guard._out import echo
 from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
-from kortix_guard.store import read_names, transaction
-from kortix_guard.store.commands import name_errors
+from kortix_guard.store.commands.secrets import name_errors
+from kortix_guard.store.core import read_names, transaction
 
 
 def checked(text: str, allow: frozenset[str]
@@ -48,7 +48,6 @@ def _parse(text: str, allow: frozenset[str]
 
 def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     manifest = project.load_manifest()
-    store = project.store_path(manifest)
     display = project.display(project.cwd / source)
     pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display,
                                   allow_pipe=True), manifest.guard.allow_env)
@@ -68,7 +67,7 @@ def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
     if to_push and not dry_run:
         # A value equal to the stored one is left as it is, byte for byte (its line, its age,
         # its marks), and a push that changes nothing rewrites nothing.
-        with transaction(store, project.display(store), key_file=project.key_file) as draft:
+        with transaction(project, manifest) as draft:
             for name, value in to_push.items():
                 said[name] = draft.set(name, value)
     for name in to_push:
