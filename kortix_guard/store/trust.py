@@ -293,7 +293,7 @@ def judge(place: Place, store: StoreFile, key, display: str, manifest: str, *,
                                             if store.has_recipients else "")
                      + "; compare them with your team's (`kortix-guard recipients ls`)")
     elif store.store_id not in project:
-        listed = ", ".join(f"{sid} (at {info.get('path') or '?'})"
+        listed = ", ".join(f"{sid} (at {info.get('path') or 'a path 0.3 did not record'})"
                            for sid, info in sorted(project.items()))
         return Judged(refused=(f"{display}: store id {store.store_id} is not the store this "
                                f"machine opened for this project ({listed}): a new store made "

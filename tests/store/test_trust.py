@@ -277,3 +277,33 @@ def test_a_rekey_waiting_for_review_does_not_block_main(team: dict, tmp_path: Pa
     assert kg("secrets", "set", "OPENAI_API_KEY=-", cwd=root, input="sk-new-value-123456",
               env=alice.env).code == 0
     assert kg("check", cwd=root, env=alice.env).code == 0
+
+
+def test_a_foreign_store_reusing_a_store_id_retires_no_key(v1_store_project: Path,
+                                                          tmp_path: Path) -> None:
+    """Store ids are chosen by whoever writes a store: another repository's store of this
+    project's id, wrapped to me, made 0.3.3 retire and delete my version 1 key when I
+    opened it. Retiring is for this project's own store only (or `store upgrade`)."""
+    from kortix_guard.store import fileformat, recipients
+    from kortix_guard.store.core import signed
+    from kortix_guard.store.crypto import Key
+    from kortix_guard.store.fileformat import RecipientLine, StoreFile
+    from tests.store.conftest import store_id
+
+    root = v1_store_project
+    assert kg("secrets", "set", "DATABASE_URL=-", cwd=root, input=EVIL.replace("evil", "mine")).code == 0
+    mine = kg("identity", "new", cwd=root).out.strip().splitlines()[-1]
+    other = tmp_path / "elsewhere"
+    git("init", "-q", str(other), cwd=tmp_path)
+    write(other, {"kortix.toml": MANIFEST.replace('required = ["DATABASE_URL"]', "required = []")})
+    key = Key.generate()
+    foreign = StoreFile(store_id(root), key.id, "0" * 64, version=4, generation=1, revision=1,
+                        recipients={"me": RecipientLine(
+                            mine, fileformat.now(),
+                            recipients.wrap(key.material(), recipients.parse_recipient(mine)),
+                            "me")})
+    fileformat.write(other / STORE, signed(key, foreign))
+    opened = kg("inject", "--check", cwd=other)  # opened and verified with my identity
+    assert opened.code == 0 and "first use" in opened.err, opened.err
+    still = kg("inject", "--check", cwd=root)
+    assert still.code == 0, still.err  # my version 1 store still opens with my key
