@@ -347,6 +347,33 @@ def test_a_value_set_on_an_old_generation_merges_under_the_newer_key(team: dict,
     assert injected(root, team["bob"].env)[0] == 2  # the merge did not let Bob back in
 
 
+@pytest.mark.parametrize("merged_into", ["main", "feature"])
+def test_a_plain_rotation_carries_nothing(team: dict, merged_into: str) -> None:
+    """The third review: a value set on a branch while someone ran `key rotate` on main
+    (nobody removed) came out of the merge "carried … perhaps written by a removed
+    recipient", and inject refused it until `secrets accept`. Nobody could have written the
+    older generation who cannot read the newer one: it is re-sealed, not carried."""
+    root, alice = team["root"], team["alice"]
+    merge_setup(root)
+    git("checkout", "-qb", "feature", cwd=root)
+    assert kg("secrets", "set", "OPENAI_API_KEY=-", cwd=root, input="sk-feature-value-123456",
+              env=alice.env).code == 0
+    git("commit", "-qam", "new openai key", cwd=root)
+    git("checkout", "-q", "main", cwd=root)
+    assert kg("key", "rotate", cwd=root, env=alice.env).code == 0
+    git("commit", "-qam", "rotate", cwd=root)
+    git("checkout", "-q", merged_into, cwd=root)
+    merged = run_merge(root, "feature" if merged_into == "main" else "main", alice.env)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert "carried" not in merged.stderr
+    data = store(root)
+    assert data["generation"] == 2 and "marks" not in data["secrets"]["OPENAI_API_KEY"]
+    code, out, err = injected(root, alice.env)
+    assert code == 0, err
+    assert "sk-feature-value-123456" in out
+    assert "carried" not in kg("check", cwd=root, env=alice.env).out
+
+
 @pytest.mark.parametrize(("branch_change", "why"), [
     ("rotate", "neither side's key chains from the other's"),  # both made a generation 2
     ("add-carol", "never carried across a re-key"),
