@@ -136,6 +136,7 @@ class Detector(NamedTuple):
     examples: tuple[Example, ...] = ()  # found, at `confidence` or below
     negatives: tuple[Example, ...] = ()  # not found at the default threshold
     source: str = ""  # the format's documentation (or the peer rule) the pattern was written from
+    patterns: tuple[bytes, ...] = ()  # the confirm step's own regexes (tests/test_redos.py)
 
 
 def entropy(text: str | bytes) -> float:
@@ -180,7 +181,7 @@ def regex_detector(id: str, code: str, what: str, confidence: Confidence, trigge
                       level, hint=hint, kind=kind, key=key)
 
     return Detector(id, code, what, confidence, triggers, confirm, caseless, examples, negatives,
-                    source)
+                    source, (pattern,))
 
 
 def all_detectors() -> list[Detector]:
