@@ -85,6 +85,11 @@ _HASH_CONTEXT = LazyPattern(
     r"(?i:\bsha(?:1|224|256|384|512)[-:=\s\"']|integrity|checksum|\bdigest|\bhash(?:es)?\b|"
     r"@sha256:|\bmd5\b|h1:|data:[\w/+.-]+;base64,|\$ANSIBLE_VAULT|fingerprint|test[-_ ]?vector)")
 _DIGEST_VALUE = LazyPattern(r"(?i)^(?:sha(?:1|256|384|512)[-:]|md5:)")
+# A value that is itself a digest: hex of a hash's length (MD5, SHA-1, SHA-224, SHA-256,
+# SHA-384, SHA-512), or their base64 (SHA-256, SHA-384, SHA-512; standard or URL-safe).
+_DIGEST_SHAPE = LazyPattern(r"(?i)^(?:[0-9a-f]{32}|[0-9a-f]{40}|[0-9a-f]{56}|[0-9a-f]{64}"
+                            r"|[0-9a-f]{96}|[0-9a-f]{128})$|^(?:[A-Za-z0-9+/_-]{43}=?"
+                            r"|[A-Za-z0-9+/_-]{64}|[A-Za-z0-9+/_-]{86}(?:==)?)$")
 _UUID = LazyPattern(r"(?i)^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PUBLIC_MATERIAL = LazyPattern(
     r"BEGIN CERTIFICATE|BEGIN PUBLIC KEY|BEGIN RSA PUBLIC KEY|BEGIN PGP PUBLIC|"
@@ -112,6 +117,10 @@ _PUBLIC_NAME = LazyPattern(r"(?i)^(?:[\w.-]*[.\[\"'])?(?:" + "|".join(PUBLIC_PRE
 _PUBLISHABLE = LazyPattern(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ)")
 _SENTRY_DSN_HOST = LazyPattern(r"(?i)^(?:[\w-]+\.)*(?:ingest\.(?:[a-z]+\.)?)?sentry\.io$")
 _ASSIGNED = LazyPattern(r"""([A-Za-z_$][\w.$-]*)["'\]]?\s*(?::=|=>|=|:)\s*["'`]?$""")
+# How much of a line before a value `_ASSIGNED` reads: a name and its operator fit (names are
+# at most 128 characters), and a long line (a minified file: 300,000 characters of one word
+# made the unbounded search take an hour and a half) costs no more than a short one.
+ASSIGNMENT_WINDOW = 256
 
 
 def is_public_name(name: str) -> bool:
@@ -124,7 +133,7 @@ def _assigned_name(c: Candidate) -> str:
     if c.hit.key:
         return c.hit.key
     at = c.line.find(c.value)
-    m = _ASSIGNED.search(c.line[:at]) if at > 0 else None
+    m = _ASSIGNED.search(c.line[max(0, at - ASSIGNMENT_WINDOW):at]) if at > 0 else None
     return m.group(1) if m else ""
 
 
@@ -354,7 +363,13 @@ RULES: list[ContextRule] = [
                 lambda c: ((c.hit.kind == "entropy" or c.hit.code == "KG320")
                            and bool(_HASH_CONTEXT.search(c.line)))
                 or (c.hit.code == "KG331" and bool(_DIGEST_VALUE.match(c.value))),
-                negatives=(E("hub.yml", "github.com:\n  oauth_token: {hex:40}"),)),
+                negatives=(E("hub.yml", "github.com:\n  oauth_token: {hex:40}"),),
+                # A pusher could append `# sha256 …` to any line: in gate modes only a value
+                # that is itself a digest's shape (nothing that carries a provider's prefix).
+                in_gate=lambda c: ((c.hit.kind == "entropy" or c.hit.code == "KG320")
+                                   and bool(_HASH_CONTEXT.search(c.line))
+                                   and bool(_DIGEST_SHAPE.match(c.value)))
+                or (c.hit.code == "KG331" and bool(_DIGEST_VALUE.match(c.value)))),
     ContextRule("uuid", Effect.DROP,
                 "A UUID under a generic key: an identifier, not a secret (a provider whose "
                 "keys are UUIDs, under its own name, is still found).",

@@ -77,11 +77,18 @@ def test_a_clean_push_is_accepted(server: Path, client: Path) -> None:
     assert server_head(server) == sha
 
 
+# A medium provider token (Firecrawl's `fc-` and 32 hex digits).
+MEDIUM = "fc" + "-" + "9c41d07be2f35a68" + "0d7e3b5a9f1c6284"
+
+
 @pytest.mark.parametrize("suppression", [
     {"kortix.toml": '[project]\nname = "x"\n[env]\nrequired = []\n[guard]\nexclude = ["src/*"]\n'},
     {"src/app.py": f'token = "{TOKEN}"  # kortix-guard: allow\n'},
     {"src/app.py": f'token = "{TOKEN}"  # gitleaks:allow\n'},
-], ids=["guard-exclude-in-the-push", "inline-allow", "gitleaks-allow"])
+    # The third review: `# sha256 …` on the line made the hash-context rule drop a medium
+    # provider token; in a push it applies only to a value that is itself a digest.
+    {"src/app.py": f'FIRECRAWL_KEY = "{MEDIUM}"  # sha256 of the release tarball\n'},
+], ids=["guard-exclude-in-the-push", "inline-allow", "gitleaks-allow", "hash-context"])
 def test_nothing_in_the_push_suppresses_its_findings(server: Path, client: Path,
                                                      suppression: dict[str, str]) -> None:
     install(server)
@@ -89,6 +96,8 @@ def test_nothing_in_the_push_suppresses_its_findings(server: Path, client: Path,
     result = push(client, "origin", "HEAD:refs/heads/main")
     assert result.returncode != 0
     assert "KG320" in result.stderr
+    if "FIRECRAWL_KEY" in suppression.get("src/app.py", ""):
+        assert "Firecrawl key `fc-…`" in result.stderr
 
 
 def test_new_branch_of_commits_the_server_holds_is_not_rescanned(server: Path,

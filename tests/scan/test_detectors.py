@@ -4,6 +4,7 @@ its example, and every never-commit file: one table per class, on both matching 
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -176,3 +177,45 @@ def test_public_by_design_says_why_and_can_be_turned_off(engine: str) -> None:
     assert "public_by_design = false" in low[0].message
     off = Scanner(public_by_design=False).scan(Item("eas.json", "eas.json", data=line.encode()))
     assert [(f.code, f.confidence) for f in off.findings] == [("KG323", Confidence.MEDIUM)]
+
+
+def test_a_digest_on_the_line_drops_only_digests_in_gate_modes(engine: str) -> None:
+    """`# sha256 …` is something a pusher can add to any line: in gate modes the hash-context
+    rule drops only a value shaped like a digest, never a provider token."""
+    token = "fc" + "-" + expand("{hex:32}", RNG)
+    line = f'FIRECRAWL_KEY = "{token}"  # sha256 of the tarball\n'
+    digest = "checksum = \"" + expand("{hex:64}", RNG) + "\"  # sha256\n"
+    for gate, reported in ((False, []), (True, ["KG320"])):
+        scanner = Scanner(min_confidence=Confidence.LOW, gate=gate)
+        found = scanner.scan(Item("app.py", "app.py", data=line.encode())).findings
+        assert [f.code for f in found] == reported, gate
+        assert scanner.scan(Item("SUMS", "SUMS", data=digest.encode())).findings == []
+
+
+def test_the_assignment_search_reads_a_bounded_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long line before a value made `_ASSIGNED` backtrack over all of it (300,000
+    characters: about an hour and a half); it reads at most ASSIGNMENT_WINDOW characters."""
+    read: list[int] = []
+    real = context._ASSIGNED
+
+    class Spy:
+        def search(self, text: str):
+            read.append(len(text))
+            return real.search(text)
+
+    monkeypatch.setattr(context, "_ASSIGNED", Spy())
+    url = expand("postgres://app:{alnum:14}@db.corp.io/app", RNG)
+    line = "a" * 5_000 + f' = "{url}"\n'
+    found = Scanner(min_confidence=Confidence.LOW).scan(
+        Item("min.js", "min.js", data=line.encode())).findings
+    assert [f.code for f in found] == ["KG322"]
+    assert read and max(read) <= context.ASSIGNMENT_WINDOW
+
+
+def test_a_megabyte_line_before_a_value_hangs_no_scan(tmp_path: Path) -> None:
+    from tests.conftest import kg_proc
+
+    jwt = expand("{jwt:service_role}", RNG)
+    (tmp_path / "min.js").write_text("q" * 1_000_000 + f' = "{jwt}"; x = "https://u:{jwt[:20]}@h"\n')
+    result = kg_proc("scan", "min.js", cwd=tmp_path, timeout=120)  # a guard against a hang only
+    assert result.code == 1 and "KG323" in result.out
