@@ -48,6 +48,31 @@ def echo(message: str = "", *, err: bool = False, nl: bool = True) -> None:
     stream.flush()
 
 
+# Characters that end a line or move the cursor where a CI runner or a terminal reads them: C0
+# and C1 controls, DEL, and Unicode's line and paragraph separators.
+_CONTROL = frozenset([*range(0x20), 0x7F, *range(0x80, 0xA0), 0x2028, 0x2029])
+_ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f": "\\f",
+            "\r": "\\r", '"': '\\"', "\\": "\\\\"}
+
+
+def quote_path(path: str) -> str:
+    """A path as text output shows it, quoted the way git's `core.quotePath` quotes: a path
+    holding a control character (a newline could start a runner's workflow command, such as
+    `::stop-commands::`), a double quote or a backslash is shown in double quotes with C
+    escapes; any other path as it is."""
+    if not any(ord(c) in _CONTROL or c in '"\\' for c in path):
+        return path
+    out = []
+    for c in path:
+        if c in _ESCAPES:
+            out.append(_ESCAPES[c])
+        elif ord(c) in _CONTROL:
+            out.append("".join(f"\\{b:03o}" for b in c.encode("utf-8")))
+        else:
+            out.append(c)
+    return '"' + "".join(out) + '"'
+
+
 def github_summary(markdown: str) -> None:
     """Append to the job's step summary ($GITHUB_STEP_SUMMARY), when there is one. Names,
     paths and codes only: what goes there is shown to anyone who can read the run."""

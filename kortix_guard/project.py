@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from kortix_guard._fs import MANIFEST_NAME, confined, find_root
+from kortix_guard._out import quote_path
 from kortix_guard.errors import ProjectError
 
 if TYPE_CHECKING:
@@ -38,8 +39,8 @@ class Project(NamedTuple):
         project (like git's paths), absolute otherwise."""
         path = path.absolute()
         if path.is_relative_to(self.root) or path.is_relative_to(self.cwd):
-            return os.path.relpath(path, self.cwd)
-        return str(path)
+            return quote_path(os.path.relpath(path, self.cwd))
+        return quote_path(str(path))
 
     def require_manifest(self) -> Path:
         if not self.manifest_path.exists():

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from kortix_guard._out import quote_path
 from kortix_guard.rules import Severity, rule
 
 DEFAULT_STORE = ".kortix/secrets.enc.toml"
@@ -26,7 +27,7 @@ class Problem(NamedTuple):
         return rule(self.code).severity
 
     def as_text(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.code} {self.message}"
+        return f"{quote_path(self.path)}:{self.line}:{self.col}: {self.code} {self.message}"
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -12,6 +12,7 @@ import enum
 import re
 from typing import NamedTuple
 
+from kortix_guard._out import quote_path
 from kortix_guard.secret import SecretValue
 
 PUBLIC_PREFIXES = (
@@ -87,7 +88,8 @@ class Finding(NamedTuple):
     def as_text(self) -> str:
         where = f" (commit {self.commit[:12]})" if self.commit else ""
         level = "unscanned" if self.unscanned else self.confidence.label
-        return f"{self.path}:{self.line}:{self.col}: {self.code} [{level}] {self.message}{where}"
+        return (f"{quote_path(self.path)}:{self.line}:{self.col}: {self.code} [{level}] "
+                f"{self.message}{where}")
 
     def as_dict(self) -> dict[str, object]:
         record: dict[str, object] = {"path": self.path, "line": self.line, "col": self.col,

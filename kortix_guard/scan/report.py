@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from kortix_guard._meta import repository_url, version
-from kortix_guard._out import echo, github_data, github_property, github_summary
+from kortix_guard._out import echo, github_data, github_property, github_summary, quote_path
 from kortix_guard.rules import RULES
 from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
 from kortix_guard.scan.model import Confidence, Finding
@@ -79,7 +79,7 @@ def _github(findings: Sequence[Finding], root: Path | None, cwd: Path) -> None:
                  if path is not None else "")
         echo(f"::{level} {place}title={github_property(f'{f.code} [{f.confidence.label}]')}::"
              + github_data(f.message))
-        rows.append(f"| `{path or f.path}` | {f.line} | {f.code} | {f.confidence.label} | "
+        rows.append(f"| `{quote_path(path or f.path)}` | {f.line} | {f.code} | {f.confidence.label} | "
                     f"{f.message.replace('|', '&#124;')} |\n")
     github_summary(f"### kortix-guard scan: {len(findings)} finding(s)\n\n"
                    + ("| file | line | code | confidence | what |\n|---|---|---|---|---|\n"
