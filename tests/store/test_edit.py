@@ -115,3 +115,38 @@ def test_allow_empty(repo: Path, tmp_path: Path) -> None:
     result, _ = _edit(repo, tmp_path, {"append": "API_TOKEN=\n"}, "--allow-empty")
     assert result.code == 0, result.all
     assert _values(repo)["API_TOKEN"] == ""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("signal_name", ["SIGHUP", "SIGTERM"])
+def test_a_closed_terminal_leaves_no_value_in_clear(repo: Path, tmp_path: Path,
+                                                    signal_name: str) -> None:
+    """The third review: a closed terminal (SIGHUP) or a dropped SSH session killed `secrets
+    edit` and left every value in clear in $TMPDIR. The folder is removed on those signals,
+    and the process still ends by the signal."""
+    import signal
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    script = tmp_path / "killer.py"
+    # The editor is killed with its parent's session, as a terminal closing does.
+    script.write_text(f"import os, signal, time\nos.kill(os.getppid(), signal.{signal_name})\n"
+                      "time.sleep(5)\n")
+    env = {"EDITOR": f"{sys.executable} {script}", "VISUAL": "", "XDG_RUNTIME_DIR": str(runtime)}
+    result = kg_proc("secrets", "edit", cwd=repo, env=env)
+    assert result.code == -getattr(signal, signal_name)
+    assert list(runtime.iterdir()) == []
+    assert_no_value(list(TRICKY.values()), result.out, result.err)
+
+
+def test_leftovers_of_a_killed_edit_are_removed_and_said(repo: Path, tmp_path: Path) -> None:
+    """A SIGKILL cannot be caught: the next `secrets edit` removes what it left, and says so."""
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    left = runtime / "kortix-guard-edit-abc123"
+    left.mkdir(mode=0o700)
+    (left / "secrets.env").write_text("DATABASE_URL=left-in-clear\n")
+    result, _ = _edit(repo, tmp_path, {})
+    assert result.code == 0
+    assert "removed 1 folder(s) an earlier `secrets edit` left" in result.err
+    assert not left.exists()
