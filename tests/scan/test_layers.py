@@ -121,6 +121,50 @@ def test_known_store_values_whatever_their_shape(store_project: Path) -> None:
     assert "value of DATABASE_URL" in findings[0]["message"]
 
 
+def _k8s_secret(value: str) -> str:
+    import base64
+
+    encoded = base64.b64encode(f"DATABASE_URL={value}\nPORT=8080\n".encode()).decode()
+    return (f"apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\ndata:\n"
+            f"  app.env: {encoded}\n")
+
+
+def _docker_config(value: str) -> str:
+    import base64
+
+    auth = base64.b64encode(f"deploy:{value}".encode()).decode()
+    return '{"auths": {"registry.corp.io": {"auth": "' + auth + '"}}}\n'
+
+
+def _basic_header(value: str) -> str:
+    import base64
+
+    return "Authorization: Basic " + base64.urlsafe_b64encode(f"ci:{value}".encode()).decode() + "\n"
+
+
+@pytest.mark.parametrize(("path", "content", "form"), [
+    ("k8s/secret.yaml", _k8s_secret, "base64"),
+    ("deploy/registry-auth.json", _docker_config, "base64"),
+    ("http/request.txt", _basic_header, "base64"),
+    ("db.ini", lambda v: "url = postgres://app:" + __import__("urllib.parse").parse.quote(v, safe="")
+     + "@db/app\n", "URL-encoded"),
+])
+def test_the_commit_hook_finds_a_store_value_encoded(store_project: Path, path: str,
+                                                     content, form: str) -> None:
+    """The third review: the store's own values passed the commit hook base64-encoded (a
+    Kubernetes Secret's `data:`, a Docker `auth`, a Basic header) or URL-encoded."""
+    value = "pl@in words/but+real?=&"  # kortix-guard: allow (planted)
+    kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input=value)
+    write(store_project, {path: content(value)})
+    git("add", path, cwd=store_project)
+    hook = subprocess.run([sys.executable, "-c", "import sys; from kortix_guard.scan.commit_hook "
+                           "import main; sys.exit(main(sys.argv[1:]))", path],
+                          cwd=store_project, capture_output=True, text=True)
+    assert hook.returncode == 1, hook.stdout + hook.stderr
+    assert f"KG300 [high] the store's value of DATABASE_URL, {form}" in hook.stdout
+    assert value not in hook.stdout + hook.stderr
+
+
 def test_known_values_need_a_key(store_project: Path, user_config: Path) -> None:
     value = "plain words but real"
     kg("secrets", "set", f"DATABASE_URL={value}", cwd=store_project)
