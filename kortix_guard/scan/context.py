@@ -77,10 +77,12 @@ PLACEHOLDER = LazyPattern(
       | top[-_]secret | super[-_]secret | correct[-_ ]?horse.* | mysecret | mypassword
       | redact | changeit | unused | not[-_]?set | unset
     )$""")
+# Searched, ending the host after a dot or at its start: each label is read once (the anchored
+# form with `(?:.*\.)?` before `[\w.-]*placeholder` backtracked on a host of many dots).
 _EXAMPLE_HOST = LazyPattern(
-    r"(?i)^(?:.*\.)?(?:example\.(?:com|org|net)|localhost|localhost\.localdomain|127\.0\.0\.1|"
+    r"(?i)(?:^|\.)(?:example\.(?:com|org|net)|localhost|localhost\.localdomain|127\.0\.0\.1|"
     r"0\.0\.0\.0|::1|[\w-]+\.(?:invalid|test|example|localhost)|host|hostname|server|"
-    r"domain|yourdomain\.com|mydomain\.com|somehost|[\w.-]*placeholder[\w.-]*)$")
+    r"domain|yourdomain\.com|mydomain\.com|somehost)$")
 _HASH_CONTEXT = LazyPattern(
     r"(?i:\bsha(?:1|224|256|384|512)[-:=\s\"']|integrity|checksum|\bdigest|\bhash(?:es)?\b|"
     r"@sha256:|\bmd5\b|h1:|data:[\w/+.-]+;base64,|\$ANSIBLE_VAULT|fingerprint|test[-_ ]?vector)")
@@ -280,7 +282,10 @@ def _lock_noise(c: Candidate) -> bool:
 
 
 def _on_example_host(c: Candidate) -> bool:
-    return c.hit.kind == "url" and bool(_EXAMPLE_HOST.match(_url_host(c)))
+    if c.hit.kind != "url":
+        return False
+    host = _url_host(c)
+    return "placeholder" in host.lower() or bool(_EXAMPLE_HOST.search(host))
 
 
 RULES: list[ContextRule] = [

@@ -11,7 +11,7 @@ import functools
 import re
 from collections.abc import Iterator
 
-from kortix_guard.scan.detectors import (
+from kortix_guard.scan.detectors.base import (
     Detector,
     Example,
     FileInfo,

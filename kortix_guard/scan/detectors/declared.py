@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from kortix_guard.scan.detectors import CODE_SUFFIXES
+from kortix_guard.scan.detectors.base import CODE_SUFFIXES
 from kortix_guard.scan.matcher import LiteralMatcher
 from kortix_guard.scan.model import Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue

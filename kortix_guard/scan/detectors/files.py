@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from kortix_guard.scan.detectors import Example, suffix_of
+from kortix_guard.scan.detectors.base import Example, suffix_of
 from kortix_guard.scan.model import Confidence, Hit, LazyPattern, is_env_file
 from kortix_guard.secret import SecretValue
 

@@ -2,7 +2,7 @@
 valid checksum (KG324), and age identities with a valid bech32 checksum (KG325)."""
 from __future__ import annotations
 
-from kortix_guard.scan.detectors import Example, H, regex_detector
+from kortix_guard.scan.detectors.base import Example, H, regex_detector
 from kortix_guard.scan.model import LazyPattern
 from kortix_guard.store import is_key_text
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import binascii
 
-from kortix_guard.scan.detectors import Detector, Example, H, L, M, regex_detector
+from kortix_guard.scan.detectors.base import Detector, Example, H, L, M, regex_detector
 from kortix_guard.scan.model import Confidence
 
 E = Example

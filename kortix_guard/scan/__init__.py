@@ -1,0 +1,1 @@
+"""The secret scanner: modes, detectors, context rules, reports (docs/architecture.md)."""
