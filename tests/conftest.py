@@ -174,6 +174,15 @@ def plant(root: Path, name: str, value: str, *, set_at: str | None = None) -> No
         draft.set(name, SecretValue(value), set_at=set_at)
 
 
+def assert_exit(result: Result, code: int, *messages: str) -> None:
+    """The exit code and its reason: each message somewhere in what the command printed;
+    never a traceback."""
+    assert result.code == code, result.all
+    for message in messages:
+        assert message in result.all, (message, result.all)
+    assert "Traceback" not in result.all
+
+
 def assert_cannot_run(result: Result, message: str) -> None:
     """Exit 2 with the message on stderr, and no traceback anywhere."""
     assert result.code == 2, result.all

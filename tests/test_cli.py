@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard._meta import repository_url, version
-from tests.conftest import MANIFEST, git_init, kg, kg_proc, write
+from tests.conftest import MANIFEST, assert_exit, git_init, kg, kg_proc, write
 
 
 def test_version() -> None:
@@ -89,7 +89,7 @@ def test_dash_c_runs_as_if_started_there(project: Path, tmp_path: Path) -> None:
 def test_manifest_option(tmp_path: Path) -> None:
     root = git_init(tmp_path / "r")
     write(root, {"config/kortix.toml": MANIFEST})
-    assert kg("manifest", "check", cwd=root).code == 2
+    assert_exit(kg("manifest", "check", cwd=root), 2, "kortix.toml: no such manifest")
     assert kg("--manifest", "config/kortix.toml", "manifest", "check", cwd=root).code == 0
 
 

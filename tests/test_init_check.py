@@ -13,7 +13,7 @@ import pytest
 from kortix_guard._meta import pinned, repository_url
 from kortix_guard.init import WORKFLOW, manifest_text
 from kortix_guard.store.crypto import Key
-from tests.conftest import MANIFEST, git, git_init, kg, kg_proc, write
+from tests.conftest import MANIFEST, assert_exit, git, git_init, kg, kg_proc, write
 from tests.scan.conftest import TOKENS
 from tests.store.conftest import forget_user_keys
 
@@ -178,8 +178,8 @@ def test_no_key_is_a_warning_with_the_next_step(ready: Path, user_config: Path) 
     statuses = {r["name"]: r["status"] for r in json.loads(kg_proc(
         "check", "--format", "json", cwd=ready).out)}
     assert statuses["store"] == "warn" and statuses["manifest"] == "pass"
-    assert kg_proc("check", "--strict", cwd=ready).code == 1
-    assert kg_proc("check", "--require-key", cwd=ready).code == 1
+    assert_exit(kg_proc("check", "--strict", cwd=ready), 1, "(--strict: failing)")
+    assert_exit(kg_proc("check", "--require-key", cwd=ready), 1, "no key for this store")
 
 
 def test_missing_hooks_and_driver_config_are_warnings(ready: Path) -> None:
@@ -202,7 +202,7 @@ def test_check_all_files(ready: Path) -> None:
 
 
 def test_check_outside_a_project(tmp_path: Path) -> None:
-    assert kg_proc("check", cwd=tmp_path).code == 2
+    assert_exit(kg_proc("check", cwd=tmp_path), 2, "no such manifest", "kortix-guard init")
 
 
 @pytest.mark.slow

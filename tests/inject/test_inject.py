@@ -11,7 +11,7 @@ from dotenv import dotenv_values
 
 from kortix_guard.inject.github import mask_commands
 from kortix_guard.secret import SecretValue
-from tests.conftest import assert_no_value, kg, kg_proc, write
+from tests.conftest import assert_exit, assert_no_value, kg, kg_proc, write
 
 ADVERSARIAL = {
     "PEM": "-----BEGIN PRIVATE KEY-----\nMIIEplanted\nAbCd==\n-----END PRIVATE KEY-----\n",
@@ -163,7 +163,7 @@ def test_missing_required_fails_fast_and_writes_nothing(filled: Path, tmp_path: 
     assert "missing=PEM,EQUALS" in output.read_text()
     for fmt in ("dotenv", "json"):
         assert kg_proc("inject", "--format", fmt, cwd=filled).out == ""
-    assert kg("run", "--", "true", cwd=filled).code == 1
+    assert_exit(kg("run", "--", "true", cwd=filled), 1, "2 required secret(s) missing")
 
 
 def _read_shell(text: str, names: list[str], tmp_path: Path) -> dict[str, str]:
@@ -210,7 +210,8 @@ def test_only_and_undeclared(filled: Path) -> None:
     assert "EXTRA" not in json.loads(kg_proc("inject", "--format", "json", cwd=filled).out)
     both = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=filled)
     assert json.loads(both.out)["EXTRA"] == "planted-extra"
-    assert kg_proc("inject", "--format", "json", "--only", "EXTRA", cwd=filled).code == 2
+    assert_exit(kg_proc("inject", "--format", "json", "--only", "EXTRA", cwd=filled), 2,
+                "--only: EXTRA is not declared")
     unset = kg_proc("inject", "--format", "json", "--only", "UNSET_ONE", cwd=filled)
     assert (unset.code, unset.out) == (1, "")
 
@@ -248,7 +249,7 @@ def test_run_passes_env_exit_code_and_reads_once(filled: Path) -> None:
     only = kg_proc("run", "--only", "EQUALS", "--", "sh", "-c", 'test -z "$PEM" && exit 5',
                    cwd=filled)
     assert only.code == 5
-    assert kg_proc("run", "--", "no-such-command-kg", cwd=filled).code == 127
+    assert_exit(kg_proc("run", "--", "no-such-command-kg", cwd=filled), 127, "command not found")
 
 
 def test_run_signal_reaches_command(filled: Path, tmp_path: Path) -> None:

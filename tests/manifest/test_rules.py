@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.rules import RULES
-from tests.conftest import kg
+from tests.conftest import assert_exit, kg
 
 HEAD = '[project]\nname = "demo"\n'
 
@@ -111,7 +111,7 @@ def test_yaml_beside_is_a_warning(tmp_path: Path) -> None:
     result = kg("manifest", "check", cwd=tmp_path)
     assert result.out.startswith("kortix.toml:1:1: KG102 ")
     assert result.code == 0
-    assert kg("manifest", "check", "--strict", cwd=tmp_path).code == 1
+    assert_exit(kg("manifest", "check", "--strict", cwd=tmp_path), 1, "KG102")
 
 
 def test_value_is_never_repeated(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import assert_cannot_run, git, git_init, kg, kg_proc, write
+from tests.conftest import assert_cannot_run, assert_exit, git, git_init, kg, kg_proc, write
 from tests.scan.conftest import TOKENS, rules_found, scan_json
 
 SECRET = TOKENS["github-classic"]
@@ -153,9 +153,9 @@ def test_missing_path_cannot_run(tmp_path: Path) -> None:
 
 
 def test_mode_usage_errors(repo: Path) -> None:
-    assert kg("scan", "--staged", "--history", cwd=repo).code == 2
-    assert kg("scan", "--since", "HEAD", cwd=repo).code == 2
-    assert kg("scan", "--all-files", "x.py", cwd=repo).code == 2
+    assert_exit(kg("scan", "--staged", "--history", cwd=repo), 2, "--staged", "--history")
+    assert_exit(kg("scan", "--since", "HEAD", cwd=repo), 2, "--since")
+    assert_exit(kg("scan", "--all-files", "x.py", cwd=repo), 2, "--all-files")
 
 
 def test_hook_entry_point(repo: Path, monkeypatch, capsys) -> None:
@@ -193,7 +193,7 @@ def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
     code, findings = scan_json(repo, "--range", f"{base}..{head}")
     assert code == 1
     assert [(f["path"], f["commit"]) for f in findings] == [("new.py", head)]
-    assert kg("scan", "--range", "HEAD", cwd=repo).code == 2
+    assert_exit(kg("scan", "--range", "HEAD", cwd=repo), 2, "BASE..HEAD")
 
 
 def _branchy_history(repo: Path) -> dict[str, str]:

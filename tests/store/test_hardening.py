@@ -90,7 +90,7 @@ def test_attacker_store_with_old_key_is_not_injected(v1_store_project: Path, tmp
 def test_failed_rotation_leaves_no_next_key(v1_store_project: Path, user_config: Path) -> None:
     forget_user_keys(user_config)
     result = kg_proc("key", "rotate", cwd=v1_store_project)
-    assert result.code == 2
+    assert result.code == 2 and "no key for this store" in result.err
     assert not [p for p in keys_dir(user_config).iterdir() if p.name.endswith(".next")]
 
 
@@ -397,7 +397,8 @@ def test_names_that_change_loading_are_refused_everywhere(store_project: Path, n
     result = kg_proc("secrets", "set", f"{name}=/tmp/evil.sh", cwd=store_project)
     assert result.code == 1 and "0/1 set" in result.out
     write(store_project, {"in.env": f"{name}=/tmp/evil.sh\n"})
-    assert kg_proc("env", "push", "--from", "in.env", cwd=store_project).code == 1
+    pushed = kg_proc("env", "push", "--from", "in.env", cwd=store_project)
+    assert pushed.code == 1 and "nothing was written" in pushed.err
     # A store that already holds one (written before this rule): inject refuses it.
     plant(store_project, name, "/tmp/evil.sh")
     exported = kg_proc("inject", "--format", "json", "--include-undeclared", cwd=store_project)

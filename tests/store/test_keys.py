@@ -21,7 +21,8 @@ def test_export_then_teammate_imports(v1_store_project: Path, tmp_path: Path,
     assert "anyone holding it reads every value" in export.err
     key_text = export.out.strip()
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "teammate"))
-    assert kg_proc("key", "export", cwd=v1_store_project).code == 2  # the teammate has no key yet
+    no_key = kg_proc("key", "export", cwd=v1_store_project)  # the teammate has no key yet
+    assert no_key.code == 2 and "no key for this store" in no_key.err
     imported = kg_proc("key", "import", cwd=v1_store_project, input=key_text + "\n")
     assert imported.code == 0, imported.err
     assert key_text not in imported.all
@@ -78,4 +79,4 @@ def test_lookup_order(store_project: Path, tmp_path: Path) -> None:
 
 def test_key_is_never_a_command_line_value(store_project: Path) -> None:
     result = kg("--key", "kgk1_x", "key", "export", cwd=store_project)
-    assert result.code == 2
+    assert result.code == 2 and "No such option" in result.err

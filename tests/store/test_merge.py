@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from kortix_guard.store import open_store
-from tests.conftest import git, kg
+from tests.conftest import assert_exit, git, kg
 from tests.store.conftest import STORE
 
 
@@ -74,7 +74,7 @@ def test_reseal_after_a_hand_merge(store_project: Path) -> None:
     text = path.read_text()
     path.write_text("\n".join(line for line in text.splitlines() if not line.startswith("B_TWO"))
                     + "\n")
-    assert kg("secrets", "set", "C=3", cwd=store_project).code == 2  # the MAC catches it
+    assert_exit(kg("secrets", "set", "C=3", cwd=store_project), 2, "MAC does not verify")
     assert kg("secrets", "reseal", cwd=store_project).code == 0
     assert _values(store_project) == {"A_ONE": "1"}
 

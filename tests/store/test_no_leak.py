@@ -33,7 +33,7 @@ def test_no_value_in_any_output(store_project: Path, tmp_path: Path) -> None:
     store.write_text(store.read_text().replace("[secrets]", "[secrets]\nX_SWAPPED = \"kg1:AAAA\""))
     outputs += [kg_proc("-v", "secrets", "set", "A=1", cwd=root),
                 kg_proc("-v", "key", "export", cwd=root)]
-    assert outputs[-1].code == 2
+    assert outputs[-1].code == 2 and "the entry for X_SWAPPED is malformed" in outputs[-1].err
     texts = [r.out + r.err for r in outputs]
     texts += [p.read_text(errors="replace") for p in root.rglob("*") if p.is_file()
               and ".git" not in p.parts and p.name != ".env"]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.store import open_store
-from tests.conftest import assert_cannot_run, assert_no_value, kg, kg_proc, tomllib
+from tests.conftest import assert_cannot_run, assert_exit, assert_no_value, kg, kg_proc, tomllib
 from tests.store.conftest import STORE, forget_user_keys
 
 PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app",  # kortix-guard: allow
@@ -79,8 +79,10 @@ def test_set_refuses_bad_names_and_nul(store_project: Path) -> None:
 
 
 def test_set_usage_errors(store_project: Path) -> None:
-    assert kg("secrets", "set", "A=-", "B=-", cwd=store_project, input="x").code == 2
-    assert kg("secrets", "set", "DATABASE_URL", cwd=store_project).code == 2  # no terminal
+    assert_exit(kg("secrets", "set", "A=-", "B=-", cwd=store_project, input="x"), 2,
+                "only one NAME=- per call")
+    assert_exit(kg("secrets", "set", "DATABASE_URL", cwd=store_project), 2,  # no terminal
+                "DATABASE_URL has no value", "NAME=-")
 
 
 def test_ls_needs_no_key_and_strict(store_project: Path, user_config: Path) -> None:
@@ -91,7 +93,8 @@ def test_ls_needs_no_key_and_strict(store_project: Path, user_config: Path) -> N
     assert "DATABASE_URL    ○ missing  required" in ls.out
     assert "UNDECLARED      ● set      undeclared" in ls.out
     assert "1 required secret(s) missing: DATABASE_URL" in ls.err
-    assert kg("secrets", "ls", "--strict", cwd=store_project).code == 1
+    assert_exit(kg("secrets", "ls", "--strict", cwd=store_project), 1,
+                "1 required secret(s) missing: DATABASE_URL")
     rows = json.loads(kg("secrets", "ls", "--json", cwd=store_project).out)
     assert rows[0] == {"name": "DATABASE_URL", "status": "missing", "spec": "required"}
 

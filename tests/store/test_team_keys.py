@@ -18,6 +18,7 @@ pytest.importorskip("pyrage")
 from tests.conftest import (
     MANIFEST,
     assert_cannot_run,
+    assert_exit,
     assert_no_value,
     git,
     git_init,
@@ -150,7 +151,7 @@ def test_rm_locks_the_removed_person_out_and_marks_values_to_rotate(team: dict) 
         kg("secrets", "ls", "--json", cwd=root).out) if row["status"] == "set")
     checked = kg("check", cwd=root, env=alice.env)
     assert checked.code == 0 and "to rotate: DATABASE_URL, OPENAI_API_KEY" in checked.out
-    assert kg("check", "--strict", cwd=root, env=alice.env).code == 1
+    assert_exit(kg("check", "--strict", cwd=root, env=alice.env), 1, "(--strict: failing)")
     kg("secrets", "set", "DATABASE_URL=-", cwd=root, input="postgres://new", env=alice.env)
     assert "rotate" not in store(root)["secrets"]["DATABASE_URL"].get("marks", [])
     assert store(root)["secrets"]["OPENAI_API_KEY"]["marks"] == ["rotate"]
@@ -241,7 +242,7 @@ def test_a_forged_rekey_is_refused_locally_and_in_ci(team: dict) -> None:
     assert checked.code == 1 and "does not chain from the base branch" in checked.out
     ci_env = {**team["ci"], "GITHUB_BASE_REF": "main"}
     git("update-ref", "refs/remotes/origin/main", "main", cwd=root)  # as actions/checkout fetches it
-    assert kg("check", cwd=root, env=ci_env).code == 1
+    assert_exit(kg("check", cwd=root, env=ci_env), 1, "does not chain from the base branch")
     # A genuine re-key (`key rotate`) on a branch passes the same check.
     git("checkout", "-qf", "main", cwd=root)
     git("checkout", "-qb", "genuine", cwd=root)
@@ -260,7 +261,7 @@ def test_a_revert_of_rm_is_refused_for_writing(team: dict) -> None:
     result = kg("secrets", "set", "DATABASE_URL=x", cwd=root, env=alice.env)
     assert_cannot_run(result, "generation 1 is older than generation 2")
     assert "git pull" in result.err
-    assert kg("check", cwd=root, env=alice.env).code == 1
+    assert_exit(kg("check", cwd=root, env=alice.env), 1, "generation 1 is older than generation 2")
     code, _, err = injected(root, alice.env)
     assert code == 2 and "older than generation 2" in err and "--allow-stale" in err
     allowed = kg("inject", "--format", "dotenv", "--allow-stale", cwd=root, env=alice.env)
@@ -404,7 +405,7 @@ def test_a_failed_merge_leaves_a_refused_file(team: dict, tmp_path: Path, branch
     assert why in merged.stderr and "git checkout --theirs" in merged.stderr
     assert "<<<<<<< ours" in (root / STORE).read_text()
     for args in (["secrets", "ls"], ["inject", "--format", "dotenv"], ["secrets", "set", "A=b"]):
-        assert kg(*args, cwd=root, env=alice.env).code == 2
+        assert_exit(kg(*args, cwd=root, env=alice.env), 2, "conflict markers")
 
 
 def test_ci_opens_with_an_age_identity_in_the_environment(team: dict) -> None:
@@ -498,7 +499,7 @@ def test_max_age_days_warns_about_old_values(team: dict, monkeypatch: pytest.Mon
     checked = kg("check", cwd=root, env=alice.env)
     assert checked.code == 0 and "more than 90 day(s) ago" in checked.out
     assert "DATABASE_URL" in checked.out and "OPENAI_API_KEY" not in checked.out.split("max_age")[1]
-    assert kg("check", "--strict", cwd=root, env=alice.env).code == 1
+    assert_exit(kg("check", "--strict", cwd=root, env=alice.env), 1, "(--strict: failing)")
     assert "AGE" in kg("secrets", "ls", cwd=root).out
 
 

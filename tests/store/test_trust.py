@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pyrage")
 
-from tests.conftest import MANIFEST, git, kg, make_v1_store, write
+from tests.conftest import MANIFEST, assert_exit, git, kg, make_v1_store, write
 from tests.store.conftest import STORE
 from tests.store.test_team_keys import VALUES, age_person, forge_rekey, injected
 from tests.store.test_team_keys import team as team
@@ -54,7 +54,7 @@ def test_a_new_store_at_another_path_is_refused(team: dict) -> None:
     code, out, err = injected(root, alice.env)
     assert code == 2 and "is not the store this machine opened for this project" in err
     assert EVIL not in out
-    assert kg("check", cwd=root, env=alice.env).code == 1
+    assert_exit(kg("check", cwd=root, env=alice.env), 1, "is not the store this machine opened")
     shown = kg("store", "trust", cwd=root, env=alice.env)
     assert shown.code == 2 and "not trusted" in shown.err
     old_id = json.loads(Path(root / STORE).read_text().split("store_id = ")[1].split("\n")[0])
@@ -144,11 +144,12 @@ def test_a_tag_named_like_the_base_branch_is_not_the_base(team: dict) -> None:
     git("commit", "-qam", "forged", cwd=root)
     git("tag", "origin/main", "HEAD", cwd=root)  # the pull request's own commit
     env = {**team["ci"], "GITHUB_BASE_REF": "main"}
-    assert kg("check", cwd=root, env=env).code == 1
+    assert_exit(kg("check", cwd=root, env=env), 1, "does not chain from the base branch")
     event = root.parent / "event.json"
     event.write_text(json.dumps({"pull_request": {"base": {
         "sha": git("rev-parse", "main", cwd=root).strip()}}}))
-    assert kg("check", cwd=root, env={**env, "GITHUB_EVENT_PATH": str(event)}).code == 1
+    assert_exit(kg("check", cwd=root, env={**env, "GITHUB_EVENT_PATH": str(event)}), 1,
+                "does not chain from the base branch")
 
 
 def test_a_mark_holds_nothing_that_signs(team: dict, monkeypatch: pytest.MonkeyPatch) -> None:
