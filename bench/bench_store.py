@@ -1,5 +1,7 @@
 """Store speed: open a 10,000-secret store and decrypt every value; `secrets ls` on it; the
-start-up time of each command. Prints figures (median of several runs); asserts nothing.
+start-up time of each command; and how long a store holding one over-long line (what made
+0.3.3 backtrack for seconds) takes to be refused. Prints figures (median of several runs);
+asserts nothing.
 
     python bench/bench_store.py [--secrets 10000] [--runs 5]
 """
@@ -14,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from kortix_guard.project import Project
 from kortix_guard.secret import SecretValue
 from kortix_guard.store import create, open_store, transaction
 from kortix_guard.store.crypto import Key
@@ -34,13 +37,13 @@ def cli(root: Path, env: dict[str, str], *args: str) -> None:
 
 
 def make_store(root: Path, version: int, secrets: int) -> dict[str, str]:
-    """A store of `secrets` values; version 2 wrapped to three recipients (age, ssh-ed25519,
+    """A store of `secrets` values; version 4 wrapped to three recipients (age, ssh-ed25519,
     ssh-rsa), opened by the age identity. Returns the environment that opens it and the time
     sealing every value and writing the file took."""
-    store = root / ".kortix" / "secrets.enc.toml"
+    project = Project.discover(root)
     key = Key.generate()
     if version == 1:
-        create(store, key)
+        create(project, key)
         opener = key.text()
     else:
         from kortix_guard.store import recipients
@@ -51,10 +54,10 @@ def make_store(root: Path, version: int, secrets: int) -> dict[str, str]:
             path = root / f"id_{kind}"
             subprocess.run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(path)], check=True)
             chosen[kind] = recipients.parse_recipient(path.with_suffix(".pub").read_text())
-        create(store, key, recipients=chosen)
+        create(project, key, recipients=chosen)
     os.environ["KORTIX_GUARD_KEY"] = opener
     start = time.perf_counter()
-    with transaction(store) as draft:
+    with transaction(project) as draft:
         for i in range(secrets):
             draft.set(f"S_{i:05d}", SecretValue(f"value-{i}-" + "x" * 40))
     sealed = time.perf_counter() - start
@@ -66,10 +69,31 @@ def main() -> int:
     parser.add_argument("--secrets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    for version in (1, 2):
+    for version in (1, 4):
         with tempfile.TemporaryDirectory() as tmp:
             bench_version(Path(tmp), version, args.secrets, args.runs)
+    with tempfile.TemporaryDirectory() as tmp:
+        long_lines(Path(tmp), args.runs)
     return 0
+
+
+def long_lines(root: Path, runs: int) -> None:
+    """`secrets ls` on a store holding one recipient line of N characters that never closes
+    (0.3.3: 3.3 s at 16,000, 15.7 s at 32,000, quadratic): refused before any pattern reads
+    it."""
+    os.environ["XDG_CONFIG_HOME"] = str(root / "config")
+    (root / "kortix.toml").write_text('[project]\nname = "bench"\n')
+    env, _ = make_store(root, 4, 1)
+    store = root / ".kortix" / "secrets.enc.toml"
+    good = store.read_text()
+    print("a store holding one over-long recipient line (refused):")
+    for n in (16_000, 32_000, 1_000_000):
+        line = '"m" = { recipient = "ssh-rsa AAAA' + "A" * n + "\n"
+        store.write_text(good.replace("\n[secrets]", line + "\n[secrets]"))
+        t = median_time(lambda: subprocess.run(
+            [sys.executable, "-m", "kortix_guard", "secrets", "ls"], cwd=root, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), runs)
+        print(f"  {n:>9,} characters: secrets ls      {t * 1000:8.1f} ms  (process start-up included)")
 
 
 def bench_version(root: Path, version: int, secrets: int, runs: int) -> None:
@@ -92,7 +116,7 @@ def bench_version(root: Path, version: int, secrets: int, runs: int) -> None:
     print(f"  seal all and write (once)           {sealed * 1000:8.1f} ms")
     print(f"  open + verify MAC + decrypt all     "
           f"{median_time(open_all, runs) * 1000:8.1f} ms")
-    if version == 2:
+    if version > 1:
         unwrap_floor(store, env["KORTIX_GUARD_KEY"], runs)
     commands = [("kortix-guard --version", ["--version"]),
                 ("kortix-guard manifest check", ["manifest", "check"]),
