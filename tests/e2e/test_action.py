@@ -68,7 +68,8 @@ def action_project(store_project: Path) -> tuple[Path, str]:
     write(store_project, {"kortix.toml": MANIFEST.format(names)})
     for name, value in ADVERSARIAL.items():
         assert kg("secrets", "set", f"{name}=-", cwd=store_project, input=value + "\n").code == 0
-    return store_project, kg("key", "export", cwd=store_project).out.strip()
+    ci = kg("recipients", "add", "ci", "--generate", cwd=store_project)
+    return store_project, ci.out.strip().splitlines()[-1]  # CI's identity, as KORTIX_GUARD_KEY
 
 
 @pytest.mark.slow
