@@ -13,7 +13,7 @@ from pathlib import Path
 
 from kortix_guard import names
 from kortix_guard.cli import reference
-from kortix_guard.rules import markdown_table
+from kortix_guard.rules import markdown_table, versions_table
 from kortix_guard.scan.context import RULES
 from kortix_guard.scan.detectors import all_detectors, files
 
@@ -70,6 +70,7 @@ GENERATORS: dict[str, Callable[[], str]] = {
     "scan-detectors": detectors_table,
     "scan-context": context_table,
     "manifest-rules": lambda: markdown_table("KG1"),
+    "manifest-versions": versions_table,
     "scan-rules": lambda: markdown_table("KG3"),
     "cli-reference": lambda: _cli_reference(),
     "loader-names": lambda: names.loader_table(),

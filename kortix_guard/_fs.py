@@ -10,13 +10,15 @@ from typing import BinaryIO
 from kortix_guard.errors import InputError
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
-MANIFEST_NAME = "kortix.toml"
+# Kortix's manifest names, in the order Kortix reads them (manifest/model.py says why).
+MANIFEST_NAMES = ("kortix.yaml", "kortix.yml", "kortix.toml")
 
 
 def find_root(start: Path) -> Path | None:
-    """The nearest folder, from start upwards, holding kortix.toml or .git."""
+    """The nearest folder, from start upwards, holding a manifest (kortix.yaml, kortix.yml,
+    kortix.toml) or .git."""
     for folder in (start, *start.parents):
-        if (folder / MANIFEST_NAME).exists() or (folder / ".git").exists():
+        if any((folder / name).exists() for name in MANIFEST_NAMES) or (folder / ".git").exists():
             return folder
     return None
 

@@ -134,11 +134,11 @@ def check_store(ctx: Context) -> Result:
                         f"within a generation is not recognised (no revision); `kortix-guard "
                         f"store upgrade` makes it version {CURRENT} once every teammate and CI "
                         f"run kortix-guard 0.4.0 or later")
-    warnings += _value_warnings(verdict, ctx.manifest.guard.max_age_days)
+    warnings += _value_warnings(verdict, ctx.manifest)
     return Result("store", True, summary, warnings, warn=bool(warnings))
 
 
-def _value_warnings(verdict, max_age_days: int | None) -> list[str]:
+def _value_warnings(verdict, manifest: Manifest) -> list[str]:
     """Values marked to rotate or carried by a merge, and values older than max_age_days."""
     from datetime import datetime, timedelta, timezone
 
@@ -152,12 +152,13 @@ def _value_warnings(verdict, max_age_days: int | None) -> list[str]:
         if marked:
             warnings.append(f"warning: {len(marked)} value(s) to {to_do}: {', '.join(marked)} "
                             f"({why}), then `kortix-guard secrets set NAME=-`")
+    max_age_days = manifest.guard.max_age_days
     if max_age_days is not None:
         limit = datetime.now(timezone.utc) - timedelta(days=max_age_days)
         old = [n for n, set_at in verdict.set_at.items() if parse_time(set_at) < limit]
         if old:
             warnings.append(f"warning: {len(old)} value(s) set more than {max_age_days} day(s) ago "
-                            f"([guard] max_age_days): {', '.join(old)}; rotate them, then "
+                            f"({manifest.setting('max_age_days')}): {', '.join(old)}; rotate them, then "
                             f"`kortix-guard secrets set NAME=-`")
     return warnings
 
@@ -240,11 +241,11 @@ def _precommit_hooks(path: Path) -> set[str] | None:
     commented-out one does not); set() when there is no config, None when it does not parse."""
     if not path.exists():
         return set()
-    import yaml
+    from kortix_guard import _yaml
 
     try:
-        config = yaml.safe_load(read_text(path, what="pre-commit config"))
-    except yaml.YAMLError:
+        config = _yaml.safe_load(read_text(path, what="pre-commit config"))
+    except _yaml.YamlError:
         return None
     repos = config.get("repos") if isinstance(config, dict) else None
     return {str(hook.get("id")) for repo in (repos if isinstance(repos, list) else [])

@@ -3,6 +3,7 @@ the user has: it creates what is missing, appends missing lines to .gitignore/.g
 and prints a snippet instead of editing an existing pre-commit config."""
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -26,9 +27,17 @@ from kortix_guard.store import create_store, open_store, read_public
 
 
 def manifest_text(name: str) -> str:
-    return (f'# The secrets this project\'s sessions need: names only, values never go here.\n'
-            f'kortix_version = 1\n\n[project]\nname = "{name}"\n\n'
-            f'[env]\nrequired = []\noptional = []\n')
+    """The manifest `init` writes where there is none: Kortix's current version, its `env`
+    (names only) and a default agent granted every declared secret."""
+    return (f"# yaml-language-server: $schema=https://kortix.com/schema/kortix.v3.schema.json\n"
+            f"kortix_version: 3\n"
+            f"default_agent: kortix\n\n"
+            f"project:\n  name: {json.dumps(name)}\n\n"
+            f"# The secrets this project's sessions need: names only, values never go here.\n"
+            f"env:\n  required: []\n  optional: []\n\n"
+            f"runtimes:\n  opencode:\n    harness: opencode\n\n"
+            f"# Secrets are granted per agent, deny by default: `all`, `none`, or a list.\n"
+            f"agents:\n  kortix:\n    runtime: opencode\n    secrets: all\n")
 
 
 def precommit_snippet() -> str:
@@ -87,8 +96,14 @@ def run(project: Project) -> int:
         raise GitError(e.message, hint="run `git init` first, then `kortix-guard init`") from None
     root = repo.root
     steps = _Steps()
-    manifest_path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"
-    _create(steps, manifest_path, manifest_text(_project_name(root)), project)
+    manifest_path = project.manifest_path if project.manifest_path.exists() else root / "kortix.yaml"
+    if not manifest_path.exists():
+        atomic_write(manifest_path, manifest_text(_project_name(root)).encode("utf-8"))
+        steps.did(f"created {project.display(manifest_path)} (Kortix's manifest, version 3: "
+                  f"`env` and a default agent granted `secrets: all`)")
+    else:
+        steps.kept(f"{project.display(manifest_path)} exists; left as it is")
+    project = project._replace(manifest_path=manifest_path)
     _store(steps, project)
     _append_lines(steps, root / ".gitignore", GITIGNORE_LINES, project)
     _append_lines(steps, root / ".gitattributes", gitattributes_lines(project, root), project)
@@ -115,7 +130,7 @@ def _next_steps(project: Project, root: Path) -> list[str]:
     new project), each step a command that will work."""
 
     steps = []
-    path = project.manifest_path if project.manifest_path.exists() else root / "kortix.toml"
+    path = project.manifest_path
     problems = [p for p in manifest_module.check_file(path, project.display(path))
                 if p.severity is Severity.ERROR]
     if problems:
@@ -127,8 +142,8 @@ def _next_steps(project: Project, root: Path) -> list[str]:
                      f"`kortix-guard env push --from {env_files[0]}`")
     recipients = _has_recipients(project)
     if _opens(project):
-        steps.append("declare names in kortix.toml [env] and set values: "
-                     "`kortix-guard secrets set NAME=-`")
+        steps.append(f"declare names in {path.name} {'[env]' if path.suffix == '.toml' else 'env'}"
+                     f" and set values: `kortix-guard secrets set NAME=-`")
         steps.append("give CI its own identity: `kortix-guard recipients add ci --generate`, "
                      "then put it into the secret KORTIX_GUARD_KEY" if recipients else
                      "put the key into CI: `kortix-guard key export | gh secret set "

@@ -169,7 +169,8 @@ def _meaning(name: str, allow: frozenset[str]) -> list[NameIssue]:
     if is_loader(name) and name not in allow:
         return [NameIssue(rule("KG123"), f"{name} changes what a process loads or runs; a "
                                          f"secret must not be able to set it (if this project "
-                                         f"needs it as a secret, list it in [guard] allow_env)")]
+                                         f"needs it as a secret, list it in kortix-guard's "
+                                         f"`allow_env` setting)")]
     if name in DROPPED or name.startswith(DROPPED_PREFIX):
         return [NameIssue(rule("KG121"),
                           f"{name} never reaches the session: Kortix drops it when a session starts")]

@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-from kortix_guard._fs import MANIFEST_NAME, confined, find_root
+from kortix_guard._fs import MANIFEST_NAMES, confined, find_root
 from kortix_guard._out import quote_path
 from kortix_guard.errors import ProjectError
 
@@ -29,7 +29,9 @@ class Project(NamedTuple):
             root = find_root(manifest_path.parent) or manifest_path.parent
         else:
             root = find_root(cwd) or cwd
-            manifest_path = root / MANIFEST_NAME
+            # The first manifest Kortix reads there; a project with none gets kortix.yaml.
+            manifest_path = next((root / n for n in MANIFEST_NAMES if (root / n).exists()
+                                  or (root / n).is_symlink()), root / MANIFEST_NAMES[0])
         return cls(cwd=cwd, root=root, manifest_path=manifest_path,
                    store_option=(cwd / store).absolute() if store is not None else None,
                    key_file=(cwd / key_file).absolute() if key_file is not None else None)
@@ -43,8 +45,10 @@ class Project(NamedTuple):
         return quote_path(str(path))
 
     def require_manifest(self) -> Path:
-        if not self.manifest_path.exists():
-            raise ProjectError(f"{self.display(self.manifest_path)}: no such manifest",
+        if not (self.manifest_path.exists() or self.manifest_path.is_symlink()):
+            where = self.display(self.manifest_path.parent)
+            raise ProjectError(f"{self.display(self.manifest_path)}: no such manifest (no "
+                               f"kortix.yaml, kortix.yml or kortix.toml in {where})",
                                hint="create one with `kortix-guard init`, or pass --manifest PATH")
         return self.manifest_path
 
@@ -58,5 +62,5 @@ class Project(NamedTuple):
         """--store, else the manifest's [guard] store (default .kortix/secrets.enc.toml)."""
         if self.store_option is not None:
             return self.store_option
-        return confined((manifest or self.load_manifest()).guard.store, self.root,
-                        "[guard] store")
+        manifest = manifest or self.load_manifest()
+        return confined(manifest.guard.store, self.root, manifest.setting("store"))

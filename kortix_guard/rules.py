@@ -21,29 +21,40 @@ class Rule(NamedTuple):
     summary: str
     example: str  # a snippet that triggers it (never a real secret)
     fixable: bool = False  # `manifest check --fix` repairs it
+    versions: tuple[int, ...] = (1, 2, 3)  # the manifest versions a KG1xx rule applies to
+
+
+V1, YAML = (1,), (2, 3)
 
 
 E, W = Severity.ERROR, Severity.WARNING
 
 _RULES = [
     # The manifest as a file.
-    Rule("KG100", "invalid-toml", E, "kortix.toml is not valid TOML.", 'required = ["A",'),
+    Rule("KG100", "invalid-toml", E, "kortix.toml is not valid TOML.", 'required = ["A",',
+         versions=V1),
     Rule("KG101", "unsupported-version", E,
-         "`kortix_version` other than absent, 1 or \"1\": v2+ manifests are YAML (`kortix.yaml`) "
-         "and are not checked here.", "kortix_version = 2"),
-    Rule("KG102", "yaml-manifest-wins", W,
-         "A `kortix.yaml` sits beside `kortix.toml`: Kortix reads the YAML and ignores this file.",
-         "kortix.yaml next to kortix.toml"),
+         "A `kortix_version` this release does not know, or in the wrong syntax: kortix.toml is "
+         "version 1 (absent, 1 or \"1\"), kortix.yaml versions 2 and 3 (required). Kortix "
+         "rejects an unknown version outright.", "kortix_version = 2  # in kortix.toml"),
+    Rule("KG102", "ignored-manifest", W,
+         "Kortix reads kortix.yaml, then kortix.yml, then kortix.toml: a later one beside an "
+         "earlier one is ignored.", "kortix.yaml next to kortix.toml"),
     Rule("KG103", "project-name", E, "`[project]` must be a table with a non-empty string `name`.",
-         '[project]\nname = ""'),
+         '[project]\nname = ""', versions=V1),
     Rule("KG104", "env-shape", E,
          "`[env]` must be a table; `required` and `optional` must be arrays.",
          'env = "DATABASE_URL"'),
     Rule("KG105", "env-unknown-key", E,
-         "`[env]` holds only `required` and `optional`.", '[env]\nrequried = ["A"]'),
+         "`[env]` holds only `required` and `optional`.", '[env]\nrequried = ["A"]', versions=V1),
     Rule("KG106", "value-in-manifest", E,
-         "A key under `[env]` holds a string: values never go in kortix.toml. "
-         "The message never repeats the value.", '[env]\nOPENAI_API_KEY = "sk-..."'),  # kortix-guard: allow
+         "A key under `env` holds a string (in kortix.yaml, a key shaped like an env var "
+         "name): values never go in the manifest. The message never repeats the value.",
+         '[env]\nOPENAI_API_KEY = "sk-..."'),  # kortix-guard: allow
+    Rule("KG107", "invalid-yaml", E,
+         "kortix.yaml is not valid YAML for a manifest: a syntax error, a tab in the "
+         "indentation, a duplicate key, aliases that expand past 100,000 nodes, or a top "
+         "level that is not a mapping.", "env:\n\trequired: [A]", versions=YAML),
     # Names: shared with secrets set, env push and inject.
     Rule("KG110", "name-invalid", E,
          "A name must match `^[A-Z_][A-Z0-9_]{0,63}$`.", 'required = ["API-KEY"]'),
@@ -76,20 +87,44 @@ _RULES = [
     Rule("KG131", "name-in-both", E, "A name in both `required` and `optional`.",
          'required = ["A"]\noptional = ["A"]'),
     Rule("KG140", "trigger-secret-undeclared", E,
-         "A webhook trigger's `secret_env` must be a name declared in `[env]` "
+         "A webhook trigger's `secret_env` must be a name declared in `env` "
          "(Kortix answers 409 otherwise).", '[[triggers]]\ntype = "webhook"\nsecret_env = "HOOK"'),
     Rule("KG141", "connector-secret-undeclared", E,
-         "A connector's `auth.secret` must be a name declared in `[env]`.",
+         "A connector's `auth.secret` must be a name declared in `[env]` (version 1); versions "
+         "2 and 3 forbid `auth.secret` (a connector's credential is shared, set in Kortix).",
          '[[connectors]]\nauth = { type = "bearer", secret = "TOKEN" }'),
     Rule("KG142", "app-env-invalid", E,
-         "An `[[apps]]` `env` table holds `^[A-Za-z_][A-Za-z0-9_]*$` names with string values.",
+         "An app's `env` (and version 2's `apps.<slug>.secrets`) holds "
+         "`^[A-Za-z_][A-Za-z0-9_]*$` names, `env` with string values.",
          '[[apps]]\nenv = { "my-var" = 1 }'),
-    Rule("KG150", "unknown-table", W, "A top-level table Kortix does not know; it is ignored.",
+    Rule("KG143", "app-secret-undeclared", E,
+         "`apps.<slug>.secrets` maps an env name to a project secret: the secret must be a name "
+         "declared in `env`. Version 3 has no `apps` at all.",
+         "apps:\n  web:\n    secrets: {DB: DATABASE_URL}", versions=YAML),
+    Rule("KG150", "unknown-table", W, "A top-level table Kortix does not know; it is ignored. "
+                                      "In kortix.yaml only a near miss of a key that touches "
+                                      "secrets (`enviroment`, `environment`, `agent`) is "
+                                      "reported.",
          "[enviroment]"),
-    Rule("KG151", "guard-unknown-key", E, "An unknown key in kortix-guard's own `[guard]` table.",
-         '[guard]\nstroe = "x"'),
-    Rule("KG152", "guard-bad-type", E, "A `[guard]` key of the wrong type.",
+    Rule("KG151", "guard-unknown-key", E,
+         "An unknown key in kortix-guard's own settings (`[guard]` in kortix.toml, "
+         "`x-kortix-guard` in kortix.yaml).", '[guard]\nstroe = "x"'),
+    Rule("KG152", "guard-bad-type", E, "A kortix-guard setting of the wrong type.",
          "[guard]\nmin_known_length = \"8\""),
+    Rule("KG160", "agent-grant-undeclared", W,
+         "An agent is granted a secret `env` does not declare (compared without case). Kortix "
+         "treats `env` as advisory, so it may exist in the Secrets Manager, but here it is "
+         "usually a typo, and `inject --agent` exports declared names only. `--strict` fails.",
+         "agents:\n  kortix: {secrets: [OPENAI_KEY]}", versions=YAML),
+    Rule("KG161", "agent-grant-all", W,
+         "`secrets: all` (or `*`) on an agent other than `default_agent`: grant a specialist the "
+         "names it needs (least privilege).", "agents:\n  helper: {secrets: all}", versions=YAML),
+    Rule("KG162", "agent-grant-invalid", E,
+         "An agent's `secrets` must be a list of names, `all`, `none` or `*` (omitted is "
+         "`none`: deny by default).", "agents:\n  kortix: {secrets: everything}", versions=YAML),
+    Rule("KG163", "default-agent", E,
+         "`default_agent` must name an agent `agents` declares, and not a disabled one.",
+         "default_agent: kortx", versions=YAML),
     # The scanner: a secret value about to enter git. Each finding also carries a confidence
     # (high, medium, low), declared by the detector that found it (docs/scan.md).
     Rule("KG300", "known-store-value", E,
@@ -154,6 +189,17 @@ FIXABLE = frozenset(r.code for r in _RULES if r.fixable)
 
 def rule(code: str) -> Rule:
     return RULES[code]
+
+
+def versions_table() -> str:
+    """The docs table of the manifest checks by manifest version (generated)."""
+    lines = ["| code | name | severity | kortix.toml (1) | kortix.yaml (2) | kortix.yaml (3) |",
+             "|---|---|---|---|---|---|"]
+    for r in _RULES:
+        if r.code.startswith("KG1"):
+            marks = " | ".join("✓" if v in r.versions else "–" for v in (1, 2, 3))
+            lines.append(f"| {r.code} | {r.name} | {r.severity.value} | {marks} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown_table(prefix: str) -> str:

@@ -27,6 +27,23 @@ name = "demo"
 required = ["DATABASE_URL"]
 optional = ["OPENAI_API_KEY"]
 """
+# The same names in Kortix's current manifest (kortix.yaml, version 3), as `init` makes it.
+MANIFEST_YAML = """\
+kortix_version: 3
+default_agent: kortix
+project:
+  name: demo
+env:
+  required: ["DATABASE_URL"]
+  optional: ["OPENAI_API_KEY"]
+runtimes:
+  opencode:
+    harness: opencode
+agents:
+  kortix:
+    runtime: opencode
+    secrets: all
+"""
 
 
 @dataclass(frozen=True)

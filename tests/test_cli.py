@@ -89,7 +89,8 @@ def test_dash_c_runs_as_if_started_there(project: Path, tmp_path: Path) -> None:
 def test_manifest_option(tmp_path: Path) -> None:
     root = git_init(tmp_path / "r")
     write(root, {"config/kortix.toml": MANIFEST})
-    assert_exit(kg("manifest", "check", cwd=root), 2, "kortix.toml: no such manifest")
+    assert_exit(kg("manifest", "check", cwd=root), 2,
+                "no such manifest (no kortix.yaml, kortix.yml or kortix.toml in .)")
     assert kg("--manifest", "config/kortix.toml", "manifest", "check", cwd=root).code == 0
 
 

@@ -26,7 +26,7 @@ def _modules() -> list[str]:
 def _graph(external: bool = False):
     import grimp
 
-    return grimp.build_graph("kortix_guard", include_external_packages=external)
+    return grimp.build_graph("kortix_guard", include_external_packages=external, cache_dir=None)
 
 
 def floors() -> list[list[str]]:
@@ -91,7 +91,7 @@ IMPORT_NAMES = {"click": ["click"], "tomlkit": ["tomlkit"], "tomllib": ["tomllib
                 "cryptography": ["cryptography"], "pyrage": ["pyrage"], "PyYAML": ["yaml"],
                 "filelock": ["filelock"], "platformdirs": ["platformdirs"],
                 "python-dotenv": ["dotenv"], "pygit2": ["pygit2"], "hyperscan": ["hyperscan"],
-                "ruamel.yaml": ["ruamel"], "kingfisher-secret-scanner": ["kingfisher"]}
+                "kingfisher-secret-scanner": ["kingfisher"]}
 
 
 def owners() -> dict[str, set[str]]:

@@ -13,7 +13,7 @@ import pytest
 from kortix_guard._meta import pinned, repository_url
 from kortix_guard.init import WORKFLOW, manifest_text
 from kortix_guard.store.crypto import Key
-from tests.conftest import MANIFEST, assert_exit, git, git_init, kg, kg_proc, write
+from tests.conftest import MANIFEST, MANIFEST_YAML, assert_exit, git, git_init, kg, kg_proc, write
 from tests.scan.conftest import TOKENS
 from tests.store.conftest import forget_user_keys
 
@@ -35,8 +35,10 @@ def test_init_on_an_empty_repo(repo: Path, user_config: Path) -> None:
     assert result.code == 0, result.err
     files = snapshot(repo)
     assert sorted(files) == [".gitattributes", ".github/workflows/kortix-guard.yml", ".gitignore",
-                             ".kortix/secrets.enc.toml", ".pre-commit-config.yaml", "kortix.toml"]
-    assert (repo / "kortix.toml").read_text() == manifest_text("my-app")
+                             ".kortix/secrets.enc.toml", ".pre-commit-config.yaml", "kortix.yaml"]
+    assert (repo / "kortix.yaml").read_text() == manifest_text("my-app")
+    assert "created kortix.yaml (Kortix's manifest, version 3" in result.out
+    assert kg("manifest", "check", cwd=repo).code == 0
     assert (repo / ".gitignore").read_text() == "# kortix-guard\n.env\n.env.*\n!.env.example\n"
     assert (repo / ".gitattributes").read_text() == (
         ".kortix/secrets.enc.toml merge=kortix-guard\n.kortix/secrets.enc.toml -text\n"
@@ -92,7 +94,7 @@ def test_init_outside_git(tmp_path: Path) -> None:
 def ready(repo: Path) -> Path:
     """After init, a manifest with a required name, its value set, everything committed."""
     kg("init", cwd=repo)
-    write(repo, {"kortix.toml": MANIFEST})
+    write(repo, {"kortix.yaml": MANIFEST_YAML})
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="postgres://x").code == 0
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "init", cwd=repo)
@@ -109,7 +111,7 @@ def test_check_after_init_passes(ready: Path) -> None:
 
 
 def _break_manifest(root: Path) -> None:
-    write(root, {"kortix.toml": MANIFEST.replace('"DATABASE_URL"', '"KORTIX_DB"')})
+    write(root, {"kortix.yaml": MANIFEST_YAML.replace('"DATABASE_URL"', '"KORTIX_DB"')})
 
 
 def _tamper_store(root: Path) -> None:
@@ -118,7 +120,8 @@ def _tamper_store(root: Path) -> None:
 
 
 def _missing_required(root: Path) -> None:
-    write(root, {"kortix.toml": MANIFEST.replace('["DATABASE_URL"]', '["DATABASE_URL", "NEW_ONE"]')})
+    write(root, {"kortix.yaml": MANIFEST_YAML.replace('["DATABASE_URL"]',
+                                                      '["DATABASE_URL", "NEW_ONE"]')})
 
 
 def _stage_token(root: Path) -> None:
@@ -144,7 +147,7 @@ def _store_converted(root: Path) -> None:
 
 
 FAILURES = [
-    ("manifest", _break_manifest, "✗ manifest", "kortix.toml:5:13: KG120"),
+    ("manifest", _break_manifest, "✗ manifest", "kortix.yaml:6:14: KG120"),
     ("store", _tamper_store, "✗ store", "MAC does not verify"),
     ("required", _missing_required, "✗ required secrets: 1 required secret(s) missing", "NEW_ONE"),
     ("secret", _stage_token, "✗ secrets: 1 secret(s) staged", "app.py:1:10: KG320"),

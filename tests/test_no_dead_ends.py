@@ -88,7 +88,11 @@ def test_what_to_do_fits_the_file_and_pre_commit(tmp_path: Path) -> None:
                      ".env": "API_TOKEN=something-real-42\n"})
     json_only = kg_proc("scan", "a.json", cwd=tmp_path)
     assert "kortix-guard: allow" not in json_only.err  # JSON has no comments
-    assert "[guard] exclude" in json_only.err
+    assert "exclude the path in kortix.yaml (x-kortix-guard: exclude)" in json_only.err
+    write(tmp_path, {"kortix.toml": MANIFEST})  # each manifest's own spelling of the setting
+    assert "exclude the path in kortix.toml ([guard] exclude)" in kg_proc("scan", "a.json",
+                                                                          cwd=tmp_path).err
+    (tmp_path / "kortix.toml").unlink()
     assert "--update-baseline" not in json_only.err  # a [high] token is rotated, not accepted
     write(tmp_path, {"c.json": '{"password": "Zk8-q2rT-77"}\n'})
     medium = kg_proc("scan", "c.json", cwd=tmp_path)

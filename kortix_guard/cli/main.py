@@ -47,9 +47,12 @@ class GuardGroup(click.Group):
               help="Show the version and exit.")
 @click.option("-C", "cwd", type=click.Path(file_okay=False, exists=True, path_type=Path),
               default=".", help="Run as if started in PATH (like git -C).")
-@click.option("--manifest", type=PATH, help="The manifest (default: kortix.toml in the project root).")
-@click.option("--store", type=PATH, help="The encrypted store (default: [guard] store, "
-                                         "or .kortix/secrets.enc.toml beside the manifest).")
+@click.option("--manifest", type=PATH,
+              help="The manifest (default: the project root's kortix.yaml, kortix.yml or "
+                   "kortix.toml, the first that exists, as Kortix reads them).")
+@click.option("--store", type=PATH,
+              help="The encrypted store (default: the manifest's `store` setting, or "
+                   ".kortix/secrets.enc.toml beside the manifest).")
 @click.option("--key-file", type=PATH, help="Read the store's key from this file (before "
                                             "KORTIX_GUARD_KEY and the per-user key).")
 @click.option("-v", "--verbose", is_flag=True, help="Tracebacks and debug detail on errors.")

@@ -14,7 +14,7 @@ from kortix_guard.scan.report import Format
 
 CONFIDENCE_OPTION = click.option(
     "--min-confidence", type=click.Choice(["low", "medium", "high"]),
-    help="Report findings at this confidence or above (default: [guard] min_confidence, "
+    help="Report findings at this confidence or above (default: the manifest's `min_confidence`, "
          "else medium); `low` shows everything.")
 
 
@@ -45,7 +45,7 @@ def confidence(value: str | None):
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True)
 @click.option("--update-baseline", is_flag=True,
-              help="Accept every current finding into the baseline ([guard] baseline).")
+              help="Accept every current finding into the baseline (the manifest's `baseline` setting).")
 @CONFIDENCE_OPTION
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,

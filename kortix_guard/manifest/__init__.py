@@ -1,11 +1,13 @@
-"""kortix.toml: load it with positions, check it against the rules, fix what is safe to fix.
+"""The manifest, in each of Kortix's versions: kortix.toml (version 1) and kortix.yaml
+(versions 2 and 3). Read it fast, check it against the rules, fix what is safe to fix.
 
-The parser with positions (`_toml`, tomlkit's only importer), the checks and the fixes load
-when a manifest is parsed, not when this module is imported: the commit hook reads a
-manifest's remembered verdict (`load_cached`) without them."""
+`find` names the manifest of a folder as Kortix does (kortix.yaml, then kortix.yml, then
+kortix.toml). Reading uses the fast parsers (libyaml gives a YAML file's positions as it
+reads); the checks run on plain data; tomlkit, which keeps a TOML file's positions and layout,
+loads only when a problem has to be located or a fix written. The commit hook reads a manifest's remembered
+verdict (`load_cached`) without any of them."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from kortix_guard._dirs import private_cache
@@ -15,58 +17,80 @@ from kortix_guard.manifest.model import (
     DEFAULT_BASELINE,
     DEFAULT_MIN_KNOWN_LENGTH,
     DEFAULT_STORE,
+    FILE_NAMES,
+    GUARD_KEY_YAML,
+    GUARD_TABLE,
     GuardConfig,
     Manifest,
     Problem,
 )
+from kortix_guard.manifest.source import Source
 from kortix_guard.rules import Severity
 
-__all__ = ["Manifest", "Problem", "GuardConfig", "check_file", "fix_file", "load", "load_cached"]
+__all__ = ["FILE_NAMES", "Manifest", "Problem", "GuardConfig", "base_store_path", "check_file",
+           "find", "fix_file", "guard_of", "ignored_beside", "load", "load_cached"]
 
 
-def _parse(path: Path, display: str):  # -> Document | Problem
-    from kortix_guard.manifest._toml import Document, TomlSyntaxError
+def find(folder: Path) -> Path | None:
+    """The manifest Kortix reads in folder: kortix.yaml, then kortix.yml, then kortix.toml."""
+    for name in FILE_NAMES:
+        path = folder / name
+        if path.exists() or path.is_symlink():
+            return path
+    return None
 
-    text = read_text(path, what="manifest", display=display)
-    try:
-        return Document(text)
-    except TomlSyntaxError as e:
-        return Problem(display, e.line, e.col, "KG100", f"not valid TOML: {e.message}")
+
+def ignored_beside(path: Path) -> list[Path]:
+    """The manifests beside path that Kortix ignores because path comes first."""
+    if path.name not in FILE_NAMES:
+        return []
+    later = FILE_NAMES[FILE_NAMES.index(path.name) + 1:]
+    return [path.parent / name for name in later if (path.parent / name).exists()]
 
 
-def _check(display: str, document, path: Path) -> list[Problem]:
+def _check(source: Source) -> list[Problem]:
     from kortix_guard.manifest.checks import Checker
 
-    return Checker(display, document).run(yaml_beside=(path.parent / "kortix.yaml").exists())
+    problems = Checker(source).run()
+    path = source.path
+    if path.name in FILE_NAMES:
+        first = find(path.parent)
+        if first is not None and first.name != path.name:
+            problems.insert(0, Problem(source.display, 1, 1, "KG102",
+                                       f"{first.name} sits beside this file: Kortix reads "
+                                       f"{first.name} and ignores {path.name}"))
+    return problems
 
 
 def check_file(path: Path, display: str | None = None) -> list[Problem]:
-    """Every problem in one manifest. Raises InputError when the file cannot be read."""
+    """Every problem in one manifest. Raises InputError when the file cannot be read. The
+    manifests Kortix ignores beside it are named too (KG102, on them)."""
     display = display or str(path)
-    parsed = _parse(path, display)
-    if isinstance(parsed, Problem):
-        return [parsed]
-    return _check(display, parsed, path)
+    problems = _check(Source(path, display))
+    for ignored in ignored_beside(path):
+        shown = str(Path(display).parent / ignored.name) if Path(display).parent != Path(".") \
+            else ignored.name
+        problems.append(Problem(shown, 1, 1, "KG102", f"{path.name} sits beside this file: "
+                                                       f"Kortix reads {path.name} and ignores "
+                                                       f"{ignored.name}"))
+    return problems
 
 
 def fix_file(path: Path, display: str | None = None) -> tuple[list[Problem], list[Problem]]:
     """Apply the safe fixes and rewrite the file atomically when any was made.
 
-    Returns (fixes made, problems left after them).
-    """
-    from kortix_guard.manifest._toml import Document
+    Returns (fixes made, problems left after them)."""
     from kortix_guard.manifest.fix import apply_fixes
 
     display = display or str(path)
-    parsed = _parse(path, display)
-    if isinstance(parsed, Problem):
-        return [], [parsed]
-    fixes = apply_fixes(display, parsed)
+    source = Source(path, display)
+    if source.problem is not None:
+        return [], [source.problem]
+    fixes, text = apply_fixes(source)
     if not fixes:
-        return [], _check(display, parsed, path)
-    text = parsed.dumps()
+        return [], check_file(path, display)
     atomic_write(path, text.encode("utf-8"))
-    return fixes, _check(display, Document(text), path)
+    return fixes, check_file(path, display)
 
 
 def load(path: Path, display: str | None = None) -> Manifest:
@@ -74,31 +98,37 @@ def load(path: Path, display: str | None = None) -> Manifest:
     return from_values(path, _values(path, display or str(path)))
 
 
-def _values(path: Path, display: str) -> dict:
-    """What the commands read from a manifest, as plain data (names, [guard] settings as
+def _values(path: Path, display: str, text: str | None = None) -> dict:
+    """What the commands read from a manifest, as plain data (names, grants, settings as
     written); ProjectError listing the errors when it has any."""
-    from kortix_guard.manifest.checks import plain
+    from kortix_guard.manifest.checks import Checker, grants_of
 
-    parsed = _parse(path, display)
-    problems = [parsed] if isinstance(parsed, Problem) else _check(display, parsed, path)
+    source = Source(path, display, text)
+    checker = Checker(source)
+    problems = checker.run()
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         listing = "\n".join("  " + p.as_text() for p in errors)
         raise ProjectError(f"{display} has {len(errors)} error(s):\n{listing}",
                            hint=f"run `kortix-guard manifest check` and fix {display} first")
-    doc = parsed.doc
-    env = plain(doc.get("env")) or {}
-    return {"required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
-            "guard": dict(plain(doc.get("guard")) or {})}
+    data = source.data
+    env = data.get("env") or {}
+    guard_key = GUARD_KEY_YAML if source.format == "yaml" else GUARD_TABLE
+    grants = grants_of(data) if checker.version > 1 else {}
+    return {"version": checker.version,
+            "required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
+            "guard": dict(data.get(guard_key) or {}),
+            "agents": {a: [g.kind, sorted(g.names), g.enabled] for a, g in grants.items()},
+            "default_agent": data.get("default_agent") if checker.version > 1 else None}
 
 
 def from_values(path: Path, values: dict) -> Manifest:
+    from kortix_guard.manifest.model import Grant
+
     guard, folder = values["guard"], path.parent
     return Manifest(
-        path=path,
-        required=tuple(values["required"]),
-        optional=tuple(values["optional"]),
-        guard=GuardConfig(
+        path, values["required"], values["optional"],
+        GuardConfig(
             store=folder / guard.get("store", DEFAULT_STORE),
             baseline=folder / guard.get("baseline", DEFAULT_BASELINE),
             exclude=tuple(guard.get("exclude", ())),
@@ -108,35 +138,50 @@ def from_values(path: Path, values: dict) -> Manifest:
             public_by_design=guard.get("public_by_design", True),
             allow_env=frozenset(guard.get("allow_env", ())),
         ),
-    )
+        version=values.get("version", 1),
+        agents={a: Grant(kind, frozenset(grant_names), enabled)
+                for a, (kind, grant_names, enabled) in values.get("agents", {}).items()},
+        default_agent=values.get("default_agent"))
 
 
-def guard_table(data: bytes | None) -> dict:
-    """The [guard] table of a manifest's bytes as written (a base commit's, read without a
-    work tree), {} when there is none or it does not parse: callers keep only what they
-    need, and check its type."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover (Python 3.10)
-        import tomli as tomllib
-    try:
-        guard = tomllib.loads(data.decode("utf-8")).get("guard", {}) if data else {}
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+def guard_of(data: bytes | None, name: str) -> dict:
+    """kortix-guard's settings in a manifest's bytes as written (a base commit's, read
+    without a work tree), {} when there are none or it does not parse: callers keep only
+    what they need, and check its type. name: the manifest's file name (its syntax)."""
+    if not data:
         return {}
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    source = Source(Path(name), name, text)
+    if source.problem is not None or not isinstance(source.data, dict):
+        return {}
+    guard = source.data.get(GUARD_KEY_YAML if source.format == "yaml" else GUARD_TABLE)
     return guard if isinstance(guard, dict) else {}
 
 
+def at_commit(repo, rev: str, prefix: str) -> tuple[str, dict]:
+    """The manifest a commit holds in a folder (repository-relative prefix), as Kortix would
+    find it there: its file name and its kortix-guard settings ({} when there is none)."""
+    for name in FILE_NAMES:
+        data = repo.file_at(rev, prefix + name)
+        if data is not None:
+            return name, guard_of(data, name)
+    return "", {}
+
+
 def base_store_path(root: Path):
-    """For `check --base`: where a base commit's own manifest puts the store (repository-
-    relative), since the head's manifest could move it anywhere. A function of (repository,
-    base revision, the head store's repository-relative path)."""
+    """For `check --base`: where a base commit's own manifest (whatever its file name and
+    version) puts the store (repository-relative), since the head's manifest could move it
+    anywhere. A function of (repository, base revision, the head store's path)."""
     import posixpath
 
     def at(repo, base: str, head_relative: str) -> str:
         prefix = repo.prefix(root)
         if prefix is None:
             return head_relative
-        configured = guard_table(repo.file_at(base, prefix + "kortix.toml")).get("store")
+        configured = at_commit(repo, base, prefix)[1].get("store")
         if not isinstance(configured, str):
             configured = DEFAULT_STORE
         return posixpath.normpath(prefix + configured)
@@ -146,13 +191,14 @@ def base_store_path(root: Path):
 def load_cached(path: Path, display: str | None = None) -> Manifest:
     """`load`, remembering the verdict per manifest content in the user's cache folder (names
     are public; nothing else is kept): a commit hook then reads a small JSON file instead of
-    parsing with layout and checking every rule, and a broken manifest fails the same way."""
+    parsing and checking every rule, and a broken manifest fails the same way."""
     import hashlib
     import json
 
     display = display or str(path)
     text = read_text(path, what="manifest", display=display)
-    key = hashlib.sha256(f"{_rules_stamp()}\0{(path.parent / 'kortix.yaml').exists()}\0{text}"
+    beside = ",".join(p.name for p in ignored_beside(path))
+    key = hashlib.sha256(f"{_rules_stamp()}\0{path.name}\0{beside}\0{text}"
                          .encode()).hexdigest()[:32]
     folder = private_cache("manifests")
     entry = folder / f"{key}.json" if folder is not None else None
@@ -162,7 +208,7 @@ def load_cached(path: Path, display: str | None = None) -> Manifest:
         cached = None
     if cached is None:
         try:
-            cached = {"values": _values(path, display)}
+            cached = {"values": _values(path, display, text)}
         except ProjectError as e:
             cached = {"error": e.message, "hint": e.hint}
         if entry is not None:
@@ -177,8 +223,9 @@ def _rules_stamp() -> str:
     that hold the rules, by size and modification time. Cheaper than the package metadata."""
     here = Path(__file__).parent
     stamps = []
-    for part in (here / "checks.py", here / "__init__.py", here.parent / "names.py",
-                 here.parent / "rules.py"):
+    for part in (here / "checks.py", here / "__init__.py", here / "source.py",
+                 here / "model.py", here.parent / "names.py", here.parent / "rules.py",
+                 here.parent / "_yaml.py"):
         info = part.stat()
         stamps.append(f"{info.st_size}.{info.st_mtime_ns}")
     return ",".join(stamps)

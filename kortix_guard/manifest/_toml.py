@@ -105,6 +105,32 @@ class Document:
                 return self.position(k, default)
         return default
 
+    def locate(self, path: tuple[str | int, ...], *, key: bool = False,
+               default: Position = (1, 1)) -> Position:
+        """Where the value at path (keys and indexes from the document's root) starts, or its
+        key with `key`; the nearest enclosing place that exists when it does not."""
+        node: Any = self.doc
+        found = default
+        for i, step in enumerate(path):
+            last = i == len(path) - 1
+            if isinstance(step, int):
+                try:
+                    node = node[step]
+                except (IndexError, KeyError, TypeError):
+                    return found
+            else:
+                if not hasattr(node, "get"):
+                    return found
+                where = self.key_position(node, step, found)
+                if last and key:
+                    return where
+                child = node.get(step)
+                if child is None:
+                    return where
+                found, node = where, child
+            found = self.position(node, found)
+        return found if not path else self.position(node, found)
+
     def dumps(self) -> str:
         return tomlkit.dumps(self.doc)
 

@@ -10,7 +10,7 @@ from kortix_guard import errors
 from kortix_guard._out import echo
 from kortix_guard.manifest import Problem, check_file, fix_file
 from kortix_guard.project import Project
-from kortix_guard.rules import FIXABLE, Severity
+from kortix_guard.rules import Severity
 
 
 class Format(str, enum.Enum):
@@ -52,7 +52,7 @@ def _summary(problems: list[Problem], files: int, changed: bool) -> None:
     n_warn = len(problems) - n_err
     if problems:
         echo(f"{n_err} error(s), {n_warn} warning(s) in {files} manifest(s)", err=True)
-    fixable = sum(p.code in FIXABLE for p in problems)
+    fixable = sum(p.fixable for p in problems)
     if fixable:
         echo(f"{fixable} fixable with `kortix-guard manifest check --fix`", err=True)
     if changed:

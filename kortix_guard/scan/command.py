@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kortix_guard import errors
-from kortix_guard._fs import MANIFEST_NAME, confined
+from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
+from kortix_guard.manifest.model import setting
 from kortix_guard.project import Project
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
@@ -75,7 +76,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
                                           commit_range)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
-                             "[guard] baseline")
+                             setting("baseline", config.manifest and config.manifest.path.name))
     current = None
     if config.base_baseline is not None:
         current = config.base_baseline
@@ -137,7 +138,8 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     if update_baseline:
         return errors.CLEAN
     report.emit(result.findings, fmt, scanned=result.scanned, root=result.root, cwd=project.cwd,
-                in_commits=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
+                in_commits=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
+                manifest_name=project.manifest_path.name)
     secrets = [f for f in result.findings if not f.unscanned]
     unscanned = len(result.findings) - len(secrets)
     fails = unscanned and unscanned_fails(mode)
@@ -188,7 +190,7 @@ class _Config:
         prefix = repo.prefix(project.root)
         if prefix is None:
             return self
-        guard = _guard_table(repo.file_at(base, prefix + MANIFEST_NAME))
+        guard = _guard_table(repo, base, prefix)
         names = self.manifest
         settings = {k: v for k, v in guard.items() if k in _BASE_KEYS}
         if names is not None:
@@ -214,8 +216,8 @@ class _Config:
             return cls(load_cached(path, project.display(path)))
         except errors.Error as e:
             first = e.message.splitlines()[0].rstrip(":")
-            echo(f"kortix-guard: warning: {first}; scanning without its names and [guard] "
-                 f"settings (see `kortix-guard manifest check`)", err=True)
+            echo(f"kortix-guard: warning: {first}; scanning without its names and "
+                 f"kortix-guard settings (see `kortix-guard manifest check`)", err=True)
             return cls()
 
     @property
@@ -250,12 +252,13 @@ class _Config:
 _BASE_KEYS = {"exclude": list, "baseline": str, "min_confidence": str, "public_by_design": bool}
 
 
-def _guard_table(data: bytes | None) -> dict:
-    """The well-typed scan settings of a manifest's [guard] table (what the base commit's
-    checks accepted); {} when there are none."""
-    from kortix_guard.manifest import guard_table
+def _guard_table(repo, base: str, prefix: str) -> dict:
+    """The well-typed scan settings of the base commit's own manifest in the project's
+    folder, whatever its file name and version (what the base commit's checks accepted);
+    {} when there are none."""
+    from kortix_guard.manifest import at_commit
 
-    guard = guard_table(data)
+    guard = at_commit(repo, base, prefix)[1]
     kept = {k: v for k, v in guard.items() if k in _BASE_KEYS and isinstance(v, _BASE_KEYS[k])}
     exclude = guard.get("exclude")
     if isinstance(exclude, list) and not all(isinstance(g, str) for g in exclude):

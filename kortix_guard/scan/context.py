@@ -440,11 +440,12 @@ RULES: list[ContextRule] = [
                 "`phc_`, RevenueCat `appl_`/`goog_`, Sentry DSNs, Mapbox `pk.`) and a Supabase "
                 "JWT whose role is `anon`. Only keyword, entropy and known-from-`.env` hits (and "
                 "JWTs) are lowered: a provider's `high` token stays `high` under any name, and a "
-                "store value is never lowered. `[guard] public_by_design = false` turns it off.",
+                "store value is never lowered. kortix-guard's `public_by_design: false` setting "
+                "turns it off.",
                 "eas.json", '{"EXPO_PUBLIC_REVENUECAT_IOS_API_KEY": "appl_{alnum:27}"}',
                 lambda c: c.hit.code in ("KG331", "KG332", "KG301", "KG322", "KG323")
                 and bool(public_reason(c)), even_high=frozenset({"KG301"}),
-                note="public by design: {why}; `[guard] public_by_design = false` reports it",
+                note="public by design: {why}; the `public_by_design: false` setting reports it",
                 negatives=(E("eas.json", '{"EXPO_REVENUECAT_IOS_API_KEY": "{alnum:27}"}'),
                            E("web.env.txt", "NEXT_PUBLIC_STRIPE_KEY=sk_live_{alnum:24}"),
                            E("seed.sql", "select '{jwt:service_role}';")),

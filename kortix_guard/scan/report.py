@@ -11,6 +11,7 @@ from urllib.parse import quote, unquote
 
 from kortix_guard._meta import repository_url, version
 from kortix_guard._out import echo, github_data, github_property, github_summary, quote_path
+from kortix_guard.manifest.model import setting
 from kortix_guard.rules import RULES
 from kortix_guard.scan.engine import NOT_INLINE_ALLOWABLE
 from kortix_guard.scan.model import Confidence, Finding
@@ -26,7 +27,7 @@ ADVICE = """\
 what to do:
   - a real secret: {remove},
     keep it in the store with `kortix-guard secrets set NAME=-`, and rotate it if it was pushed;
-  - not a secret: {allow}exclude the path in kortix.toml ([guard] exclude){baseline}."""
+  - not a secret: {allow}exclude the path in {manifest} ({exclude}){baseline}."""
 REMOVE_FILE = "remove it from the file (and from the index: git rm --cached / git add)"
 # Found in commits (a push, a range, the history): the index is no longer where it lives.
 REMOVE_COMMIT = ("remove it from the commits that hold it (the last one: fix the file, then "
@@ -42,7 +43,8 @@ SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --upd
 
 
 def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
-         in_commits: bool = False, root: Path | None = None, cwd: Path | None = None) -> None:
+         in_commits: bool = False, root: Path | None = None, cwd: Path | None = None,
+         manifest_name: str | None = None) -> None:
     if fmt is Format.JSON:
         echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:
@@ -61,7 +63,7 @@ def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
         echo(f"kortix-guard: {len(secrets)} secret(s) found in {scanned} file(s) scanned",
              err=True)
         if fmt.value == "text":
-            echo(advice(secrets, in_commits=in_commits), err=True)
+            echo(advice(secrets, in_commits=in_commits, manifest_name=manifest_name), err=True)
 
 
 _LEVEL = {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "notice"}
@@ -86,7 +88,8 @@ def _github(findings: Sequence[Finding], root: Path | None, cwd: Path) -> None:
                       + "".join(rows) if rows else "") + "\n")
 
 
-def advice(findings: Sequence[Finding], *, in_commits: bool = False) -> str:
+def advice(findings: Sequence[Finding], *, in_commits: bool = False,
+           manifest_name: str | None = None) -> str:
     """What to do next. Under pre-commit (which runs a hook once per batch of files and
     prints each batch's output) one line; an inline allow only where a comment can go; the
     baseline only for findings below `high`."""
@@ -98,6 +101,8 @@ def advice(findings: Sequence[Finding], *, in_commits: bool = False) -> str:
                       for f in findings)
     return ADVICE.format(remove=REMOVE_COMMIT if in_commits else REMOVE_FILE,
                          allow=ALLOW_HINT if commentable else "",
+                         manifest=manifest_name or "the manifest",
+                         exclude=setting("exclude", manifest_name),
                          baseline=BASELINE_HINT if below_high else "")
 
 

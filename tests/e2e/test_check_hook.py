@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import MANIFEST, git, git_init, kg, write
+from tests.conftest import MANIFEST_YAML, git, git_init, kg, write
 from tests.e2e.conftest import HookEnv, run_hook
 from tests.scan.conftest import TOKENS
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_kortix_check_hook(tmp_path: Path, pre_commit_home: HookEnv, user_config: Path) -> None:
     repo = git_init(tmp_path / "repo")
     assert kg("init", cwd=repo).code == 0
-    write(repo, {"kortix.toml": MANIFEST})
+    write(repo, {"kortix.yaml": MANIFEST_YAML})
     kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="postgres://x")
     git("add", "-A", cwd=repo)
     git("commit", "-qm", "init", cwd=repo)

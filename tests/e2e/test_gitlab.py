@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import MANIFEST, git, git_init, kg, write
+from tests.conftest import MANIFEST_YAML, git, git_init, kg, write
 from tests.e2e.conftest import CHECKOUT, HookEnv
 from tests.scan.conftest import TOKENS
 
@@ -45,7 +45,7 @@ def project(tmp_path: Path, pre_commit_home: HookEnv) -> tuple[Path, str, str]:
     me = {"XDG_CONFIG_HOME": str(tmp_path / "me")}
     assert kg("identity", "new", cwd=repo, env=me).code == 0
     assert kg("init", cwd=repo, env=me).code == 0
-    write(repo, {"kortix.toml": MANIFEST, "README.md": "hello\n"})
+    write(repo, {"kortix.yaml": MANIFEST_YAML, "README.md": "hello\n"})
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="postgres://gitlab\n",
               env=me).code == 0
     identity = kg("recipients", "add", "ci", "--generate", cwd=repo, env=me).out.split()[-1]

@@ -48,7 +48,8 @@ def project(tmp_path: Path) -> tuple[Path, str]:
     repo = git_init(tmp_path / "repo")
     assert kg("identity", "new", cwd=repo).code == 0
     assert kg("init", cwd=repo).code == 0
-    write(repo, {"kortix.toml": '[project]\nname = "app"\n\n[env]\nrequired = ["DATABASE_URL"]\n'})
+    manifest = (repo / "kortix.yaml").read_text()  # as init made it; the user declares a name
+    write(repo, {"kortix.yaml": manifest.replace("required: []", 'required: ["DATABASE_URL"]')})
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="postgres://release-test\n").code == 0
     identity = kg("recipients", "add", "ci", "--generate", cwd=repo).out.split()[-1]
     git("add", "-A", cwd=repo)

@@ -74,6 +74,86 @@ CASES = [
 ]
 
 
+V3 = "kortix_version: 3\ndefault_agent: kortix\nruntimes: {opencode: {}}\n"
+AGENT = "agents:\n  kortix: {runtime: opencode, secrets: all}\n"
+ENV_A = "env:\n  required: [A]\n"
+
+# The same, for kortix.yaml (versions 2 and 3).
+YAML_CASES = [
+    ("v3 valid", V3 + "env:\n  required: [DATABASE_URL]\n  optional: [OPENAI_API_KEY]\n" + AGENT,
+     [], 0),
+    ("v2 valid", "kortix_version: 2\ndefault_agent: kortix\n" + ENV_A +
+     "agents:\n  kortix: {secrets: [a]}\n", [], 0),
+    ("no version", ENV_A, [("KG101", 1)], 1),
+    ("version 1 is toml's", "kortix_version: 1\n", [("KG101", 1)], 1),
+    ("version 4", "kortix_version: 4\n", [("KG101", 1)], 1),
+    ("version as string", 'kortix_version: "3"\n', [("KG101", 1)], 1),
+    ("bad yaml", V3 + "env:\n  required: [A\n", [("KG107", 6)], 1),
+    ("tab", V3 + "env:\n\trequired: [A]\n", [("KG107", 5)], 1),
+    ("duplicate key", V3 + ENV_A + "env:\n  optional: [B]\n", [("KG107", 6)], 1),
+    ("top level a list", "- a\n", [("KG107", 1)], 1),
+    ("alias bomb", V3 + AGENT + "a: &a [x,x,x,x,x,x,x,x,x,x]\n"
+     + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n" for p, n in zip("abcd", "bcde", strict=True))
+     + "f: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", [("KG107", 6)], 1),
+    ("value in env", V3 + AGENT + "env:\n  OPENAI_API_KEY: sk-abc\n",  # kortix-guard: allow
+     [("KG106", 7)], 1),
+    ("other env keys are kortix's", V3 + AGENT + ENV_A + "  description: the names\n", [], 0),
+    ("NO stays a string", V3 + AGENT + "env:\n  required: [NO]\n", [], 0),
+    ("env not a mapping", V3 + AGENT + "env: [A]\n", [("KG104", 6)], 1),
+    ("bad name", V3 + AGENT + "env:\n  required: [API-KEY]\n", [("KG110", 7)], 1),
+    ("reserved", V3 + AGENT + "env:\n  required: [KORTIX_TOKEN]\n", [("KG120", 7)], 1),
+    ("in both", V3 + AGENT + ENV_A + "  optional: [A]\n", [("KG131", 8)], 1),
+    ("trigger undeclared", V3 + AGENT + "triggers:\n  - type: webhook\n    secret_env: HOOK\n",
+     [("KG140", 8)], 1),
+    ("connector auth.secret", V3 + AGENT + "connectors:\n  - slug: x\n    auth:\n"
+     "      type: bearer\n      secret: TOK\n", [("KG141", 10)], 1),
+    ("app secret undeclared", "kortix_version: 2\ndefault_agent: k\nagents: {k: {}}\n"
+     "apps:\n  web:\n    secrets: {DB: DATABASE_URL}\n", [("KG143", 6)], 1),
+    ("app secret declared", "kortix_version: 2\ndefault_agent: k\nagents: {k: {}}\n"
+     "env: {required: [DATABASE_URL]}\napps:\n  web:\n    secrets: {DB: DATABASE_URL}\n", [], 0),
+    ("app secret bad env name", "kortix_version: 2\ndefault_agent: k\nagents: {k: {}}\n"
+     + ENV_A + "apps:\n  web:\n    secrets: {my-db: A}\n", [("KG142", 8)], 1),
+    ("no apps in v3", V3 + AGENT + "apps:\n  web: {}\n", [("KG143", 6)], 1),
+    ("grant undeclared", V3 + ENV_A + "agents:\n  kortix: {runtime: opencode, secrets: [B]}\n",
+     [("KG160", 7)], 0),
+    ("all on a specialist", V3 + "agents:\n  kortix: {secrets: none}\n  helper: {secrets: all}\n",
+     [("KG161", 6)], 0),
+    ("grant invalid", V3 + "agents:\n  kortix: {secrets: everything}\n", [("KG162", 5)], 1),
+    ("no default agent", "kortix_version: 3\nagents:\n  kortix: {}\n", [("KG163", 1)], 1),
+    ("default agent typo", "kortix_version: 3\ndefault_agent: kortx\nagents:\n  kortix: {}\n",
+     [("KG163", 2)], 1),
+    ("default agent disabled",
+     "kortix_version: 3\ndefault_agent: kortix\nagents:\n  kortix: {enabled: false}\n",
+     [("KG163", 2)], 1),
+    ("environment means env", V3 + AGENT + "environment:\n  required: [A]\n", [("KG150", 6)], 0),
+    ("near miss of env", V3 + AGENT + "enviroment:\n  required: [A]\n", [("KG150", 6)], 0),
+    ("other keys are kortix's", V3 + AGENT + "sandbox: {cpu: 2}\nfoo: 1\n", [], 0),
+    ("guard ok", V3 + AGENT + "x-kortix-guard:\n  store: s.toml\n  exclude: ['*.md']\n", [], 0),
+    ("guard unknown key", V3 + AGENT + "x-kortix-guard:\n  stroe: s.toml\n", [("KG151", 7)], 1),
+    ("guard bad type", V3 + AGENT + "x-kortix-guard:\n  min_known_length: '8'\n",
+     [("KG152", 7)], 1),
+]
+
+
+def _check(tmp_path: Path, file_name: str, text: str) -> tuple[list[tuple[str, int]], int]:
+    (tmp_path / file_name).write_text(text)
+    result = kg("manifest", "check", "--format", "json", cwd=tmp_path)
+    return [(p["code"], p["line"]) for p in json.loads(result.out)], result.code
+
+
+@pytest.mark.parametrize(("text", "expected", "exit_code"),
+                         [c[1:] for c in YAML_CASES], ids=[c[0] for c in YAML_CASES])
+def test_yaml_rule(tmp_path: Path, text: str, expected: list[tuple[str, int]],
+                   exit_code: int) -> None:
+    assert _check(tmp_path, "kortix.yaml", text) == (expected, exit_code)
+
+
+def test_toml_rules_hold_in_kortix_yml(tmp_path: Path) -> None:
+    """kortix.yml is read as kortix.yaml is."""
+    assert _check(tmp_path, "kortix.yml", V3 + AGENT + "env:\n  required: [a]\n") \
+        == ([("KG111", 7)], 1)
+
+
 @pytest.mark.parametrize(("text", "expected", "exit_code"),
                          [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_rule(tmp_path: Path, text: str, expected: list[tuple[str, int]], exit_code: int) -> None:
@@ -84,10 +164,17 @@ def test_rule(tmp_path: Path, text: str, expected: list[tuple[str, int]], exit_c
     assert result.code == exit_code
 
 
-def test_every_manifest_rule_has_a_case() -> None:
-    covered = {code for case in CASES for code, _ in case[2]}
-    manifest_rules = {c for c in RULES if c.startswith("KG1") and c != "KG102"}
-    assert manifest_rules <= covered
+def test_every_manifest_rule_has_a_case_in_each_version_it_applies_to() -> None:
+    toml = {code for case in CASES for code, _ in case[2]}
+    yaml_ = {code for case in YAML_CASES for code, _ in case[2]}
+    for code, r in RULES.items():
+        if not code.startswith("KG1") or code == "KG102":
+            continue
+        if 1 in r.versions:
+            assert code in toml, code
+        if r.versions != (1,) and code not in ("KG112", "KG113", "KG114", "KG115", "KG121",
+                                               "KG122", "KG123", "KG130", "KG111"):
+            assert code in yaml_, code  # the name rules are one function, tested on TOML
 
 
 def test_text_format_is_path_line_col_code(tmp_path: Path) -> None:
@@ -105,13 +192,17 @@ def test_did_you_mean(tmp_path: Path) -> None:
     assert "did you mean 'API_KEY'?" in out
 
 
-def test_yaml_beside_is_a_warning(tmp_path: Path) -> None:
-    (tmp_path / "kortix.toml").write_text(HEAD)
-    (tmp_path / "kortix.yaml").write_text("version: 2\n")
+def test_toml_beside_yaml_is_a_warning(tmp_path: Path) -> None:
+    """Kortix reads kortix.yaml first: the kortix.toml beside it is ignored, and said so."""
+    (tmp_path / "kortix.toml").write_text(HEAD + '[env]\nrequired = ["A"]\n')
+    (tmp_path / "kortix.yaml").write_text(V3 + AGENT)
     result = kg("manifest", "check", cwd=tmp_path)
     assert result.out.startswith("kortix.toml:1:1: KG102 ")
     assert result.code == 0
     assert_exit(kg("manifest", "check", "--strict", cwd=tmp_path), 1, "KG102")
+    (tmp_path / "kortix.yml").write_text(V3 + AGENT)
+    out = kg("manifest", "check", cwd=tmp_path).out
+    assert "kortix.yml:1:1: KG102 " in out and "kortix.toml:1:1: KG102 " in out
 
 
 def test_value_is_never_repeated(tmp_path: Path) -> None:

@@ -174,7 +174,7 @@ def test_public_by_design_says_why_and_can_be_turned_off(engine: str) -> None:
         Item("eas.json", "eas.json", data=line.encode())).findings
     assert [(f.code, f.confidence) for f in low] == [("KG323", Confidence.LOW)]
     assert "public by design: a Supabase anon key" in low[0].message
-    assert "public_by_design = false" in low[0].message
+    assert "public_by_design: false" in low[0].message
     off = Scanner(public_by_design=False).scan(Item("eas.json", "eas.json", data=line.encode()))
     assert [(f.code, f.confidence) for f in off.findings] == [("KG323", Confidence.MEDIUM)]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.store import open_store
-from tests.conftest import MANIFEST, assert_no_value, git_init, kg, kg_proc, write
+from tests.conftest import MANIFEST_YAML, assert_no_value, git_init, kg, kg_proc, write
 
 TRICKY = {"DATABASE_URL": "postgres://u:p@h/db?x=1#frag",  # kortix-guard: allow
           "OPENAI_API_KEY": 'quote " back\\slash $HOME\ttab',
@@ -36,7 +36,7 @@ sys.exit(plan.get("exit", 0))
 def repo(tmp_path: Path) -> Path:
     root = git_init(tmp_path / "repo")
     assert kg("identity", "new", cwd=root).code == 0 and kg("init", cwd=root).code == 0
-    write(root, {"kortix.toml": MANIFEST.replace('"OPENAI_API_KEY"', '"OPENAI_API_KEY", "PEM"')})
+    write(root, {"kortix.yaml": MANIFEST_YAML.replace('"OPENAI_API_KEY"', '"OPENAI_API_KEY", "PEM"')})
     for name, value in TRICKY.items():
         assert kg("secrets", "set", f"{name}=-", cwd=root, input=value + "\n").code == 0
     return root

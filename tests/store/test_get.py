@@ -7,7 +7,7 @@ import pty
 import sys
 from pathlib import Path
 
-from tests.conftest import MANIFEST, assert_cannot_run, git_init, kg, kg_proc, write
+from tests.conftest import MANIFEST_YAML, assert_cannot_run, git_init, kg, kg_proc, write
 from tests.store.test_prompt import _finish
 
 VALUE = "postgres://app:Zq8-v4lue@db/app\twith a tab, no newline"  # kortix-guard: allow
@@ -16,7 +16,7 @@ VALUE = "postgres://app:Zq8-v4lue@db/app\twith a tab, no newline"  # kortix-guar
 def _project(tmp_path: Path) -> Path:
     repo = git_init(tmp_path / "repo")
     assert kg("identity", "new", cwd=repo).code == 0 and kg("init", cwd=repo).code == 0
-    write(repo, {"kortix.toml": MANIFEST})
+    write(repo, {"kortix.yaml": MANIFEST_YAML})
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input=VALUE).code == 0
     return repo
 

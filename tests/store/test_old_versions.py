@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import git, git_init, kg
+from tests.conftest import MANIFEST, git, git_init, kg, write
 
 ROOT = Path(__file__).resolve().parents[2]
 RELEASES = {
@@ -35,6 +35,7 @@ def test_an_older_release_refuses_a_version_4_store_clearly(
         tmp_path: Path, old_release: tuple[Path, str]) -> None:
     tree, reads = old_release
     repo = git_init(tmp_path / "repo")
+    write(repo, {"kortix.toml": MANIFEST})  # the manifest older releases read
     assert kg("identity", "new", cwd=repo).code == 0
     assert kg("init", cwd=repo).code == 0
     assert kg("secrets", "set", "DATABASE_URL=-", cwd=repo, input="postgres://x\n").code == 0
