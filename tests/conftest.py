@@ -46,6 +46,39 @@ agents:
 """
 
 
+VERSIONS = (1, 2, 3)
+
+
+def manifest_for(version: int, required: Sequence[str] = ("DATABASE_URL",),
+                 optional: Sequence[str] = ("OPENAI_API_KEY",), *,
+                 agents: dict[str, object] | None = None,
+                 guard: dict[str, object] | None = None) -> tuple[str, str]:
+    """(file name, text) of a manifest declaring these names in Kortix's manifest version:
+    kortix.toml for 1, kortix.yaml for 2 and 3. agents: name -> its `secrets` grant (the
+    first is the default agent; default {"kortix": "all"}). guard: kortix-guard's settings."""
+    import json
+
+    def array(names: Sequence[str]) -> str:
+        return json.dumps(list(names))
+    guard = guard or {}
+    if version == 1:
+        text = (f'[project]\nname = "demo"\n\n[env]\nrequired = {array(required)}\n'
+                f"optional = {array(optional)}\n")
+        if guard:
+            text += "\n[guard]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in guard.items())
+        return "kortix.toml", text
+    agents = agents if agents is not None else {"kortix": "all"}
+    runtime = "    runtime: opencode\n" if version == 3 else ""
+    text = (f"kortix_version: {version}\ndefault_agent: {next(iter(agents), 'kortix')}\n"
+            f"env:\n  required: {array(required)}\n  optional: {array(optional)}\n"
+            + ("runtimes:\n  opencode:\n    harness: opencode\n" if version == 3 else "")
+            + "agents:\n" + "".join(f"  {a}:\n{runtime}    secrets: {json.dumps(g)}\n"
+                                     for a, g in agents.items()))
+    if guard:
+        text += "x-kortix-guard:\n" + "".join(f"  {k}: {json.dumps(v)}\n" for k, v in guard.items())
+    return "kortix.yaml", text
+
+
 @dataclass(frozen=True)
 class Result:
     code: int

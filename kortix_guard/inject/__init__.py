@@ -22,12 +22,22 @@ class Selection:
 
 
 def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bool = False,
-           allow: Allow = Allow()) -> Selection:
+           allow: Allow = Allow(), agent: str | None = None) -> Selection:
     """Open the store and choose what to export. Raises (exit 2) on any manifest or store
     problem, and on a stale store or carried values unless allowed; the caller exits 1
-    without exporting when `missing` is not empty."""
+    without exporting when `missing` is not empty.
+
+    agent: export what the manifest grants that agent, as a session of it would get them,
+    intersected with the declared names (stricter than Kortix, whose `env` is advisory);
+    `required` fails fast only for the names it is granted."""
 
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
+    granted: tuple[str, ...] | None = None
+    if agent is not None:
+        if include_undeclared:
+            raise errors.UsageError("--agent exports declared names only; --include-undeclared "
+                                    "cannot be added to it", hint="drop one of them")
+        granted = manifest.granted(agent)  # ProjectError: version 1, unknown, disabled
     display = project.display(project.store_path(manifest))
     opened, verdict = open_trusted(project, manifest, allow=allow, nothing="nothing was exported")
     present = opened.file.entries
@@ -37,7 +47,18 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
             raise errors.ProjectError(
                 "--only: " + "; ".join(manifest.undeclared(n) for n in undeclared),
                 hint=f"--only takes names declared in {project.display(manifest.path)}")
+        if granted is not None:
+            refused = [n for n in only if n not in granted]
+            if refused:
+                raise errors.ProjectError(
+                    f"--only: agent {agent} is not granted {', '.join(refused)} in "
+                    f"{project.display(manifest.path)} (`agents.{agent}.secrets`)",
+                    hint=f"name what the agent is granted, or grant it in "
+                         f"{project.display(manifest.path)}")
         wanted, must_have = list(dict.fromkeys(only)), list(dict.fromkeys(only))
+    elif granted is not None:
+        wanted = [n for n in granted if n in present]
+        must_have = [n for n in manifest.required if n in granted]
     else:
         wanted = [n for n in manifest.declared if n in present]
         extra = sorted(n for n in present if n not in manifest.declared)
@@ -108,11 +129,13 @@ def _refuse_unsafe(names_: Sequence[str], allow: frozenset[str]) -> None:
                                   hint="remove them with `kortix-guard secrets rm NAME`")
 
 
-def report_missing(missing: Sequence[str], *, only: bool = False) -> int:
+def report_missing(missing: Sequence[str], *, only: bool = False, agent: str | None = None) -> int:
     """With --only, the names asked for need not be `required` ones: say what they are."""
     for name in missing:
         echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
     what = "secret(s) named by --only" if only else "required secret(s)"
+    if agent is not None and not only:
+        what += f" granted to agent {agent}"
     echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported "
                f"(set them with `kortix-guard secrets set NAME=-`)", err=True)
     return errors.PROBLEMS

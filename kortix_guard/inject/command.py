@@ -15,21 +15,24 @@ from kortix_guard.project import Project
 def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | None = None,
            output: Path | None = None, only: Sequence[str] = (),
            include_undeclared: bool = False, check: bool = False, force: bool = False,
-           allow: Allow = Allow(), export_env: bool = True) -> int:
+           allow: Allow = Allow(), export_env: bool = True, agent: str | None = None) -> int:
     if github_mode is None:
         github_mode = github.enabled() and fmt is None and output is None
     if not (github_mode or check or fmt or output):
         raise errors.UsageError("choose where the values go; kortix-guard never prints values "
                                 "by default", hint="pass --github, --format FORMAT (stdout) or "
                                                    "--output FILE")
-    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow)
+    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow,
+                       agent=agent)
     if selection.missing:
         if github_mode:
             github.report_missing_outputs(selection.missing)
-        return report_missing(selection.missing, only=bool(only))
+        return report_missing(selection.missing, only=bool(only), agent=agent)
     names = ", ".join(selection.values) or "none"
     if check:
-        echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present: {names}", err=True)
+        whose = f" for agent {agent}" if agent is not None else ""
+        echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present{whose}: {names}",
+             err=True)
         return errors.CLEAN
     if not export_env and not github_mode:
         raise errors.UsageError("--outputs-only is a GitHub mode: it writes the step's outputs",
@@ -45,5 +48,6 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         else:
             write_output(project.cwd / output, text.encode("utf-8"), display=str(output),
                          force=force)
-    echo(f"kortix-guard: injected {len(selection.values)} secret(s): {names}", err=True)
+    whose = f" for agent {agent}" if agent is not None else ""
+    echo(f"kortix-guard: injected {len(selection.values)} secret(s){whose}: {names}", err=True)
     return errors.CLEAN

@@ -19,13 +19,14 @@ from kortix_guard.store import IDENTITY_VARIABLES
 
 
 def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
-        include_undeclared: bool = False, allow: Allow = Allow()) -> int:
+        include_undeclared: bool = False, allow: Allow = Allow(), agent: str | None = None) -> int:
     if not command:
-        raise errors.UsageError("nothing to run", hint="kortix-guard run [--only NAMES] -- CMD "
-                                                       "[ARGS...]")
-    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow)
+        raise errors.UsageError("nothing to run", hint="kortix-guard run [--only NAMES] "
+                                                       "[--agent NAME] -- CMD [ARGS...]")
+    selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow,
+                       agent=agent)
     if selection.missing:
-        return report_missing(selection.missing, only=bool(only))
+        return report_missing(selection.missing, only=bool(only), agent=agent)
     program = shutil.which(command[0])
     if program is None:
         if os.sep in command[0] and os.path.isfile(command[0]):

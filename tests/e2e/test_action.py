@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import assert_no_value, kg, write
+from tests.conftest import assert_no_value, kg, manifest_for, write
 from tests.e2e.conftest import CHECKOUT
 from tests.e2e.runner import run_steps
 from tests.inject.test_inject import ADVERSARIAL, MANIFEST, parse_github_env
@@ -108,3 +108,19 @@ def test_action_opens_a_recipients_store_with_a_ci_identity(project: Path, tmp_p
         "DATABASE_URL": "postgres://ci-planted-1"}
     assert f"::add-mask::{identity}" not in "".join(r.stdout for r in results)
     assert_no_value([identity], *(r.stderr for r in results), files["GITHUB_ENV"].read_text())
+
+
+@pytest.mark.slow
+def test_action_injects_what_an_agent_is_granted(store_project: Path, tmp_path: Path) -> None:
+    """The `agent` input: a kortix.yaml grant, deny by default, declared names only."""
+    name, text = manifest_for(3, optional=("OPENAI_API_KEY", "STRIPE_KEY"),
+                              agents={"kortix": "all", "billing": ["STRIPE_KEY"]})
+    (store_project / "kortix.toml").unlink()
+    write(store_project, {name: text})
+    kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input="postgres://agent-planted")
+    kg("secrets", "set", "STRIPE_KEY=-", cwd=store_project, input="sk-agent-planted-7")
+    ci = kg("recipients", "add", "ci", "--generate", cwd=store_project).out.split()[-1]
+    results, files = run_action(store_project, tmp_path, {"key": ci, "agent": "billing"})
+    assert [r.returncode for r in results] == [0, 0], results[-1].stderr
+    assert parse_github_env(files["GITHUB_ENV"].read_text()) == {"STRIPE_KEY": "sk-agent-planted-7"}
+    assert "injected 1 secret(s) for agent billing: STRIPE_KEY" in results[-1].stderr
