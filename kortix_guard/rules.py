@@ -133,11 +133,17 @@ _RULES = [
     Rule("KG301", "known-env-value", E,
          "A value from an untracked or ignored `.env*` file of the work tree.",
          "a .env value pasted into settings.yaml"),
+    Rule("KG302", "known-kortix-credential", E,
+         "A Kortix credential from this process's environment (`KORTIX_TOKEN`, "
+         "`KORTIX_CLI_TOKEN`, `KORTIX_SANDBOX_TOKEN`, `KORTIX_LLM_API_KEY`): in a Kortix "
+         "session, the agent's own token; in CI, the token that pushes to Kortix.",
+         "a session's $KORTIX_TOKEN written into a log file"),
     Rule("KG310", "declared-name-literal", E,
          "A literal assigned to a name that kortix.toml declares (references and placeholders "
          "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),  # kortix-guard: allow
     Rule("KG320", "provider-token", E,
-         "A token in a provider's format (AI providers such as OpenAI, Anthropic, OpenRouter, "
+         "A token in a provider's format (Kortix's own: `kortix_pat_`, `kortix_sa_`, "
+         "`kortix_sb_`, ...; AI providers such as OpenAI, Anthropic, OpenRouter, "
          "Groq, xAI, Mistral and Hugging Face; back-end services such as Supabase, Stripe, "
          "Clerk, Resend and Vercel; GitHub, npm, Slack, AWS, ...), or a key with no prefix of "
          "its own under its conventional name (`SERPER_API_KEY=…`). The detector table in "

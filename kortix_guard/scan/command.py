@@ -281,13 +281,14 @@ def _repo(project: Project, *, required: bool, cli: bool = False):
 
 
 def _known_values(project: Project, config: _Config, repo):
-    """The store's values when a key is at hand, and untracked or ignored `.env*` values."""
+    """The store's values when a key is at hand, untracked or ignored `.env*` values, and the
+    Kortix credentials in this process's environment."""
     from kortix_guard import _dotenv
     from kortix_guard.scan.context import is_public_name
     from kortix_guard.scan.detectors.known import KnownValues
     from kortix_guard.scan.sources import env_files
 
-    values: dict[str, list] = {"KG300": [], "KG301": []}
+    values: dict[str, list] = {"KG300": [], "KG301": [], "KG302": _kortix_credentials()}
     if config.manifest is not None:
         store = project.store_path(config.manifest)
         if store.exists():
@@ -303,6 +304,21 @@ def _known_values(project: Project, config: _Config, repo):
                                 if not (config.public_by_design and is_public_name(name))]
     known = KnownValues(values, min_length=config.min_known_length())
     return known if known else None
+
+
+# Where Kortix puts its own credentials: a session's sandbox gets its token under these names
+# (its other aliases, INTERNAL_SERVICE_KEY and TUNNEL_TOKEN, hold the same value as
+# KORTIX_TOKEN); CI holds the token `kortix push` uses in KORTIX_CLI_TOKEN.
+KORTIX_CREDENTIAL_VARIABLES = ("KORTIX_TOKEN", "KORTIX_CLI_TOKEN", "KORTIX_SANDBOX_TOKEN",
+                               "KORTIX_LLM_API_KEY")
+
+
+def _kortix_credentials() -> list:
+    from kortix_guard.secret import SecretValue
+
+    return [(f"the value of ${name} (a Kortix credential in this environment)",
+             SecretValue(os.environ[name])) for name in KORTIX_CREDENTIAL_VARIABLES
+            if os.environ.get(name, "").strip()]
 
 
 def _store_values(project: Project, store: Path) -> list:

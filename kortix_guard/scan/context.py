@@ -116,7 +116,9 @@ PUBLIC_PREFIXES = ("NEXT_PUBLIC_", "EXPO_PUBLIC_", "NUXT_PUBLIC_", "VITE_", "REA
 _PUBLIC_NAME = LazyPattern(r"(?i)^(?:[\w.-]*[.\[\"'])?(?:" + "|".join(PUBLIC_PREFIXES) + ")")
 # Keys their vendors publish for client code: Stripe and Clerk publishable keys, Supabase's,
 # PostHog project keys, RevenueCat's public app keys, Mapbox public tokens.
-_PUBLISHABLE = LazyPattern(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ)")
+# Kortix's public key id is `pk_` and 32 letters and digits, exactly (shown on purpose).
+_PUBLISHABLE = LazyPattern(r"^(?:pk_(?:live|test)_|sb_publishable_|phc_|appl_|goog_|pk\.eyJ"
+                           r"|pk_[A-Za-z0-9]{32}$)")
 _SENTRY_DSN_HOST = LazyPattern(r"(?i)^(?:[\w-]+\.)*(?:ingest\.(?:[a-z]+\.)?)?sentry\.io$")
 _ASSIGNED = LazyPattern(r"""([A-Za-z_$][\w.$-]*)["'\]]?\s*(?::=|=>|=|:)\s*["'`]?$""")
 # How much of a line before a value `_ASSIGNED` reads: a name and its operator fit (names are
@@ -437,7 +439,8 @@ RULES: list[ContextRule] = [
                 "Public by design: client-side variables (`NEXT_PUBLIC_`, `EXPO_PUBLIC_`, "
                 "`VITE_`, `REACT_APP_`, `NUXT_PUBLIC_`, `PUBLIC_`, `GATSBY_`), publishable keys "
                 "(Stripe and Clerk `pk_live_`/`pk_test_`, Supabase `sb_publishable_`, PostHog "
-                "`phc_`, RevenueCat `appl_`/`goog_`, Sentry DSNs, Mapbox `pk.`) and a Supabase "
+                "`phc_`, RevenueCat `appl_`/`goog_`, Kortix `pk_` key ids, Sentry DSNs, Mapbox "
+                "`pk.`) and a Supabase "
                 "JWT whose role is `anon`. Only keyword, entropy and known-from-`.env` hits (and "
                 "JWTs) are lowered: a provider's `high` token stays `high` under any name, and a "
                 "store value is never lowered. kortix-guard's `public_by_design: false` setting "
@@ -451,6 +454,7 @@ RULES: list[ContextRule] = [
                            E("seed.sql", "select '{jwt:service_role}';")),
                 also=(E("eas.json", '{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}'),
                       E("app.config.ts", "const key = 'pk_live_{alnum:24}';"),
+                      E("kortix.ts", "const api_key = 'pk_{alnum:32}';"),
                       E("vite.config.ts", "define: { VITE_MAPBOX: 'pk.eyJ{alnum:60}.{alnum:22}' }"))),
     ContextRule("example-env", Effect.DROP,
                 "Example env files (`.env.example`, `.env.sample`, `.env.template`, "

@@ -6,6 +6,7 @@ is found only under its conventional variable name (`MISTRAL_API_KEY=…`), at `
 from __future__ import annotations
 
 import binascii
+import re
 
 from kortix_guard.scan.detectors.base import Detector, Example, H, L, M, regex_detector
 from kortix_guard.scan.model import Confidence
@@ -62,7 +63,76 @@ def _named(id: str, what: str, names: bytes, value: bytes, examples, negatives=(
                   caseless=True)
 
 
+# Kortix's own credentials: a prefix and a random body of letters and digits (kortix-ai/suna
+# apps/api/src/shared/crypto.ts, oauth/, scim/ at the commit docs/choices.md pins). `pk_` and 32
+# is a public key id, shown on purpose: never reported. Kortix's own tests use made-up ones
+# (`kortix_faketoken…`, `kortix_tnl_test`, `kortix_tnl_STALEAAAA…`, `kortix_oat_FAKE_TEST_TOKEN`):
+# a body that is not random is not a credential.
+KORTIX = "kortix-ai/suna apps/api/src/shared/crypto.ts"
+_NOT_RANDOM = re.compile(rb"(?i)fake|test|example|dummy|sample|placeholder|stale|invalid|bogus"
+                         rb"|xxxx|0123|1234|abcd|(.)\1{4}")
+
+
+def _kortix_random(token: bytes) -> bool:
+    body = token[token.rindex(b"_") + 1:]
+    return len(set(body)) >= 12 and _NOT_RANDOM.search(body) is None
+
+
+def _kortix(id: str, what: str, kind: bytes | None, length: int, revoke: str, examples,
+            negatives=(), *, source: str = KORTIX) -> Detector:
+    prefix = b"kortix_" + (kind + b"_" if kind else b"")
+    return regex_detector(id, "KG320", what, H, (prefix,),
+                          _B + re.escape(prefix) + rb"[A-Za-z0-9]{%d}" % length + _A,
+                          validate=_kortix_random, hint=revoke, source=source,
+                          examples=tuple(E(p, t) for p, t in examples),
+                          negatives=tuple(E(p, t) for p, t in negatives))
+
+
+_ACCOUNT_TOKENS = "revoke it in Kortix (account settings → Tokens) and make a new one"
+KORTIX_DETECTORS = [
+    _kortix("kortix-pat", "Kortix personal access token", b"pat", 32,
+            _ACCOUNT_TOKENS + " (`kortix login` makes the CLI's)",
+            [("ci.env.txt", "KORTIX_CLI_TOKEN=kortix_pat_{alnum:32}")],
+            [("auth.test.ts", "const t = 'kortix_pat_parity';")]),
+    _kortix("kortix-sa", "Kortix service account token", b"sa", 32,
+            "rotate the service account's secret in Kortix (account settings → IAM → Service "
+            "accounts), then update CI's KORTIX_CLI_TOKEN",
+            [("deploy.yml", "  KORTIX_CLI_TOKEN: kortix_sa_{alnum:32}")]),
+    _kortix("kortix-sb", "Kortix sandbox token", b"sb", 32,
+            "a session's own token (its KORTIX_TOKEN): end the session, and its sandbox's "
+            "token goes with it",
+            [("debug.log", "KORTIX_TOKEN=kortix_sb_{alnum:32}")],
+            [("auth.test.ts", "token === 'kortix_sb_valid'")]),
+    _kortix("kortix-tnl", "Kortix tunnel token", b"tnl", 32,
+            "revoke the tunnel in Kortix (Computers) and set it up again",
+            [("tunnel.sh", "kortix-tunnel --token kortix_tnl_{alnum:32}")],
+            [("tunnel.test.ts", "const token = 'kortix_tnl_test';"),
+             ("tunnel.test.ts", "const stale = 'kortix_tnl_STALEAAAAAAAAAAAAAAAAAAAAAAAAAAA';")]),
+    _kortix("kortix-gw", "Kortix gateway key", b"gw", 32,
+            "revoke it in the project's Gateway (API keys) and make a new one",
+            [("llm.py", 'client = OpenAI(api_key="kortix_gw_{alnum:32}")')],
+            [("Gateway.tsx", '<GatewayApiReference apiKey="kortix_gw_..." />')]),
+    _kortix("kortix-oat", "Kortix OAuth access token", b"oat", 48,
+            "revoke the app's access in Kortix (account settings → Tokens → OAuth apps)",
+            [("session.json", '{"access_token": "kortix_oat_{alnum:48}"}')],
+            [("oauth.test.ts", "'Bearer kortix_oat_faketoken123456789012345678901234567890123456'"),
+             ("hash.test.ts", "const token = 'kortix_oat_FAKE_TEST_TOKEN';")]),
+    _kortix("kortix-ort", "Kortix OAuth refresh token", b"ort", 48,
+            "revoke the app's access in Kortix (account settings → Tokens → OAuth apps)",
+            [("session.json", '{"refresh_token": "kortix_ort_{alnum:48}"}')]),
+    _kortix("kortix-scim", "Kortix SCIM token", b"scim", 40,
+            "revoke it in Kortix (account settings → Identity & directory → SCIM Provisioning)",
+            [("okta.tf", 'scim_token = "kortix_scim_{alnum:40}"')],
+            [("scim.test.ts", ".withBearer('kortix_scim_totally-bogus-token', 'BOGUS')")]),
+    _kortix("kortix-api-key", "Kortix API key", None, 32,
+            "revoke it in Kortix (account settings → API keys) and make a new one",
+            [("client.py", 'Kortix(api_key="kortix_{alnum:32}")')],
+            [("client.py", 'KORTIX_PUBLIC_KEY = "pk_{alnum:32}"'),
+             ("auth.test.ts", "'Bearer kortix_faketoken123456789012345678901234567890'")]),
+]
+
 DETECTORS = [
+    *KORTIX_DETECTORS,
     # --- AI and tool providers ----------------------------------------------------------
     _token("openai", "OpenAI key", H, (rb"sk-proj-", rb"sk-svcacct-", rb"sk-admin-", rb"T3BlbkFJ"),
            _B + rb"(?:sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,}"
