@@ -59,6 +59,7 @@ class Context:
     min_confidence: Confidence | None = None  # the scanner's threshold
     base: str | None = None  # the revision a pull request merges into (the re-key chain check)
     manifest: Manifest | None = None  # once the manifest check loaded it
+    kortix: bool = False  # also compare the names with Kortix's Secrets Manager (`--kortix`)
 
 
 def check_manifest(ctx: Context) -> Result:
@@ -286,13 +287,36 @@ CHECKS: list[Callable[[Context], Result]] = [
 ]
 
 
+KORTIX_TIMEOUT = 10.0  # `check --kortix` waits this long for Kortix, then says so
+
+
+def check_kortix(ctx: Context) -> Result:
+    """The manifest's names against the names set in Kortix (never from a commit hook: a
+    commit must not wait on the network)."""
+    import os
+
+    if os.environ.get("PRE_COMMIT") == "1":
+        return Result("kortix", True, "not compared from a commit hook (run `kortix-guard "
+                                      "check --kortix` by hand or in CI)", warn=True)
+    if ctx.manifest is None:
+        return Result("kortix", False, "not compared: the manifest has errors")
+    from kortix_guard.kortix.push import difference
+
+    found = difference(ctx.project, timeout=KORTIX_TIMEOUT)
+    if found.failing:
+        return Result("kortix", False, f"{len(found.required_missing)} required secret(s) not "
+                                       f"set in {found.where}", found.lines())
+    return Result("kortix", True, f"{found.in_step} declared name(s) set in {found.where}",
+                  found.lines(), warn=bool(found.undeclared_there))
+
+
 def run(project: Project, *, all_files: bool = False, require_key: bool = False,
         fmt: Format = Format.TEXT, min_confidence=None, strict: bool = False,
-        base: str | None = None) -> int:
+        base: str | None = None, kortix: bool = False) -> int:
     project.require_manifest()  # not in a project: exit 2, nothing else to say
-    ctx = Context(project, all_files, require_key, min_confidence, base=base)
+    ctx = Context(project, all_files, require_key, min_confidence, base=base, kortix=kortix)
     results = []
-    for check in CHECKS:
+    for check in (*CHECKS, check_kortix) if kortix else CHECKS:
         try:
             results.append(check(ctx))
         except errors.Error as e:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MANIFEST, kg, kg_proc, write
-from tests.store.test_prompt import _read_until
+from tests.terminal import read_until as _read_until
 
 
 def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(store_project: Path) -> None:
@@ -23,7 +23,7 @@ def test_ctrl_c_at_a_prompt_exits_130_and_changes_nothing(store_project: Path) -
                                   "DATABASE_URL"])
     assert b"Value for DATABASE_URL" in _read_until(fd, b"(not shown): ")
     os.write(fd, b"\x03")  # Ctrl-C
-    from tests.store.test_prompt import _finish
+    from tests.terminal import finish as _finish
 
     code, after = _finish(pid, fd, b"nothing was changed")
     assert code == 130, after

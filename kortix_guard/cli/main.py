@@ -13,7 +13,7 @@ import click
 from kortix_guard import errors
 from kortix_guard._meta import version
 from kortix_guard._out import echo
-from kortix_guard.cli import inject_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
+from kortix_guard.cli import inject_cmd, kortix_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
 from kortix_guard.cli._state import PATH, State
 
 
@@ -67,7 +67,7 @@ def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None
 
 cli.add_command(manifest_cmd.manifest)
 for _command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS, *scan_cmd.COMMANDS,
-                 *repo_cmd.COMMANDS):
+                 *repo_cmd.COMMANDS, *kortix_cmd.COMMANDS):
     cli.add_command(_command)
 
 

@@ -10,7 +10,7 @@ from kortix_guard.manifest.command import Format, run
 
 @click.group()
 def manifest() -> None:
-    """Check kortix.toml."""
+    """Check the Kortix manifest (kortix.yaml, kortix.yml or kortix.toml)."""
 
 
 @manifest.command("check")
@@ -22,5 +22,5 @@ def manifest() -> None:
               help="Apply the safe fixes (upper-case, trim, drop duplicates); exit 1 if changed.")
 @pass_state
 def check(state: State, files: tuple[Path, ...], fmt: str, strict: bool, fix: bool) -> int:
-    """Check manifests (default: the project's kortix.toml). One line per problem."""
+    """Check manifests (default: the project's, as Kortix finds it). One line per problem."""
     return run(state.project(), files, fmt=Format(fmt), strict=strict, fix=fix)

@@ -23,13 +23,16 @@ from kortix_guard.scan import hookscripts
 @click.option("--base", metavar="REV",
               help="The branch a pull request merges into: the store must be its store or a "
                    "verified re-key of it (default in CI: GITHUB_BASE_REF, GitLab's MR base).")
+@click.option("--kortix", is_flag=True,
+              help="Also compare the manifest's names with those set in Kortix (a token is "
+                   "needed; names only; never from a commit hook).")
 @pass_state
 def check(state: State, all_files: bool, require_key: bool, fmt: str,
-          min_confidence: str | None, strict: bool, base: str | None) -> int:
+          min_confidence: str | None, strict: bool, base: str | None, kortix: bool) -> int:
     """Run every check on the project: manifest, store, required secrets, secrets, git hygiene."""
     return run_check(state.project(), all_files=all_files, require_key=require_key,
                      fmt=Format(fmt), min_confidence=confidence(min_confidence), strict=strict,
-                     base=base)
+                     base=base, kortix=kortix)
 
 
 @click.command()

@@ -22,14 +22,17 @@ class Selection:
 
 
 def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bool = False,
-           allow: Allow = Allow(), agent: str | None = None) -> Selection:
+           allow: Allow = Allow(), agent: str | None = None,
+           all_or_nothing: bool = True) -> Selection:
     """Open the store and choose what to export. Raises (exit 2) on any manifest or store
     problem, and on a stale store or carried values unless allowed; the caller exits 1
     without exporting when `missing` is not empty.
 
     agent: export what the manifest grants that agent, as a session of it would get them,
     intersected with the declared names (stricter than Kortix, whose `env` is advisory);
-    `required` fails fast only for the names it is granted."""
+    `required` fails fast only for the names it is granted.
+
+    all_or_nothing=False: the values present even when some are missing (`kortix push`)."""
 
     manifest = project.load_manifest()  # reserved or dropped names are manifest errors: exit 2
     granted: tuple[str, ...] | None = None
@@ -79,9 +82,9 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
             hint="review each (`git log -p -- " + display + "`), then `kortix-guard secrets "
                  "accept NAME` or set it again; or pass --allow-carried")
     missing = tuple(n for n in must_have if n not in present)
-    if missing:
+    if missing and all_or_nothing:
         return Selection({}, missing)
-    return Selection({n: opened.value(n) for n in wanted if n in present}, ())
+    return Selection({n: opened.value(n) for n in wanted if n in present}, missing)
 
 
 def get(project: Project, name: str, *, reveal: bool, to_terminal: bool,

@@ -10,6 +10,7 @@ from typing import NamedTuple
 import pytest
 
 from tests.conftest import Result, git, git_init
+from tests.kortix.conftest import kortix  # noqa: F401  (the stand-in Kortix API, for the action)
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 

@@ -55,11 +55,12 @@ def _setup_python(step: dict, context: dict[str, str]) -> None:
     context[f"steps.{step['id']}.outputs.python-path"] = sys.executable
 
 
-def run_action(workdir: Path, tmp: Path, given: dict[str, str]) -> tuple[list, dict[str, Path]]:
+def run_action(workdir: Path, tmp: Path, given: dict[str, str],
+               env: dict[str, str] | None = None) -> tuple[list, dict[str, Path]]:
     action = yaml.safe_load(ACTION.read_text())
     inputs = {k: str(v.get("default", "")) for k, v in action["inputs"].items()} | given
     context = {"github.action_path": str(CHECKOUT), **{f"inputs.{k}": v for k, v in inputs.items()}}
-    return run_steps(action["runs"]["steps"], workdir, tmp, context, _setup_python)
+    return run_steps(action["runs"]["steps"], workdir, tmp, context, _setup_python, env)
 
 
 @pytest.fixture
@@ -124,3 +125,24 @@ def test_action_injects_what_an_agent_is_granted(store_project: Path, tmp_path: 
     assert [r.returncode for r in results] == [0, 0], results[-1].stderr
     assert parse_github_env(files["GITHUB_ENV"].read_text()) == {"STRIPE_KEY": "sk-agent-planted-7"}
     assert "injected 1 secret(s) for agent billing: STRIPE_KEY" in results[-1].stderr
+
+
+@pytest.mark.slow
+def test_action_pushes_the_store_to_kortix_after_a_merge(store_project: Path, tmp_path: Path,
+                                                          kortix) -> None:
+    """mode push-to-kortix: the store's values into the Kortix project, the token from the
+    kortix-token input; refused for a pull request."""
+    from tests.kortix.conftest import PROJECT, TOKEN
+
+    kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input="postgres://pushed-by-ci")
+    ci = kg("recipients", "add", "ci", "--generate", cwd=store_project).out.split()[-1]
+    inputs = {"key": ci, "mode": "push-to-kortix", "kortix-token": TOKEN,
+              "kortix-project": PROJECT, "kortix-api-url": kortix.url}
+    results, _ = run_action(store_project, tmp_path, inputs, {"GITHUB_EVENT_NAME": "push"})
+    assert [r.returncode for r in results] == [0, 0], results[-1].stderr
+    assert kortix.received == [("DATABASE_URL", "postgres://pushed-by-ci")]
+    assert "pushed 1 secret(s) to project " + PROJECT in results[-1].stderr
+    assert_no_value(["postgres://pushed-by-ci", TOKEN], *(r.stdout + r.stderr for r in results))
+    results, _ = run_action(store_project, tmp_path, inputs, {"GITHUB_EVENT_NAME": "pull_request"})
+    assert results[-1].returncode == 1
+    assert "never for a pull request" in results[-1].stdout

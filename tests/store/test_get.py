@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from tests.conftest import MANIFEST_YAML, assert_cannot_run, git_init, kg, kg_proc, write
-from tests.store.test_prompt import _finish
+from tests.terminal import finish as _finish
 
 VALUE = "postgres://app:Zq8-v4lue@db/app\twith a tab, no newline"  # kortix-guard: allow
 

@@ -2,55 +2,14 @@
 from __future__ import annotations
 
 import os
-import pty
-import sys
-import time
 from pathlib import Path
 
 from tests.store.test_secrets import values
+from tests.terminal import finish as _finish
+from tests.terminal import read_until as _read_until
+from tests.terminal import spawn as _spawn
 
 VALUE = "typed-at-the-prompt-7f3a"
-
-
-def _read_until(fd: int, marker: bytes, timeout: float = 30) -> bytes:
-    data, deadline = b"", time.monotonic() + timeout
-    while marker not in data and time.monotonic() < deadline:
-        try:
-            chunk = os.read(fd, 1024)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
-
-
-def _spawn(root: Path, *args: str) -> tuple[int, int]:
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: kortix-guard on the terminal
-        os.chdir(root)
-        os.execv(sys.executable, [sys.executable, "-m", "kortix_guard", *args])
-    return pid, fd
-
-
-def _finish(pid: int, fd: int, marker: bytes, timeout: float = 30) -> tuple[int, bytes]:
-    """The child's exit code and output; a child still waiting at a prompt is killed (the
-    test then fails) instead of hanging the suite."""
-    import signal
-
-    out = _read_until(fd, marker)
-    deadline = time.monotonic() + timeout
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            break
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            _, status = os.waitpid(pid, 0)
-            break
-        time.sleep(0.05)
-    os.close(fd)
-    return os.waitstatus_to_exitcode(status), out
 
 
 def test_prompt_hides_the_value_and_asks_twice(store_project: Path) -> None:
