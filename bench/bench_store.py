@@ -1,9 +1,14 @@
 """Store speed: open a 10,000-secret store and decrypt every value; `secrets ls` on it; the
-start-up time of each command; and how long a store holding one over-long line (what made
-0.3.3 backtrack for seconds) takes to be refused. Prints figures (median of several runs);
-asserts nothing.
+start-up time of each command; a manifest of 10,000 names (kortix.yaml and kortix.toml) under
+`secrets ls`, `inject`, `run` and `check`, against a previous release on the same names when
+one is given; and how long a store holding one over-long line (what made 0.3.3 backtrack for
+seconds) takes to be refused. Prints figures (median of several runs); asserts nothing.
 
-    python bench/bench_store.py [--secrets 10000] [--runs 5]
+    python bench/bench_store.py [--secrets 10000] [--runs 5] [--previous PATH]
+
+--previous: a checkout of an earlier release (e.g. `git worktree add /tmp/v033 v0.3.3`); its
+rows run on a kortix.toml and a store it makes itself (it reads no kortix.yaml, no version 4
+store), paired with this tree's on the same names and values.
 """
 from __future__ import annotations
 
@@ -68,13 +73,125 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--secrets", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--previous", type=Path, help="a checkout of an earlier release")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        many_names(Path(tmp), args.secrets, args.runs, args.previous)
     for version in (1, 4):
         with tempfile.TemporaryDirectory() as tmp:
             bench_version(Path(tmp), version, args.secrets, args.runs)
     with tempfile.TemporaryDirectory() as tmp:
         long_lines(Path(tmp), args.runs)
     return 0
+
+
+NAMES_COMMANDS = [("secrets ls", ["secrets", "ls"]),
+                  ("inject (json to a file)", ["inject", "--format", "json", "--output",
+                                               "out.json", "--force"]),
+                  ("run -- true", ["run", "--", "true"]),
+                  ("check", ["check"]),
+                  ("manifest check", ["manifest", "check"])]
+
+
+def names_project(root: Path, fmt: str, n: int, previous: Path | None = None) -> dict[str, str]:
+    """A repository whose manifest (kortix.yaml v3 or kortix.toml) requires n names, and a
+    store holding a value for each, made by this tree (or by `previous`, a release's
+    checkout, with its own shared key). Returns the environment that opens it."""
+    names = [f"S_{i:05d}" for i in range(n)]
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    if fmt == "yaml":
+        (root / "kortix.yaml").write_text(
+            "kortix_version: 3\ndefault_agent: kortix\nruntimes: {opencode: {harness: opencode}}\n"
+            "env:\n  required:\n" + "".join(f"    - {x}\n" for x in names) +
+            "agents:\n  kortix: {runtime: opencode, secrets: all}\n")
+    else:
+        (root / "kortix.toml").write_text('[project]\nname = "bench"\n[env]\nrequired = [\n'
+                                          + "".join(f'  "{x}",\n' for x in names) + "]\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(root / "config"), "XDG_CACHE_HOME":
+           str(root / "cache")}
+    values = "".join(f"{x}=value-{x}-{'x' * 40}\n" for x in names)
+    (root / "values.env").write_text(values)
+    if previous is None:
+        opener, public = _identity()
+        env["KORTIX_GUARD_KEY"] = opener
+        subprocess.run([sys.executable, "-c", _MAKE, str(root), public], env=env, check=True)
+    else:
+        run = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(previous)!r}); "
+               "from kortix_guard.cli.main import cli; cli()"]
+        subprocess.run([*run, "key", "new"], cwd=root, env=env, check=True, capture_output=True)
+        subprocess.run([*run, "env", "push", "--from", "values.env"], cwd=root, env=env,
+                       check=True, capture_output=True)
+    (root / "values.env").unlink()
+    return env
+
+
+def _identity() -> tuple[str, str]:
+    from kortix_guard.store import recipients
+
+    return recipients.generate()
+
+
+# This tree's store for names_project: one CI identity, every value sealed in one transaction.
+_MAKE = """
+import sys
+from pathlib import Path
+from kortix_guard.project import Project
+from kortix_guard.secret import SecretValue
+from kortix_guard.store import create, recipients, transaction
+from kortix_guard.store.crypto import Key
+root = Path(sys.argv[1])
+project = Project.discover(root)
+create(project, Key.generate(), recipients={"ci": recipients.parse_recipient(sys.argv[2])})
+with transaction(project) as draft:
+    for line in (root / "values.env").read_text().splitlines():
+        name, value = line.split("=", 1)
+        draft.set(name, SecretValue(value))
+"""
+
+
+def many_names(tmp: Path, n: int, runs: int, previous: Path | None) -> None:
+    """Each command on a manifest of n names and a store of n values, per manifest format;
+    with `previous`, paired with that release on its own kortix.toml project."""
+    here = [sys.executable, "-m", "kortix_guard"]
+    print(f"a manifest of {n:,} names and a store of {n:,} values (wall, median of {runs}):")
+    for fmt in ("yaml", "toml"):
+        root = tmp / fmt
+        env = names_project(root, fmt, n)
+        for label, argv in NAMES_COMMANDS:
+            t = median_time(lambda argv=argv, root=root, env=env: subprocess.run(
+                [*here, *argv], cwd=root, env=env, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL), runs)
+            print(f"  kortix.{fmt:<4} {label:<26}{t * 1000:8.1f} ms")
+    if previous is None:
+        return
+    old_root = tmp / "previous"
+    old_env = names_project(old_root, "toml", n, previous)
+    old = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(previous)!r}); "
+           "from kortix_guard.cli.main import cli; cli()"]
+    new_root = tmp / "toml-paired"
+    new_env = names_project(new_root, "toml", n)
+    print(f"  paired with {previous} (its own kortix.toml project, same names and values):")
+    for label, argv in NAMES_COMMANDS[:4]:
+        ta, tb, ratio = _paired_two([*here, *argv], new_root, new_env, [*old, *argv], old_root,
+                                    old_env, runs)
+        print(f"    {label:<26} this tree {ta * 1000:7.1f} ms   previous {tb * 1000:7.1f} ms   "
+              f"ratio {ratio:.2f}")
+
+
+def _paired_two(a: list[str], a_cwd: Path, a_env: dict, b: list[str], b_cwd: Path, b_env: dict,
+                runs: int) -> tuple[float, float, float]:
+    """(median A, median B, median of per-pair A/B), A and B in turn after a warm-up each."""
+    def once(argv: list[str], cwd: Path, env: dict) -> float:
+        start = time.perf_counter()
+        subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        return time.perf_counter() - start
+
+    once(a, a_cwd, a_env), once(b, b_cwd, b_env)
+    pairs = [(once(a, a_cwd, a_env), once(b, b_cwd, b_env)) for _ in range(runs)]
+    return (statistics.median(x for x, _ in pairs), statistics.median(y for _, y in pairs),
+            statistics.median(x / y for x, y in pairs))
 
 
 def long_lines(root: Path, runs: int) -> None:

@@ -55,6 +55,15 @@ _ESCAPES = {"\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v", "\f
             "\r": "\\r", '"': '\\"', "\\": "\\\\"}
 
 
+def names_list(names, *, limit: int = 20) -> str:
+    """`A, B, C`, or past `limit` names the first ones and how many more: a line naming
+    10,000 secrets says nothing anyone reads."""
+    names = list(names)
+    if len(names) <= limit:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:limit])}, … ({len(names) - limit} more)"
+
+
 def quote_path(path: str) -> str:
     """A path as text output shows it, quoted the way git's `core.quotePath` quotes: a path
     holding a control character (a newline could start a runner's workflow command, such as

@@ -60,6 +60,7 @@ class Context:
     base: str | None = None  # the revision a pull request merges into (the re-key chain check)
     manifest: Manifest | None = None  # once the manifest check loaded it
     kortix: bool = False  # also compare the names with Kortix's Secrets Manager (`--kortix`)
+    store_names: frozenset[str] | None = None  # once the store check read them
 
 
 def check_manifest(ctx: Context) -> Result:
@@ -71,7 +72,7 @@ def check_manifest(ctx: Context) -> Result:
     details = [p.as_text() for p in problems]
     if errs:
         return Result("manifest", False, f"{display}: {len(errs)} error(s)", details)
-    ctx.manifest = manifest.load(path, display)
+    ctx.manifest = manifest.load_cached(path, display)
     return Result("manifest", True, f"{display} is valid", details)
 
 
@@ -118,6 +119,7 @@ def check_store(ctx: Context) -> Result:
         return Result("store", False, f"{display}: the store does not open, or is not the one "
                                       f"this machine expects", problems + [e.diagnostics()])
     sf = opened.file
+    ctx.store_names = frozenset(sf.entries)
     team = (f", version {sf.version}, generation {sf.generation}"
             + (f", revision {sf.revision}" if sf.has_revision else "")
             + f", {len(sf.recipients)} recipient(s)" if sf.has_recipients else "")
@@ -177,11 +179,12 @@ def check_required(ctx: Context) -> Result:
         return Result("required secrets", False, "not checked: the manifest has errors")
     store = ctx.project.store_path(ctx.manifest)
     try:
-        present = set(read_names(store, ctx.project.display(store)))
+        present = ctx.store_names if ctx.store_names is not None else \
+            frozenset(read_names(store, ctx.project.display(store)))
     except errors.Error as e:
         return Result("required secrets", False, e.message)
     missing = [n for n in ctx.manifest.required if n not in present]
-    undeclared = sorted(present - set(ctx.manifest.declared))
+    undeclared = sorted(n for n in present if not ctx.manifest.is_declared(n))
     notes = [f"note: in the store, {note}" for note in ctx.manifest.undeclared_notes(undeclared)]
     if missing:
         return Result("required secrets", False, f"{len(missing)} required secret(s) missing",

@@ -72,12 +72,13 @@ LOADER_NAMES: tuple[tuple[str, str], ...] = (
     ("CC CXX CPP LD AR CFLAGS CXXFLAGS CPPFLAGS LDFLAGS", "compilers and their flags"),
 )
 LOADER = frozenset(name for names, _ in LOADER_NAMES for name in names.split())
+_LOADER_PREFIXES = tuple(p for p, _ in LOADER_FAMILIES)
 
 
 def is_loader(name: str) -> bool:
     """Whether name changes what a process loads or runs (KG123)."""
-    return (name in LOADER or name.startswith(tuple(p for p, _ in LOADER_FAMILIES))
-            or _GO.fullmatch(name) is not None)
+    return (name in LOADER or name.startswith(_LOADER_PREFIXES)
+            or name.startswith("GO") and _GO.fullmatch(name) is not None)
 
 
 def loader_table() -> str:

@@ -53,10 +53,12 @@ class Project(NamedTuple):
         return self.manifest_path
 
     def load_manifest(self) -> Manifest:
+        """The manifest the commands act on; its verdict is remembered per content (names are
+        public), so a 10,000-name manifest is judged once, not on every command."""
         from kortix_guard import manifest
 
         path = self.require_manifest()
-        return manifest.load(path, self.display(path))
+        return manifest.load_cached(path, self.display(path))
 
     def store_path(self, manifest: Manifest | None = None) -> Path:
         """--store, else the manifest's [guard] store (default .kortix/secrets.enc.toml)."""

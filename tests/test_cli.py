@@ -46,13 +46,17 @@ def test_light_start_up(project: Path, args: list[str]) -> None:
 
 
 @pytest.mark.parametrize("with_store", [False, True])
-def test_the_commit_hook_imports_no_click(project: Path, with_store: bool) -> None:
+@pytest.mark.parametrize("manifest", ["kortix.toml", "kortix.yaml"])
+def test_the_commit_hook_imports_no_click(project: Path, with_store: bool, manifest: str) -> None:
     """kortix-guard-scan with a .env in the work tree (its values are read) and, with a
     store, the store opened for its known values: never click, never pygit2, and once the
-    manifest's verdict is remembered, neither tomlkit nor dataclasses (their imports cost
-    more than the scan of a typical commit)."""
-    from tests.conftest import git
+    manifest's verdict is remembered, neither tomlkit, PyYAML nor dataclasses (their imports
+    cost more than the scan of a typical commit)."""
+    from tests.conftest import MANIFEST_YAML, git
 
+    if manifest == "kortix.yaml":
+        (project / "kortix.toml").unlink()
+        write(project, {"kortix.yaml": MANIFEST_YAML})
     write(project, {".env": "API_TOKEN=real-value-42-abc\n", "app.py": "x = 1\n"})
     if with_store:
         assert kg("key", "new", cwd=project).code == 0
@@ -61,15 +65,16 @@ def test_the_commit_hook_imports_no_click(project: Path, with_store: bool) -> No
         "import sys\n"
         "from kortix_guard.scan.commit_hook import main\n"
         "rc = main(['app.py'])\n"
-        "loaded = [m for m in ('click', 'pygit2', 'tomlkit', 'platformdirs', 'dataclasses',\n"
-        "                      'importlib.metadata')\n"
+        "loaded = [m for m in ('click', 'pygit2', 'tomlkit', 'yaml', 'platformdirs',\n"
+        "                      'dataclasses', 'importlib.metadata')\n"
         "          if m in sys.modules]\n"
         "assert not loaded, loaded\n"
         "sys.exit(rc)\n"
     )
-    # The first run checks the manifest with every rule (tomlkit) and remembers the verdict.
+    # The first run checks the manifest with every rule (tomlkit or PyYAML) and remembers the
+    # verdict.
     for _ in range(2):
-        first = code.replace("'tomlkit', ", "").replace(", 'dataclasses'", "")
+        first = code.replace("'tomlkit', 'yaml', ", "").replace("'dataclasses', ", "")
         proc = subprocess.run([sys.executable, "-c", first if _ == 0 else code], cwd=project,
                               capture_output=True, text=True, env={**os.environ})
         assert proc.returncode == 0, proc.stderr
@@ -118,3 +123,25 @@ def test_one_spelling_per_flag_and_the_old_ones_still_work(store_project) -> Non
     assert kg("env", "pull", "--out", "b.env", cwd=store_project).code == 0
     assert (store_project / "a.env").read_text() == (store_project / "b.env").read_text()
     assert "--out " not in kg("env", "pull", "--help", cwd=store_project).out
+
+
+def test_every_command_is_in_the_lazy_table_and_loads_only_its_module() -> None:
+    """main.LAZY_COMMANDS names each command module's COMMANDS, and running one command
+    imports no other command's module."""
+    import importlib
+    import pkgutil
+
+    import kortix_guard.cli
+    from kortix_guard.cli.main import LAZY_COMMANDS
+
+    found = {}
+    for info in pkgutil.iter_modules(kortix_guard.cli.__path__):
+        module = importlib.import_module(f"kortix_guard.cli.{info.name}")
+        for command in getattr(module, "COMMANDS", ()):
+            found[command.name] = info.name
+    assert found == LAZY_COMMANDS
+    probe = ("import sys; from kortix_guard.cli.main import main; main(['inject', '--help']); "
+             "print(sorted(m for m in sys.modules if m.startswith('kortix_guard.cli.')))")
+    loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    assert "kortix_guard.cli.inject_cmd" in loaded and "store_cmd" not in loaded \
+        and "scan_cmd" not in loaded

@@ -13,8 +13,16 @@ import click
 from kortix_guard import errors
 from kortix_guard._meta import version
 from kortix_guard._out import echo
-from kortix_guard.cli import inject_cmd, kortix_cmd, manifest_cmd, repo_cmd, scan_cmd, store_cmd
 from kortix_guard.cli._state import PATH, State
+
+# Each command's module, imported only when that command runs (or `--help` lists them all):
+# a command pays for its own imports, never for every other command's.
+LAZY_COMMANDS = {
+    "check": "repo_cmd", "env": "store_cmd", "hook": "repo_cmd", "identity": "store_cmd",
+    "init": "repo_cmd", "inject": "inject_cmd", "key": "store_cmd", "kortix": "kortix_cmd",
+    "manifest": "manifest_cmd", "merge-store": "store_cmd", "recipients": "store_cmd",
+    "run": "inject_cmd", "scan": "scan_cmd", "secrets": "store_cmd", "store": "store_cmd",
+}
 
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -25,7 +33,21 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 
 
 class GuardGroup(click.Group):
-    """Turns a command's returned int into the exit code and every error into one message."""
+    """Turns a command's returned int into the exit code and every error into one message;
+    loads each command's module when it is called."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(LAZY_COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = LAZY_COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        import importlib
+
+        module = importlib.import_module(f"kortix_guard.cli.{module_name}")
+        return next(c for c in module.COMMANDS if c.name == cmd_name)
+
     def invoke(self, ctx: click.Context) -> object:
         state = ctx.ensure_object(State)
         try:
@@ -64,11 +86,6 @@ def cli(ctx: click.Context, cwd: Path, manifest: Path | None, store: Path | None
     state.cwd, state.manifest, state.store, state.key_file = cwd, manifest, store, key_file
     state.verbose = state.verbose or verbose
 
-
-cli.add_command(manifest_cmd.manifest)
-for _command in (*store_cmd.COMMANDS, *inject_cmd.COMMANDS, *scan_cmd.COMMANDS,
-                 *repo_cmd.COMMANDS, *kortix_cmd.COMMANDS):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,3 +24,4 @@ def manifest() -> None:
 def check(state: State, files: tuple[Path, ...], fmt: str, strict: bool, fix: bool) -> int:
     """Check manifests (default: the project's, as Kortix finds it). One line per problem."""
     return run(state.project(), files, fmt=Format(fmt), strict=strict, fix=fix)
+COMMANDS = [manifest]

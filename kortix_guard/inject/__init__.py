@@ -72,7 +72,9 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
                 echo(f"kortix-guard: note: not exported: {note} (or pass "
                            f"--include-undeclared)", err=True)
         must_have = list(manifest.required)
-    _refuse_unsafe([n for n in wanted if n in present], manifest.guard.allow_env)
+    # Declared names passed the manifest's checks; what --include-undeclared adds did not.
+    _refuse_unsafe([n for n in wanted if n in present and not manifest.is_declared(n)],
+                   manifest.guard.allow_env)
     carried = [n for n in wanted if n in verdict.carried]
     if carried and not allow.carried:
         raise errors.StoreError(

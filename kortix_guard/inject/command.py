@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kortix_guard import errors
 from kortix_guard._fs import write_output
-from kortix_guard._out import echo
+from kortix_guard._out import echo, names_list
 from kortix_guard.inject import Allow, github, report_missing, select
 from kortix_guard.inject.formats import Format, render
 from kortix_guard.project import Project
@@ -28,7 +28,7 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
         if github_mode:
             github.report_missing_outputs(selection.missing)
         return report_missing(selection.missing, only=bool(only), agent=agent)
-    names = ", ".join(selection.values) or "none"
+    names = names_list(selection.values)
     if check:
         whose = f" for agent {agent}" if agent is not None else ""
         echo(f"kortix-guard: ok: {len(selection.values)} secret(s) present{whose}: {names}",

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from kortix_guard import errors
-from kortix_guard._out import echo
+from kortix_guard._out import echo, names_list
 from kortix_guard.kortix.api import DEFAULT_TIMEOUT, SecretsApi, ServiceError
 from kortix_guard.kortix.cli_tool import KortixCli
 from kortix_guard.kortix.connection import LOGIN_HINT, KortixError, connect, find_project
@@ -152,10 +152,10 @@ def push(project: Project, *, only: Sequence[str] = (), dry_run: bool = False,
                                 f"nothing was sent",
                                 hint="confirm at the prompt, or pass --yes (CI has no prompt)")
     sent = _send(sender, state, todo, plan.values)
-    unchanged = (f" ({len(kept)} unchanged since the last push from here: {', '.join(kept)}; "
+    unchanged = (f" ({len(kept)} unchanged since the last push from here: {names_list(kept)}; "
                  f"--all sends them too)") if kept else ""
     echo(f"kortix-guard: pushed {len(sent)} secret(s) to {sender.where}: "
-         f"{', '.join(sent) or 'none'}{unchanged}", err=True)
+         f"{names_list(sent)}{unchanged}", err=True)
     if doomed:
         removed = _remove(sender, state, doomed)
         echo(f"kortix-guard: removed {len(removed)} secret(s) no longer declared: "
@@ -175,8 +175,8 @@ def _send(sender: Sender, state: PushState, names: Sequence[str],
             echo(f"✓ {name}", err=True)
     except ServiceError as e:
         failed, rest = names[len(sent)], names[len(sent) + 1:]
-        e.message += (f"\n  pushed before it: {', '.join(sent) or 'none'}; not pushed: {failed}"
-                      + (f", and {', '.join(rest)} (not attempted)" if rest else ""))
+        e.message += (f"\n  pushed before it: {names_list(sent)}; not pushed: {failed}"
+                      + (f", and {names_list(rest)} (not attempted)" if rest else ""))
         raise
     finally:
         state.save()

@@ -48,25 +48,12 @@ def ignored_beside(path: Path) -> list[Path]:
     return [path.parent / name for name in later if (path.parent / name).exists()]
 
 
-def _check(source: Source) -> list[Problem]:
-    from kortix_guard.manifest.checks import Checker
-
-    problems = Checker(source).run()
-    path = source.path
-    if path.name in FILE_NAMES:
-        first = find(path.parent)
-        if first is not None and first.name != path.name:
-            problems.insert(0, Problem(source.display, 1, 1, "KG102",
-                                       f"{first.name} sits beside this file: Kortix reads "
-                                       f"{first.name} and ignores {path.name}"))
-    return problems
-
-
 def check_file(path: Path, display: str | None = None) -> list[Problem]:
-    """Every problem in one manifest. Raises InputError when the file cannot be read. The
-    manifests Kortix ignores beside it are named too (KG102, on them)."""
+    """Every problem in one manifest (its verdict is remembered per content: see
+    `_verdict`). Raises InputError when the file cannot be read. The manifests Kortix
+    ignores beside it are named too (KG102, on them)."""
     display = display or str(path)
-    problems = _check(Source(path, display))
+    problems = [Problem(display, *p) for p in _verdict(path, display)["problems"]]
     for ignored in ignored_beside(path):
         shown = str(Path(display).parent / ignored.name) if Path(display).parent != Path(".") \
             else ignored.name
@@ -95,31 +82,47 @@ def fix_file(path: Path, display: str | None = None) -> tuple[list[Problem], lis
 
 def load(path: Path, display: str | None = None) -> Manifest:
     """The manifest for the commands that act on it; any error-severity problem stops them."""
-    return from_values(path, _values(path, display or str(path)))
+    return _manifest(path, _judge(path, display or str(path)))
 
 
-def _values(path: Path, display: str, text: str | None = None) -> dict:
-    """What the commands read from a manifest, as plain data (names, grants, settings as
-    written); ProjectError listing the errors when it has any."""
+def _manifest(path: Path, verdict: dict) -> Manifest:
+    if "error" in verdict:
+        raise ProjectError(verdict["error"], hint=verdict["hint"])
+    return from_values(path, verdict["values"])
+
+
+def _judge(path: Path, display: str, text: str | None = None) -> dict:
+    """One manifest's verdict, as plain data (names are public; no value is ever in it): its
+    problems (line, col, code, message, fixable), and what the commands read from it (names,
+    grants, settings as written) or, when it has errors, the message that stops them."""
     from kortix_guard.manifest.checks import Checker, grants_of
 
     source = Source(path, display, text)
     checker = Checker(source)
     problems = checker.run()
+    first = find(path.parent) if path.name in FILE_NAMES else None
+    if first is not None and first.name != path.name:
+        problems.insert(0, Problem(display, 1, 1, "KG102",
+                                   f"{first.name} sits beside this file: Kortix reads "
+                                   f"{first.name} and ignores {path.name}"))
+    verdict: dict = {"problems": [list(p[1:]) for p in problems]}
     errors = [p for p in problems if p.severity is Severity.ERROR]
     if errors:
         listing = "\n".join("  " + p.as_text() for p in errors)
-        raise ProjectError(f"{display} has {len(errors)} error(s):\n{listing}",
-                           hint=f"run `kortix-guard manifest check` and fix {display} first")
+        verdict["error"] = f"{display} has {len(errors)} error(s):\n{listing}"
+        verdict["hint"] = f"run `kortix-guard manifest check` and fix {display} first"
+        return verdict
     data = source.data
     env = data.get("env") or {}
     guard_key = GUARD_KEY_YAML if source.format == "yaml" else GUARD_TABLE
     grants = grants_of(data) if checker.version > 1 else {}
-    return {"version": checker.version,
-            "required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
-            "guard": dict(data.get(guard_key) or {}),
-            "agents": {a: [g.kind, sorted(g.names), g.enabled] for a, g in grants.items()},
-            "default_agent": data.get("default_agent") if checker.version > 1 else None}
+    verdict["values"] = {
+        "version": checker.version,
+        "required": list(env.get("required", ())), "optional": list(env.get("optional", ())),
+        "guard": dict(data.get(guard_key) or {}),
+        "agents": {a: [g.kind, sorted(g.names), g.enabled] for a, g in grants.items()},
+        "default_agent": data.get("default_agent") if checker.version > 1 else None}
+    return verdict
 
 
 def from_values(path: Path, values: dict) -> Manifest:
@@ -189,16 +192,21 @@ def base_store_path(root: Path):
 
 
 def load_cached(path: Path, display: str | None = None) -> Manifest:
-    """`load`, remembering the verdict per manifest content in the user's cache folder (names
-    are public; nothing else is kept): a commit hook then reads a small JSON file instead of
-    parsing and checking every rule, and a broken manifest fails the same way."""
+    """`load`, from the remembered verdict (`_verdict`)."""
+    return _manifest(path, _verdict(path, display or str(path)))
+
+
+def _verdict(path: Path, display: str) -> dict:
+    """`_judge`, remembered per manifest content (and the file name, where it is shown, the
+    manifests beside it, and the code that judges) in the user's cache folder: a commit hook
+    and a command on a 10,000-name manifest read a JSON file instead of checking every
+    rule, and a broken manifest fails the same way."""
     import hashlib
     import json
 
-    display = display or str(path)
     text = read_text(path, what="manifest", display=display)
-    beside = ",".join(p.name for p in ignored_beside(path))
-    key = hashlib.sha256(f"{_rules_stamp()}\0{path.name}\0{beside}\0{text}"
+    beside = ",".join(p.name for p in path.parent.glob("kortix.*") if p.name in FILE_NAMES)
+    key = hashlib.sha256(f"{_rules_stamp()}\0{path.name}\0{display}\0{beside}\0{text}"
                          .encode()).hexdigest()[:32]
     folder = private_cache("manifests")
     entry = folder / f"{key}.json" if folder is not None else None
@@ -206,16 +214,11 @@ def load_cached(path: Path, display: str | None = None) -> Manifest:
         cached = json.loads(entry.read_text(encoding="utf-8")) if entry is not None else None
     except (OSError, ValueError):
         cached = None
-    if cached is None:
-        try:
-            cached = {"values": _values(path, display, text)}
-        except ProjectError as e:
-            cached = {"error": e.message, "hint": e.hint}
+    if not isinstance(cached, dict) or "problems" not in cached:
+        cached = _judge(path, display, text)
         if entry is not None:
             store_private(entry, json.dumps(cached).encode("utf-8"))
-    if "error" in cached:
-        raise ProjectError(cached["error"], hint=cached["hint"])
-    return from_values(path, cached["values"])
+    return cached
 
 
 def _rules_stamp() -> str:

@@ -6,7 +6,7 @@ lookup by name is a dictionary lookup, so 10,000 names cost about what 10 do.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import KeysView, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -107,7 +107,9 @@ class Manifest:
         self.guard = guard
         self.agents = dict(agents or {})
         self.default_agent = default_agent
-        self._declared = self.required + self.optional
+        # Ordered (manifest order) and a dictionary's keys: `name in manifest.declared` is a
+        # lookup, not a walk over 10,000 names.
+        self._declared = dict.fromkeys(self.required + self.optional).keys()
         self._specs = {**dict.fromkeys(self.optional, "optional"),
                        **dict.fromkeys(self.required, "required")}
 
@@ -116,7 +118,8 @@ class Manifest:
                 f"{len(self._declared)} names, {len(self.agents)} agents)")
 
     @property
-    def declared(self) -> tuple[str, ...]:
+    def declared(self) -> KeysView[str]:
+        """Every declared name, required first, in manifest order; `in` is a lookup."""
         return self._declared
 
     def is_declared(self, name: str) -> bool:
@@ -139,7 +142,7 @@ class Manifest:
         name is close (a typo on one side is the usual reason), and what to do."""
         import difflib
 
-        close = difflib.get_close_matches(name, self._declared, n=1, cutoff=0.8)
+        close = difflib.get_close_matches(name, list(self._declared), n=1, cutoff=0.8)
         if close:
             return (f"{name} is not declared in {self.env_section}; did you mean "
                     f"{close[0]}? (rename one of them)")

@@ -86,6 +86,10 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         current = _baseline.load(baseline_path, project.display(baseline_path))
         if update_baseline and current is None:
             current = _baseline.Baseline.new()
+    if count == 0 and not update_baseline:
+        # Nothing to read (a clean index): the store's values and the declared names are
+        # not even gathered.
+        return ScanResult(scanned=0, root=root)
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,

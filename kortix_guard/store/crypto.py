@@ -152,10 +152,7 @@ class Sealer:
 
     def mac(self, parts: Iterable[str]) -> str:
         """HMAC-SHA256 over a length-prefixed encoding of every part (StoreFile.mac_input)."""
-        h = _hmac.new(self._mac_key, digestmod=hashlib.sha256)
-        for part in parts:
-            _feed(h, part)
-        return h.hexdigest()
+        return _hmac.new(self._mac_key, _encode(parts), digestmod=hashlib.sha256).hexdigest()
 
 
 class SigningKey(Unshowable):
@@ -199,11 +196,12 @@ def link_parts(store_id: str, generation: int, key_id: str, previous_key_id: str
 
 
 def _encode(parts: Iterable[str]) -> bytes:
-    out = bytearray()
+    """Each part as its length (8 bytes, big-endian) and its UTF-8 bytes."""
+    chunks: list[bytes] = []
     for part in parts:
         data = part.encode("utf-8")
-        out += len(data).to_bytes(8, "big") + data
-    return bytes(out)
+        chunks += (len(data).to_bytes(8, "big"), data)
+    return b"".join(chunks)
 
 
 def _invalid_tag() -> type[Exception]:
@@ -215,14 +213,8 @@ def _invalid_tag() -> type[Exception]:
 def chain_link(previous_chain_key: bytes, store_id: str, key_id: str, generation: int) -> str:
     """HMAC(previous key, store id ‖ new key id ‖ generation): only a holder of the previous
     data key can make a re-key that chains from it."""
-    h = _hmac.new(previous_chain_key, digestmod=hashlib.sha256)
-    for part in ("kortix-guard re-key", store_id, key_id, str(generation)):
-        _feed(h, part)
-    return h.hexdigest()
-
-
-def _feed(h: _hmac.HMAC, part: str) -> None:
-    h.update(_encode([part]))
+    parts = ("kortix-guard re-key", store_id, key_id, str(generation))
+    return _hmac.new(previous_chain_key, _encode(parts), digestmod=hashlib.sha256).hexdigest()
 
 
 def verify_mac(expected: str, actual: str) -> bool:

@@ -246,6 +246,12 @@ def parse_time(text: str):
     """A time as the store records it (`now()`), as an aware datetime."""
     import datetime
 
+    if len(text) == 20 and text[-1] == "Z":  # fromisoformat: 30 times strptime's speed
+        try:
+            return datetime.datetime.fromisoformat(text[:-1]).replace(
+                tzinfo=datetime.timezone.utc)
+        except ValueError:
+            pass
     return datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(
         tzinfo=datetime.timezone.utc)
 

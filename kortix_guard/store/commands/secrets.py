@@ -195,7 +195,7 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
     shown_marks = {n: " · ".join(m.marks) for n, m in meta.items() if m.marks}
     status_width = max([9, *(len(f"set · {marks}") + 2 for marks in shown_marks.values())])
     header = f"{'NAME':<{width}}  {'STATUS':<{status_width}}  "
-    echo(header + (f"{'SPEC':<10}  AGE" if ages else "SPEC"))
+    lines = [header + (f"{'SPEC':<10}  AGE" if ages else "SPEC")]
     for name, status, spec in rows:
         marker = "●" if status == "set" else "○"
         entry = meta.get(name)
@@ -205,7 +205,8 @@ def _table(rows: list[tuple[str, str, str]], meta, *, now: datetime) -> None:
             line += f"{spec:<10}  {age(entry.set_at, now) if entry else '-'}"
         else:
             line += spec
-        echo(line)
+        lines.append(line)
+    echo("\n".join(lines))  # one write: 10,000 rows are not 10,000 calls
 
 
 def remove_secrets(project: Project, to_remove: Sequence[str], *, missing_ok: bool = False) -> int:
