@@ -117,8 +117,9 @@ _RULES = [
          "usually a typo, and `inject --agent` exports declared names only. `--strict` fails.",
          "agents:\n  kortix: {secrets: [OPENAI_KEY]}", versions=YAML),
     Rule("KG161", "agent-grant-all", W,
-         "`secrets: all` (or `*`) on an agent other than `default_agent`: grant a specialist the "
-         "names it needs (least privilege).", "agents:\n  helper: {secrets: all}", versions=YAML),
+         "`secrets: all` (or `*`) on an enabled agent other than `default_agent`: grant a "
+         "specialist the names it needs (least privilege).",
+         "agents:\n  helper: {secrets: all}", versions=YAML),
     Rule("KG162", "agent-grant-invalid", E,
          "An agent's `secrets` must be a list of names, `all`, `none` or `*` (omitted is "
          "`none`: deny by default).", "agents:\n  kortix: {secrets: everything}", versions=YAML),
@@ -139,7 +140,7 @@ _RULES = [
          "session, the agent's own token; in CI, the token that pushes to Kortix.",
          "a session's $KORTIX_TOKEN written into a log file"),
     Rule("KG310", "declared-name-literal", E,
-         "A literal assigned to a name that kortix.toml declares (references and placeholders "
+         "A literal assigned to a name that the manifest declares (references and placeholders "
          "are fine).", 'DATABASE_URL = "postgres://app:pw@db/app"'),  # kortix-guard: allow
     Rule("KG320", "provider-token", E,
          "A token in a provider's format (Kortix's own: `kortix_pat_`, `kortix_sa_`, "

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole kortix-guard loop on the demo project, in a temporary git repository:
-# an identity, init, secrets, a passing check, a planted token that check blocks, run, CI's
-# own identity, and inject --check with it.
+# an identity, init, secrets, a passing check, a planted token that check blocks, run (and
+# run as one agent, with only what it is granted), CI's own identity, and inject --check.
 # Nothing is written outside the temporary folder; no key is ever tracked in this repository.
+# DEMO_MANIFEST=kortix.toml walks the same loop on a legacy (version 1) manifest.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,12 +18,13 @@ random() { python3 -c "import secrets; print(secrets.token_urlsafe($1))"; }
 
 step "a Kortix project in a fresh git repository"
 mkdir "$work/demo"
-cp "$here/kortix.toml" "$here/app.py" "$work/demo/"
+manifest=${DEMO_MANIFEST:-kortix.yaml}
+cp "$here/$manifest" "$here/app.py" "$work/demo/"
 cd "$work/demo"
 git init -q -b main
 git config user.email demo@example.com
 git config user.name demo
-cat kortix.toml
+cat "$manifest"
 
 step "your identity (once per machine): its public recipient is the last line"
 "$kg" identity new
@@ -65,6 +67,11 @@ rm leak.py
 
 step "kortix-guard run -- the app (it prints which names it received, never values)"
 "$kg" run -- python3 app.py
+
+if [ "$manifest" != kortix.toml ]; then
+  step "run as the notifier agent: only what kortix.yaml grants it"
+  "$kg" run --agent notifier -- python3 app.py
+fi
 
 step "CI's own identity: a recipient of the store (printed once; here kept in a variable)"
 ci_identity=$("$kg" recipients add ci --generate 2>/dev/null | tail -1)

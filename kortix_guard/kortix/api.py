@@ -110,12 +110,13 @@ class SecretsApi:
         if status == 429:
             wait = e.headers.get("Retry-After") if e.headers else None
             return ServiceError(f"{self.where}: Kortix is limiting the rate of calls (HTTP 429)",
-                                hint=(f"wait {wait} s and " if wait else "wait, then ") +
-                                "run it again: it sends only what did not go", status=status)
+                                hint=(f"wait {wait} s and " if wait else "wait, then ")
+                                + "run it again: without --all, what already went is not sent "
+                                  "again", status=status)
         if status >= 500:
             return ServiceError(f"{self.where}: Kortix failed (HTTP {status}"
                                 f"{': ' + said if said else ''})",
-                                hint="run it again later: it sends only what did not go",
+                                hint="run it again later: without --all, what already went is not sent again",
                                 status=status)
         return ServiceError(f"{self.where}: {subject}Kortix refused it (HTTP {status}"
                             f"{': ' + said if said else ''})",

@@ -65,4 +65,4 @@ class KortixCli:
             raise ServiceError(f"{name}: `kortix {args[0]} {args[1]}` failed (exit "
                                f"{done.returncode}{': ' + first if first else ''})",
                                hint="fix what it says (`kortix login`, `kortix projects link`), "
-                                    "then run it again: it sends only what did not go")
+                                    "then run it again: without --all, what already went is not sent again")

@@ -297,7 +297,7 @@ class Checker:
                 self.add("KG162", f"agent {agent}: `secrets` must be a list of names, `all`, "
                                   f"`none` or `*`", path)
                 continue
-            if grant.kind == "all" and agent != default:
+            if grant.kind == "all" and agent != default and block.get("enabled") is not False:
                 self.add("KG161", f"agent {agent} is granted `all` secrets but is not the "
                                   f"default agent: grant it the names it needs (least "
                                   f"privilege)", path)

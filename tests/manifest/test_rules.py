@@ -118,6 +118,8 @@ YAML_CASES = [
      [("KG160", 7)], 0),
     ("all on a specialist", V3 + "agents:\n  kortix: {secrets: none}\n  helper: {secrets: all}\n",
      [("KG161", 6)], 0),
+    ("all on a disabled agent", V3 + "agents:\n  kortix: {secrets: none}\n"
+     "  old: {secrets: all, enabled: false}\n", [], 0),
     ("grant invalid", V3 + "agents:\n  kortix: {secrets: everything}\n", [("KG162", 5)], 1),
     ("no default agent", "kortix_version: 3\nagents:\n  kortix: {}\n", [("KG163", 1)], 1),
     ("default agent typo", "kortix_version: 3\ndefault_agent: kortx\nagents:\n  kortix: {}\n",
