@@ -354,8 +354,15 @@ class Repo:
 
         walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
         revs = []
+        self.skipped_refs: list[str] = []
         for ref in self._git.references:
-            target = self._git.references[ref].peel()
+            try:
+                target = self._git.references[ref].peel()
+            except (pygit2.GitError, ValueError, KeyError):
+                # A dangling symbolic ref (origin/HEAD naming a deleted branch): git and the
+                # other scanners carry on, and so does this walk, saying so.
+                self.skipped_refs.append(ref)
+                continue
             if isinstance(target, pygit2.Commit):
                 walker.push(target.id)
                 revs.append(str(target.id))

@@ -98,6 +98,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
     result = ScanResult(scanned=count, root=root)
+    result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
+                     for ref in getattr(repo, "skipped_refs", ())]
     accepted: set[tuple[str, str, str]] = set()
     bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
            else None)

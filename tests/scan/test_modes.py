@@ -267,3 +267,17 @@ def test_a_copy_is_reported_for_its_own_content_only(repo: Path) -> None:
     code, findings = scan_json(repo, "--history")
     assert sorted((f["path"], f["commit"], f["rule"]) for f in findings) == sorted([
         ("app.py", first, "KG320"), ("app.py", second, "KG320"), ("copy.py", copied, "KG320")])
+
+
+def test_a_dangling_symbolic_ref_is_skipped_with_a_note(tmp_path: Path) -> None:
+    """origin/HEAD naming a deleted branch: git carries on, and so does the history scan
+    (it exited 2 with an internal NotFoundError)."""
+    from tests.scan.conftest import TOKENS
+
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"a.py": f'token = "{TOKENS["github-classic"]}"\n'})
+    commit_all(repo, "a token")
+    git("symbolic-ref", "refs/remotes/origin/HEAD", "refs/remotes/origin/gone", cwd=repo)
+    result = kg("scan", "--history", cwd=repo)
+    assert_exit(result, 1, "a.py:1:10: KG320",
+                "refs/remotes/origin/HEAD names no commit (a dangling reference); skipped")
