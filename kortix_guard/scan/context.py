@@ -59,6 +59,7 @@ class ContextRule(NamedTuple):
 
 E = Example
 ALL_CODES = frozenset({"*"})
+KNOWN_CODES = frozenset({"KG300", "KG301", "KG302"})  # this project's own values
 
 PLACEHOLDER = LazyPattern(
     r"""(?ix)^(?:
@@ -223,6 +224,21 @@ def _prefixed_placeholder(value: str) -> bool:
     return len(body) <= 8 or bool(_FILLER.match(body)) or bool(PLACEHOLDER.match(body))
 
 
+# A body no generator makes: six of one character in a row (a random body of letters and
+# digits holds one about once in a billion 40-character tokens, hex about once in 20,000),
+# four x, #, * or ., or a counted sequence (`1234567890`, `abcdef`, `abc123`, `qwerty`).
+_IMPOSSIBLE = LazyPattern(r"(?i)(.)\1{5,}|x{4,}|#{4,}|\*{4,}|\.{4,}|1234567890|0123456789"
+                          r"|abcdefg|abc123|qwerty")
+
+
+def impossible_body(value: str) -> bool:
+    """A value whose characters no key generator would make (the whole value is read, so
+    a provider's real prefix does not hide a body of `XXXX`); or of fewer than four
+    distinct characters."""
+    letters = [ch for ch in value if ch.isalnum()]
+    return bool(_IMPOSSIBLE.search(value)) or (len(letters) >= 8 and len(set(letters)) < 4)
+
+
 def _dev_default(c: Candidate) -> bool:
     value = c.value.strip().lower()
     if value in ANDROID_DEBUG:
@@ -296,7 +312,7 @@ RULES: list[ContextRule] = [
                 "the Azurite storage emulator's account key).",
                 "docs.md", "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
                 lambda c: c.value in VENDOR_EXAMPLES, even_high=ALL_CODES,
-                negatives=(E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{upper:16}"),)),
+                negatives=(E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{base32:16}"),)),
     ContextRule("sealed-value", Effect.DROP,
                 "A value sealed by kortix-guard's store (`kg1:…`): ciphertext, not a secret. "
                 "Every other line of the store file is scanned.",
@@ -320,6 +336,20 @@ RULES: list[ContextRule] = [
                 "config.json", '{"password": "changeme"}',
                 lambda c: c.hit.kind != "hash" and bool(PLACEHOLDER.match(_unquoted(c.value))),
                 negatives=(E("config.json", '{"password": "{alnum:6}-{digits:4}"}'),)),
+    ContextRule("impossible-body", Effect.LOW,
+                "A body no key generator makes, whatever its prefix: six of one character in "
+                "a row, `XXXX`, `####`, `****`, a counted sequence (`1234567890`, `abcdefg`, "
+                "`abc123`, `qwerty`), or fewer than four distinct characters. Shown only at "
+                "`low`, even for a provider's `high` shape; a store or `.env` value never.",
+                "aws.env.txt", "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
+                lambda c: c.hit.code not in KNOWN_CODES and impossible_body(c.value),
+                even_high=frozenset({"KG320", "KG321", "KG322", "KG323", "KG324", "KG327",
+                                     "KG331", "KG332", "KG310"}),
+                note="a body no generator makes",
+                negatives=(E("ci.yml", "token: {github:ghp}"),
+                           E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{base32:16}")),
+                also=(E("app.py", 'GITHUB_TOKEN = "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'),
+                      E("settings.py", 'API_KEY = "sk_live_1234567890abcdefghijklmn"'))),
     ContextRule("prefixed-placeholder", Effect.DROP,
                 "Code is not a value, part 1: a provider's real prefix on a made-up body "
                 "(`sk_test_asdf`, `whsec_xxx`, `sk-...`).",

@@ -26,8 +26,9 @@ _ALPHABETS = {
     "b64": string.ascii_letters + string.digits + "+/",
     "b64x": "./" + string.ascii_letters + string.digits,  # crypt(3)'s alphabet
     "bech": _BECH32.upper(),
+    "base32": string.ascii_uppercase + "234567",  # RFC 4648's: AWS key ids' bodies
 }
-_FIELD = re.compile(r"\{(?P<name>alnum|letters|lower|upper|digits|hex|b64x|b64|bech|uuid|jwt|"
+_FIELD = re.compile(r"\{(?P<name>alnum|letters|lower|upper|digits|hex|b64x|b64|bech|base32|uuid|jwt|"
                     r"kgk1|age|github|npm)(?::(?P<n>\d+|[a-z_]+))?\}")
 
 

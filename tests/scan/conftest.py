@@ -48,7 +48,7 @@ TOKENS = {
     "stripe": "sk" + "_live_" + rand(24),
     "slack": "xo" + "xb-" + rand(12, string.digits) + "-" + rand(24),
     "google": "AI" + "za" + rand(35, ALNUM + "-_"),
-    "aws": "AK" + "IA" + rand(16, string.ascii_uppercase + string.digits),
+    "aws": "AK" + "IA" + rand(16, string.ascii_uppercase + "234567"),
     "jwt": jwt(),
 }
 

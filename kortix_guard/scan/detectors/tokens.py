@@ -325,9 +325,11 @@ DETECTORS = [
            [("bot.py", 'TOKEN = "{digits:10}:AA{alnum:33}"')], source="https://core.telegram.org/bots/api#authorizing-your-bot"),
     # --- Cloud, mail, payments, messaging --------------------------------------------------
     _token("aws", "AWS access key id", H, (rb"AKIA", rb"ASIA", rb"ABIA", rb"ACCA"),
-           rb"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b",
-           [("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{upper:16}")],
-           [("docs.md", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE")],
+           # The body is base32 (A-Z, 2-7): a 0, 1, 8 or 9 in it is no AWS key id.
+           rb"\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}\b",
+           [("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{base32:16}")],
+           [("docs.md", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE"),
+            ("notes.txt", "id: AKIA0123456789ABCDEF")],
            source="https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html"),
     _token("azure-storage", "Azure storage account key", H, (rb"AccountKey=",),
            rb"AccountKey=(?P<s>[A-Za-z0-9+/]{86}==)",
