@@ -13,7 +13,12 @@ from kortix_guard.secret import SecretValue
 
 PLACEHOLDER = LazyPattern(
     r"""(?ix)^(?:
-        | \$.*                       # $NAME, ${NAME}, ${{ secrets.NAME }}
+        | \\?\$.*                    # $NAME, ${NAME}, ${{ secrets.NAME }}, \${NAME} (escaped)
+        | @[A-Z_]+@                  # @NAME@ (autoconf, CMake)
+        | .*(?:\.\.\.|…).*            # sk-ant-..., postgres://...
+        | https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\]|host\.docker\.internal)
+          (?::\d+)?(?:/.*)?           # this machine's own services: a local default
+        | .*[-_.](?:test|fake|dummy|mock|example|sample)(?:[-_.].*)?   # sk-proj-test-openai
         | \{\{.*                     # {{ templating }} (an unquoted value stops at a space)
         | <.*                        # <your key>
         | %\(.*\)s? | %[A-Z_]+%      # %(NAME)s, %NAME%
@@ -29,7 +34,8 @@ _VALUE = r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|`(?P<bq>[^`\n]*)`|(?P<raw>[^
 
 
 def _assignment(alternation: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w$.-])(?:export\s+)?[\"']?(?P<name>" + alternation + r")[\"']?\]?"
+    # Not after `{` either: `${NAME:-}` and `{NAME}` name a variable, they assign nothing.
+    return re.compile(r"(?<![\w${.-])(?:export\s+)?[\"']?(?P<name>" + alternation + r")[\"']?\]?"
                       r"[ \t]*(?P<op>:=|=(?!=)|:(?![:/]))[ \t]*" + _VALUE)
 
 
