@@ -15,7 +15,7 @@ from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
 from kortix_guard.manifest.model import setting
 from kortix_guard.project import Project
-from kortix_guard.scan.model import Confidence
+from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.report import Format
 from kortix_guard.scan.sources import at_each_path
 
@@ -96,7 +96,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       min_confidence=threshold, cache_dir=private_cache(),
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design,
-                      channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY))
+                      channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
+                      id_key=_id_key(repo))
     result = ScanResult(scanned=count, root=root)
     result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
                      for ref in getattr(repo, "skipped_refs", ())]
@@ -118,12 +119,46 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     finally:
         if bar:
             bar[1]()
+    if mode in (Mode.HISTORY, Mode.RANGE, Mode.PUSH):
+        result.findings = one_per_secret(result.findings)
     if update_baseline:
         assert current is not None
         _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, accepted))
         result.notes.append(f"{project.display(baseline_path)}: {len(accepted)} accepted "
                             f"finding(s)")
     return result
+
+
+def _id_key(repo) -> bytes:
+    """The finding ids' key: this repository's own (its root commits), so the ids are the
+    same on every clone and run."""
+    import hashlib
+
+    # The commit hook's light git (GitCli) names no identity: one blob each, nothing to group.
+    identity = repo.identity() if hasattr(repo, "identity") else ""
+    return hashlib.sha256(f"kortix-guard finding id\0{identity}".encode()).digest()
+
+
+def one_per_secret(findings: list[Finding]) -> list[Finding]:
+    """One finding per distinct secret per path: the first (rule, path, secret id) seen is
+    kept, with every later occurrence (line, column, commit) in its `more`. A history that
+    holds one value in 5,000 versions of a file says so once, with its count."""
+    first: dict[tuple[str, str, str], int] = {}
+    out: list[Finding] = []
+    more: dict[int, list[tuple[int, int, str | None]]] = {}
+    for finding in findings:
+        if finding.secret_id is None or finding.unscanned:
+            out.append(finding)
+            continue
+        key = (finding.code, finding.path, finding.secret_id)
+        if key in first:
+            more.setdefault(first[key], []).append((finding.line, finding.col, finding.commit))
+        else:
+            first[key] = len(out)
+            out.append(finding)
+    for index, extra in more.items():
+        out[index] = out[index]._replace(more=tuple(extra))
+    return out
 
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,

@@ -104,7 +104,8 @@ class Scanner:
                  repo_root: str | None = None, min_confidence: Confidence = Confidence.MEDIUM,
                  inline_allows: bool = True, cache_dir: Path | None = None,
                  repo_from_env: bool = False, gate: bool = False,
-                 public_by_design: bool = True, channels: bool = False) -> None:
+                 public_by_design: bool = True, channels: bool = False,
+                 id_key: bytes = b"kortix-guard finding id") -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo: Repo | None = None
@@ -117,6 +118,7 @@ class Scanner:
         self.gate = gate  # --pre-receive, --pre-push, --range: path-based rules only lower
         self.public_by_design = public_by_design  # [guard] public_by_design
         self.channels = channels  # also the printable runs of binary files (history, gates)
+        self.id_key = id_key  # the finding ids' key (secret_id)
         # Detectors that can never reach the threshold are not even matched.
         self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
@@ -292,7 +294,17 @@ class Scanner:
                 self.fingerprints or self.baseline.may_accept(item.path, hit.code)):
             fingerprint = self.baseline.fingerprint(hit.secret)
         return Finding(item.display, line, col, hit.code, message, item.commit, fingerprint,
-                       hit.confidence)
+                       hit.confidence, secret_id=self.secret_id(hit.code, item.path, hit.secret))
+
+    def secret_id(self, code: str, path: str, secret: SecretValue) -> str:
+        """A stable id per (rule, path, secret): HMAC-SHA256 under a key derived from the
+        repository's root commits (so one repository's ids are stable across runs and
+        machines), cut to 16 hex characters. It costs microseconds, unlike the baseline's
+        salted scrypt: it is an id, not a proof; the value is in the repository anyway."""
+        import hmac
+
+        message = f"{code}\0{path}\0".encode() + secret.reveal().encode("utf-8")
+        return hmac.new(self.id_key, message, "sha256").hexdigest()[:16]
 
     def accepted(self, item_path: str, finding: Finding) -> bool:
         return (self.baseline is not None and finding.fingerprint is not None

@@ -75,6 +75,11 @@ class Finding(NamedTuple):
     fingerprint: str | None = None  # the baseline's salted hash (not in the repr)
     confidence: Confidence = Confidence.HIGH
     object_id: str | None = None  # an unscanned item's git object (a blob or tree id)
+    # A stable id per (rule, path, secret): a keyed hash, never the value (scan.engine).
+    secret_id: str | None = None
+    # Where a history holds the same secret again: (line, col, commit) of every occurrence
+    # after this one (scan.command.one_per_secret).
+    more: tuple[tuple[int, int, str | None], ...] = ()
 
     def __repr__(self) -> str:
         return (f"Finding(path={self.path!r}, line={self.line}, col={self.col}, "
@@ -85,8 +90,17 @@ class Finding(NamedTuple):
     def unscanned(self) -> bool:
         return self.code == UNSCANNED
 
+    @property
+    def occurrences(self) -> int:
+        return 1 + len(self.more)
+
     def as_text(self) -> str:
         where = f" (commit {self.commit[:12]})" if self.commit else ""
+        if self.more:
+            last = self.more[-1][2]
+            where = (f" (commit {self.commit[:12] if self.commit else '-'}; "
+                     f"{self.occurrences:,} occurrences" +
+                     (f", last in {last[:12]})" if last else ")"))
         level = "unscanned" if self.unscanned else self.confidence.label
         return (f"{quote_path(self.path)}:{self.line}:{self.col}: {self.code} [{level}] "
                 f"{self.message}{where}")
@@ -101,6 +115,13 @@ class Finding(NamedTuple):
             record["unscanned"] = True
         if self.object_id:
             record["object"] = self.object_id
+        if self.secret_id:
+            record["id"] = self.secret_id
+        if self.more:
+            record["occurrences"] = self.occurrences
+            record["locations"] = [{"line": self.line, "col": self.col, "commit": self.commit},
+                                   *({"line": ln, "col": c, "commit": cm}
+                                     for ln, c, cm in self.more)]
         return record
 
 

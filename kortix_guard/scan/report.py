@@ -131,8 +131,15 @@ def sarif(findings: Sequence[Finding], root: Path | None = None,
             }}],
         }
         result["properties"] = {"confidence": f.confidence.label}
+        if f.secret_id:
+            result["partialFingerprints"] = {"kortixGuardSecret/v1": f.secret_id}
         if f.commit:
             result["properties"]["commit"] = f.commit
+        if f.more:
+            result["properties"]["occurrences"] = f.occurrences
+            result["properties"]["locations"] = [
+                {"line": line, "col": col, "commit": commit} for line, col, commit in
+                ((f.line, f.col, f.commit), *f.more)]
         if f.unscanned:
             result["kind"] = "review"  # SARIF's word for "not decided": it could not be scanned
             result["properties"]["unscanned"] = True

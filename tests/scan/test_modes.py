@@ -272,8 +272,6 @@ def test_a_copy_is_reported_for_its_own_content_only(repo: Path) -> None:
 def test_a_dangling_symbolic_ref_is_skipped_with_a_note(tmp_path: Path) -> None:
     """origin/HEAD naming a deleted branch: git carries on, and so does the history scan
     (it exited 2 with an internal NotFoundError)."""
-    from tests.scan.conftest import TOKENS
-
     repo = git_init(tmp_path / "repo")
     write(repo, {"a.py": f'token = "{TOKENS["github-classic"]}"\n'})
     commit_all(repo, "a token")
@@ -281,3 +279,30 @@ def test_a_dangling_symbolic_ref_is_skipped_with_a_note(tmp_path: Path) -> None:
     result = kg("scan", "--history", cwd=repo)
     assert_exit(result, 1, "a.py:1:10: KG320",
                 "refs/remotes/origin/HEAD names no commit (a dangling reference); skipped")
+
+
+def test_a_history_says_each_secret_once_with_its_count(tmp_path: Path) -> None:
+    """One token in 5,000 versions of a file (one commit, fast-imported): one finding, with
+    its 5,000 occurrences in JSON and SARIF, and a stable id that is not the value."""
+    repo = git_init(tmp_path / "repo")
+    token = TOKENS["github-classic"]
+    stream = []
+    for i in range(5000):
+        data = f'token = "{token}"\n# revision {i}\n'.encode()
+        stream.append(b"commit refs/heads/main\ncommitter Dev <dev@example.com> 1700000000 +0000\n"
+                      b"data 1\nr\nM 100644 inline a.py\ndata " + str(len(data)).encode() + b"\n" + data)
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo, input=b"".join(stream), check=True)
+    code, found = scan_json(repo, "--history")
+    assert code == 1
+    assert [(f["path"], f["rule"], f["occurrences"]) for f in found] == [("a.py", "KG320", 5000)]
+    commits = {loc["commit"] for loc in found[0]["locations"]}
+    assert len(found[0]["locations"]) == 5000 and len(commits) == 5000
+    assert token not in found[0]["id"] and len(found[0]["id"]) == 16
+    text = kg("scan", "--history", cwd=repo).out
+    assert text.count("KG320") == 1 and "5,000 occurrences" in text
+    sarif = json.loads(kg("scan", "--history", "--format", "sarif", cwd=repo).out)
+    (result,) = sarif["runs"][0]["results"]
+    assert result["partialFingerprints"] == {"kortixGuardSecret/v1": found[0]["id"]}
+    assert result["properties"]["occurrences"] == 5000
+    # The id is stable: the same on a second run.
+    assert scan_json(repo, "--history")[1][0]["id"] == found[0]["id"]
