@@ -40,3 +40,27 @@ def test_the_token_families_are_high_and_say_where_to_revoke(tmp_path: Path) -> 
         ("ci.env.txt", "KG320", "high")]
     assert "Kortix service account token" in found[0]["message"]
     assert "rotate the service account's secret in Kortix" in found[0]["message"]
+
+
+def _jwt(claims: dict) -> str:
+    import json
+
+    def part(data: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{rand(43)}"
+
+
+def test_a_jwt_is_graded_by_what_it_is(tmp_path: Path) -> None:
+    """A local-development issuer: low; an expired user session: medium, said; a service key
+    that is not local: high."""
+    root = git_init(tmp_path / "repo")
+    write(root, {"local.ts": f"const t = '{_jwt({'iss': 'http://localhost:54321', 'sub': 'u'})}'\n",
+                 "old.ts": f"const t = '{_jwt({'sub': 'user-1', 'exp': 1600000000})}'\n",
+                 "svc.ts": f"const t = '{_jwt({'iss': 'https://x.supabase.co', 'role': 'service_role'})}'\n"})
+    git("add", "-A", cwd=root)
+    found = {f["path"]: f for f in scan_json(root, "--all-files", "--min-confidence", "low")[1]}
+    assert found["local.ts"]["confidence"] == "low"
+    assert "issued by this machine" in found["local.ts"]["message"]
+    assert found["old.ts"]["confidence"] == "medium"
+    assert "a user session that expired 2020-09-13" in found["old.ts"]["message"]
+    assert found["svc.ts"]["confidence"] == "high"

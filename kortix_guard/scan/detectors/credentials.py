@@ -243,14 +243,59 @@ def _jwt_claims(token: bytes) -> dict:
 _JWT = rb"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"
 
 
+_LOCAL_ISSUER = re.compile(r"(?i)^(?:https?://)?(?:localhost|127\.0\.0\.1|0\.0\.0\.0|"
+                           r"\[::1\]|[\w.-]+\.local|host\.docker\.internal)(?:[:/].*)?$")
+
+
+def _sample(claims: dict) -> str:
+    """Why a JWT is public sample material or a local-development key, or ''."""
+    issuer = claims.get("iss")
+    if issuer == "supabase-demo":
+        return "Supabase's local-development key (issuer `supabase-demo`, the same everywhere)"
+    if isinstance(issuer, str) and _LOCAL_ISSUER.match(issuer):
+        return f"issued by this machine ({issuer[:40]}): a local-development token"
+    if claims.get("sub") == "1234567890" and claims.get("name") == "John Doe":
+        return "jwt.io's sample token"
+    return ""
+
+
+def _expired(claims: dict) -> str:
+    """When a user's session token expired (it then opens nothing), or ''."""
+    import datetime
+
+    exp = claims.get("exp")
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or "sub" not in claims:
+        return ""
+    try:
+        when = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    if when >= datetime.datetime.now(datetime.timezone.utc):
+        return ""
+    return f"a user session that expired {when:%Y-%m-%d}"
+
+
 def _confirm_jwt(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
     """Supabase's keys are JWTs that say their role: `service_role` bypasses row-level
-    security (high, wherever it is); `anon` ships to every browser (public by design)."""
+    security (high, wherever it is); `anon` ships to every browser (public by design). A
+    JWT is graded by what it is: a local-development or public sample token is `low`, an
+    expired user session `medium` at most."""
     start, end = span
     for m in re.finditer(_JWT, blob.data[start:end]):
         token = m.group(0)
-        role = _jwt_claims(token).get("role")
+        claims = _jwt_claims(token)
+        role = claims.get("role")
         value = SecretValue(token.decode("ascii"))
+        sample = _sample(claims)
+        if sample:
+            yield Hit(start + m.start(), "KG323", f"JSON Web Token ({sample})", value, L,
+                      kind="jwt")
+            continue
+        expired = _expired(claims)
+        if expired and role != "service_role":
+            yield Hit(start + m.start(), "KG323", f"JSON Web Token ({expired})", value, M,
+                      kind="jwt")
+            continue
         if role == "service_role":
             yield Hit(start + m.start(), "KG323", "Supabase service-role key (a JWT)", value, H,
                       kind="jwt", hint="rotate it in Supabase (Settings → API): it bypasses "
@@ -266,7 +311,13 @@ JWT = Detector(
     _confirm_jwt,
     examples=(E("app.js", "const t = '{jwt}';"),
               E("supabase/seed.sql", "select set_config('app.key', '{jwt:service_role}', false);")),
-    negatives=(E("eas.json", '{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}'),),
+    negatives=(E("eas.json", '{"EXPO_PUBLIC_SUPABASE_ANON_KEY": "{jwt:anon}"}'),
+               E("auth.spec.ts", "const token = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIx"
+                                 "MjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIiwiaWF0IjoxNTE2MjM5MDIyfQ."
+                                 "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c';"),
+               E("supabase/config.toml", "service_role_key = eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
+                 "eyJpc3MiOiJzdXBhYmFzZS1kZW1vIiwicm9sZSI6InNlcnZpY2Vfcm9sZSIsImV4cCI6MTk4M"
+                 "zgxMjk5Nn0.EGIM96RAZx35lJzdJsyH-qQwv8Hdp7fsn3W0YpN81IU")),
     source="https://supabase.com/docs/guides/api/api-keys")
 
 # --- Password hashes ---------------------------------------------------------------------
