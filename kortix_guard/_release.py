@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.3.3"
-COMMIT = "f08bbdfd3f263cc307cb251de96405709274d2d5"
+VERSION = "0.4.0"
+COMMIT = "fdcc2532308af8a8909135dc5bdef2c72c80fefa"
