@@ -145,3 +145,17 @@ def test_every_command_is_in_the_lazy_table_and_loads_only_its_module() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     assert "kortix_guard.cli.inject_cmd" in loaded and "store_cmd" not in loaded \
         and "scan_cmd" not in loaded
+
+
+@pytest.mark.parametrize("args", [["secrets", "ls"], ["env", "pull"],
+                                  ["--help"]])
+def test_a_closed_pipe_is_a_quiet_exit(store_project: Path, args: list[str]) -> None:
+    """`kortix-guard secrets ls | head -1`: no "internal error (BrokenPipeError)"; the exit
+    is 141 (128 + SIGPIPE), as git's."""
+    names = ", ".join(f'"N_{i:04d}"' for i in range(3000))
+    write(store_project, {"kortix.toml": f'[project]\nname = "p"\n[env]\noptional = [{names}]\n'})
+    proc = subprocess.run(f"{sys.executable} -m kortix_guard {' '.join(args)} | head -c 10",
+                          shell=True, cwd=store_project, capture_output=True, text=True,
+                          executable="/bin/bash")
+    assert "BrokenPipe" not in proc.stderr and "internal error" not in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -32,6 +32,20 @@ def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         ctx.exit(0)
 
 
+SIGPIPE_EXIT = 141  # 128 + SIGPIPE, as git and the shell's own tools end on a closed pipe
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's last flush finds no closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 class GuardGroup(click.Group):
     """Turns a command's returned int into the exit code and every error into one message;
     loads each command's module when it is called."""
@@ -57,6 +71,9 @@ class GuardGroup(click.Group):
         except click.Abort:  # Ctrl-C (or end of input) at a prompt: as a shell would
             echo("\nkortix-guard: interrupted; nothing was changed", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # `kortix-guard secrets ls | head -1`: the reader is done
+            _quiet_stdout()
+            ctx.exit(SIGPIPE_EXIT)
         except (errors.Error, KeyboardInterrupt, Exception) as e:
             ctx.exit(errors.report(e, verbose=state.verbose))
         if isinstance(result, int):
