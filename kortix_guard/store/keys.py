@@ -124,6 +124,14 @@ def source_of(text: str, name: str, path: Path | None = None, *,
             return IdentityKey(name, recipients.identity_from_file(path, explicit=explicit,
                                                                   text=text))
         return IdentityKey(name, recipients.identity_from_text(text, name))
+    public = text.strip()
+    if public.startswith(("age1", "ssh-ed25519 ", "ssh-rsa ")):
+        # The public half, pasted where the private one goes: a recipient opens nothing.
+        raise BadKey(f"{name} holds a public recipient ({public[:12]}…): the public half of "
+                     f"an identity, which opens nothing",
+                     hint=f"{name} needs the private half: the `AGE-SECRET-KEY-1…` line "
+                          f"`kortix-guard recipients add ci --generate` printed (or an "
+                          f"OpenSSH private key)")
     return SymmetricKey(name, Key.from_text(text, source=name))
 
 

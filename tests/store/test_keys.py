@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.store.crypto import Key
-from tests.conftest import kg, kg_proc
+from tests.conftest import assert_exit, kg, kg_proc
 from tests.store.conftest import STORE
 
 VALUE = "planted-rotating-value-42"
@@ -80,3 +80,15 @@ def test_lookup_order(store_project: Path, tmp_path: Path) -> None:
 def test_key_is_never_a_command_line_value(store_project: Path) -> None:
     result = kg("--key", "kgk1_x", "key", "export", cwd=store_project)
     assert result.code == 2 and "No such option" in result.err
+
+
+@pytest.mark.parametrize("public", [
+    "age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl ci"])
+def test_a_public_recipient_as_the_key_says_so(store_project: Path, public: str) -> None:
+    """The public half pasted into KORTIX_GUARD_KEY: named as such, with the line CI needs,
+    not "malformed kgk1_ key" and a `key export` a recipients store refuses."""
+    result = kg("inject", "--check", cwd=store_project, env={"KORTIX_GUARD_KEY": public})
+    assert_exit(result, 2, "KORTIX_GUARD_KEY holds a public recipient",
+                "the `AGE-SECRET-KEY-1…` line")
+    assert "kgk1_" not in result.all
