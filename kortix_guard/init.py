@@ -23,7 +23,7 @@ from kortix_guard.repo_setup import (
     merge_driver,
 )
 from kortix_guard.rules import Severity
-from kortix_guard.store import create_store, open_store, read_public
+from kortix_guard.store import create_store, open_store, read_names, read_public
 
 
 def manifest_text(name: str) -> str:
@@ -142,12 +142,7 @@ def _next_steps(project: Project, root: Path) -> list[str]:
                      f"`kortix-guard env push --from {env_files[0]}`")
     recipients = _has_recipients(project)
     if _opens(project):
-        steps.append(f"declare names in {path.name} {'[env]' if path.suffix == '.toml' else 'env'}"
-                     f" and set values: `kortix-guard secrets set NAME=-`")
-        steps.append("give CI its own identity: `kortix-guard recipients add ci --generate`, "
-                     "then put it into the secret KORTIX_GUARD_KEY" if recipients else
-                     "put the key into CI: `kortix-guard key export | gh secret set "
-                     "KORTIX_GUARD_KEY`")
+        steps += _left_to_do(project, problems, recipients)
     elif recipients:
         steps.append("this store is not wrapped to any identity of yours: send your recipient "
                      "(`kortix-guard identity show`; none yet: `kortix-guard identity new`) to a "
@@ -155,8 +150,49 @@ def _next_steps(project: Project, root: Path) -> list[str]:
     else:
         steps.append("this store was made with a key you do not have: ask a teammate to run "
                      "`kortix-guard key export` and run `kortix-guard key import` with it")
-    steps.append("`pre-commit install`, then `kortix-guard check` and commit")
+    hook = root / ".git" / "hooks" / "pre-commit"
+    steps.append("`kortix-guard check` and commit" if hook.exists() else
+                 "`pre-commit install`, then `kortix-guard check` and commit")
     return steps
+
+
+def _left_to_do(project: Project, problems: list, recipients: bool) -> list[str]:
+    """A teammate's init after being added: only what is not done yet (names declared, their
+    values set, CI given its own identity)."""
+    path = project.manifest_path
+    steps = []
+    manifest = None if problems else project.load_manifest()
+    stored = set(_stored_names(project))
+    if manifest is None or not manifest.declared:
+        steps.append(f"declare names in {path.name} {'[env]' if path.suffix == '.toml' else 'env'}"
+                     f" and set values: `kortix-guard secrets set NAME=-`")
+    else:
+        unset = [n for n in manifest.required if n not in stored]
+        if unset:
+            steps.append(f"set {len(unset)} required value(s) ({', '.join(unset[:5])}"
+                         f"{', …' if len(unset) > 5 else ''}): `kortix-guard secrets set NAME=-`")
+    if not recipients:
+        steps.append("put the key into CI: `kortix-guard key export | gh secret set "
+                     "KORTIX_GUARD_KEY`")
+    elif not any(name == "ci" or name.startswith("ci-") for name in _recipient_names(project)):
+        steps.append("give CI its own identity: `kortix-guard recipients add ci --generate`, "
+                     "then put it into the secret KORTIX_GUARD_KEY")
+    return steps
+
+
+def _stored_names(project: Project) -> list[str]:
+    try:
+        return read_names(project.store_path(), project.display(project.store_path()))
+    except errors.Error:
+        return []
+
+
+def _recipient_names(project: Project) -> list[str]:
+    try:
+        return list(read_public(project.store_path(),
+                                project.display(project.store_path())).recipients)
+    except errors.Error:
+        return []
 
 
 def _has_recipients(project: Project) -> bool:

@@ -236,3 +236,17 @@ def test_check_reads_the_pre_commit_config_as_yaml(ready: Path, config: str, war
     (ready / ".pre-commit-config.yaml").write_text(config)
     result = kg("check", cwd=ready)
     assert (".pre-commit-config.yaml" in result.out) is warned, result.out
+
+
+def test_a_teammates_init_prints_only_what_is_left(ready: Path, tmp_path: Path) -> None:
+    """After `init`, names declared and set and CI given its identity: a teammate's `init`
+    in their clone says neither "declare names" nor "give CI its own identity"."""
+    kg("recipients", "add", "ci", "--generate", cwd=ready)
+    git("add", "-A", cwd=ready)
+    git("commit", "-qm", "ci", cwd=ready)
+    said = kg_proc("init", cwd=ready).err
+    assert "declare names" not in said and "give CI its own identity" not in said
+    assert "`kortix-guard check` and commit" in said
+    write(ready, {"kortix.yaml": MANIFEST_YAML.replace('["DATABASE_URL"]',
+                                                      '["DATABASE_URL", "NEW_ONE"]')})
+    assert "set 1 required value(s) (NEW_ONE)" in kg_proc("init", cwd=ready).err
