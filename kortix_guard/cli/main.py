@@ -85,7 +85,7 @@ class GuardGroup(click.Group):
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="Show the version and exit.")
 @click.option("-C", "cwd", type=click.Path(file_okay=False, exists=True, path_type=Path),
-              default=".", help="Run as if started in PATH (like git -C).")
+              default=".", help="Run as if started in DIRECTORY (like git -C).")
 @click.option("--manifest", type=PATH,
               help="The manifest (default: the project root's kortix.yaml, kortix.yml or "
                    "kortix.toml, the first that exists, as Kortix reads them).")

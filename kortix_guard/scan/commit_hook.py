@@ -11,7 +11,7 @@ from pathlib import Path
 from kortix_guard import errors
 
 USAGE = """\
-usage: kortix-guard-scan [--min-confidence low|medium|high] [FILES...]
+usage: kortix-guard-scan [--min-confidence low|medium|high] [--version] [FILES...]
 
 Block a commit whose staged blobs hold a secret value: `kortix-guard scan --staged FILES...`
 (without FILES, every staged change). Exit 0 clean, 1 secrets found, 2 could not run."""
@@ -28,6 +28,11 @@ def _parse(argv: list[str]) -> tuple[str | None, list[Path]] | int:
         arg = argv[i]
         if arg in ("-h", "--help"):
             print(USAGE)
+            return errors.CLEAN
+        if arg == "--version":  # which kortix-guard a hook runs (pre-commit pins one)
+            from kortix_guard._meta import version
+
+            print(f"kortix-guard-scan {version()}")
             return errors.CLEAN
         if arg == "--":
             files += map(Path, argv[i + 1:])

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -306,3 +307,12 @@ def test_a_history_says_each_secret_once_with_its_count(tmp_path: Path) -> None:
     assert result["properties"]["occurrences"] == 5000
     # The id is stable: the same on a second run.
     assert scan_json(repo, "--history")[1][0]["id"] == found[0]["id"]
+
+
+def test_the_hook_entry_says_its_version(tmp_path: Path) -> None:
+    """`kortix-guard-scan --version` (it was an unknown option): which release a hook runs."""
+    from kortix_guard._meta import version
+
+    proc = subprocess.run([sys.executable, "-m", "kortix_guard.scan.commit_hook", "--version"],
+                          cwd=tmp_path, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stdout.strip() == f"kortix-guard-scan {version()}"
