@@ -46,12 +46,15 @@ def confidence(value: str | None):
               show_default=True)
 @click.option("--update-baseline", is_flag=True,
               help="Accept every current finding into the baseline (the manifest's `baseline` setting).")
+@click.option("--include-ignored", is_flag=True,
+              help="A scan of the work tree also reads untracked files git ignores (a local "
+                   ".env: not going to git, so left out by default).")
 @CONFIDENCE_OPTION
 @pass_state
 def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, history: bool,
          since: str | None, commit_range: str | None, pre_push: bool, pre_receive: bool,
          server_config: Path | None,
-         timeout: float | None, fmt: str, update_baseline: bool,
+         timeout: float | None, fmt: str, update_baseline: bool, include_ignored: bool,
          min_confidence: str | None) -> int:
     """Find secret values in files, the index, history or a push. Exit 1 when any is found."""
     if pre_receive:
@@ -79,7 +82,8 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
         raise click.UsageError(f"--{mode.value} takes no PATHS")
     return run(state.project(), paths, mode=mode, since=since, commit_range=commit_range,
                fmt=Format(fmt), update_baseline=update_baseline,
-               min_confidence=confidence(min_confidence), progress=_progress_bar)
+               min_confidence=confidence(min_confidence), progress=_progress_bar,
+               include_ignored=include_ignored)
 
 
 def _progress_bar(total: int):

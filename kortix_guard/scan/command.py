@@ -59,7 +59,8 @@ class ScanResult:
 def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.DISK,
             since: str | None = None, update_baseline: bool = False,
             min_confidence: Confidence | None = None,
-            commit_range: str | None = None, progress: Progress | None = None) -> ScanResult:
+            commit_range: str | None = None, progress: Progress | None = None,
+            include_ignored: bool = False) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
     from kortix_guard._dirs import private_cache
@@ -74,7 +75,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         config = config.at_base(project, repo, base)
     threshold = min_confidence or config.min_confidence()
     items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
-                                          commit_range)
+                                          commit_range, include_ignored=include_ignored)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
                              setting("baseline", config.manifest and config.manifest.path.name))
     current = None
@@ -164,7 +165,7 @@ def one_per_secret(findings: list[Finding]) -> list[Finding]:
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
         fmt: Format = Format.TEXT, update_baseline: bool = False,
         min_confidence: Confidence | None = None, commit_range: str | None = None,
-        progress: Progress | None = None) -> int:
+        progress: Progress | None = None, include_ignored: bool = False) -> int:
     from kortix_guard.scan import report
     from kortix_guard.scan.matcher import engine_name
 
@@ -173,7 +174,7 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
              "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
                      min_confidence=min_confidence, commit_range=commit_range,
-                     progress=progress)
+                     progress=progress, include_ignored=include_ignored)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -378,7 +379,8 @@ def _store_values(project: Project, store: Path) -> list:
 
 
 def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
-           since: str | None, config: _Config, commit_range: str | None = None):
+           since: str | None, config: _Config, commit_range: str | None = None, *,
+           include_ignored: bool = False):
     from kortix_guard.scan.engine import Item
     from kortix_guard.scan.sources import disk_items, excluded, git_items
 
@@ -392,6 +394,11 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
         items = [i for i in items if not excluded(i.path, skip)]
+        if repo is not None and not paths and not include_ignored:
+            # The work tree's own scan: an untracked file git ignores (a developer's .env) is
+            # not going to git. Named PATHS are scanned as asked.
+            items = [i for i in items if not (repo.is_ignored(i.path)
+                                              and not repo.is_tracked(i.path))]
         return items, len(items), sum(_size(i.disk) for i in items), {}
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))

@@ -316,3 +316,16 @@ def test_the_hook_entry_says_its_version(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "kortix_guard.scan.commit_hook", "--version"],
                           cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.strip() == f"kortix-guard-scan {version()}"
+
+
+def test_the_work_tree_scan_leaves_ignored_untracked_files_out(tmp_path: Path) -> None:
+    """A developer's own ignored, untracked .env is not going to git: `scan` leaves it out
+    unless --include-ignored (or it is named)."""
+    repo = git_init(tmp_path / "repo")
+    write(repo, {".gitignore": ".env\n", ".env": "API_TOKEN=real-value-42-abcdef\n",
+                 "a.py": "x = 1\n"})
+    assert_exit(kg("scan", cwd=repo), 0)
+    assert_exit(kg("scan", "--include-ignored", cwd=repo), 1, ".env:1:1: KG340")
+    assert_exit(kg("scan", ".env", cwd=repo), 1, ".env:1:1: KG340")
+    git("add", "-f", ".env", cwd=repo)  # tracked after all: found again
+    assert_exit(kg("scan", cwd=repo), 1, ".env:1:1: KG340")
