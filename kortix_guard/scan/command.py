@@ -394,11 +394,14 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
         items = [i for i in items if not excluded(i.path, skip)]
-        if repo is not None and not paths and not include_ignored:
+        if repo is not None and not paths:
             # The work tree's own scan: an untracked file git ignores (a developer's .env) is
-            # not going to git. Named PATHS are scanned as asked.
-            items = [i for i in items if not (repo.is_ignored(i.path)
-                                              and not repo.is_tracked(i.path))]
+            # not going to git: left out, or with --include-ignored said so (no `git rm`).
+            # Named PATHS are scanned as asked.
+            ignored = {i.path for i in items
+                       if repo.is_ignored(i.path) and not repo.is_tracked(i.path)}
+            items = [i._replace(ignored=True) if i.path in ignored else i
+                     for i in items if include_ignored or i.path not in ignored]
         return items, len(items), sum(_size(i.disk) for i in items), {}
     if mode is Mode.HISTORY:
         refs = list(repo.history_blobs(since))

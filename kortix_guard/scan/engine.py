@@ -52,6 +52,7 @@ class Item(NamedTuple):
     missing: str = ""  # "tree" or "blob": this clone lacks the object (nothing to read)
     kind: str = "file"  # or one of git.CHANNELS: a symlink's target, file names, a commit or
     # tag message (provider and key detectors only)
+    ignored: bool = False  # an untracked file git ignores (scan --include-ignored)
 
 
 _WHY_MISSING = "(a partial or shallow clone, or a damaged pack)"
@@ -282,6 +283,8 @@ class Scanner:
             if hit.confidence < self.min_confidence:
                 continue
             message = (f"{hit.what}; untrack it: `git rm --cached {item.display}`"
+                       if hit.code == "KG340" and not item.ignored else
+                       f"{hit.what}; git ignores it and it is untracked: not going to git"
                        if hit.code == "KG340" else describe(hit.what, hit.secret.reveal()))
             if hit.hint:
                 message += f"; {hit.hint}"
