@@ -66,6 +66,9 @@ def report(exc: BaseException, *, verbose: bool) -> int:
     from kortix_guard._out import echo
 
     if isinstance(exc, KeyboardInterrupt):
+        # Every write is one atomic replace: an interrupt leaves each file as it was or
+        # as it is now, never half-written.
+        echo("\nkortix-guard: interrupted; no file was left half-written", err=True)
         return 130
     if verbose:
         traceback.print_exception(exc)

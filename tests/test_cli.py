@@ -159,3 +159,22 @@ def test_a_closed_pipe_is_a_quiet_exit(store_project: Path, args: list[str]) -> 
                           executable="/bin/bash")
     assert "BrokenPipe" not in proc.stderr and "internal error" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_ctrl_c_says_it_was_interrupted(store_project: Path) -> None:
+    """SIGINT while a command waits (here `secrets set NAME=-` on an open stdin): exit 130
+    and one line, as at a prompt; the store is untouched."""
+    import signal
+    import time
+
+    store = store_project / ".kortix" / "secrets.enc.toml"
+    before = store.read_bytes()
+    proc = subprocess.Popen([sys.executable, "-m", "kortix_guard", "secrets", "set",
+                             "DATABASE_URL=-"], cwd=store_project, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert "kortix-guard: interrupted" in err and "Traceback" not in err
+    assert store.read_bytes() == before
