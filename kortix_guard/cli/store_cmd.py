@@ -166,10 +166,18 @@ def env() -> None:
 @click.option("--from", "-f", "source", type=click.Path(path_type=Path), required=True,
               help="The .env file to read.")
 @click.option("--dry-run", is_flag=True, help="Validate and list, write nothing.")
+@click.option("--only", multiple=True, metavar="NAME[,NAME...]",
+              help="Push these names only; the file's other lines are skipped.")
+@click.option("--declared", is_flag=True,
+              help="Push the manifest's declared names only; list the rest as skipped.")
 @pass_state
-def env_push(state: State, source: Path, dry_run: bool) -> int:
+def env_push(state: State, source: Path, dry_run: bool, only: tuple[str, ...],
+             declared: bool) -> int:
     """Upsert every NAME=value of a .env file (all names checked first)."""
-    return push(state.project(), source, dry_run=dry_run)
+    if only and declared:
+        raise click.UsageError("choose one of --only and --declared")
+    names_ = tuple(n.strip() for item in only for n in item.split(",") if n.strip())
+    return push(state.project(), source, dry_run=dry_run, only=names_, declared=declared)
 
 
 @env.command("pull")

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.store import open_store
-from tests.conftest import assert_cannot_run, assert_exit, assert_no_value, kg, kg_proc, tomllib
+from tests.conftest import (
+    assert_cannot_run,
+    assert_exit,
+    assert_no_value,
+    kg,
+    kg_proc,
+    tomllib,
+    write,
+)
 from tests.store.conftest import STORE, forget_user_keys
 
 PLANTED = ["postgres://app:s3cr3t-pw-Zx9@db/app",  # kortix-guard: allow
@@ -211,3 +219,18 @@ def test_env_pull(store_project: Path) -> None:
     assert out.read_text() == "keep me\n"
     assert kg("env", "pull", "--out", ".env.skeleton", "--force", cwd=store_project).code == 0
     assert "planted" not in out.read_text()
+
+
+def test_env_push_only_and_declared_skip_the_other_lines(store_project: Path) -> None:
+    """A real .env holds PORT= and NODE_ENV= beside the secrets: --declared pushes the
+    declared names and lists the rest as skipped; --only pushes exactly the names given."""
+    write(store_project, {"in.env": "DATABASE_URL=postgres://a:b@h/d\nPORT=3000\n"
+                                    "NODE_ENV=production\nOPENAI_API_KEY=sk-x-123456\n"})
+    assert kg("env", "push", "--from", "in.env", cwd=store_project).code == 1  # all refused
+    result = kg("env", "push", "--from", "in.env", "--declared", cwd=store_project)
+    assert_exit(result, 0, "skipped 2 line(s) not declared: PORT, NODE_ENV",
+                "2/2 pushed from in.env")
+    result = kg("env", "push", "--from", "in.env", "--only", "OPENAI_API_KEY", cwd=store_project)
+    assert_exit(result, 0, "skipped 3 line(s) not named by --only", "1/1 pushed")
+    assert_exit(kg("env", "push", "--from", "in.env", "--only", "STRIPE_KEY", cwd=store_project),
+                2, "no line for STRIPE_KEY (--only); nothing was written")

@@ -1,7 +1,7 @@
 """`env push --from .env` and `env pull`: dotenv files in and names-only skeletons out."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from kortix_guard import _dotenv, errors, names
@@ -33,24 +33,48 @@ def bad_line(line: int, name: str | None, problems: list[str]) -> tuple[int, str
     return line, prefix + "; ".join(problems)
 
 
-def _parse(text: str, allow: frozenset[str]
-           ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]]]:
-    """Pairs by name (the last one wins, as in python-dotenv) and bad lines by number."""
+def _parse(text: str, allow: frozenset[str], wanted: Callable[[str], bool] | None = None
+           ) -> tuple[dict[str, tuple[int, SecretValue]], list[tuple[int, str]], list[str]]:
+    """Pairs by name (the last one wins, as in python-dotenv), bad lines by number, and with
+    `wanted` (a predicate on names) the lines it leaves out, by name or line."""
     pairs: dict[str, tuple[int, SecretValue]] = {}
     bad: list[tuple[int, str]] = []
+    skipped: list[str] = []
     for line, name, value, problems in checked(text, allow):
+        if wanted is not None and (name is None or not wanted(name)):
+            skipped.append(name if name is not None and names.is_valid(name) else f"line {line}")
+            continue
         if problems or name is None:
             bad.append(bad_line(line, name, problems))
         else:
             pairs[name] = (line, value)
-    return pairs, bad
+    return pairs, bad, skipped
 
 
-def push(project: Project, source: Path, *, dry_run: bool = False) -> int:
+def push(project: Project, source: Path, *, dry_run: bool = False,
+         only: tuple[str, ...] = (), declared: bool = False) -> int:
+    """Every NAME=value of a .env file into the store, all names checked first. `only`:
+    these names alone; `declared`: the manifest's names alone (a real .env also holds
+    `PORT=` and `NODE_ENV=`); the other lines are listed as skipped, not refused."""
     manifest = project.load_manifest()
     display = project.display(project.cwd / source)
-    pairs, bad = _parse(read_text(project.cwd / source, what=".env file", display=display,
-                                  allow_pipe=True), manifest.guard.allow_env)
+    wanted: Callable[[str], bool] | None = None
+    if only:
+        chosen = frozenset(only)
+        wanted = chosen.__contains__
+    elif declared:
+        wanted = manifest.is_declared
+    pairs, bad, skipped = _parse(read_text(project.cwd / source, what=".env file",
+                                           display=display, allow_pipe=True),
+                                 manifest.guard.allow_env, wanted)
+    if skipped:
+        echo(f"skipped {len(skipped)} line(s) {'not named by --only' if only else 'not declared'}"
+             f": {', '.join(skipped[:20])}{', …' if len(skipped) > 20 else ''}", err=True)
+    missing = [n for n in only if n not in pairs]
+    if missing:
+        raise errors.InputError(f"{display}: no line for {', '.join(missing)} (--only); "
+                                f"nothing was written",
+                                hint=f"check the names, or add them to {display}")
     if bad:
         for line, message in bad:
             echo(f"{display}:{line}: {message}", err=True)
