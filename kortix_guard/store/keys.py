@@ -17,12 +17,13 @@ try the next). Else the implicit ones: for a version 1 store the per-user key fi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from kortix_guard._fs import read_text
-from kortix_guard.errors import BadKey, NoKey, StoreError, restore_hint
+from kortix_guard.errors import BadKey, InputError, NoKey, StoreError, restore_hint
 from kortix_guard.secret import Unshowable
 from kortix_guard.store import recipients
 from kortix_guard.store.crypto import Key
@@ -167,6 +168,7 @@ def _implicit_identities(notes: list[str]) -> Iterator[KeySource]:
     personal = recipients.personal_identity_path()
     if personal.exists():
         yield IdentityKey(str(personal), recipients.identity_from_file(personal, explicit=False))
+    yield from _sops_identities(notes)
     try:
         ssh = Path.home() / ".ssh"
     except RuntimeError:  # no home folder (a bare container): no SSH keys to try
@@ -184,6 +186,62 @@ def _implicit_identities(notes: list[str]) -> Iterator[KeySource]:
                                                                       text=text))
         except BadKey as e:
             notes.append(f"skipped {path}: {e.message}")
+
+
+def _sops_keys_file() -> Path | None:
+    """sops' default age keys file: its config folder's `sops/age/keys.txt`."""
+    config = os.environ.get("XDG_CONFIG_HOME", "")
+    try:
+        if not os.path.isabs(config):
+            home = Path.home()
+            config = str(home / "Library" / "Application Support" if sys.platform == "darwin"
+                         else home / ".config")
+    except RuntimeError:
+        return None
+    return Path(config) / "sops" / "age" / "keys.txt"
+
+
+def _sops_identities(notes: list[str]) -> Iterator[KeySource]:
+    """The identities a SOPS user already has, after kortix-guard's own and before ~/.ssh:
+    SOPS_AGE_KEY, SOPS_AGE_KEY_FILE, SOPS_AGE_KEY_CMD's output, sops' default keys file,
+    SOPS_AGE_SSH_PRIVATE_KEY_FILE. One that cannot be read is skipped with a note."""
+    import shlex
+    import subprocess
+
+    def attempt(name: str, read: Callable[[], KeySource]) -> Iterator[KeySource]:
+        try:
+            yield read()
+        except (BadKey, OSError, InputError) as e:
+            notes.append(f"skipped {name}: {getattr(e, 'message', None) or e.__class__.__name__}")
+
+    if os.environ.get("SOPS_AGE_KEY"):
+        yield from attempt("SOPS_AGE_KEY", lambda: IdentityKey(
+            "SOPS_AGE_KEY", recipients.identity_from_text(os.environ["SOPS_AGE_KEY"],
+                                                          "SOPS_AGE_KEY")))
+    if os.environ.get("SOPS_AGE_KEY_FILE"):
+        path = Path(os.environ["SOPS_AGE_KEY_FILE"])
+        yield from attempt(f"SOPS_AGE_KEY_FILE ({path})", lambda: IdentityKey(
+            f"SOPS_AGE_KEY_FILE ({path})", recipients.identity_from_file(path, explicit=True)))
+    if os.environ.get("SOPS_AGE_KEY_CMD"):
+        def from_command() -> KeySource:
+            done = subprocess.run(shlex.split(os.environ["SOPS_AGE_KEY_CMD"]),
+                                  capture_output=True, timeout=30, check=True)
+            text = done.stdout.decode("utf-8")
+            return IdentityKey("SOPS_AGE_KEY_CMD", recipients.identity_from_text(
+                text, "SOPS_AGE_KEY_CMD"))
+        try:
+            yield from attempt("SOPS_AGE_KEY_CMD", from_command)
+        except (subprocess.SubprocessError, UnicodeDecodeError) as e:
+            notes.append(f"skipped SOPS_AGE_KEY_CMD: {e.__class__.__name__}")
+    default = _sops_keys_file()
+    if default is not None and default.is_file():
+        yield from attempt(str(default), lambda: IdentityKey(
+            str(default), recipients.identity_from_file(default, explicit=True)))
+    if os.environ.get("SOPS_AGE_SSH_PRIVATE_KEY_FILE"):
+        path = Path(os.environ["SOPS_AGE_SSH_PRIVATE_KEY_FILE"])
+        yield from attempt(f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({path})", lambda: IdentityKey(
+            f"SOPS_AGE_SSH_PRIVATE_KEY_FILE ({path})",
+            recipients.identity_from_file(path, explicit=True)))
 
 
 _UNREAD = object()

@@ -92,3 +92,40 @@ def test_a_public_recipient_as_the_key_says_so(store_project: Path, public: str)
     assert_exit(result, 2, "KORTIX_GUARD_KEY holds a public recipient",
                 "the `AGE-SECRET-KEY-1…` line")
     assert "kgk1_" not in result.all
+
+
+@pytest.mark.parametrize("source", ["SOPS_AGE_KEY", "SOPS_AGE_KEY_FILE", "SOPS_AGE_KEY_CMD",
+                                    "keys.txt"])
+def test_the_identities_sops_users_have_open_the_store(tmp_path: Path, user_config: Path,
+                                                       source: str) -> None:
+    """A teammate who uses SOPS: their age identity, from wherever sops reads it, opens a
+    store it is a recipient of; `check` says which one did."""
+    pytest.importorskip("pyrage")
+    from kortix_guard.store import recipients
+    from tests.conftest import git_init, write
+
+    root = git_init(tmp_path / "repo")
+    write(root, {"kortix.toml": '[project]\nname = "p"\n[env]\nrequired = ["A"]\n'})
+    assert kg("identity", "new", cwd=root).code == 0
+    assert kg("key", "new", cwd=root).code == 0
+    identity, public = recipients.generate()
+    assert kg("recipients", "add", "sops-user", public, cwd=root).code == 0
+    assert kg("secrets", "set", "A=-", cwd=root, input="value-a").code == 0
+    (user_config / "kortix-guard" / "identity.txt").unlink()  # only sops' identity is left
+    keys = tmp_path / "age-keys.txt"
+    keys.write_text(identity + "\n")
+    keys.chmod(0o600)
+    env = {"SOPS_AGE_KEY": {"SOPS_AGE_KEY": identity},
+           "SOPS_AGE_KEY_FILE": {"SOPS_AGE_KEY_FILE": str(keys)},
+           "SOPS_AGE_KEY_CMD": {"SOPS_AGE_KEY_CMD": f"cat {keys}"},
+           "keys.txt": {}}[source]
+    if source == "keys.txt":
+        default = user_config / "sops" / "age" / "keys.txt"
+        default.parent.mkdir(parents=True)
+        default.write_text(identity + "\n")
+        default.chmod(0o600)
+    result = kg_proc("check", cwd=root, env=env)
+    assert "opens and its MAC verifies" in result.out, result.all
+    assert f"key from {source if source != 'keys.txt' else ''}" in result.out
+    assert "(recipient sops-user)" in result.out
+    assert identity not in result.all
