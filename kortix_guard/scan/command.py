@@ -15,7 +15,8 @@ from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
 from kortix_guard.manifest.model import setting
 from kortix_guard.project import Project
-from kortix_guard.scan.model import Confidence, Finding
+from kortix_guard.scan.grouping import by_build_folder, one_per_secret
+from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
 from kortix_guard.scan.sources import at_each_path
 
@@ -122,6 +123,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             bar[1]()
     if mode in (Mode.HISTORY, Mode.RANGE, Mode.PUSH):
         result.findings = one_per_secret(result.findings)
+    result.findings = by_build_folder(result.findings)
     if update_baseline:
         assert current is not None
         _baseline.write(baseline_path, _baseline.Baseline.of(current.salt, accepted))
@@ -138,28 +140,6 @@ def _id_key(repo) -> bytes:
     # The commit hook's light git (GitCli) names no identity: one blob each, nothing to group.
     identity = repo.identity() if hasattr(repo, "identity") else ""
     return hashlib.sha256(f"kortix-guard finding id\0{identity}".encode()).digest()
-
-
-def one_per_secret(findings: list[Finding]) -> list[Finding]:
-    """One finding per distinct secret per path: the first (rule, path, secret id) seen is
-    kept, with every later occurrence (line, column, commit) in its `more`. A history that
-    holds one value in 5,000 versions of a file says so once, with its count."""
-    first: dict[tuple[str, str, str], int] = {}
-    out: list[Finding] = []
-    more: dict[int, list[tuple[int, int, str | None]]] = {}
-    for finding in findings:
-        if finding.secret_id is None or finding.unscanned:
-            out.append(finding)
-            continue
-        key = (finding.code, finding.path, finding.secret_id)
-        if key in first:
-            more.setdefault(first[key], []).append((finding.line, finding.col, finding.commit))
-        else:
-            first[key] = len(out)
-            out.append(finding)
-    for index, extra in more.items():
-        out[index] = out[index]._replace(more=tuple(extra))
-    return out
 
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,

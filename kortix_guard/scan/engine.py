@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from kortix_guard.git import TEXT_CHANNELS
+from kortix_guard.scan import unpack
 from kortix_guard.scan.detectors import FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
@@ -123,7 +124,11 @@ class Scanner:
         # Detectors that can never reach the threshold are not even matched.
         self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
-        self._matcher = RuleMatcher([(t, d.caseless) for d in self._detectors for t in d.triggers],
+        # The last trigger is no detector's: where a token's or key's start sits inside
+        # base64 or %XX text, the run around it is decoded (_blob_hits).
+        self._encoded = len(self._owner)
+        self._matcher = RuleMatcher([(t, d.caseless) for d in self._detectors for t in d.triggers]
+                                    + [(unpack.encoded_trigger(cache_dir), False)],
                                     cache_dir=cache_dir)
 
     def scan(self, item: Item) -> Outcome:
@@ -136,6 +141,35 @@ class Scanner:
         if item.kind != "file":  # a name, a message, a link's target: tokens and keys only
             channel = Blob(item.path, data)
             return Outcome(self._findings(item, channel, self._blob_hits(channel, structured=True)))
+        if unpack.kind(data) is not None:
+            findings = self._findings(item, None, files.check(item.path, data,
+                                                              public=self.public_by_design))
+            return Outcome(findings + self._archive(item, data))
+        findings = self._scan_data(item, data)
+        if size > MAX_SCAN_BYTES:
+            findings.append(self._unscanned(
+                item, f"only the first {MAX_SCAN_BYTES // 2 ** 20} MiB of this "
+                      f"{size // 2 ** 20} MiB file were scanned", None, f"{item.path}\0{size}"))
+        return Outcome(findings)
+
+    def _archive(self, item: Item, data: bytes) -> list[Finding]:
+        """An archive's members, each scanned as a file of its own named
+        `archive!inner/path`; what the budget refuses is one KG350 for the archive."""
+        findings: list[Finding] = []
+        try:
+            for member in unpack.members(data, item.path, unpack.Budget(len(data))):
+                inner = item._replace(path=f"{item.path}!{member.name}",
+                                      display=f"{item.display}!{member.name}",
+                                      disk=None, blob=None, data=member.data)
+                findings += self._scan_data(inner, member.data)
+        except unpack.Refused as e:
+            findings.append(self._unscanned(item, f"not scanned: {e}", item.blob,
+                                            f"{item.path}\0archive"))
+        return findings
+
+    def _scan_data(self, item: Item, data: bytes) -> list[Finding]:
+        """A file's findings: never-commit rules, then its text (or a binary's printable
+        runs, in the modes that read them)."""
         hits = files.check(item.path, data, public=self.public_by_design)
         text = as_utf8(data)
         blob: Blob | None = None
@@ -145,12 +179,7 @@ class Scanner:
         elif self.channels:  # binary: its printable runs, for tokens and keys
             blob = Blob(item.path, printable_runs(data))
             hits += self._blob_hits(blob, structured=True)
-        findings = self._findings(item, blob, hits)
-        if size > MAX_SCAN_BYTES:
-            findings.append(self._unscanned(
-                item, f"only the first {MAX_SCAN_BYTES // 2 ** 20} MiB of this "
-                      f"{size // 2 ** 20} MiB file were scanned", None, f"{item.path}\0{size}"))
-        return Outcome(findings)
+        return self._findings(item, blob, hits)
 
     def _read(self, item: Item) -> bytes:
         from kortix_guard.git import MissingObject
@@ -207,12 +236,49 @@ class Scanner:
             offset += len(data) + 1
         wanted = set()
         for trigger, end in self._matcher.scan(b"\0".join(chunks)):
-            if self._detectors[self._owner[trigger]].code in STRUCTURED_CODES:
+            if trigger != self._encoded and \
+                    self._detectors[self._owner[trigger]].code in STRUCTURED_CODES:
                 wanted.add(channel[bisect.bisect_right(starts, max(end - 1, 0)) - 1])
         dropped = set(channel) - wanted
         return [item for i, item in enumerate(items) if i not in dropped]
 
     def _blob_hits(self, blob: Blob, *, structured: bool = False) -> list[Hit]:
+        """The direct hits of blob, and in a file's text the tokens and keys inside its
+        base64 and `%XX` runs (one level deep), each reported at its encoded run."""
+        encoded: list[int] = []
+        hits = self._direct_hits(blob, structured=structured, encoded=encoded)
+        if structured or not encoded:
+            return hits
+        runs = unpack.runs_at(blob.data, encoded)
+        if not runs:
+            return hits
+        starts, offset = [], 0
+        for run in runs:
+            starts.append(offset)
+            offset += len(run.text) + 1
+        inner = self._direct_hits(Blob(blob.path, b"\n".join(r.text for r in runs)),
+                                  structured=True)
+        found: list[tuple[unpack.Decoded, Hit]] = []
+        for hit in inner:
+            run = runs[bisect.bisect_right(starts, hit.offset) - 1]
+            hint = "; ".join(filter(None, (f"{run.form}-encoded here", hit.hint)))
+            found.append((run, hit._replace(offset=run.start, hint=hint)))
+        if not found:
+            return hits
+
+        def covered(hit: Hit) -> bool:
+            """A looser layer's report of the encoded text itself, or a known value's
+            encoded form (which speaks for it already)."""
+            return any(run.start <= hit.offset < run.end for run, _ in found)
+
+        known = [h for h in hits if h.code in NOT_INLINE_ALLOWABLE and covered(h)]
+        kept = [h for h in hits if not covered(h) or h.code in NOT_INLINE_ALLOWABLE
+                or h.code in STRUCTURED_CODES]
+        return kept + [hit for run, hit in found
+                       if not any(run.start <= k.offset < run.end for k in known)]
+
+    def _direct_hits(self, blob: Blob, *, structured: bool = False,
+                     encoded: list[int] | None = None) -> list[Hit]:
         """Every hit and its judged confidence, at any level: the threshold applies after
         the layers are merged, so a value a detector recognised as made-up (a token whose
         checksum fails, shown at `low`) is not reported again by a looser layer. structured:
@@ -225,6 +291,10 @@ class Scanner:
             hits += self.declared.find(blob)
         lines: dict[int, set[tuple[int, int]]] = {}
         for trigger, end in self._matcher.scan(blob.data):
+            if trigger == self._encoded:
+                if encoded is not None:
+                    encoded.append(end)
+                continue
             owner = self._owner[trigger]
             if structured and self._detectors[owner].code not in STRUCTURED_CODES:
                 continue

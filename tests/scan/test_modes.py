@@ -309,6 +309,32 @@ def test_a_history_says_each_secret_once_with_its_count(tmp_path: Path) -> None:
     assert scan_json(repo, "--history")[1][0]["id"] == found[0]["id"]
 
 
+def test_a_committed_build_cache_is_one_finding_with_its_count(tmp_path: Path) -> None:
+    """A monorepo's committed `.nx/cache` (task logs repeating the environment) and a `.log`
+    file: one never-commit finding each, with the number of secrets inside, not one per
+    line; the secrets elsewhere are reported as before."""
+    repo = git_init(tmp_path / "repo")
+    token = TOKENS["github-classic"]
+    files = {f"apps/web/.nx/cache/{i:03}/terminalOutput": f"GITHUB_TOKEN={token}\nbuilt {i}\n"
+             for i in range(40)}
+    files |= {"logs/deploy.log": f"using {token}\nusing {TOKENS['stripe']}\n",
+              "src/app.py": f'token = "{token}"\n'}
+    write(repo, files)
+    commit_all(repo, "a build, committed")
+    for args in (("--history",), ("--all-files",)):
+        code, found = scan_json(repo, *args)
+        assert code == 1
+        shown = sorted((f["path"], f["rule"]) for f in found)
+        assert shown == [("apps/web/.nx/cache", "KG340"), ("logs/deploy.log", "KG340"),
+                         ("src/app.py", "KG320")], (args, shown)
+        cache = next(f for f in found if f["path"] == "apps/web/.nx/cache")
+        assert "a build cache holding 40 secret(s) (KG320)" in cache["message"]
+        assert "git rm -r --cached apps/web/.nx/cache" in cache["message"]
+        log = next(f for f in found if f["path"] == "logs/deploy.log")
+        assert "a log file holding 2 secret(s)" in log["message"] and log["line"] == 1
+        assert token not in json.dumps(found)
+
+
 def test_the_hook_entry_says_its_version(tmp_path: Path) -> None:
     """`kortix-guard-scan --version` (it was an unknown option): which release a hook runs."""
     from kortix_guard._meta import version

@@ -322,7 +322,7 @@ JWT = Detector(
 
 # --- Password hashes ---------------------------------------------------------------------
 
-HASHES = regex_detector(
+_HASHES = regex_detector(
     "password-hash", "KG326", "password hash", M,
     tuple(re.escape(t) for t in (b"$1$", b"$2a$", b"$2b$", b"$2y$", b"$5$", b"$6$", b"$apr1$",
                                  b"$y$", b"$argon2", b"pbkdf2_sha256$", b"{SHA}", b"{SSHA}")),
@@ -332,6 +332,27 @@ HASHES = regex_detector(
               E("users.sql", "INSERT INTO users VALUES (1, 'bob', '$2y$10${b64x:53}');"),
               E("auth.htpasswd", "alice:{SHA}{b64:27}=")),
     negatives=(E("docs.md", "hashes look like $6$salt$..."),))
+# A hash kept to compare against when a user does not exist, so both paths take as long:
+# said so in the lines above it (Caddy's FakeHash, Django's make_password(None) dummy).
+_TIMING_CONSTANT = LazyPattern(rb"(?i)timing|fake[ _-]?hash|dummy[ _-]?hash|constant[ -]time|"
+                               rb"user enumeration")
+
+
+def _confirm_hash(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    for hit in _HASHES.confirm(blob, span, info):
+        line = blob.line_of(hit.offset)
+        before = blob.data[blob.line_span(max(line - 4, 1))[0]:blob.line_span(line)[1]]
+        if _TIMING_CONSTANT.search(before):
+            hit = hit._replace(confidence=L, hint="a constant for timing-safe comparison")
+        yield hit
+
+
+HASHES = _HASHES._replace(
+    confirm=_confirm_hash,
+    negatives=(*_HASHES.negatives,
+               E("bcrypt.go", "func (BcryptHash) FakeHash() []byte {\n"
+                              "\t// hashed with: caddy hash-password --plaintext antitiming\n"
+                              "\treturn []byte(\"$2a$14${b64x:53}\")\n}")))
 
 # --- Framework secrets -------------------------------------------------------------------
 

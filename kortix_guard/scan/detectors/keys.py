@@ -10,9 +10,14 @@ E = Example
 _KEY_MATERIAL = LazyPattern(rb"[A-Za-z0-9+/=]")
 
 
+_ELIDED = LazyPattern(rb"(?m)^[ \t]*(?:\.\.\.+|\xe2\x80\xa6)[ \t]*\r?$")
+
+
 def _has_key_material(block: bytes) -> bool:
-    """A header alone is documentation; a key has material (also inside JSON `\\n` escapes)."""
-    return len(_KEY_MATERIAL.findall(block.replace(b"\\n", b""))) >= 40
+    """A header alone is documentation; a key has material (also inside JSON `\\n` escapes).
+    A block with a line of `...` in it is an excerpt (its middle left out), not a key."""
+    body = block.replace(b"\\n", b"\n")
+    return len(_KEY_MATERIAL.findall(body)) >= 40 and _ELIDED.search(body) is None
 
 
 _BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
@@ -53,7 +58,9 @@ DETECTORS = [
                   E("putty.txt", "PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none\n"
                                  "Private-Lines: 1\n{b64:64}\n")),
         negatives=(E("docs.md", "a key starts with -----BEGIN RSA PRIVATE KEY----- and ends"),
-                   E("cert.pem", "-----BEGIN CERTIFICATE-----\n{b64:64}\n-----END CERTIFICATE-----"))),
+                   E("cert.pem", "-----BEGIN CERTIFICATE-----\n{b64:64}\n-----END CERTIFICATE-----"),
+                   E("admin_test.go", "keyPEM := []byte(`-----BEGIN PRIVATE KEY-----\n{b64:64}\n...\n"
+                                      "-----END PRIVATE KEY-----`)"))),
     regex_detector(
         "kortix-guard-key", "KG324", "kortix-guard key", H, (rb"kgk1_",),
         rb"(?<![\w-])kgk1_[A-Za-z0-9_-]{48}(?![\w-])", validate=is_key_text, kind="key",

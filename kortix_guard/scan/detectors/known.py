@@ -7,33 +7,13 @@ live in their own in-memory matcher, apart from the rule database (which may be 
 disk)."""
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from urllib.parse import quote, quote_plus
 
 from kortix_guard.scan.matcher import LiteralMatcher
 from kortix_guard.scan.model import Blob, Confidence, Hit
+from kortix_guard.scan.unpack import base64_fragments
 from kortix_guard.secret import SecretValue, Unshowable
-
-# Where a value starts inside base64 text (its offset modulo 3 in the decoded bytes), the
-# encoded characters that depend on the bytes before it: they are left out of the fragment.
-_LEADING = {0: 0, 1: 2, 2: 3}
-
-
-def base64_fragments(data: bytes) -> list[bytes]:
-    """The characters every base64 text holding data holds, whatever surrounds it: one
-    fragment per alignment (0, 1 or 2 bytes before it in its group of three) and alphabet
-    (standard, URL-safe), without the characters its neighbours share."""
-    fragments: list[bytes] = []
-    for before in (0, 1, 2):
-        encoded = base64.b64encode(b"\0" * before + data)
-        total = before + len(data)
-        end = 4 * (total // 3) + total % 3  # the last characters mix in what follows
-        fragment = encoded[_LEADING[before]:end]
-        for form in (fragment, fragment.translate(bytes.maketrans(b"+/", b"-_"))):
-            if form not in fragments:
-                fragments.append(form)
-    return fragments
 
 
 def encoded_forms(text: str) -> list[tuple[bytes, str]]:
