@@ -10,7 +10,10 @@ lists (fetched into DIR beforehand by bench/fetch_corpus.py: this script downloa
 and a labelled corpus generated here from every detector's examples and counter-examples and
 every context rule's examples, counter-examples and class lines (no real credential is ever
 committed). On the real trees every finding is noise, a test fixture or a sample; on the
-corpus, recall counts the positive files found, and noise the negative files flagged.
+corpus, recall counts the positive files found, and noise the negative files flagged. Each
+real tree is also scanned with the names its code reads declared (a kortix.yaml written at
+its root for that run only, as a team adopting Kortix writes it): adoption must not make
+the scan louder. The last column is the larger of the two counts less kingfisher's.
 
 kortix-guard and betterleaks are counted at `medium` and above (their defaults for a finding
 that blocks: kortix-guard's threshold, betterleaks' `--confidence medium`), kingfisher and
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import tempfile
 from collections import Counter
@@ -39,6 +43,70 @@ def _relative(paths: list[str], tree: Path) -> list[str]:
 def kortix_guard(tree: Path, threshold: str = "medium") -> tuple[float, list[str]]:
     seconds, out = timed([KG, "scan", "--format", "json", "--min-confidence", threshold, "."], tree)
     return seconds, [f["path"] for f in json.loads(out or "[]") if not f.get("unscanned")]
+
+
+# How code in each ecosystem reads an environment variable: what a team declares in its
+# kortix.yaml when it adopts Kortix (the names its code reads that hold secrets).
+_READS = re.compile(
+    r"process\.env\.([A-Z][A-Z0-9_]+)|process\.env\[['\"]([A-Z][A-Z0-9_]+)['\"]\]"
+    r"|import\.meta\.env\.([A-Z][A-Z0-9_]+)"
+    r"|os\.(?:environ(?:\.get)?|getenv)\(?\[?\s*['\"]([A-Z][A-Z0-9_]+)['\"]"
+    r"|os\.(?:Getenv|LookupEnv)\(\"([A-Z][A-Z0-9_]+)\"\)|System\.getenv\(\"([A-Z][A-Z0-9_]+)\"\)"
+    r"|ENV(?:\.fetch\(|\[)\s*['\"]([A-Z][A-Z0-9_]+)['\"]"
+    r"|\$\{([A-Z][A-Z0-9_]+)(?::?[-=?][^}]*)?\}|^([A-Z][A-Z0-9_]+)=", re.M)
+_SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|_PASS$|DSN|CREDENTIAL|"
+                          r"(?:DATABASE|DB|REDIS|MONGO\w*|POSTGRES\w*|MYSQL|AMQP|RABBITMQ|BROKER"
+                          r"|CACHE|KV|CONNECTION)_(?:URL|URI)$")
+# Client-side variables ship to every browser: public, never declared as secrets; a
+# framework's server-only prefix is not part of what the name says.
+_PUBLIC = re.compile(r"^(?:NEXT_PUBLIC|VITE|EXPO_PUBLIC|REACT_APP|PUBLIC|NUXT_PUBLIC|GATSBY)_")
+_SERVER_PREFIX = re.compile(r"^NEXT_PRIVATE_")
+_CODE = {".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".py", ".go", ".java", ".kt", ".rb",
+         ".yml", ".yaml", ".properties", ".sh", ".toml"}
+
+
+def declared_names(tree: Path) -> list[str]:
+    """The secret-holding names the tree's code and env examples read, env-shaped, at most 64
+    characters, none of Kortix's own."""
+    names: set[str] = set()
+    for path in tree.rglob("*"):
+        if "node_modules" in path.parts or not path.is_file():
+            continue
+        if path.suffix not in _CODE and not path.name.startswith(".env"):
+            continue
+        try:
+            text = path.read_text(errors="replace")[:1_000_000]
+        except OSError:
+            continue
+        for match in _READS.finditer(text):
+            name = next(g for g in match.groups() if g)
+            if len(name) > 64 or name.startswith("KORTIX_") or _PUBLIC.match(name):
+                continue
+            if _SECRET_NAME.search(_SERVER_PREFIX.sub("", name)):
+                names.add(name)
+    return sorted(names)
+
+
+def with_names(tree: Path, names: list[str]):
+    """A kortix.yaml declaring names at the tree's root for the length of a run, as a team
+    adopting Kortix writes it (the tree's own kortix.yaml, if any, is kept and restored)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def manifest():
+        path = tree / "kortix.yaml"
+        before = path.read_bytes() if path.exists() else None
+        path.write_text("kortix_version: 3\ndefault_agent: kortix\nenv:\n  required: "
+                        + json.dumps(names) + "\nruntimes:\n  opencode:\n    harness: opencode\n"
+                        "agents:\n  kortix:\n    runtime: opencode\n    secrets: all\n")
+        try:
+            yield
+        finally:
+            if before is None:
+                path.unlink()
+            else:
+                path.write_bytes(before)
+    return manifest()
 
 
 def kingfisher(exe: str, tree: Path) -> tuple[float, list[str]]:
@@ -125,6 +193,16 @@ def main() -> int:
                 seconds, low = kortix_guard(tree, "low")
                 print(row("kortix-guard (--min-confidence low)", seconds, low))
                 counts["low"] = len(low)
+                names = declared_names(tree) if label != "stdlib" else []
+                with with_names(tree, names):
+                    seconds, declared = kortix_guard(tree)
+                print(row(f"kortix-guard, {len(names)} names declared", seconds, declared))
+                counts["declared"] = len(declared)
+                extra = Counter(declared) - Counter(paths)
+                if extra:
+                    top = dict(extra.most_common(12))
+                    more = f" and {len(extra) - len(top)} more files" if len(extra) > len(top) else ""
+                    print(f"\nwith names declared, besides: {top}{more}")
             for tool, (exe, run) in tools.items():
                 if exe is None:
                     print(f"| {tool} | not installed | | |")
@@ -144,11 +222,14 @@ def main() -> int:
 
 def _summary(summary: list[tuple[str, int, dict[str, int]]], peers: list[str]) -> None:
     print("\n### every real tree, findings at the default confidence\n")
-    head = ["tree", "files", "kortix-guard", "(at low)", *peers, "kortix-guard - kingfisher"]
+    head = ["tree", "files", "kortix-guard", "(at low)", "(names declared)", *peers,
+            "kortix-guard - kingfisher"]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     for label, files, counts in summary:
-        extra = (counts["kortix-guard"] - counts["kingfisher"]) if "kingfisher" in counts else ""
+        worst = max(counts["kortix-guard"], counts.get("declared", 0))
+        extra = (worst - counts["kingfisher"]) if "kingfisher" in counts else ""
         cells = [label, str(files), str(counts["kortix-guard"]), str(counts.get("low", "")),
+                 str(counts.get("declared", "")),
                  *[str(counts.get(p, "-")) for p in peers], f"{extra:+d}" if extra != "" else "-"]
         print("| " + " | ".join(cells) + " |")
 

@@ -512,11 +512,13 @@ RULES: list[ContextRule] = [
                       E(".devcontainer/docker-compose.yml", "POSTGRES_PASSWORD: postgres"))),
     ContextRule("fixture", Effect.LOW,
                 "A weak password or URL password in source code or documentation rather than in "
-                "a configuration or credential file; any value under a secret-like key in tests "
-                "or prose (almost always a fixture or a sample; provider tokens there stay high); "
+                "a configuration or credential file; any value under a secret-like key (or a "
+                "declared name) in tests or prose (almost always a fixture or a sample; provider "
+                "tokens there stay high); "
                 "and a password hash in tests or prose (in any other file a hash stays `medium`).",
                 "tests/test_login.py", 'client.login(user="bob", password="hunter22")',
-                lambda c: ((c.info.is_test or c.info.kind == "docs") and c.hit.code == "KG331") or (
+                lambda c: ((c.info.is_test or c.info.kind == "docs")
+                           and c.hit.code in ("KG331", "KG310")) or (
                     c.hit.kind == "hash" and (c.info.is_test or c.info.kind == "docs")) or (
                     c.hit.kind != "hash" and (c.info.kind != "config" or c.info.is_test)
                     and not strong(c.value)),

@@ -37,6 +37,9 @@ NOT_INLINE_ALLOWABLE = frozenset({"KG300", "KG301", "KG302", "KG324", "KG325"})
 MAX_SCAN_BYTES = 100 * 1024 * 1024  # beyond this, the rest of a file is reported unscanned
 _PRIORITY = {"KG340": -1, "KG300": 0, "KG301": 0, "KG302": 0, "KG310": 1, "KG331": 3, "KG332": 4}  # else 2
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+# The layers besides the detectors whose hits the context rules judge: `.env` values found
+# elsewhere, and declared names' literals (graded by where they are, then judged).
+_JUDGED_LAYERS = frozenset({"KG301", "KG310"})
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
 
@@ -299,7 +302,7 @@ class Scanner:
             if structured and self._detectors[owner].code not in STRUCTURED_CODES:
                 continue
             lines.setdefault(owner, set()).add(blob.span_at(max(end - 1, 0)))
-        if not lines and not any(h.code == "KG301" for h in hits):
+        if not lines and not any(h.code in _JUDGED_LAYERS for h in hits):
             return hits
         from kortix_guard.scan import context  # compiled only when something triggered
 
@@ -307,8 +310,8 @@ class Scanner:
         if info.is_store and (self.gate or structured) and not _is_store(blob.data):
             info = info._replace(is_store=False)  # only the header: a pusher's trick
         users = _lazy_user_values(blob)
-        judged = [h for h in hits if h.code != "KG301"]
-        candidates = [h for h in hits if h.code == "KG301"]
+        judged = [h for h in hits if h.code not in _JUDGED_LAYERS]
+        candidates = [h for h in hits if h.code in _JUDGED_LAYERS]
         seen: set[tuple[str, int]] = set()
         for index in sorted(lines):
             detector = self._detectors[index]

@@ -52,7 +52,8 @@ def build_folder(path: str) -> str | None:
 def by_build_folder(findings: list[Finding]) -> list[Finding]:
     """The findings inside a committed build cache (or one `.log` file) as one never-commit
     finding for it, with the count of secrets inside and the rules that found them; its
-    confidence is the highest of theirs. A folder or log with one secret keeps its finding. Anything that could not be scanned stays as it is."""
+    confidence is the highest of theirs. A folder or log with one secret keeps its finding.
+    Anything that could not be scanned stays as it is."""
     groups: dict[str, list[Finding]] = {}
     out: list[Finding | str] = []
     for finding in findings:

@@ -23,6 +23,8 @@ PUBLIC_PREFIXES = (
     "lsv2_pt_", "lsv2_sk_", "e2b_", "bb_live_", "ctx7sk-", "sb_secret_", "sbp_", "re_",
     "pscale_tkn_", "pscale_pw_", "lin_api_", "ntn_", "phx_", "sntrys_", "sntryu_", "napi_",
     "tgp_v1_", "fw_", "vcp_", "vci_", "vca_", "vcr_", "vck_", "nfp_", "sk.", "whsec_",
+    "jina_", "dtn_", "sk-helicone", "pk-helicone", "signkey-", "secret-", "sk-lf-", "csk-",
+    "tr_dev_", "tr_prod_", "tr_stg_", "tr_preview_",
 )
 
 
@@ -142,7 +144,7 @@ class Hit(NamedTuple):
 
 def describe(what: str, secret: str) -> str:
     """What was found, never the secret beyond a provider's public prefix, and its length."""
-    prefix = next((p for p in PUBLIC_PREFIXES if secret.startswith(p)), None)
+    prefix = max((p for p in PUBLIC_PREFIXES if secret.startswith(p)), key=len, default=None)
     shown = f" `{prefix}…`" if prefix else ""
     return f"{what}{shown} ({len(secret)} chars)"
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 
-from kortix_guard.scan.detectors.base import CODE_SUFFIXES
+from kortix_guard.scan.detectors.base import CODE_SUFFIXES, FileInfo
+from kortix_guard.scan.detectors.credentials import strong
 from kortix_guard.scan.matcher import LiteralMatcher
 from kortix_guard.scan.model import Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
@@ -25,7 +26,10 @@ PLACEHOLDER = LazyPattern(
         | kg1:.*                     # a value sealed by kortix-guard's store
         | changeme | change[-_]me | x{3,} | \*{3,} | \.{3} | todo | tbd | none | null | nil
         | true | false | ~ | redacted | secret | password | placeholder
-        | your[-_].*[-_]here | .*example.* | dummy.* | fake.* | test
+        | your[-_].* | .*example.* | dummy.* | fake.* | test
+        | \[.*\]                     # [password], [project]
+        | [a-z]+(?:[-_][a-z]+)*[-_](?:password|passwd|pass|secret|key|token)  # smtp-password
+        | (?:0x)?(?:deadbeef|cafebabe|feedface|badc0ffee?)+
         | (?:os\.environ|process\.env|os\.getenv|getenv|env|ENV|settings|config)\b.*
     )$""")
 # An unquoted value never starts a table or a list: `NAME = { value = "kg1:…" }` (a version 2
@@ -37,6 +41,49 @@ def _assignment(alternation: str) -> re.Pattern[str]:
     # Not after `{` either: `${NAME:-}` and `{NAME}` name a variable, they assign nothing.
     return re.compile(r"(?<![\w${.-])(?:export\s+)?[\"']?(?P<name>" + alternation + r")[\"']?\]?"
                       r"[ \t]*(?P<op>:=|=(?!=)|:(?![:/]))[ \t]*" + _VALUE)
+
+
+_URL = LazyPattern(r"(?i)^[a-z][a-z0-9+.-]*://(?:(?P<user>[^:@/\s]*)(?::(?P<password>[^@/\s]*))?@)?"
+                   r"(?P<host>\[[^\]]*\]|[^:/?#\s]*)")
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "host.docker.internal"})
+# What a connection string in a sample says where its password goes.
+_SAMPLE_PASSWORDS = frozenset({"password", "pass", "passwd", "pwd", "secret", "postgres", "root",
+                               "admin", "user", "mysql", "changeme", "example"})
+
+
+def is_sample(info: FileInfo) -> bool:
+    """Documentation, tests and example files: a declared name's value there is a sample
+    until its shape says otherwise."""
+    return (info.kind == "docs" or info.is_test or info.is_example_env
+            or any(f".{word}" in info.name.lower() for word in ("example", "sample", "template")))
+
+
+_PATH = LazyPattern(r"^(?:/|\./|\.\./|~/)[\w./@-]*$")  # /run/secrets/db-password
+_WORDS = LazyPattern(r"^[A-Za-z]+(?: [A-Za-z]+)*$")  # "OpenAI", "Azure OpenAI", "Your Key"
+
+
+def grade(value: str, sample: bool, code: bool = False) -> Confidence | None:
+    """How sure a literal of a declared name is a secret: `high` where values live; in a
+    sample (docs, tests, examples) judged by its shape like any other literal (`medium` when
+    it is random-looking, else nothing). A URL is its password: none (a host, a bucket) is no
+    secret; a sample's word (`user:password@`) is none either; on this machine's own host
+    it is a local default (`low`). A path (the file that holds the value), prose, and a
+    word in code (`"OPENAI_API_KEY": "OpenAI"`, a label) are no values."""
+    if _PATH.match(value) or (" " in value and _WORDS.match(value)) or (code and _WORDS.match(value)):
+        return None  # a file holding the value (Docker secrets), prose, a label in code
+    url = _URL.match(value)
+    secret = value
+    if url:
+        password = url.group("password")
+        if not password or password.lower() in _SAMPLE_PASSWORDS or PLACEHOLDER.match(password):
+            return None
+        host = (url.group("host") or "").lower()
+        if host in LOCAL_HOSTS or host.endswith((".local", ".localhost")):
+            return Confidence.LOW
+        secret = password
+    if sample:
+        return Confidence.MEDIUM if strong(secret) else None
+    return Confidence.HIGH
 
 
 class DeclaredNames:
@@ -60,6 +107,7 @@ class DeclaredNames:
         if not self.names:
             return
         code_file = any(blob.path.endswith(s) for s in CODE_SUFFIXES)
+        sample = is_sample(FileInfo.of(blob.path))
         by_line: dict[tuple[int, int], set[int]] = {}
         for index, start, _ in self._matcher.scan(blob.data):
             by_line.setdefault(blob.span_at(start), set()).add(index)
@@ -70,8 +118,11 @@ class DeclaredNames:
                 value = m.group(group)
                 if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
                     continue
+                confidence = grade(value.strip(), sample, code_file)
+                if confidence is None:
+                    continue
                 name = m.group("name")
                 offset = start + len(line[:m.start(group)].encode("utf-8"))
                 yield Hit(offset, "KG310", f"literal value of {name}", SecretValue(value),
-                          Confidence.HIGH,
+                          confidence,
                           hint=f"keep it in the store: `kortix-guard secrets set {name}=-`")
