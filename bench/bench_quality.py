@@ -61,6 +61,8 @@ _SECRET_NAME = re.compile(r"KEY|SECRET|TOKEN|PASSWORD|PASSWD|_PASS$|DSN|CREDENTI
 # framework's server-only prefix is not part of what the name says.
 _PUBLIC = re.compile(r"^(?:NEXT_PUBLIC|VITE|EXPO_PUBLIC|REACT_APP|PUBLIC|NUXT_PUBLIC|GATSBY)_")
 _SERVER_PREFIX = re.compile(r"^NEXT_PRIVATE_")
+# Names about a secret that hold none: where it is, what it is called.
+_NOT_SECRET = re.compile(r"_(?:PREFIX|NAME|ARN|REGION|PATH|FILE|ENABLED|SECRETS)$")
 _CODE = {".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".py", ".go", ".java", ".kt", ".rb",
          ".yml", ".yaml", ".properties", ".sh", ".toml"}
 
@@ -80,7 +82,8 @@ def declared_names(tree: Path) -> list[str]:
             continue
         for match in _READS.finditer(text):
             name = next(g for g in match.groups() if g)
-            if len(name) > 64 or name.startswith("KORTIX_") or _PUBLIC.match(name):
+            if len(name) > 64 or name.startswith("KORTIX_") or _PUBLIC.match(name) \
+                    or _NOT_SECRET.search(name):
                 continue
             if _SECRET_NAME.search(_SERVER_PREFIX.sub("", name)):
                 names.add(name)

@@ -39,6 +39,8 @@ NOT_VALUES = [
     ("deploy/validate.py", '    "OPENAI_API_KEY": "OpenAI",'),
     ("tools/example.py", 'os.environ["OPENAI_API_KEY"] = "Your Key"'),
     ("compose.yaml", "      - API_KEY_SECRET=/run/secrets/db-password"),
+    # suna's sandbox image: the name said again
+    ("docker/Dockerfile", "ENV API_KEY_SECRET=apikeysecret"),
 ]
 
 

@@ -58,11 +58,15 @@ def is_sample(info: FileInfo) -> bool:
             or any(f".{word}" in info.name.lower() for word in ("example", "sample", "template")))
 
 
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
+
+
 _PATH = LazyPattern(r"^(?:/|\./|\.\./|~/)[\w./@-]*$")  # /run/secrets/db-password
 _WORDS = LazyPattern(r"^[A-Za-z]+(?: [A-Za-z]+)*$")  # "OpenAI", "Azure OpenAI", "Your Key"
 
 
-def grade(value: str, sample: bool, code: bool = False) -> Confidence | None:
+def grade(value: str, sample: bool, code: bool = False, name: str = "") -> Confidence | None:
     """How sure a literal of a declared name is a secret: `high` where values live; in a
     sample (docs, tests, examples) judged by its shape like any other literal (`medium` when
     it is random-looking, else nothing). A URL is its password: none (a host, a bucket) is no
@@ -71,6 +75,8 @@ def grade(value: str, sample: bool, code: bool = False) -> Confidence | None:
     word in code (`"OPENAI_API_KEY": "OpenAI"`, a label) are no values."""
     if _PATH.match(value) or (" " in value and _WORDS.match(value)) or (code and _WORDS.match(value)):
         return None  # a file holding the value (Docker secrets), prose, a label in code
+    if name and _letters(value) in (_letters(name), _letters(name.rsplit("_", 1)[-1])):
+        return None  # VNC_PASSWORD=vncpassword, API_KEY=api_key: the name said again
     url = _URL.match(value)
     secret = value
     if url:
@@ -118,10 +124,10 @@ class DeclaredNames:
                 value = m.group(group)
                 if (code_file and group == "raw") or PLACEHOLDER.match(value.strip()):
                     continue
-                confidence = grade(value.strip(), sample, code_file)
+                name = m.group("name")
+                confidence = grade(value.strip(), sample, code_file, name)
                 if confidence is None:
                     continue
-                name = m.group("name")
                 offset = start + len(line[:m.start(group)].encode("utf-8"))
                 yield Hit(offset, "KG310", f"literal value of {name}", SecretValue(value),
                           confidence,
