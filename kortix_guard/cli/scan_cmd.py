@@ -86,13 +86,62 @@ def scan(state: State, paths: tuple[Path, ...], staged: bool, all_files: bool, h
                include_ignored=include_ignored)
 
 
-def _progress_bar(total: int):
-    """click's progress bar on stderr, only on a terminal."""
+def _progress_bar(total: int, label: str = "scanning"):
+    """A progress line on stderr, only on a terminal (see Progress)."""
     if not sys.stderr.isatty():
         return None
-    bar = click.progressbar(length=total, label="scanning history", file=sys.stderr)
-    bar.__enter__()
-    return bar.update, bar.render_finish
+    bar = Progress(total, label)
+    return bar.update, bar.finish
+
+
+class Progress:
+    """`scanning history: 1,234/5,678 (21%), about 1:14 left` on one line, redrawn at most
+    five times a second. The time left is the whole run's average pace times what is left,
+    shown once a tenth is done (click's bar averages the last seven steps, and its estimate
+    swung from 14:40 to 1:14 on a monorepo whose large files came first). The cursor is never
+    hidden, so nothing is left to restore when a signal ends the run; SIGTERM clears the
+    line and exits 143."""
+
+    def __init__(self, total: int, label: str) -> None:
+        import signal
+        import time
+
+        self.total, self.label, self.done = total, label, 0
+        self.clock = time.monotonic
+        self.start = self.drawn = self.clock()
+        self.width = 0
+        self._previous = signal.signal(signal.SIGTERM, self._terminated)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        now = self.clock()
+        if now - self.drawn >= 0.2 or self.done >= self.total:
+            self.drawn = now
+            self._draw(now)
+
+    def _draw(self, now: float) -> None:
+        share = self.done / self.total if self.total else 1.0
+        text = f"{self.label}: {self.done:,}/{self.total:,} ({share:.0%})"
+        if 0.1 <= share < 1.0:
+            left = (now - self.start) * (1 - share) / share
+            text += f", about {int(left // 60)}:{int(left % 60):02d} left"
+        sys.stderr.write("\r" + text.ljust(self.width))
+        sys.stderr.flush()
+        self.width = len(text)
+
+    def finish(self) -> None:
+        import signal
+
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
+        signal.signal(signal.SIGTERM, self._previous)
+
+    def _terminated(self, signum: int, frame: object) -> None:
+        self.finish()
+        sys.stderr.write("kortix-guard: terminated\n")
+        sys.stderr.flush()
+        raise SystemExit(128 + signum)
 
 
 COMMANDS = [scan]

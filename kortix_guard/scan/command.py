@@ -104,8 +104,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
                      for ref in getattr(repo, "skipped_refs", ())]
     accepted: set[tuple[str, str, str]] = set()
-    bar = (progress(count) if progress is not None and mode is Mode.HISTORY and count >= 50
-           else None)
+    bar = (progress(count, _PROGRESS_LABEL[mode]) if progress is not None
+           and mode in _PROGRESS_LABEL and count >= 50 else None)
     try:
         items = scanner.with_triggers(items)
         for item, outcome in scan_all(scanner, items, parallel=worth_parallel(len(items), total),
@@ -172,9 +172,12 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
     return errors.PROBLEMS if secrets or fails else errors.CLEAN
 
 
-# A progress bar for a long scan: given the number of files, it returns the function to
-# call after each file and the one to call at the end (the command line draws click's).
-Progress = Callable[[int], tuple[Callable[[int], None], Callable[[], None]]]
+# A progress line for a long scan: given the number of items and what is scanned, it
+# returns the function to call after each item and the one to call at the end (or None: not
+# on a terminal). The command line draws it.
+Progress = Callable[[int, str], "tuple[Callable[[int], None], Callable[[], None]] | None"]
+_PROGRESS_LABEL = {Mode.HISTORY: "scanning history", Mode.ALL_FILES: "scanning the index",
+                   Mode.DISK: "scanning files", Mode.RANGE: "scanning the range"}
 
 
 def _gate_base(repo, mode: Mode, commit_range: str | None, paths: Sequence[Path]) -> str | None:

@@ -473,12 +473,18 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
-                             initargs=(scanner,)) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
+                               initargs=(scanner,))
+    try:
         for result in pool.map(_scan_in_worker, items, chunksize=32):
             yield result
             if progress:
                 progress(1)
+    except BaseException:
+        # Stopped (a signal, an error, the caller gone): what is queued is not scanned.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
 
 
 def worth_parallel(count: int, total_bytes: int | None = None) -> bool:

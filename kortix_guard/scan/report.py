@@ -31,7 +31,7 @@ what to do:
 REMOVE_FILE = "remove it from the file (and from the index: git rm --cached / git add)"
 # Found in commits (a push, a range, the history): the index is no longer where it lives.
 REMOVE_COMMIT = ("remove it from the commits that hold it (the last one: fix the file, then "
-                 "`git commit --amend`; older ones: `git rebase -i`), and rotate it")
+                 "`git commit --amend`; older ones: `git rebase -i`)")
 ALLOW_HINT = "add `kortix-guard: allow` to the line (in a comment), "
 BASELINE_HINT = (", or accept it with\n    `kortix-guard scan --update-baseline` (never for a "
                  "[high] finding: a provider's token or a key is rotated, not accepted)")
@@ -62,8 +62,33 @@ def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
     if secrets:
         echo(f"kortix-guard: {len(secrets)} secret(s) found in {scanned} file(s) scanned",
              err=True)
+        if fmt.value == "text" and in_commits and len(secrets) >= SUMMARY_FROM:
+            echo(summary(secrets), err=True)
         if fmt.value == "text":
             echo(advice(secrets, in_commits=in_commits, manifest_name=manifest_name), err=True)
+
+
+SUMMARY_FROM = 5  # a history's findings, summed up by rule and folder from this many
+
+
+def summary(findings: Sequence[Finding], top: int = 8) -> str:
+    """Where a history's findings are: how many per rule, and per folder (two levels
+    deep), the largest first."""
+    from collections import Counter
+
+    by_rule = Counter(f.code for f in findings)
+    by_folder = Counter(_folder(f.path) for f in findings)
+
+    def line(counts: Counter) -> str:
+        shown = ", ".join(f"{key} {n:,}" for key, n in counts.most_common(top))
+        rest = len(counts) - top
+        return shown + (f", and {rest} more" if rest > 0 else "")
+    return f"  by rule: {line(by_rule)}\n  by folder: {line(by_folder)}"
+
+
+def _folder(path: str) -> str:
+    parts = path.split("!", 1)[0].split("/")[:-1]
+    return "/".join(parts[:2]) + "/" if parts else "./"
 
 
 _LEVEL = {Confidence.HIGH: "error", Confidence.MEDIUM: "warning", Confidence.LOW: "notice"}

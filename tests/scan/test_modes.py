@@ -335,6 +335,20 @@ def test_a_committed_build_cache_is_one_finding_with_its_count(tmp_path: Path) -
         assert token not in json.dumps(found)
 
 
+def test_a_history_scan_ends_with_a_summary_by_rule_and_folder(tmp_path: Path) -> None:
+    repo = git_init(tmp_path / "repo")
+    write(repo, {f"apps/web/src/k{i}.py": f'token = "{TOKENS["github-classic"][:-6]}{i:06}"\n'
+                 for i in range(4)} | {"infra/deploy.sh": f"export K={TOKENS['stripe']}\n",
+                                        "app.py": f"AWS = '{TOKENS['aws']}'\n"})
+    commit_all(repo, "keys")
+    result = kg("scan", "--history", "--min-confidence", "low", cwd=repo)
+    assert result.code == 1
+    assert "  by rule: KG320 6" in result.err, result.err
+    assert "  by folder: apps/web/ 4, " in result.err, result.err
+    assert "infra/ 1" in result.err and "./ 1" in result.err
+    assert "by rule" not in kg("scan", "--all-files", cwd=repo).err  # a tree lists each
+
+
 def test_the_hook_entry_says_its_version(tmp_path: Path) -> None:
     """`kortix-guard-scan --version` (it was an unknown option): which release a hook runs."""
     from kortix_guard._meta import version
