@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 from kortix_guard.errors import Error
 
@@ -224,30 +224,91 @@ class Repo:
         except (KeyError, ValueError):
             return False
 
-    def commit_blobs(self, include: Iterable[str], exclude: Iterable[str]) -> Iterator[BlobRef]:
-        """Each blob that the commits reachable from `include` and not from `exclude` add,
-        once, with the oldest such commit. Content the excluded side already holds (the
-        trees of the pushed commits' parents outside the push) is not new."""
+    def commit_walk(self, include: Iterable[str], exclude: Iterable[str]):
+        """The commits reachable from `include` and not from `exclude`, oldest first; the
+        trees of their parents outside that set (content the excluded side already holds),
+        and the revisions naming the set for `git log` (ids, `^id` to leave out)."""
         import pygit2
         from pygit2.enums import SortMode
 
         walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
-        pushed = False
+        include = list(include)
+        if not include:
+            return [], [], []
         for commit_id in include:
             walker.push(pygit2.Oid(hex=commit_id))
-            pushed = True
-        if not pushed:
-            return
-        for commit_id in exclude:
-            if self.has_commit(commit_id):
-                walker.hide(pygit2.Oid(hex=commit_id))
+        excluded = [c for c in exclude if self.has_commit(c)]
+        for commit_id in excluded:
+            walker.hide(pygit2.Oid(hex=commit_id))
         commits = list(walker)
         new = {c.id for c in commits}
         boundary = {p for c in commits for p in c.parent_ids if p not in new}
         # A parent a shallow clone lacks holds nothing known: everything is scanned as new.
-        known = [self._git[p].tree for p in boundary if self._has_object(p)]
-        revs = [*include, *(f"^{c}" for c in exclude if self.has_commit(c))]
-        yield from self._listed(revs, lambda: commits, known)
+        known = [self._git[p].tree for p in boundary if self.has_object(p)]
+        return commits, [*include, *(f"^{c}" for c in excluded)], known
+
+    def history_walk(self, since: str | None = None):
+        """Every commit reachable from any ref, oldest first (with `since`, those not
+        reachable from it), the ref tips as revisions for `git log`, and `since`'s tree (or
+        None). A dangling symbolic ref (origin/HEAD naming a deleted branch) is left out and
+        named in `skipped_refs`, as git and the other scanners carry on."""
+        import pygit2
+        from pygit2.enums import SortMode
+
+        walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+        revs = []
+        self.skipped_refs: list[str] = []
+        for ref in self._git.references:
+            try:
+                target = self._git.references[ref].peel()
+            except (pygit2.GitError, ValueError, KeyError):
+                self.skipped_refs.append(ref)
+                continue
+            if isinstance(target, pygit2.Commit):
+                walker.push(target.id)
+                revs.append(str(target.id))
+        if not revs:
+            return [], [], None
+        base = None
+        if since is not None:
+            base = self._git[self._commit_id(since)]
+            walker.hide(base.id)
+            base = base.tree
+        return walker, revs, base
+
+    def objects(self):
+        """The object database as a mapping (id -> object), for walking trees."""
+        return self._git
+
+    def commit_message(self, commit_id: str) -> bytes | None:
+        import pygit2
+
+        commit: Any = self._git[pygit2.Oid(hex=commit_id)]  # pygit2.Commit
+        return commit.raw_message
+
+    def raw_log(self, revs: list[str]) -> bytes | None:
+        """`git log --raw -z` of the commits revs name, oldest first, as scan.history parses
+        it; None when git cannot list them (not installed, older than 2.31, a tree missing or
+        damaged). Each option that a user's git config could change is named: no rename
+        pairing, no signature lines, no colour, no replaced objects (libgit2 reads none
+        either), full ids; a merge lists what differs from every parent."""
+        try:
+            proc = _git([f"--git-dir={self._git.path}", "--no-replace-objects", "log",
+                         "--stdin", "--reverse", "--topo-order", "--root", "--raw", "-z",
+                         "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
+                         "--diff-merges=combined", "--format=%x01%H"],
+                        Path(self._git.path), check=False,
+                        stdin="".join(f"{rev}\n" for rev in revs))
+        except GitError:  # git is not installed
+            return None
+        return proc.stdout if proc.returncode == 0 else None
+
+    def is_partial_clone(self) -> bool:
+        """A clone made with --filter (a promisor remote)."""
+        config = self._git.config
+        return "extensions.partialclone" in config or any(
+            entry.name.startswith("remote.") and entry.name.endswith(".promisor")
+            for entry in config)
 
     def tag_messages(self, object_ids: Iterable[str]) -> tuple[list[BlobRef], list[str]]:
         """For ref targets (a push's new ids, every tag ref): the messages of annotated
@@ -275,42 +336,8 @@ class Repo:
                 if name.startswith("refs/tags/")
                 and not isinstance(self._git.references[name].target, str)]
 
-    def _has_object(self, oid) -> bool:
+    def has_object(self, oid) -> bool:
         return oid in self._git.odb
-
-    def _new_in(self, commits: Iterable, known_trees: Iterable) -> Iterator[BlobRef]:
-        """The blobs of commits (oldest first) not in known_trees, each once per path, with the
-        first commit holding it there. Each distinct tree is walked once at each path it
-        appears at (a directory copied elsewhere is the same tree: its files are judged where
-        they land): no per-commit diff."""
-        trees: set = set()  # (path prefix, tree id)
-        blobs: set = set()
-        names: set = set()
-        for tree in known_trees:
-            if ("", tree.id) not in trees:
-                trees.add(("", tree.id))
-                seen: list[str] = []
-                _new_blobs(self._git, tree, "", trees, blobs, [], seen)
-                names.update(seen)
-        for commit in commits:
-            yield from _message_ref(str(commit.id), commit.raw_message)
-            if ("", commit.tree_id) in trees:
-                continue
-            trees.add(("", commit.tree_id))
-            if not self._has_object(commit.tree_id):
-                yield BlobRef("", str(commit.tree_id), str(commit.id), missing="tree")
-                continue
-            found: list[tuple[str, str, str]] = []
-            listed: list[str] = []
-            _new_blobs(self._git, commit.tree, "", trees, blobs, found, listed)
-            for path, blob_id, kind in found:
-                if kind == "link":
-                    yield BlobRef(path, blob_id, str(commit.id), kind="link")
-                else:
-                    yield BlobRef(path, blob_id, str(commit.id), missing=kind)
-            new_names = [n for n in listed if n not in names]
-            names.update(new_names)
-            yield from _names_ref(str(commit.id), new_names)
 
     def read(self, blob_id: str) -> bytes:
         import pygit2
@@ -337,143 +364,13 @@ class Repo:
         head = self._head_tree()
         committed: dict[str, str] = {}
         if head is not None:
-            committed = {path: blob_id for path, blob_id in _walk_tree(head, "")}
+            committed = {path: blob_id for path, blob_id in walk_tree(head, "")}
         return [b for b in self.index_blobs() if committed.get(b.path) != b.id]
 
     def _head_tree(self):
         if self._git.head_is_unborn:
             return None
         return self._git.head.peel().tree
-
-    def history_blobs(self, since: str | None = None) -> Iterator[BlobRef]:
-        """Each distinct blob reachable from any ref, once, with the oldest commit and path that
-        introduced it. With `since`, only commits not reachable from it, and only content
-        that its tree does not already hold."""
-        import pygit2
-        from pygit2.enums import SortMode
-
-        walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
-        revs = []
-        self.skipped_refs: list[str] = []
-        for ref in self._git.references:
-            try:
-                target = self._git.references[ref].peel()
-            except (pygit2.GitError, ValueError, KeyError):
-                # A dangling symbolic ref (origin/HEAD naming a deleted branch): git and the
-                # other scanners carry on, and so does this walk, saying so.
-                self.skipped_refs.append(ref)
-                continue
-            if isinstance(target, pygit2.Commit):
-                walker.push(target.id)
-                revs.append(str(target.id))
-        if not revs:
-            return
-        if since is not None:
-            # Content that REV's tree lacks, whoever's parent held it (a branch forked
-            # before REV brings older content): changes against parents would miss it.
-            base = self._git[self._commit_id(since)]
-            walker.hide(base.id)
-            yield from self._new_in(walker, [base.tree])
-            return
-        yield from self._listed(revs, lambda: walker, [])
-
-    def _listed(self, revs: list[str], commits: Callable[[], Iterable],
-                known_trees: list) -> Iterator[BlobRef]:
-        """What `_new_in` yields for the commits that revs (ids, `^id` to leave out) name:
-        from `git log --raw` when git can list them, else from the tree walk. A partial
-        clone is always walked: git before 2.44 would fetch a missing tree over the
-        network (GIT_NO_LAZY_FETCH is newer), libgit2 never does."""
-        if not self._is_partial_clone():
-            listed = self._listed_by_log(revs, known_trees)
-            if listed is not None:
-                yield from listed
-                return
-        yield from self._new_in(commits(), known_trees)
-
-    def _is_partial_clone(self) -> bool:
-        """A clone made with --filter (a promisor remote)."""
-        config = self._git.config
-        return "extensions.partialclone" in config or any(
-            entry.name.startswith("remote.") and entry.name.endswith(".promisor")
-            for entry in config)
-
-    def _listed_by_log(self, revs: list[str], known_trees: list) -> list[BlobRef] | None:
-        """What the tree walk of `_new_in` yields, read from `git log --raw` (in C: under
-        half the walk's time on a long linear history, no slower on one full of merges). A
-        commit's changes against its parent hold every (path, blob) pair the parent lacks;
-        a merge's combined diff holds the pairs that no parent has (what a parent has was
-        listed with that parent, which comes first, or is in a known tree): their union is
-        every pair in every commit, each with an oldest commit that holds it. A pair that a
-        known tree holds at its path is not new. None when git cannot list them (not
-        installed, older than 2.31, a tree missing or damaged, an output not as asked):
-        the walk then reports what it can."""
-        import pygit2
-
-        try:
-            # Each option that a user's git config could change is named: no rename
-            # pairing, no signature lines, no colour, no replaced objects (libgit2 reads
-            # none either), full ids; a merge lists what differs from every parent.
-            proc = _git([f"--git-dir={self._git.path}", "--no-replace-objects", "log",
-                         "--stdin", "--reverse", "--topo-order", "--root", "--raw", "-z",
-                         "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
-                         "--diff-merges=combined", "--format=%x01%H"],
-                        Path(self._git.path), check=False,
-                        stdin="".join(f"{rev}\n" for rev in revs))
-        except GitError:  # git is not installed
-            return None
-        if proc.returncode != 0:
-            return None
-        refs: list[BlobRef] = []
-        seen: set[tuple[str, str]] = set()
-        names: set[str] = set()
-        for tree in known_trees:
-            for path, blob_id in _walk_tree(tree, ""):
-                seen.add((path, blob_id))
-                names.add(path)
-                names.update(path[:end] for end in _folder_ends(path))
-        commit_id = ""
-        new_names: list[str] = []
-        tokens = proc.stdout.split(b"\0")
-        i, count = 0, len(tokens)
-        while i < count:
-            token = tokens[i].lstrip(b"\n")
-            i += 1
-            if token.startswith(b"\x01"):
-                refs += _names_ref(commit_id, new_names)
-                new_names = []
-                commit_id = token[1:].decode()
-                commit: Any = self._git[pygit2.Oid(hex=commit_id)]  # pygit2.Commit
-                refs += _message_ref(commit_id, commit.raw_message)
-                continue
-            if not token:
-                continue  # after a merge's header when no file differs from every parent
-            if not token.startswith(b":") or i >= count:
-                return None  # not what this git was asked for: walk instead
-            path = os.fsdecode(tokens[i]) if os.name != "nt" else tokens[i].decode(
-                "utf-8", "surrogateescape")
-            i += 1
-            parents = len(token) - len(token.lstrip(b":"))  # a merge's line: one per parent
-            fields = token[parents:].decode().split(" ")
-            mode, blob_id = fields[parents], fields[2 * parents + 1]
-            if mode == "000000":  # deleted
-                continue
-            for end in _folder_ends(path):
-                folder = path[:end]
-                if folder not in names:
-                    names.add(folder)
-                    new_names.append(folder)
-            key = (path, blob_id)
-            if key in seen:
-                continue
-            seen.add(key)
-            if path not in names:
-                names.add(path)
-                new_names.append(path)
-            if int(mode, 8) in _SCANNED_MODES:
-                refs.append(BlobRef(path, blob_id, commit_id,
-                                    kind="link" if mode == "120000" else "file"))
-        refs += _names_ref(commit_id, new_names)
-        return refs
 
     def resolve(self, rev: str) -> str:
         """The commit id a revision names (GitError when there is none)."""
@@ -556,6 +453,19 @@ def normalise_remote(url: str) -> str:
     url = re.sub(r"^([^/:]+):(?!\d)", r"\1/", url)  # scp form
     url = re.sub(r":\d+/", "/", url)
     return url.removesuffix(".git").lower()
+
+
+class IndexReader(Protocol):
+    """What both readers of a repository's index give (Repo through pygit2, GitCli through
+    the git command line for the commit hook)."""
+
+    root: Path
+
+    def staged_blobs(self) -> list[BlobRef]: ...
+
+    def index_blobs(self, paths: Iterable[str]) -> list[BlobRef]: ...
+
+    def is_tracked(self, path: str) -> bool: ...
 
 
 class GitCli:
@@ -652,7 +562,7 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
     return proc
 
 
-_SCANNED_MODES = frozenset({0o100644, 0o100755, 0o120000})  # files, executables, symlinks
+SCANNED_MODES = frozenset({0o100644, 0o100755, 0o120000})  # files, executables, symlinks
 
 
 def _is_file_mode(mode: int) -> bool:
@@ -669,71 +579,10 @@ def _blob_entry(tree, path: str):
     return entry if entry.type_str == "blob" else None
 
 
-def _new_blobs(git, tree, prefix: str, trees: set, blobs: set, found: list,
-               names: list) -> None:
-    """Under tree, entering only subtrees whose (path, id) is not in `trees` (both sets are
-    updated), append to `found` (path, blob id, "") for each regular file whose (path, blob
-    id) is not in `blobs`, (path, blob id, "link") for symlinks likewise, and for a subtree
-    this clone lacks, (its path, its id, "tree"): nothing below it can be listed, let alone
-    scanned. The path of each such new entry goes to `names` (an entry already seen at its
-    path has a name already seen). Lists, not a generator: a history walks millions of
-    entries, and each `yield from` level costs each of them."""
-    for entry in tree:
-        entry_id = entry.id
-        path = prefix + entry.name
-        kind = entry.type_str
-        if kind == "tree":
-            if (path, entry_id) not in trees:
-                trees.add((path, entry_id))
-                names.append(path)
-                try:
-                    subtree = git[entry_id]
-                except KeyError:
-                    found.append((path + "/", str(entry_id), "tree"))
-                    continue
-                _new_blobs(git, subtree, path + "/", trees, blobs, found, names)
-        elif kind == "blob":
-            # Each (path, blob) once: a blob copied to a new path is listed there too (the
-            # scanner reads it once, and judges excludes and the baseline per path). The mode
-            # (an enum pygit2 builds on each read) is read only for a new pair.
-            key = (path, entry_id)
-            if key not in blobs:
-                blobs.add(key)
-                names.append(path)
-                mode = entry.filemode
-                if mode in _SCANNED_MODES:
-                    found.append((path, str(entry_id), "link" if mode == 0o120000 else ""))
-        else:  # a submodule: only its name
-            names.append(path)
-
-
-def _message_ref(commit_id: str, message: bytes | None) -> list[BlobRef]:
-    """A commit's message as an item, when it has one."""
-    if not (message or b"").strip():
-        return []
-    return [BlobRef(f"commit {commit_id[:12]}", "", commit_id, kind="message", data=message)]
-
-
-def _names_ref(commit_id: str, names: list[str]) -> list[BlobRef]:
-    """The names a commit adds as one item (a name alone is too small to scan alone)."""
-    if not names:
-        return []
-    return [BlobRef(f"commit {commit_id[:12]}", "", commit_id, kind="name",
-                    data="\n".join(names).encode("utf-8", "surrogateescape"))]
-
-
-def _folder_ends(path: str) -> Iterator[int]:
-    """Where each folder above path ends, outermost first ("a/b/c" gives 1 and 3)."""
-    end = path.find("/")
-    while end != -1:
-        yield end
-        end = path.find("/", end + 1)
-
-
-def _walk_tree(tree, prefix: str) -> Iterator[tuple[str, str]]:
+def walk_tree(tree, prefix: str = "") -> Iterator[tuple[str, str]]:
     for entry in tree:
         path = f"{prefix}{entry.name}"
         if entry.type_str == "tree":
-            yield from _walk_tree(entry, path + "/")
+            yield from walk_tree(entry, path + "/")
         else:
             yield path, str(entry.id)

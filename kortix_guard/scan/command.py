@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import os
 import posixpath
 import sys
@@ -9,16 +10,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from kortix_guard import errors
+from kortix_guard import _dotenv, errors
+from kortix_guard._dirs import private_cache
 from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
-from kortix_guard.manifest.model import setting
+from kortix_guard.git import GitCli, GitError, IndexReader, Repo
+from kortix_guard.manifest import at_commit, from_values, load_cached
+from kortix_guard.manifest.model import DEFAULT_BASELINE, DEFAULT_MIN_KNOWN_LENGTH, setting
 from kortix_guard.project import Project
+from kortix_guard.scan import history, report
+from kortix_guard.scan.context import is_public_name
+from kortix_guard.scan.detectors.declared import DeclaredNames
+from kortix_guard.scan.detectors.known import KnownValues
+from kortix_guard.scan.engine import Item, Scanner, scan_all, worth_parallel
 from kortix_guard.scan.grouping import by_build_folder, one_per_secret
+from kortix_guard.scan.matcher import engine_name
 from kortix_guard.scan.model import Confidence
 from kortix_guard.scan.report import Format
-from kortix_guard.scan.sources import at_each_path
+from kortix_guard.scan.sources import at_each_path, disk_items, env_files, excluded, git_items
+from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
     from kortix_guard.scan.baseline import Baseline
@@ -64,15 +75,14 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             include_ignored: bool = False) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
-    from kortix_guard._dirs import private_cache
-    from kortix_guard.scan.engine import Scanner, scan_all, worth_parallel
 
     config = _Config.load(project)
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
-    base = _gate_base(repo, mode, commit_range, paths) if repo is not None else None
+    # What a change may not loosen for itself: excludes, baseline, threshold.
+    base = _gate_base(repo, mode, commit_range, paths) if isinstance(repo, Repo) else None
     if base is not None:
-        # What a change may not loosen for itself: excludes, baseline, threshold.
+        assert isinstance(repo, Repo)
         config = config.at_base(project, repo, base)
     threshold = min_confidence or config.min_confidence()
     items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
@@ -83,7 +93,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     if config.base_baseline is not None:
         current = config.base_baseline
     elif update_baseline or os.path.lexists(baseline_path):
-        from kortix_guard.scan import baseline as _baseline
+        from kortix_guard.scan import baseline as _baseline  # only when there is one
 
         current = _baseline.load(baseline_path, project.display(baseline_path))
         if update_baseline and current is None:
@@ -132,13 +142,11 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     return result
 
 
-def _id_key(repo) -> bytes:
+def _id_key(repo: Repo | GitCli | None) -> bytes:
     """The finding ids' key: this repository's own (its root commits), so the ids are the
     same on every clone and run."""
-    import hashlib
-
     # The commit hook's light git (GitCli) names no identity: one blob each, nothing to group.
-    identity = repo.identity() if hasattr(repo, "identity") else ""
+    identity = repo.identity() if isinstance(repo, Repo) else ""
     return hashlib.sha256(f"kortix-guard finding id\0{identity}".encode()).digest()
 
 
@@ -146,9 +154,6 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
         fmt: Format = Format.TEXT, update_baseline: bool = False,
         min_confidence: Confidence | None = None, commit_range: str | None = None,
         progress: Progress | None = None, include_ignored: bool = False) -> int:
-    from kortix_guard.scan import report
-    from kortix_guard.scan.matcher import engine_name
-
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
              "with Python's re (same findings, slower)", err=True)
@@ -180,11 +185,9 @@ _PROGRESS_LABEL = {Mode.HISTORY: "scanning history", Mode.ALL_FILES: "scanning t
                    Mode.DISK: "scanning files", Mode.RANGE: "scanning the range"}
 
 
-def _gate_base(repo, mode: Mode, commit_range: str | None, paths: Sequence[Path]) -> str | None:
+def _gate_base(repo: Repo, mode: Mode, commit_range: str | None, paths: Sequence[Path]) -> str | None:
     """The commit whose scan settings a gate mode uses: a range's base; for a push, the
     remote's default branch (refs/remotes/REMOTE/HEAD) when the clone knows it."""
-    from kortix_guard.git import GitError
-
     if mode is Mode.RANGE and commit_range:
         return commit_range.split("..")[0]
     if mode is Mode.PUSH and paths:
@@ -203,13 +206,11 @@ class _Config:
         # In gate modes: the base commit's baseline, or an empty one.
         self.base_baseline: Baseline | None = None
 
-    def at_base(self, project: Project, repo, base: str) -> _Config:
+    def at_base(self, project: Project, repo: Repo, base: str) -> _Config:
         """This config with the [guard] settings that loosen a scan (exclude, baseline,
         min_confidence, public_by_design) read from the base commit, as the base's own
         manifest writes them: a pull request's scan obeys what was reviewed, not what the
         pull request says. Names stay the head's (more names find more)."""
-        from kortix_guard.manifest import from_values
-        from kortix_guard.manifest.model import DEFAULT_BASELINE
         from kortix_guard.scan import baseline as _baseline
 
         prefix = repo.prefix(project.root)
@@ -234,8 +235,6 @@ class _Config:
     def load(cls, project: Project) -> _Config:
         if not project.manifest_path.exists():
             return cls()
-        from kortix_guard.manifest import load_cached
-
         try:
             path = project.manifest_path
             return cls(load_cached(path, project.display(path)))
@@ -250,13 +249,9 @@ class _Config:
         return self.manifest.guard.exclude if self.manifest else ()
 
     def baseline_path(self, root: Path) -> Path:
-        from kortix_guard.manifest.model import DEFAULT_BASELINE
-
         return self.manifest.guard.baseline if self.manifest else root / DEFAULT_BASELINE
 
     def declared(self):
-        from kortix_guard.scan.detectors.declared import DeclaredNames
-
         return DeclaredNames(self.manifest.declared) if self.manifest else None
 
     def min_confidence(self) -> Confidence:
@@ -269,20 +264,16 @@ class _Config:
         return self.manifest.guard.public_by_design if self.manifest else True
 
     def min_known_length(self) -> int:
-        from kortix_guard.manifest.model import DEFAULT_MIN_KNOWN_LENGTH
-
         return self.manifest.guard.min_known_length if self.manifest else DEFAULT_MIN_KNOWN_LENGTH
 
 
 _BASE_KEYS = {"exclude": list, "baseline": str, "min_confidence": str, "public_by_design": bool}
 
 
-def _guard_table(repo, base: str, prefix: str) -> dict:
+def _guard_table(repo: Repo, base: str, prefix: str) -> dict:
     """The well-typed scan settings of the base commit's own manifest in the project's
     folder, whatever its file name and version (what the base commit's checks accepted);
     {} when there are none."""
-    from kortix_guard.manifest import at_commit
-
     guard = at_commit(repo, base, prefix)[1]
     kept = {k: v for k, v in guard.items() if k in _BASE_KEYS and isinstance(v, _BASE_KEYS[k])}
     exclude = guard.get("exclude")
@@ -293,10 +284,8 @@ def _guard_table(repo, base: str, prefix: str) -> dict:
     return kept
 
 
-def _repo(project: Project, *, required: bool, cli: bool = False):
+def _repo(project: Project, *, required: bool, cli: bool = False) -> Repo | GitCli | None:
     """pygit2's repository, or for the commit hook the git command line (faster to start)."""
-    from kortix_guard.git import GitCli, GitError, Repo
-
     try:
         return GitCli(project.cwd) if cli else Repo(project.cwd)
     except GitError:
@@ -305,14 +294,9 @@ def _repo(project: Project, *, required: bool, cli: bool = False):
         return None
 
 
-def _known_values(project: Project, config: _Config, repo):
+def _known_values(project: Project, config: _Config, repo: IndexReader | None):
     """The store's values when a key is at hand, untracked or ignored `.env*` values, and the
     Kortix credentials in this process's environment."""
-    from kortix_guard import _dotenv
-    from kortix_guard.scan.context import is_public_name
-    from kortix_guard.scan.detectors.known import KnownValues
-    from kortix_guard.scan.sources import env_files
-
     values: dict[str, list] = {"KG300": [], "KG301": [], "KG302": _kortix_credentials()}
     if config.manifest is not None:
         store = project.store_path(config.manifest)
@@ -339,15 +323,13 @@ KORTIX_CREDENTIAL_VARIABLES = ("KORTIX_TOKEN", "KORTIX_CLI_TOKEN", "KORTIX_SANDB
 
 
 def _kortix_credentials() -> list:
-    from kortix_guard.secret import SecretValue
-
     return [(f"the value of ${name} (a Kortix credential in this environment)",
              SecretValue(os.environ[name])) for name in KORTIX_CREDENTIAL_VARIABLES
             if os.environ.get(name, "").strip()]
 
 
 def _store_values(project: Project, store: Path) -> list:
-    from kortix_guard.store import open_store
+    from kortix_guard.store import open_store  # the store's code and cryptography: on use
 
     try:
         # Only opened and verified, to look for the values: what this machine remembers is
@@ -361,12 +343,9 @@ def _store_values(project: Project, store: Path) -> list:
     return [(f"the store's value of {name}", value) for name, value in opened.values().items()]
 
 
-def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode,
+def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequence[Path], mode: Mode,
            since: str | None, config: _Config, commit_range: str | None = None, *,
            include_ignored: bool = False):
-    from kortix_guard.scan.engine import Item
-    from kortix_guard.scan.sources import disk_items, excluded, git_items
-
     skip = tuple(config.exclude)
     if mode is Mode.DISK:
         missing = [p for p in paths if not os.path.lexists(project.cwd / p)]
@@ -377,7 +356,7 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         items = list(disk_items([project.cwd / p for p in paths] or [project.cwd], root=root,
                                 cwd=project.cwd))
         items = [i for i in items if not excluded(i.path, skip)]
-        if repo is not None and not paths:
+        if isinstance(repo, Repo) and not paths:
             # The work tree's own scan: an untracked file git ignores (a developer's .env) is
             # not going to git: left out, or with --include-ignored said so (no `git rm`).
             # Named PATHS are scanned as asked.
@@ -386,21 +365,8 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
             items = [i._replace(ignored=True) if i.path in ignored else i
                      for i in items if include_ignored or i.path not in ignored]
         return items, len(items), sum(_size(i.disk) for i in items), {}
-    if mode is Mode.HISTORY:
-        refs = list(repo.history_blobs(since))
-        refs += repo.tag_messages(repo.tag_ref_targets())[0]
-    elif mode is Mode.RANGE:
-        assert commit_range is not None
-        base, head = commit_range.split("..")
-        refs = list(repo.commit_blobs([repo.resolve(head or "HEAD")], [repo.resolve(base)]))
-    elif mode is Mode.PUSH:
-        from kortix_guard.scan.push import pre_push_range
-
-        remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
-        pushed = pre_push_range(repo, sys.stdin, remote)
-        refs = list(repo.commit_blobs(pushed.include, pushed.exclude))
-        refs += repo.tag_messages(pushed.objects)[0]
-    elif mode is Mode.STAGED:
+    if mode is Mode.STAGED:
+        assert isinstance(repo, GitCli)  # the commit hook's: _repo(cli=True)
         refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
                 else repo.staged_blobs())
         refs = [r for r in refs if not excluded(r.path, skip)]
@@ -408,6 +374,22 @@ def _items(project: Project, repo, root: Path, paths: Sequence[Path], mode: Mode
         items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
                  for r in refs]
         return items, len(items), sum(len(i.data or b"") for i in items), {}
+    assert isinstance(repo, Repo)  # every other git mode: _repo(required=True)
+    if mode is Mode.HISTORY:
+        refs = list(history.history_blobs(repo, since))
+        refs += repo.tag_messages(repo.tag_ref_targets())[0]
+    elif mode is Mode.RANGE:
+        assert commit_range is not None
+        base, head = commit_range.split("..")
+        refs = list(history.commit_blobs(repo, [repo.resolve(head or "HEAD")],
+                                          [repo.resolve(base)]))
+    elif mode is Mode.PUSH:
+        from kortix_guard.scan.push import pre_push_range  # the push modes' own module
+
+        remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
+        pushed = pre_push_range(repo, sys.stdin, remote)
+        refs = list(history.commit_blobs(repo, pushed.include, pushed.exclude))
+        refs += repo.tag_messages(pushed.objects)[0]
     else:
         refs = repo.index_blobs()
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.

@@ -26,6 +26,7 @@ from kortix_guard._fs import read_text
 from kortix_guard._out import echo
 from kortix_guard.git import TEXT_CHANNELS, Repo
 from kortix_guard.scan import baseline as _baseline
+from kortix_guard.scan import history
 from kortix_guard.scan.engine import Scanner, scan_all
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
@@ -147,7 +148,7 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
              f"commit (a tag of a blob or a tree), which this server does not accept; push "
              f"commits, or tags of commits")
         return errors.PROBLEMS
-    refs = [*repo.commit_blobs(new, repo.ref_targets()), *messages]
+    refs = [*history.commit_blobs(repo, new, repo.ref_targets()), *messages]
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,
                                  from_env=True)

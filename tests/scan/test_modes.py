@@ -229,10 +229,11 @@ def test_history_is_the_same_with_or_without_git_on_path(repo: Path) -> None:
     merge's own content is in it); the tree walk lists it when git cannot. Both report the
     same findings, each in a commit that holds it."""
     from kortix_guard.git import Repo
+    from kortix_guard.scan.history import listed_by_log
 
     _branchy_history(repo)
     tips = git("for-each-ref", "--format=%(objectname)", cwd=repo).split()
-    listed = Repo(repo)._listed_by_log(tips, [])
+    listed = listed_by_log(Repo(repo), tips, [])
     assert listed is not None and any(r.path == "lib/resolved.py" for r in listed)
     fast = kg_proc("scan", "--history", "--format", "json", cwd=repo)
     walked = kg_proc("scan", "--history", "--format", "json", cwd=repo,

@@ -1,0 +1,98 @@
+"""The parser of `git log --raw -z`, by a table of cases (as pre-commit tests its parsing of
+git's output), and against real git on a history with a merge, a deletion, a symlink, an
+executable, and file names git has to quote."""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from kortix_guard.git import Repo
+from kortix_guard.scan.history import Change, LogCommit, UnexpectedLog, listed_by_log, parse_raw_log
+from tests.conftest import git, git_init
+
+A, B, C, D = ("a" * 40, "b" * 40, "c" * 40, "d" * 40)
+Z = "0" * 40
+
+CASES = [
+    ("empty", b"", []),
+    ("a root commit", f"\x01{A}\0\n:000000 100644 {Z} {B} A\0src/app.py\0".encode(),
+     [LogCommit(A, [Change("src/app.py", 0o100644, B)])]),
+    ("two commits, a deletion", f"\x01{A}\0\n:000000 100644 {Z} {B} A\0a.txt\0\x01{C}\0\n"
+                                f":100644 000000 {B} {Z} D\0a.txt\0".encode(),
+     [LogCommit(A, [Change("a.txt", 0o100644, B)]), LogCommit(C, [Change("a.txt", 0, Z)])]),
+    ("an executable and a symlink", f"\x01{A}\0\n:000000 100755 {Z} {B} A\0run.sh\0"
+                                    f":000000 120000 {Z} {C} A\0current\0".encode(),
+     [LogCommit(A, [Change("run.sh", 0o100755, B), Change("current", 0o120000, C)])]),
+    ("a merge's combined diff: the last mode and id are the merge's",
+     f"\x01{D}\0\n::100644 100644 100644 {A} {B} {C} MM\0lib/x.py\0".encode(),
+     [LogCommit(D, [Change("lib/x.py", 0o100644, C)])]),
+    ("a merge with nothing of its own", f"\x01{D}\0\0\x01{A}\0".encode(),
+     [LogCommit(D, []), LogCommit(A, [])]),
+    ("a name with a newline and a tab", f"\x01{A}\0\n:000000 100644 {Z} {B} A\0".encode()
+     + b"odd\nname\tx.txt\0", [LogCommit(A, [Change("odd\nname\tx.txt", 0o100644, B)])]),
+    ("SHA-256 ids", f"\x01{'e' * 64}\0\n:000000 100644 {'0' * 64} {'f' * 64} A\0k\0".encode(),
+     [LogCommit("e" * 64, [Change("k", 0o100644, "f" * 64)])]),
+]
+
+
+@pytest.mark.parametrize(("data", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_parse(data: bytes, expected: list[LogCommit]) -> None:
+    assert parse_raw_log(data) == expected
+
+
+@pytest.mark.parametrize("data", [
+    b"commit abc\n",  # another format
+    f"\x01{A}\0\nM\0src/app.py\0".encode(),  # --name-status, not --raw
+    f":000000 100644 {Z} {B} A\0a.txt\0".encode(),  # a change before any commit
+    f"\x01{A}\0\n:000000 100644 {Z}\0a.txt\0".encode(),  # too few fields
+    f"\x01{A}\0\n:000000 10x644 {Z} {B} A\0a.txt\0".encode(),  # not a mode
+    f"\x01{A[:12]}\0".encode(),  # an abbreviated id
+    f"\x01{A}\0\n:000000 100644 {Z} {B} A".encode(),  # cut before the path
+], ids=["format", "name-status", "orphan-change", "fields", "mode", "abbrev", "cut"])
+def test_unexpected_output_is_refused(data: bytes) -> None:
+    with pytest.raises(UnexpectedLog):
+        parse_raw_log(data)
+
+
+def test_the_parser_reads_real_git(tmp_path: Path) -> None:
+    """A history with a merge that brings its own content, a deletion, an executable, a
+    symlink and a name git quotes: both listings give the same pairs and commits."""
+    from kortix_guard.scan.history import walked
+
+    root = git_init(tmp_path / "repo")
+
+    def commit(files: dict[str, str], message: str) -> None:
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        git("add", "-A", cwd=root)
+        git("commit", "-qm", message, cwd=root)
+
+    commit({"a.txt": "one\n", "odd\nname.txt": "x\n"}, "root")
+    (root / "run.sh").write_text("echo hi\n")
+    os.chmod(root / "run.sh", 0o755)
+    os.symlink("a.txt", root / "link")
+    commit({}, "exec and link")
+    git("checkout", "-qb", "side", cwd=root)
+    commit({"lib/x.py": "side\n"}, "side")
+    git("checkout", "-q", "-", cwd=root)
+    commit({"lib/x.py": "main\n"}, "main")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=root, capture_output=True)
+    commit({"lib/x.py": "resolved\n"}, "merge")
+    (root / "a.txt").unlink()
+    commit({}, "delete")
+    repo = Repo(root)
+    tips = git("for-each-ref", "--format=%(objectname)", cwd=root).split()
+    by_log = listed_by_log(repo, tips, [])
+    assert by_log is not None
+    commits, _, _ = repo.history_walk()
+    by_walk = list(walked(repo, commits, []))
+
+    def pairs(refs) -> set[tuple]:
+        return {(r.path, r.id, r.commit, r.kind) for r in refs if r.kind in ("file", "link")}
+
+    assert pairs(by_log) == pairs(by_walk)
+    assert {r.path for r in by_log} >= {"a.txt", "odd\nname.txt", "run.sh", "link", "lib/x.py"}
