@@ -164,7 +164,14 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="only these trees (names in corpus.txt)")
     parser.add_argument("--no-credsweeper", action="store_true",
                         help="leave CredSweeper out (minutes on the larger trees)")
+    parser.add_argument("--trufflehog", type=Path,
+                        help="a clone of trufflehog: its pkg/detectors are counted as providers")
+    parser.add_argument("--providers", action="store_true",
+                        help="only the table of providers covered")
     args = parser.parse_args()
+    if args.providers:
+        providers(peer("kingfisher", args.peers), args.trufflehog)
+        return 0
     tools = {"kingfisher": (peer("kingfisher", args.peers), kingfisher),
              "betterleaks": (peer("betterleaks", args.peers), betterleaks)}
     if not args.no_credsweeper:
@@ -221,6 +228,53 @@ def main() -> int:
         _summary(summary, list(tools))
         _recall(labels, details["labelled corpus"])
     return 0
+
+
+# The providers a Kortix project's agents call (docs/kortix.md): who covers each.
+KORTIX_STACK = ("openai", "anthropic", "openrouter", "groq", "xai", "google", "mistral", "cohere",
+                "perplexity", "deepseek", "together", "fireworks", "tavily", "firecrawl", "exa",
+                "serper", "replicate", "elevenlabs", "huggingface", "pinecone", "langsmith",
+                "e2b", "browserbase", "composio", "supabase", "stripe", "resend", "vercel",
+                "cloudflare", "upstash", "neon", "planetscale", "turso", "linear", "notion",
+                "posthog", "sentry", "github", "slack", "jina", "daytona", "helicone", "portkey",
+                "pipedream", "stytch", "inngest", "langfuse", "cerebras", "voyage", "assemblyai",
+                "deepgram", "workos", "trigger")
+
+
+def providers(kingfisher_exe: str | None, trufflehog: Path | None) -> None:
+    """How many providers each catalog covers, and who covers the Kortix stack."""
+    import subprocess
+
+    from kortix_guard._dirs import private_cache
+    from kortix_guard.scan import catalog
+    from kortix_guard.scan.detectors import all_detectors
+
+    def slug(text: str) -> str:
+        return re.split(r"[-_./]", text, maxsplit=1)[0].lower()
+    built_in = {slug(d.id) for d in all_detectors() if d.code == "KG320"}
+    loaded = catalog.load(private_cache(), build=True)
+    from_catalog = {catalog.provider_of(r.id) for r in loaded.rules} if loaded else set()
+    columns = {"kortix-guard built-in": built_in,
+               "kortix-guard + catalog": built_in | from_catalog}
+    if kingfisher_exe:
+        out = subprocess.run([kingfisher_exe, "rules", "list", "--format", "json"],
+                             capture_output=True, text=True).stdout
+        rules = json.loads(out or "[]")
+        columns["kingfisher"] = {catalog.provider_of(r["id"]) for r in rules}
+        columns["betterleaks (its rules in kingfisher)"] = {
+            catalog.provider_of(r["id"]) for r in rules if r["id"].startswith("betterleaks.")}
+    if trufflehog is not None:
+        detectors = trufflehog / "pkg" / "detectors"
+        columns["trufflehog"] = {p.name.lower() for p in detectors.iterdir() if p.is_dir()}
+    print("\n### providers covered (distinct provider names in each catalog)\n")
+    print("| catalog | providers | of the Kortix stack (" + str(len(KORTIX_STACK)) + ") |")
+    print("|---|---|---|")
+    for name, found in columns.items():
+        stack = sum(1 for p in KORTIX_STACK if any(f.startswith(p) for f in found))
+        print(f"| {name} | {len(found)} | {stack} |")
+    missing = [p for p in KORTIX_STACK if not any(f.startswith(p) for f in built_in | from_catalog)]
+    print(f"\nthe Kortix stack without a format detector: {', '.join(missing) or 'none'} (found "
+          f"under their conventional names where they publish no format)")
 
 
 def _summary(summary: list[tuple[str, int, dict[str, int]]], peers: list[str]) -> None:

@@ -201,7 +201,15 @@ def check_secrets(ctx: Context) -> Result:
     if result.findings:
         return Result("secrets", False, f"{len(result.findings)} secret(s) {what}",
                       [f.as_text() for f in result.findings])
-    return Result("secrets", True, f"no secret {what}")
+    return Result("secrets", True, f"no secret {what}", [_catalog_line()])
+
+
+def _catalog_line() -> str:
+    """Which provider catalog the scan used (or how to add one)."""
+    from kortix_guard._dirs import private_cache
+    from kortix_guard.scan import catalog
+
+    return catalog.describe(catalog.load(private_cache(), build=False))
 
 
 def check_hygiene(ctx: Context) -> Result:

@@ -15,7 +15,9 @@ from tests.conftest import MANIFEST, assert_exit, git_init, kg, kg_proc, write
 def test_version() -> None:
     result = kg_proc("--version", cwd=Path.cwd())
     assert result.code == 0
-    assert result.out == f"kortix-guard {version()}\n"
+    first, catalog = result.out.splitlines()
+    assert first == f"kortix-guard {version()}"
+    assert catalog.startswith("provider catalog: ")  # which one is active, or how to add it
     assert repository_url().startswith("https://")
 
 

@@ -19,7 +19,7 @@ from kortix_guard.git import GitCli, GitError, IndexReader, Repo
 from kortix_guard.manifest import at_commit, from_values, load_cached
 from kortix_guard.manifest.model import DEFAULT_BASELINE, DEFAULT_MIN_KNOWN_LENGTH, setting
 from kortix_guard.project import Project
-from kortix_guard.scan import history, report
+from kortix_guard.scan import catalog, history, report
 from kortix_guard.scan.context import is_public_name
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
@@ -72,9 +72,11 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             since: str | None = None, update_baseline: bool = False,
             min_confidence: Confidence | None = None,
             commit_range: str | None = None, progress: Progress | None = None,
-            include_ignored: bool = False) -> ScanResult:
+            include_ignored: bool = False, read_catalog: bool = True) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
-    `[guard] min_confidence`, else medium); with update_baseline, accept it all instead."""
+    `[guard] min_confidence`, else medium); with update_baseline, accept it all instead.
+    read_catalog: read the provider catalog's rules from its package when they are not
+    cached (seconds, once per catalog version; the commit hook never does)."""
 
     config = _Config.load(project)
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
@@ -102,10 +104,12 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         # Nothing to read (a clean index): the store's values and the declared names are
         # not even gathered.
         return ScanResult(scanned=0, root=root)
+    cache = private_cache()
+    extra = catalog.extra_detectors(cache, build=read_catalog)
     scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
                       baseline=current, fingerprints=update_baseline,
                       repo_root=str(root) if repo is not None else None,
-                      min_confidence=threshold, cache_dir=private_cache(),
+                      min_confidence=threshold, cache_dir=cache, extra=extra,
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
@@ -153,13 +157,15 @@ def _id_key(repo: Repo | GitCli | None) -> bytes:
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
         fmt: Format = Format.TEXT, update_baseline: bool = False,
         min_confidence: Confidence | None = None, commit_range: str | None = None,
-        progress: Progress | None = None, include_ignored: bool = False) -> int:
+        progress: Progress | None = None, include_ignored: bool = False,
+        read_catalog: bool = True) -> int:
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
              "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
                      min_confidence=min_confidence, commit_range=commit_range,
-                     progress=progress, include_ignored=include_ignored)
+                     progress=progress, include_ignored=include_ignored,
+                     read_catalog=read_catalog)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:

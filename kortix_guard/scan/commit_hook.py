@@ -67,8 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kortix_guard.scan.report import Format
 
         threshold = Confidence.parse(threshold_name) if threshold_name else None
+        # The provider catalog's rules are used once another command has cached them: a
+        # hook run on every commit never pays their reading (seconds).
         return run(Project.discover(Path(".")), files, mode=Mode.STAGED, fmt=Format.TEXT,
-                   min_confidence=threshold)
+                   min_confidence=threshold, read_catalog=False)
     except (errors.Error, KeyboardInterrupt, Exception) as e:
         return errors.report(e, verbose=verbose)
 

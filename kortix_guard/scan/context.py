@@ -239,6 +239,15 @@ def impossible_body(value: str) -> bool:
     return bool(_IMPOSSIBLE.search(value)) or (len(letters) >= 8 and len(set(letters)) < 4)
 
 
+def one_case_body(value: str) -> bool:
+    """A token whose random part (after its last `-`, `_` or `.`) is 16 letters or more of
+    one case and no digit: `s.THISSTRINGISALLUPPERCASE`. A generator's body of that length
+    has a digit or both cases all but always."""
+    body = re.split(r"[-_.]", value)[-1]
+    return len(body) >= 16 and body.isascii() and body.isalpha() and (body.isupper()
+                                                                      or body.islower())
+
+
 def _dev_default(c: Candidate) -> bool:
     value = c.value.strip().lower()
     if value in ANDROID_DEBUG:
@@ -339,16 +348,20 @@ RULES: list[ContextRule] = [
     ContextRule("impossible-body", Effect.LOW,
                 "A body no key generator makes, whatever its prefix: six of one character in "
                 "a row, `XXXX`, `####`, `****`, a counted sequence (`1234567890`, `abcdefg`, "
-                "`abc123`, `qwerty`), or fewer than four distinct characters. Shown only at "
+                "`abc123`, `qwerty`), fewer than four distinct characters, or a provider "
+                "token whose random part is 16 letters of one case and no digit "
+                "(`s.THISSTRINGISALLUPPERCASE`). Shown only at "
                 "`low`, even for a provider's `high` shape; a store or `.env` value never.",
                 "aws.env.txt", "AWS_ACCESS_KEY_ID=AKIAXXXXXXXXXXXXXXXX",
-                lambda c: c.hit.code not in KNOWN_CODES and impossible_body(c.value),
+                lambda c: c.hit.code not in KNOWN_CODES and (
+                    impossible_body(c.value) or (c.hit.code == "KG320" and one_case_body(c.value))),
                 even_high=frozenset({"KG320", "KG321", "KG322", "KG323", "KG324", "KG327",
                                      "KG331", "KG332", "KG310"}),
                 note="a body no generator makes",
                 negatives=(E("ci.yml", "token: {github:ghp}"),
                            E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{base32:16}")),
                 also=(E("app.py", 'GITHUB_TOKEN = "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'),
+                      E("llm.py", 'CEREBRAS_API_KEY = "csk-thisisnotarealkeyjustlowercaselettersandnodigits"'),
                       E("settings.py", 'API_KEY = "sk_live_1234567890abcdefghijklmn"'))),
     ContextRule("prefixed-placeholder", Effect.DROP,
                 "Code is not a value, part 1: a provider's real prefix on a made-up body "

@@ -9,13 +9,13 @@ import bisect
 import codecs
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 from kortix_guard.git import TEXT_CHANNELS
 from kortix_guard.scan import unpack
-from kortix_guard.scan.detectors import FileInfo, all_detectors, files
+from kortix_guard.scan.detectors import Detector, FileInfo, all_detectors, files
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
 from kortix_guard.scan.matcher import RuleMatcher
@@ -110,7 +110,8 @@ class Scanner:
                  inline_allows: bool = True, cache_dir: Path | None = None,
                  repo_from_env: bool = False, gate: bool = False,
                  public_by_design: bool = True, channels: bool = False,
-                 id_key: bytes = b"kortix-guard finding id") -> None:
+                 id_key: bytes = b"kortix-guard finding id",
+                 extra: Sequence[Detector] = ()) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo: Repo | None = None
@@ -125,7 +126,7 @@ class Scanner:
         self.channels = channels  # also the printable runs of binary files (history, gates)
         self.id_key = id_key  # the finding ids' key (secret_id)
         # Detectors that can never reach the threshold are not even matched.
-        self._detectors = [d for d in all_detectors() if d.confidence >= min_confidence]
+        self._detectors = [d for d in (*all_detectors(), *extra) if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
         # The last trigger is no detector's: where a token's or key's start sits inside
         # base64 or %XX text, the run around it is decoded (_blob_hits).
@@ -299,9 +300,13 @@ class Scanner:
                     encoded.append(end)
                 continue
             owner = self._owner[trigger]
-            if structured and self._detectors[owner].code not in STRUCTURED_CODES:
+            detector = self._detectors[owner]
+            if structured and detector.code not in STRUCTURED_CODES:
                 continue
-            lines.setdefault(owner, set()).add(blob.span_at(max(end - 1, 0)))
+            span = blob.span_at(max(end - 1, 0))
+            if detector.window:
+                span = (max(span[0], end - detector.window), end)
+            lines.setdefault(owner, set()).add(span)
         if not lines and not any(h.code in _JUDGED_LAYERS for h in hits):
             return hits
         from kortix_guard.scan import context  # compiled only when something triggered

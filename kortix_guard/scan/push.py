@@ -26,7 +26,7 @@ from kortix_guard._fs import read_text
 from kortix_guard._out import echo
 from kortix_guard.git import TEXT_CHANNELS, Repo
 from kortix_guard.scan import baseline as _baseline
-from kortix_guard.scan import history
+from kortix_guard.scan import catalog, history
 from kortix_guard.scan.engine import Scanner, scan_all
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
@@ -165,10 +165,12 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                from_env: bool) -> tuple[list[Finding], int]:
 
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
+    cache = private_cache()
     scanner = Scanner(baseline=accepted,
                       repo_root=str(repo.root), min_confidence=threshold,
-                      inline_allows=inline_allows, cache_dir=private_cache(), repo_from_env=from_env,
-                      gate=True, channels=True)
+                      inline_allows=inline_allows, cache_dir=cache, repo_from_env=from_env,
+                      gate=True, channels=True,
+                      extra=catalog.extra_detectors(cache, build=True))
     found = git_items(refs, tuple(exclude), str)
     findings = []
     items = scanner.with_triggers(found.items)

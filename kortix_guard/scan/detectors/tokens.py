@@ -240,7 +240,7 @@ DETECTORS = [
            [("tracing.py", 'LANGFUSE_PUBLIC_KEY = "pk-lf-{uuid}"')],
            source="https://langfuse.com/docs/api (sk-lf- secret, pk-lf- public key)"),
     _token("cerebras", "Cerebras key", H, (rb"csk-",), _B + rb"csk-[a-z0-9]{48}" + _A,
-           [("llm.py", 'CEREBRAS_API_KEY = "csk-{lower:48}"')], [("llm.py", 'key = "csk-..."')],
+           [("llm.py", 'CEREBRAS_API_KEY = "csk-{hex:48}"')], [("llm.py", 'key = "csk-..."')],
            source="https://inference-docs.cerebras.ai/ (keys as issued: csk- + 48)"),
     _token("trigger-dev", "Trigger.dev secret key", H, (rb"tr_(?:dev|prod|stg|preview)_",),
            _B + rb"tr_(?:dev|prod|stg|preview)_[A-Za-z0-9]{20,}" + _A,

@@ -1,0 +1,90 @@
+"""The provider catalog (`kortix-guard[catalog]`, the maintained kingfisher rules): a
+provider no built-in detector knows is found as KG320 with the catalog's rule id beside it;
+a provider a built-in detector knows keeps the built-in judgment; the commit hook never
+reads the catalog from the package (seconds) and uses it once another command has cached
+it; KORTIX_GUARD_CATALOG=0 switches it off; `--version` says which catalog is active."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git, git_init, kg
+from tests.scan.conftest import rand
+
+pytest.importorskip("kingfisher_sdk")
+pytest.importorskip("hyperscan")
+
+UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+def one_password_key() -> str:
+    """A 1Password account secret key's shape (no built-in detector knows it)."""
+    return "-".join(["A3", rand(6, UPPER), rand(11, UPPER), rand(5, UPPER), rand(5, UPPER),
+                     rand(5, UPPER)])
+
+
+@pytest.fixture
+def fresh_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A cache folder of this test's own: the catalog not yet read."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    return cache / "kortix-guard"
+
+
+def _repo_with(tmp_path: Path, text: str) -> Path:
+    root = git_init(tmp_path / "repo")
+    (root / "vault.txt").write_text(text)
+    git("add", "vault.txt", cwd=root)
+    return root
+
+
+def test_a_provider_only_the_catalog_knows_is_found(tmp_path: Path, fresh_cache: Path) -> None:
+    key = one_password_key()
+    root = _repo_with(tmp_path, f"account key: {key}\n")
+    result = kg("scan", "--all-files", "--format", "json", cwd=root)
+    assert result.code == 1, result.err
+    [finding] = json.loads(result.out)
+    assert finding["rule"] == "KG320" and "[betterleaks.1password-secret-key]" in finding["message"]
+    assert key not in result.out + result.err
+    assert "reading the provider catalog" in result.err  # once, said so
+    # The cache holds the rules (no secret), the user's own, 0600.
+    [cached] = fresh_cache.glob("catalog-*.json")
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert key not in cached.read_text()
+    again = kg("scan", "--all-files", cwd=root)
+    assert again.code == 1 and "reading the provider catalog" not in again.err
+
+
+def test_the_commit_hook_never_reads_the_catalog_from_the_package(tmp_path: Path,
+                                                                  fresh_cache: Path) -> None:
+    root = _repo_with(tmp_path, f"account key: {one_password_key()}\n")
+    hook = [sys.executable, "-m", "kortix_guard.scan.commit_hook"]
+    cold = subprocess.run(hook, cwd=root, capture_output=True, text=True, env=os.environ)
+    assert cold.returncode == 0, cold.stdout + cold.stderr  # not read: not found yet
+    assert "reading the provider catalog" not in cold.stderr
+    assert kg("scan", "--all-files", cwd=root).code == 1  # a tree scan reads and caches it
+    warm = subprocess.run(hook, cwd=root, capture_output=True, text=True, env=os.environ)
+    assert warm.returncode == 1 and "1password" in warm.stdout
+
+
+def test_a_built_in_provider_keeps_its_own_judgment(tmp_path: Path, fresh_cache: Path) -> None:
+    """PostHog's project key is public by design (the built-in's judgment); the catalog's
+    rule for it would call it a secret."""
+    root = _repo_with(tmp_path, "posthog.init('phc_" + rand(43) + "')\n")
+    assert kg("scan", "--all-files", cwd=root).code == 0
+
+
+def test_the_switch_and_the_version(tmp_path: Path, fresh_cache: Path) -> None:
+    root = _repo_with(tmp_path, f"account key: {one_password_key()}\n")
+    off = kg("scan", "--all-files", cwd=root, env={"KORTIX_GUARD_CATALOG": "0"})
+    assert off.code == 0 and "reading the provider catalog" not in off.err
+    assert "(its rules are read on the next" in kg("--version", cwd=root).out
+    assert kg("scan", "--all-files", cwd=root).code == 1
+    shown = kg("--version", cwd=root).out
+    assert "provider catalog: kingfisher-secret-scanner 1." in shown and " rules (" in shown
