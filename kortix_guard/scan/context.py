@@ -361,7 +361,8 @@ RULES: list[ContextRule] = [
                 negatives=(E("ci.yml", "token: {github:ghp}"),
                            E("deploy.sh", "AWS_ACCESS_KEY_ID=AKIA{base32:16}")),
                 also=(E("app.py", 'GITHUB_TOKEN = "ghp_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"'),
-                      E("llm.py", 'CEREBRAS_API_KEY = "csk-thisisnotarealkeyjustlowercaselettersandnodigits"'),
+                      E("llm.py",
+                        'CEREBRAS_API_KEY = "csk-thisisnotarealkeyjustlowercaselettersandnodigits"'),
                       E("settings.py", 'API_KEY = "sk_live_1234567890abcdefghijklmn"'))),
     ContextRule("prefixed-placeholder", Effect.DROP,
                 "Code is not a value, part 1: a provider's real prefix on a made-up body "
