@@ -180,3 +180,41 @@ def test_ctrl_c_says_it_was_interrupted(store_project: Path) -> None:
     assert proc.returncode == 130
     assert "kortix-guard: interrupted" in err and "Traceback" not in err
     assert store.read_bytes() == before
+
+
+@pytest.mark.parametrize("group", [[], ["secrets"], ["key"], ["recipients"], ["kortix"],
+                                   ["manifest"], ["store"], ["hook"]])
+def test_help_lists_whole_summaries(tmp_path: Path, group: list[str]) -> None:
+    """click cut each command's summary at the width beside the names, mid-sentence."""
+    result = kg_proc(*group, "--help", cwd=tmp_path)
+    assert result.code == 0, result.err
+    commands = result.out.split("Commands:", 1)[1]
+    assert not [line for line in commands.splitlines() if line.rstrip().endswith("...")], commands
+
+
+def test_a_crlf_value_is_kept_and_said_so(store_project: Path) -> None:
+    result = kg("secrets", "set", "DATABASE_URL=-", cwd=store_project, input=b"p4ss-w0rd\r\n")
+    assert result.code == 0, result.err
+    assert "DATABASE_URL ends with a carriage return" in result.err
+    assert "p4ss-w0rd" not in result.err + result.out
+    got = kg_proc("secrets", "get", "DATABASE_URL", cwd=store_project)
+    assert got.out == "p4ss-w0rd\r"
+
+
+def test_one_wording_in_every_pre_commit_batch(tmp_path: Path) -> None:
+    """pre-commit prints each batch's summary: the same instruction whatever the batch held
+    (one of only [high] findings said nothing of a baseline, the next did)."""
+    from kortix_guard.scan.model import Confidence, Finding
+    from kortix_guard.scan.report import advice
+
+    high = [Finding("a.py", 1, 1, "KG320", "token", confidence=Confidence.HIGH)]
+    medium = [Finding("b.py", 1, 1, "KG331", "value", confidence=Confidence.MEDIUM)]
+    import os
+
+    os.environ["PRE_COMMIT"] = "1"
+    try:
+        first, second = advice(high), advice(medium)
+    finally:
+        del os.environ["PRE_COMMIT"]
+    assert first == second
+    assert "accept those that are not [high]" in first and "below" not in first

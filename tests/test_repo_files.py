@@ -90,7 +90,7 @@ def test_the_repository_holds_no_secret_by_its_own_scanner() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def test_the_sdist_holds_the_package_and_its_license_only(tmp_path: Path) -> None:
+def test_the_sdist_holds_the_package_and_what_its_tests_read(tmp_path: Path) -> None:
     import subprocess
     import sys
     import tarfile
@@ -107,4 +107,7 @@ def test_the_sdist_holds_the_package_and_its_license_only(tmp_path: Path) -> Non
     (sdist,) = (tmp_path / "dist").glob("*.tar.gz")
     names = [n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n]
     assert "LICENSE" in names and "README.md" in names
-    assert not [n for n in names if n.startswith(("tests/", "bench/", "docs/", "examples/"))]
+    for kept in ("tests/conftest.py", "examples/demo/run.sh", "docs/scan.md", "action.yml",
+                 "requirements/action.lock", ".pre-commit-hooks.yaml", "mkdocs.yml"):
+        assert kept in names, kept
+    assert not [n for n in names if n.startswith("bench/") or "__pycache__" in n]

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli._state import Group, State, pass_state
 
 project_option = click.option("--project", "project_id", metavar="ID",
                               help="The Kortix project (default: KORTIX_PROJECT_ID, else "
@@ -18,7 +18,7 @@ def _names(_ctx: click.Context, _param: click.Parameter, value: tuple[str, ...])
     return [n.strip() for item in value for n in item.split(",") if n.strip()]
 
 
-@click.group()
+@click.group(cls=Group)
 def kortix() -> None:
     """Keep Kortix's Secrets Manager in step with the store (names compared, values pushed)."""
 

@@ -13,7 +13,7 @@ import click
 from kortix_guard import errors
 from kortix_guard._meta import version
 from kortix_guard._out import echo
-from kortix_guard.cli._state import PATH, State
+from kortix_guard.cli._state import PATH, Group, State
 
 # Each command's module, imported only when that command runs (or `--help` lists them all):
 # a command pays for its own imports, never for every other command's.
@@ -49,7 +49,7 @@ def _quiet_stdout() -> None:
         pass
 
 
-class GuardGroup(click.Group):
+class GuardGroup(Group):
     """Turns a command's returned int into the exit code and every error into one message;
     loads each command's module when it is called."""
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import click
 
-from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli._state import Group, State, pass_state
 from kortix_guard.manifest.command import Format, run
 
 
-@click.group()
+@click.group(cls=Group)
 def manifest() -> None:
     """Check the Kortix manifest (kortix.yaml, kortix.yml or kortix.toml)."""
 

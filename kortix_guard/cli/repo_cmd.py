@@ -7,7 +7,7 @@ import click
 
 from kortix_guard.check import Format
 from kortix_guard.check import run as run_check
-from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli._state import Group, State, pass_state
 from kortix_guard.cli.scan_cmd import CONFIDENCE_OPTION, confidence
 from kortix_guard.init import run as run_init
 from kortix_guard.scan import hookscripts
@@ -42,7 +42,7 @@ def init(state: State) -> int:
     return run_init(state.project())
 
 
-@click.group()
+@click.group(cls=Group)
 def hook() -> None:
     """Install push protection as plain git hooks (pre-receive on a server, pre-push)."""
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from kortix_guard.cli._state import State, pass_state
+from kortix_guard.cli._state import Group, State, pass_state
 from kortix_guard.cli.inject_cmd import carried_option, stale_option
 from kortix_guard.cli.prompt import pasted_key, secret_value
 from kortix_guard.inject import get
@@ -27,7 +27,7 @@ from kortix_guard.store.commands.store import trust_cmd, upgrade
 from kortix_guard.store.commands.v1 import export_key, import_key
 
 
-@click.group()
+@click.group(cls=Group)
 def secrets() -> None:
     """Set, list and remove the project's secrets (values sealed in the store)."""
 
@@ -79,7 +79,9 @@ json_alias = click.option("--json", "as_json", is_flag=True, hidden=True)
 
 
 @secrets.command("ls")
-@format_option("a list of {name, status, spec}")
+@format_option("a list of {name, status, spec, set_at, rotate, carried}: status set, missing "
+               "or empty; spec required, optional or undeclared; set_at an ISO 8601 UTC time or "
+               "null; rotate and carried booleans")
 @json_alias
 @click.option("--strict", is_flag=True, help="Exit 1 when a required secret is missing.")
 @pass_state
@@ -117,7 +119,7 @@ def secrets_reseal(state: State, yes: bool) -> int:
     return reseal(state.project(), yes=yes, confirm=confirm)
 
 
-@click.group()
+@click.group(cls=Group)
 def key() -> None:
     """Create the store, rotate its key; export and import a version 1 store's shared key."""
 
@@ -157,7 +159,7 @@ def key_rotate(state: State) -> int:
     return rotate_key(state.project())
 
 
-@click.group()
+@click.group(cls=Group)
 def env() -> None:
     """Bulk-push a .env file into the store, or pull a names-only skeleton."""
 
@@ -204,7 +206,7 @@ def merge_store(state: State, base: Path, ours: Path, theirs: Path) -> int:
     return merge(state.project(), base, ours, theirs)
 
 
-@click.group()
+@click.group(cls=Group)
 def identity() -> None:
     """Your personal age identity (the private half stays in your config folder)."""
 
@@ -221,7 +223,7 @@ def identity_show_cmd() -> int:
     return identity_show()
 
 
-@click.group()
+@click.group(cls=Group)
 def recipients() -> None:
     """Who can open the store: age and SSH public keys its data key is wrapped to."""
 
@@ -268,7 +270,7 @@ def recipients_rm(state: State, name: str, force: bool, every: bool) -> int:
     return rm(state.project(), name, force=force, every=every)
 
 
-@click.group("store")
+@click.group("store", cls=Group)
 def store_group() -> None:
     """The store's format and this machine's trust in it."""
 

@@ -39,7 +39,8 @@ BASELINE_HINT = (", or accept it with\n    `kortix-guard scan --update-baseline`
 NO_COMMENTS = (".json", ".ipynb", ".lock")
 SHORT = ("kortix-guard: {n} secret(s) found; remove them (`kortix-guard secrets set NAME=-` "
          "keeps a value in the store){baseline}")
-SHORT_BASELINE = " or accept the ones below [high] with `kortix-guard scan --update-baseline`"
+SHORT_BASELINE = (" or accept those that are not [high] with `kortix-guard scan "
+                  "--update-baseline`")
 
 
 def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
@@ -121,7 +122,9 @@ def advice(findings: Sequence[Finding], *, in_commits: bool = False,
 
     below_high = any(f.confidence < Confidence.HIGH for f in findings)
     if os.environ.get("PRE_COMMIT") == "1":
-        return SHORT.format(n=len(findings), baseline=SHORT_BASELINE if below_high else "")
+        # One wording in every batch: pre-commit prints each batch's line, and a line that
+        # changed with the batch's findings read as two different instructions.
+        return SHORT.format(n=len(findings), baseline=SHORT_BASELINE)
     commentable = any(not f.path.endswith(NO_COMMENTS) and f.code not in NOT_INLINE_ALLOWABLE
                       for f in findings)
     return ADVICE.format(remove=REMOVE_COMMIT if in_commits else REMOVE_FILE,

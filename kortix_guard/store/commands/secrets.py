@@ -69,6 +69,12 @@ def set_secrets(project: Project, assignments: Sequence[str], *, stdin: BinaryIO
             continue
         if name not in manifest.declared:
             echo(f"warning: {manifest.undeclared(name)}", err=True)
+        if raw.endswith("\r"):
+            # A value pasted from a Windows file or an editor's CRLF line: kept byte for byte
+            # (a value may end in \r on purpose), and said so.
+            echo(f"warning: the value of {names.shown(name)} ends with a carriage return "
+                 f"(\\r, a CRLF line ending), kept as given; to drop it, set it again from "
+                 f"`tr -d '\\r'`", err=True)
         values[name] = SecretValue(raw)
     empty = [name for name, value in values.items() if not value.reveal()]
     if empty and not allow_empty:
