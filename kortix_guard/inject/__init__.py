@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from kortix_guard import errors, names
 from kortix_guard._out import echo
@@ -12,13 +13,15 @@ from kortix_guard.rules import Severity
 from kortix_guard.secret import SecretValue
 from kortix_guard.store import Allow, open_trusted
 
-__all__ = ["Allow", "Selection", "get", "report_missing", "select"]
+__all__ = ["Allow", "Selection", "get", "report_missing", "select", "warn_rotate"]
 
 
 @dataclass(frozen=True)
 class Selection:
     values: dict[str, SecretValue]  # what to export, in manifest order
     missing: tuple[str, ...]  # required (or --only) names with no value in the store
+    rotate: tuple[tuple[str, str], ...] = ()  # (name, set since) of exported values to rotate
+    manifest_path: Path | None = None  # where the names are declared (annotations)
 
 
 def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bool = False,
@@ -85,8 +88,28 @@ def select(project: Project, *, only: Sequence[str] = (), include_undeclared: bo
                  "accept NAME` or set it again; or pass --allow-carried")
     missing = tuple(n for n in must_have if n not in present)
     if missing and all_or_nothing:
-        return Selection({}, missing)
-    return Selection({n: opened.value(n) for n in wanted if n in present}, missing)
+        return Selection({}, missing, manifest_path=manifest.path)
+    values = {n: opened.value(n) for n in wanted if n in present}
+    rotate = tuple((n, since) for n, since in verdict.rotate if n in values)
+    return Selection(values, missing, rotate, manifest.path)
+
+
+def warn_rotate(selection: Selection) -> None:
+    """Values a removed recipient could read are exported all the same (CI must run), and
+    said so: one line, or on GitHub an annotation and a summary column."""
+    if not selection.rotate:
+        return
+    listed = ", ".join(f"{n} (set {since})" for n, since in selection.rotate)
+    text = (f"{len(selection.rotate)} value(s) to rotate: {listed}; a removed recipient could "
+            f"read them: change each at its provider, then `kortix-guard secrets set NAME=-`")
+    from kortix_guard.inject import github
+
+    if github.enabled():
+        from kortix_guard._out import github_data
+
+        echo(f"::warning title=kortix-guard: values to rotate::{github_data(text)}")
+    else:
+        echo(f"kortix-guard: warning: {text}", err=True)
 
 
 def get(project: Project, name: str, *, reveal: bool, to_terminal: bool,
@@ -134,13 +157,20 @@ def _refuse_unsafe(names_: Sequence[str], allow: frozenset[str]) -> None:
                                   hint="remove them with `kortix-guard secrets rm NAME`")
 
 
-def report_missing(missing: Sequence[str], *, only: bool = False, agent: str | None = None) -> int:
-    """With --only, the names asked for need not be `required` ones: say what they are."""
+def report_missing(missing: Sequence[str], *, only: bool = False, agent: str | None = None,
+                   manifest_path: Path | None = None, cwd: Path | None = None) -> int:
+    """With --only, the names asked for need not be `required` ones: say what they are. On
+    GitHub, where people look: an error annotation on each missing name's line of the
+    manifest, and the step summary."""
     for name in missing:
         echo(f"kortix-guard: missing: {name} has no value in the store", err=True)
     what = "secret(s) named by --only" if only else "required secret(s)"
     if agent is not None and not only:
         what += f" granted to agent {agent}"
-    echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported "
-               f"(set them with `kortix-guard secrets set NAME=-`)", err=True)
+    fix = "set them with `kortix-guard secrets set NAME=-`"
+    echo(f"kortix-guard: {len(missing)} {what} missing; nothing was exported ({fix})", err=True)
+    from kortix_guard.inject import github
+
+    if github.enabled():
+        github.annotate_missing(missing, what, fix, manifest_path, cwd or Path.cwd())
     return errors.PROBLEMS

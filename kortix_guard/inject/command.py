@@ -7,7 +7,7 @@ from pathlib import Path
 from kortix_guard import errors
 from kortix_guard._fs import write_output
 from kortix_guard._out import echo, names_list
-from kortix_guard.inject import Allow, github, report_missing, select
+from kortix_guard.inject import Allow, github, report_missing, select, warn_rotate
 from kortix_guard.inject.formats import Format, render
 from kortix_guard.project import Project
 
@@ -27,7 +27,8 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if selection.missing:
         if github_mode:
             github.report_missing_outputs(selection.missing)
-        return report_missing(selection.missing, only=bool(only), agent=agent)
+        return report_missing(selection.missing, only=bool(only), agent=agent,
+                              manifest_path=selection.manifest_path, cwd=project.cwd)
     names = names_list(selection.values)
     if check:
         whose = f" for agent {agent}" if agent is not None else ""
@@ -37,8 +38,10 @@ def inject(project: Project, *, github_mode: bool | None = None, fmt: Format | N
     if not export_env and not github_mode:
         raise errors.UsageError("--outputs-only is a GitHub mode: it writes the step's outputs",
                                 hint="pass --github (the default on GitHub Actions)")
+    warn_rotate(selection)
     if github_mode:
-        github.export(selection.values, export_env=export_env)
+        github.export(selection.values, export_env=export_env,
+                      rotate=dict(selection.rotate))
     else:
         if github.enabled():  # on Actions, a value a later step echoes must be masked too
             github.register_masks(selection.values, err=True)

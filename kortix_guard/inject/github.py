@@ -80,7 +80,8 @@ def _append(path: Path, text: str) -> None:
         f.write(text)
 
 
-def export(values: dict[str, SecretValue], *, export_env: bool = True) -> None:
+def export(values: dict[str, SecretValue], *, export_env: bool = True,
+           rotate: dict[str, str] | None = None) -> None:
     """Masks first; then each value into $GITHUB_ENV (every later step's environment), or,
     with export_env False, only the step's `values` output: a JSON object that a later step
     reads by name (`fromJSON(steps.ID.outputs.values).NAME`), as 1Password's action does with
@@ -104,8 +105,11 @@ def export(values: dict[str, SecretValue], *, export_env: bool = True) -> None:
             "values", json.dumps({n: v.reveal() for n, v in values.items()})))
     write_outputs(output_file, injected=list(values), missing=[])
     where = "injected (masked)" if export_env else "in the step's `values` output (masked)"
-    rows = "".join(f"| `{name}` | {where} |\n" for name in values)
-    github_summary(f"### kortix-guard\n\n| secret | status |\n|---|---|\n{rows}\n")
+    rotate = rotate or {}
+    rows = "".join(f"| `{name}` | {where} | "
+                   f"{'to rotate (set ' + rotate[name] + ')' if name in rotate else ''} |\n"
+                   for name in values)
+    github_summary(f"### kortix-guard\n\n| secret | status | rotate |\n|---|---|---|\n{rows}\n")
 
 
 def write_outputs(path: Path, *, injected: Sequence[str], missing: Sequence[str]) -> None:
@@ -117,3 +121,33 @@ def report_missing_outputs(missing: Sequence[str]) -> None:
     output = os.environ.get("GITHUB_OUTPUT")
     if output:
         write_outputs(Path(output), injected=[], missing=missing)
+
+
+def annotate_missing(missing: Sequence[str], what: str, fix: str, manifest: Path | None,
+                     cwd: Path) -> None:
+    """An `::error` on the line that declares each missing name (the manifest's path as the
+    runner's workspace sees it), and a step summary that says the job failed and why."""
+    import re
+
+    from kortix_guard._out import github_property
+
+    lines: list[str] = []
+    if manifest is not None:
+        try:
+            lines = manifest.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError):
+            lines = []
+        try:
+            shown = os.path.relpath(manifest, os.environ.get("GITHUB_WORKSPACE") or cwd)
+        except ValueError:
+            shown = str(manifest)
+    for name in missing:
+        line = next((i for i, text in enumerate(lines, 1)
+                     if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w-])", text)), None)
+        place = (f"file={github_property(shown.replace(os.sep, '/'))},line={line},"
+                 if manifest is not None and line is not None else "")
+        echo(f"::error {place}title=kortix-guard: missing secret::"
+             + github_data(f"{name} has no value in the store; {fix}"))
+    rows = "".join(f"| `{name}` | missing |\n" for name in missing)
+    github_summary(f"### kortix-guard: {len(missing)} {what} missing, nothing was exported\n\n"
+                   f"| secret | status |\n|---|---|\n{rows}\n{fix[0].upper() + fix[1:]}.\n")

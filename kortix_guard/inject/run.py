@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from kortix_guard import errors
 from kortix_guard._out import echo
-from kortix_guard.inject import Allow, github, report_missing, select
+from kortix_guard.inject import Allow, github, report_missing, select, warn_rotate
 from kortix_guard.project import Project
 from kortix_guard.store import IDENTITY_VARIABLES
 
@@ -26,7 +26,9 @@ def run(project: Project, command: Sequence[str], *, only: Sequence[str] = (),
     selection = select(project, only=only, include_undeclared=include_undeclared, allow=allow,
                        agent=agent)
     if selection.missing:
-        return report_missing(selection.missing, only=bool(only), agent=agent)
+        return report_missing(selection.missing, only=bool(only), agent=agent,
+                              manifest_path=selection.manifest_path, cwd=project.cwd)
+    warn_rotate(selection)
     program = shutil.which(command[0])
     if program is None:
         if os.sep in command[0] and os.path.isfile(command[0]):

@@ -166,6 +166,27 @@ def test_missing_required_fails_fast_and_writes_nothing(filled: Path, tmp_path: 
     assert_exit(kg("run", "--", "true", cwd=filled), 1, "2 required secret(s) missing")
 
 
+def test_a_missing_secret_is_an_error_annotation_on_its_manifest_line(filled: Path,
+                                                                       tmp_path: Path) -> None:
+    """Where people look on GitHub: an `::error` on the line that declares each missing name,
+    and a step summary that says the job failed and why (it was empty)."""
+    kg("secrets", "rm", "PEM", cwd=filled)
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    env = {"GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+           "GITHUB_OUTPUT": str(tmp_path / "out"), "GITHUB_ENV": str(tmp_path / "env"),
+           "GITHUB_WORKSPACE": str(filled)}
+    manifest = next(filled.glob("kortix.*"))
+    line = next(i for i, text in enumerate(manifest.read_text().splitlines(), 1) if "PEM" in text)
+    for args in (["inject"], ["run", "--", "true"]):
+        result = kg_proc(*args, cwd=filled, env=env)
+        assert result.code == 1, result.err
+        assert (f"::error file={manifest.name},line={line},title=kortix-guard: missing secret::"
+                f"PEM has no value in the store; set them with") in result.out, result.out
+        assert "missing, nothing was exported" in summary.read_text()
+        assert "| `PEM` | missing |" in summary.read_text()
+
+
 def _read_shell(text: str, names: list[str], tmp_path: Path) -> dict[str, str]:
     script = tmp_path / "env.sh"
     script.write_text(text)

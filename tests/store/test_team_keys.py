@@ -677,3 +677,26 @@ def test_a_key_file_that_is_a_pipe_is_read_once_for_every_generation(team: dict,
     writer.join(timeout=5)
     assert result.code == 0, result.err
     assert "2 secret(s) present" in result.err
+
+
+def test_values_to_rotate_are_injected_and_said_so(team: dict, tmp_path: Path) -> None:
+    """After a recipient leaves, CI still runs with the values, and says which to rotate:
+    one line on stderr, or on GitHub a warning annotation and a summary column."""
+    root, alice = team["root"], team["alice"]
+    assert kg("recipients", "rm", "bob", cwd=root, env=alice.env).code == 0
+    code, out, err = injected(root, team["ci"])
+    assert code == 0 and "warning: 2 value(s) to rotate: DATABASE_URL (set " in err
+    assert_no_value(VALUES.values(), err)
+    ran = kg_proc("run", "--", "true", cwd=root, env=team["ci"])  # run execs: a process
+    assert "value(s) to rotate" in ran.err
+    summary = tmp_path / "summary.md"
+    summary.write_text("")
+    files = {"GITHUB_ENV": tmp_path / "env", "GITHUB_OUTPUT": tmp_path / "out"}
+    for f in files.values():
+        f.write_text("")
+    github = {**team["ci"], "GITHUB_ACTIONS": "true", "GITHUB_STEP_SUMMARY": str(summary),
+              **{k: str(v) for k, v in files.items()}}
+    result = kg("inject", cwd=root, env=github)
+    assert result.code == 0, result.err
+    assert "::warning title=kortix-guard: values to rotate::2 value(s) to rotate" in result.out
+    assert "| `DATABASE_URL` | injected (masked) | to rotate (set " in summary.read_text()
