@@ -436,6 +436,22 @@ class Repo:
             if blob.size <= limit:
                 yield ref.path, blob.data
 
+    def conflict_sides(self, path: str) -> tuple[bytes | None, bytes | None, bytes | None] | None:
+        """The merge base's, ours and theirs versions of a path git left in conflict (the
+        index's stages 1, 2 and 3; None for a side that lacks the file), or None when the
+        path is not in conflict."""
+        index = self._git.index
+        index.read(False)
+        conflicts = index.conflicts
+        if conflicts is None:
+            return None
+        try:
+            stages = conflicts[path]
+        except KeyError:
+            return None
+        return tuple(self._blob_data(entry.id) if entry is not None else None  # type: ignore[return-value]
+                     for entry in stages)
+
     def is_tracked(self, path: str) -> bool:
         return path in self._git.index
 

@@ -14,7 +14,7 @@ from kortix_guard.store import Allow
 from kortix_guard.store.commands.edit import edit
 from kortix_guard.store.commands.env import pull, push
 from kortix_guard.store.commands.key import new_key, rotate_key
-from kortix_guard.store.commands.merge import merge
+from kortix_guard.store.commands.merge import merge, resolve
 from kortix_guard.store.commands.recipients import add, identity_new, identity_show, ls, rm
 from kortix_guard.store.commands.secrets import (
     accept_secrets,
@@ -106,6 +106,21 @@ def secrets_accept(state: State, names: tuple[str, ...]) -> int:
     """Accept values a merge carried from an older generation, after reviewing them: clears
     their `carried` mark (a `rotate` mark stays until a new value is set)."""
     return accept_secrets(state.project(), names)
+
+
+@secrets.command("resolve")
+@click.option("--ours", "ours", multiple=True, metavar="NAME",
+              help="Keep this branch's value of NAME (repeat for more names).")
+@click.option("--theirs", "theirs", multiple=True, metavar="NAME",
+              help="Take the merged branch's value of NAME (repeat for more names).")
+@pass_state
+def secrets_resolve(state: State, ours: tuple[str, ...], theirs: tuple[str, ...]) -> int:
+    """Finish a merge the store's merge driver left in conflict: each conflicting NAME keeps
+    one side's value, everything else merges by name; then `git add` the store."""
+    if not ours and not theirs:
+        raise click.UsageError("name the conflicting secrets with --ours NAME or --theirs NAME "
+                               "(the merge listed them)")
+    return resolve(state.project(), ours, theirs)
 
 
 @secrets.command("reseal")

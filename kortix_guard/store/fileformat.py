@@ -273,10 +273,10 @@ def read(path: Path, display: str | None = None, *, canonical: bool = True) -> S
 
 
 MERGE_FAILED = "kortix-guard: merge failed"  # what the merge driver appends when it fails
-MERGE_RECOVERY = ("in a clone without the merge driver (git config is not cloned), "
-                  "`git merge --abort`, `kortix-guard init`, then merge again: values merge by "
-                  "name; else keep one side (`git checkout --theirs -- {store}` or `--ours`), "
-                  "`git add` it and set again what the other side changed")
+MERGE_RECOVERY = ("a secret changed on both sides: `kortix-guard secrets resolve --ours NAME` "
+                  "(or `--theirs NAME`) for each, then `git add {store}`; in a clone without "
+                  "the merge driver (git config is not cloned): `git merge --abort`, "
+                  "`kortix-guard init`, then merge again, and values merge by name")
 
 
 def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
@@ -307,6 +307,16 @@ def parse(text: str, display: str, *, canonical: bool = True) -> StoreFile:
                          hint=restore_hint(display) + "; if you merged it by "
                               "hand on purpose, run `kortix-guard secrets reseal`")
     return sf
+
+
+def driver_sides(text: str) -> tuple[str, str] | None:
+    """Ours and theirs, whole, from the conflict markers the merge driver writes around two
+    stores (not git's line-by-line markers, which hold no whole store)."""
+    if not text.startswith("<<<<<<< ours\n") or not text.endswith(">>>>>>> theirs\n"):
+        return None
+    body = text[len("<<<<<<< ours\n"):-len(">>>>>>> theirs\n")]
+    ours, sep, theirs = body.partition("=======\n")
+    return (ours, theirs) if sep else None
 
 
 def conflicted(text: str) -> bool:

@@ -17,6 +17,8 @@ is at the revision after both sides'.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from kortix_guard._out import echo
 from kortix_guard.store.chain import History, Mark, descends
 from kortix_guard.store.core import Draft, OpenedStore
@@ -29,10 +31,11 @@ class Conflict(Exception):
         self.why = why
 
 
-def merge_sides(o: OpenedStore, a: OpenedStore, b: OpenedStore,
-                versions: History) -> tuple[StoreFile, list[str]]:
+def merge_sides(o: OpenedStore, a: OpenedStore, b: OpenedStore, versions: History,
+                resolve: Mapping[str, str] | None = None) -> tuple[StoreFile, list[str]]:
     """The merged store (ours is `a`) and the names carried across a re-key; Conflict when
-    the sides cannot be merged by name."""
+    the sides cannot be merged by name. resolve: a conflicting name's side ("ours" or
+    "theirs"), as `secrets resolve` chose it."""
     if len({s.file.store_id for s in (o, a, b)}) > 1:
         raise Conflict("the sides are different stores (different store ids)")
     for side, label in ((a, "ours"), (b, "theirs")):
@@ -60,7 +63,9 @@ def merge_sides(o: OpenedStore, a: OpenedStore, b: OpenedStore,
     _merge_recipients(draft, o, older, same_key)
     excluded = sorted({line.recipient for line in older.file.recipients.values()}
                       - {line.recipient for line in newer.file.recipients.values()})
-    carried = _merge_values(draft, o, newer, older, same_key, carry=bool(excluded))
+    chosen = {name: (a if side == "ours" else b) for name, side in (resolve or {}).items()}
+    carried = _merge_values(draft, o, newer, older, same_key, carry=bool(excluded),
+                            chosen=chosen)
     if newer.file.has_revision:
         draft.revision = max(a.file.revision, b.file.revision) + 1
         draft.changed = True
@@ -94,16 +99,20 @@ def _merge_recipients(draft: Draft, o: OpenedStore, older: OpenedStore, same_key
 
 
 def _merge_values(draft: Draft, o: OpenedStore, newer: OpenedStore, older: OpenedStore,
-                  same_key: bool, *, carry: bool) -> list[str]:
+                  same_key: bool, *, carry: bool,
+                  chosen: Mapping[str, OpenedStore] | None = None) -> list[str]:
     def plain(side: OpenedStore, name: str) -> str | None:
         return side.value(name).reveal() if name in side.file.entries else None
 
+    chosen = chosen or {}
     carried, conflicts = [], []
     for name in sorted({*o.file.entries, *newer.file.entries, *older.file.entries}):
         was, mine, other = plain(o, name), plain(newer, name), plain(older, name)
         if other == was or mine == other:
             continue
-        if mine != was:
+        if mine != was and chosen.get(name) is newer:
+            continue  # resolved: the newer side's value, already the draft's
+        if mine != was and name not in chosen:
             conflicts.append((name, "changed on both sides"))
         elif other is None and not same_key and carry:
             # A removed recipient still writes old-generation stores: a value they drop is

@@ -140,3 +140,52 @@ def test_init_rewrites_an_older_driver_and_check_warns_about_it(tmp_path: Path) 
     assert "merge.kortix-guard.driver (updated)" in again.all
     assert "sh -c" in git("config", "merge.kortix-guard.driver", cwd=repo)
     assert "merge driver" not in kg("check", cwd=repo).all
+
+
+def _conflicted(repo: Path) -> None:
+    """a and b both change DATABASE_URL; a also adds A_ONE, b adds B_TWO: merging b into a
+    leaves the store in conflict."""
+    _setup(repo)
+    _branch(repo, "a", "DATABASE_URL=planted-a", "A_ONE=from-a")
+    _branch(repo, "b", "DATABASE_URL=planted-b", "B_TWO=from-b")
+    git("checkout", "-q", "a", cwd=repo)
+    merged = subprocess.run(["git", "merge", "--no-edit", "b"], cwd=repo, capture_output=True,
+                            text=True)
+    assert merged.returncode != 0
+    assert "secrets resolve --ours NAME" in merged.stderr + merged.stdout
+
+
+def test_resolve_settles_a_conflict_by_name(store_project: Path) -> None:
+    """SOPS users ask for exactly this (getsops/sops#52): each conflicting name keeps the side
+    named, every other name merges as the driver merges it, and the result is a store every
+    command opens again; `git add` and commit finish the merge."""
+    repo = store_project
+    _conflicted(repo)
+    # ls lists both sides' names without opening anything, and says the store is in conflict.
+    listed = kg("secrets", "ls", cwd=repo, env={"KORTIX_GUARD_KEY": "", "XDG_CONFIG_HOME": "/x"})
+    assert listed.code == 0, listed.err
+    assert all(n in listed.out for n in ("DATABASE_URL", "A_ONE", "B_TWO"))
+    assert "is in conflict (a merge)" in listed.err and "planted" not in listed.out + listed.err
+    result = kg("secrets", "resolve", "--theirs", "DATABASE_URL", cwd=repo)
+    assert result.code == 0, result.err
+    assert "✓ DATABASE_URL: theirs" in result.out and "git add" in result.err
+    assert _values(repo) == {"DATABASE_URL": "planted-b", "A_ONE": "from-a", "B_TWO": "from-b"}
+    assert "planted" not in result.out + result.err
+    git("add", STORE, cwd=repo)
+    git("commit", "-qm", "merged", cwd=repo)
+    assert kg("inject", "--check", cwd=repo).code == 0
+
+
+def test_resolve_needs_every_conflicting_name_and_a_conflict(store_project: Path) -> None:
+    repo = store_project
+    _conflicted(repo)
+    assert_exit(kg("secrets", "resolve", "--ours", "A_ONE", cwd=repo), 1,
+                "still not merged", "name every conflicting secret")
+    assert_exit(kg("secrets", "resolve", "--ours", "X", "--theirs", "X", cwd=repo), 2,
+                "both --ours and --theirs")
+    assert kg("secrets", "resolve", "--ours", "DATABASE_URL", cwd=repo).code == 0
+    assert _values(repo)["DATABASE_URL"] == "planted-a"
+    git("add", STORE, cwd=repo)
+    git("commit", "-qm", "merged", cwd=repo)
+    assert_exit(kg("secrets", "resolve", "--ours", "DATABASE_URL", cwd=repo), 2,
+                "not in conflict")

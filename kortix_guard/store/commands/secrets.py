@@ -169,6 +169,16 @@ def _listed_store(project: Project, manifest) -> fileformat.StoreFile | None:
             raise errors.StoreError(f"{display}: no store here",
                                     hint=missing_store_hint(store, display))
         return None
+    sides = _conflict_sides(store)
+    if sides is not None:
+        # A merge left it in conflict: both sides' names, so that a person sees what to
+        # resolve; nothing is verified (every command that reads values refuses it).
+        ours, theirs = (fileformat.parse(text, display, canonical=False) for text in sides)
+        echo(f"note: {display} is in conflict (a merge): the names of both sides, unverified; "
+             f"`kortix-guard secrets resolve --ours NAME` (or `--theirs NAME`) settles a "
+             f"secret both sides changed", err=True)
+        return ours._replace(entries={**theirs.entries, **ours.entries},
+                             meta={**theirs.meta, **ours.meta})
     try:
         opened, _ = open_trusted(project, manifest, keyring=Keyring(project.key_file),
                                  allow=Allow(stale=True), nothing="nothing listed")
@@ -177,6 +187,14 @@ def _listed_store(project: Project, manifest) -> fileformat.StoreFile | None:
              f"opens it to check its MAC", err=True)
         return fileformat.read(store, display)
     return opened.file
+
+
+def _conflict_sides(store) -> tuple[str, str] | None:
+    try:
+        text = store.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    return fileformat.driver_sides(text)
 
 
 def _meta_json(meta) -> dict:
