@@ -239,9 +239,10 @@ def check_hygiene(ctx: Context) -> Result:
         warnings.append("warning: .pre-commit-config.yaml is not valid YAML: `pre-commit "
                         "validate-config` says where")
     else:
-        missing = [h for h in HOOK_IDS if h not in hooks]
+        missing = [h for h in HOOK_IDS if h not in hooks and f"{h}-system" not in hooks]
         if missing:
             warnings.append(f"warning: .pre-commit-config.yaml does not run {', '.join(missing)}")
+        warnings += _system_hook_version(repo.root / ".pre-commit-config.yaml")
     if failures:
         return Result("git hygiene", False, f"{len(failures)} problem(s)", failures + warnings)
     return Result("git hygiene", True, "ignores .env files, tracks no key, store merges by name",
@@ -263,6 +264,31 @@ def _precommit_hooks(path: Path) -> set[str] | None:
     return {str(hook.get("id")) for repo in (repos if isinstance(repos, list) else [])
             if isinstance(repo, dict) for hook in (repo.get("hooks") or [])
             if isinstance(hook, dict)}
+
+
+def _system_hook_version(path: Path) -> list[str]:
+    """The `-system` hooks run the kortix-guard on PATH, whatever the config's `rev` says: a
+    warning when the two differ (gitleaks' system hook has the same gap)."""
+    from kortix_guard import _yaml
+    from kortix_guard._meta import version
+
+    try:
+        config = _yaml.safe_load(read_text(path, what="pre-commit config"))
+    except (_yaml.YamlError, errors.Error):
+        return []
+    repos = config.get("repos") if isinstance(config, dict) else None
+    for entry in repos if isinstance(repos, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        ids = {str(h.get("id")) for h in entry.get("hooks") or [] if isinstance(h, dict)}
+        rev = str(entry.get("rev", ""))
+        if any(i.startswith("kortix-") and i.endswith("-system") for i in ids) and rev:
+            installed = version()
+            if rev.removeprefix("v") != installed:
+                return [f"warning: .pre-commit-config.yaml pins kortix-guard {rev}, but its "
+                        f"-system hooks run the installed {installed}: upgrade one "
+                        f"(`pipx upgrade kortix-guard`, or `pre-commit autoupdate`)"]
+    return []
 
 
 def _driver_warnings(driver: str | None) -> list[str]:

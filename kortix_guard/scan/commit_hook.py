@@ -11,18 +11,19 @@ from pathlib import Path
 from kortix_guard import errors
 
 USAGE = """\
-usage: kortix-guard-scan [--min-confidence low|medium|high] [--version] [FILES...]
+usage: kortix-guard-scan [--min-confidence low|medium|high] [--system] [--version] [FILES...]
 
 Block a commit whose staged blobs hold a secret value: `kortix-guard scan --staged FILES...`
 (without FILES, every staged change). Exit 0 clean, 1 secrets found, 2 could not run."""
 LEVELS = ("low", "medium", "high")
 
 
-def _parse(argv: list[str]) -> tuple[str | None, list[Path]] | int:
+def _parse(argv: list[str]) -> tuple[str | None, list[Path], bool] | int:
     """(threshold, files), or an exit code after printing help or a usage error. Parsed by
     hand: argparse alone would cost a tenth of this hook's run."""
     threshold: str | None = None
     files: list[Path] = []
+    system = False
     i = 0
     while i < len(argv):
         arg = argv[i]
@@ -34,6 +35,10 @@ def _parse(argv: list[str]) -> tuple[str | None, list[Path]] | int:
 
             print(f"kortix-guard-scan {version()}")
             return errors.CLEAN
+        if arg == "--system":  # the `-system` hooks: the kortix-guard on PATH runs them
+            system = True
+            i += 1
+            continue
         if arg == "--":
             files += map(Path, argv[i + 1:])
             break
@@ -51,14 +56,14 @@ def _parse(argv: list[str]) -> tuple[str | None, list[Path]] | int:
         else:
             files.append(Path(arg))
         i += 1
-    return threshold, files
+    return threshold, files, system
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parsed = _parse(list(sys.argv[1:] if argv is None else argv))
     if isinstance(parsed, int):
         return parsed
-    threshold_name, files = parsed
+    threshold_name, files, system = parsed
     verbose = os.environ.get("KORTIX_GUARD_DEBUG") == "1"
     try:
         from kortix_guard.project import Project
@@ -69,8 +74,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         threshold = Confidence.parse(threshold_name) if threshold_name else None
         # The provider catalog's rules are used once another command has cached them: a
         # hook run on every commit never pays their reading (seconds).
-        return run(Project.discover(Path(".")), files, mode=Mode.STAGED, fmt=Format.TEXT,
+        code = run(Project.discover(Path(".")), files, mode=Mode.STAGED, fmt=Format.TEXT,
                    min_confidence=threshold, read_catalog=False)
+        if system and code != errors.CLEAN:
+            # pre-commit shows a hook's output when it fails: which install judged the commit.
+            from kortix_guard._meta import version
+
+            print(f"kortix-guard-scan {version()} (the kortix-guard on PATH, {sys.argv[0]})",
+                  file=sys.stderr)
+        return code
     except (errors.Error, KeyboardInterrupt, Exception) as e:
         return errors.report(e, verbose=verbose)
 

@@ -1,6 +1,7 @@
 """The kortix-scan hook through the real pre-commit framework."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,30 @@ def test_the_projects_own_store_never_trips_its_hook(tmp_path: Path, pre_commit_
     git("commit", "-qm", "store", cwd=repo)
     checked = json.loads(kg("check", "--all-files", "--format", "json", cwd=repo).out)
     assert {r["name"]: r["status"] for r in checked}["secrets"] == "pass", checked
+
+
+def test_the_system_hook_runs_the_installed_kortix_guard(tmp_path: Path, pre_commit_home: HookEnv,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kortix-scan-system`, as gitleaks ships its system hook: no environment to build, the
+    kortix-guard on PATH runs it and says which one when it fails; `check` warns when that
+    version is not the config's rev."""
+    import sys
+
+    from kortix_guard._meta import version
+    from tests.conftest import MANIFEST, kg
+
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    repo = git_init(tmp_path / "repo")
+    write(repo, {"app.py": f'token = "{TOKEN}"\n'})
+    git("add", "app.py", cwd=repo)
+    result = run_hook(repo, "kortix-scan-system", home=pre_commit_home)
+    assert result.code == 1, result.out + result.err
+    assert "app.py:1:10: KG320" in result.out
+    assert f"kortix-guard-scan {version()} (the kortix-guard on PATH" in result.out
+    assert TOKEN[4:] not in result.out + result.err
+    write(repo, {"kortix.toml": MANIFEST, ".pre-commit-config.yaml": (
+        "repos:\n  - repo: https://github.com/kortix-guard/kortix-guard\n    rev: v0.0.1\n"
+        "    hooks:\n      - id: kortix-manifest-system\n      - id: kortix-scan-system\n")})
+    checked = kg("check", "--all-files", cwd=repo)
+    assert (f"pins kortix-guard v0.0.1, but its -system hooks run the installed {version()}"
+            in checked.out), checked.out
