@@ -240,7 +240,11 @@ def test_merge_across_a_rotation_leaves_a_refused_file(v1_store_project: Path) -
     assert "set again" in merge.stderr + merge.stdout
     assert old_key not in merge.stderr + merge.stdout
     assert (v1_store_project / STORE).read_text().startswith("<<<<<<< ")
-    assert_cannot_run(kg_proc("secrets", "ls", cwd=v1_store_project), "conflict markers")
+    assert_cannot_run(kg_proc("inject", "--format", "dotenv", cwd=v1_store_project),
+                      "conflict markers")
+    # ls lists both sides' names (what to resolve) and reads no value.
+    listed = kg_proc("secrets", "ls", cwd=v1_store_project)
+    assert listed.code == 0 and "is in conflict (a merge)" in listed.err
 
 
 TOKEN = "gh" + "p_" + "Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8Lz0Xc2V"

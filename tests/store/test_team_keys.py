@@ -404,8 +404,10 @@ def test_a_failed_merge_leaves_a_refused_file(team: dict, tmp_path: Path, branch
     assert merged.returncode != 0
     assert why in merged.stderr and "git checkout --theirs" in merged.stderr
     assert "<<<<<<< ours" in (root / STORE).read_text()
-    for args in (["secrets", "ls"], ["inject", "--format", "dotenv"], ["secrets", "set", "A=b"]):
+    for args in (["inject", "--format", "dotenv"], ["secrets", "set", "A=b"]):
         assert_exit(kg(*args, cwd=root, env=alice.env), 2, "conflict markers")
+    listed = kg("secrets", "ls", cwd=root, env=alice.env)  # both sides' names, no value read
+    assert listed.code == 0 and "is in conflict (a merge)" in listed.err
 
 
 def test_ci_opens_with_an_age_identity_in_the_environment(team: dict) -> None:
