@@ -86,3 +86,8 @@ def test_the_test_job_runs_the_command_with_the_secrets(project, tmp_path: Path)
                                                    "CI_COMMIT_BRANCH": "main"})
     assert job.returncode == 0, job.stdout + job.stderr
     assert (repo / "seen.txt").read_text() == "db=postgres://gitlab\n"
+    # Nothing in the log shows the value (GitLab would not mask it), and the vendored source
+    # is left as it was (built from a copy: no build/ or *.egg-info in it).
+    assert "postgres://gitlab" not in job.stdout + job.stderr
+    vendored = repo / "vendor" / "kortix-guard"
+    assert not (vendored / "build").exists() and not list(vendored.glob("*.egg-info"))
