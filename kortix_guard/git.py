@@ -183,11 +183,17 @@ class Repo:
         return None
 
     def default_branch_name(self) -> str:
-        """The default branch's name: origin's HEAD, else the current branch (an unborn one
-        too), else `init.defaultBranch`, else main."""
+        """The default branch's name, as a hint names it: origin's HEAD, else the first of
+        `init.defaultBranch`, main, master, trunk and develop that exists here (locally or on
+        origin), else the current branch (an unborn one too), else main. (The current branch
+        came second before: on a feature branch the hint said to check out that branch.)"""
         name = self._origin_head()
         if name:
             return name
+        for branch in filter(None, (self.config("init.defaultBranch"), *_USUAL_DEFAULTS)):
+            if (f"refs/heads/{branch}" in self._git.references
+                    or f"refs/remotes/origin/{branch}" in self._git.references):
+                return branch
         if not self._git.head_is_detached:
             try:
                 target = self._git.references["HEAD"].target
@@ -578,6 +584,8 @@ def _git(args: list[str], cwd: Path, *, check: bool = True,
     return proc
 
 
+# The names a default branch usually has, in the order a hint tries them.
+_USUAL_DEFAULTS = ("main", "master", "trunk", "develop")
 SCANNED_MODES = frozenset({0o100644, 0o100755, 0o120000})  # files, executables, symlinks
 
 

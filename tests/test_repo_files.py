@@ -111,3 +111,26 @@ def test_the_sdist_holds_the_package_and_what_its_tests_read(tmp_path: Path) -> 
                  "requirements/action.lock", ".pre-commit-hooks.yaml", "mkdocs.yml"):
         assert kept in names, kept
     assert not [n for n in names if n.startswith("bench/") or "__pycache__" in n]
+
+
+def test_a_hint_names_the_branch_the_repository_uses(tmp_path: Path) -> None:
+    """Not `main` where the repository's branch is `trunk`, and not the feature branch one
+    is on (issue 29, item 12): origin's HEAD, else the usual names that exist, else the
+    current branch."""
+    from kortix_guard.git import Repo
+    from tests.conftest import git, git_init
+
+    repo = git_init(tmp_path / "repo")
+    git("checkout", "-qb", "trunk", cwd=repo)
+    (repo / "a.txt").write_text("a\n")
+    git("add", "-A", cwd=repo)
+    git("commit", "-qm", "a", cwd=repo)
+    git("branch", "-qD", "main", cwd=repo) if "main" in git("branch", cwd=repo) else None
+    git("checkout", "-qb", "feature/x", cwd=repo)
+    assert Repo(repo).default_branch_name() == "trunk"
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo), str(clone), cwd=tmp_path)  # origin's HEAD: feature/x
+    assert Repo(clone).default_branch_name() == "feature/x"
+    lone = git_init(tmp_path / "lone")
+    git("checkout", "-qb", "work", cwd=lone)
+    assert Repo(lone).default_branch_name() == "work"
