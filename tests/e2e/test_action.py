@@ -94,6 +94,26 @@ def test_action_injects_exactly_the_store(action_project: tuple[Path, str], tmp_
 
 
 @pytest.mark.slow
+def test_the_run_input_gives_one_command_the_secrets_and_nothing_else(
+        action_project: tuple[Path, str], tmp_path: Path) -> None:
+    """Least exposure, as 1Password's action moved to: `run:` runs one bash command with the
+    secrets (masked) in the working directory, its exit code the step's; $GITHUB_ENV and the
+    outputs get nothing, and the command never sees the key."""
+    root, key = action_project
+    script = ('printf "%s" "$EQUALS" > seen.txt; test -z "${KORTIX_GUARD_KEY:-}"; '
+              'echo "not a secret"; exit 3')
+    results, files = run_action(root, tmp_path, {"key": key, "run": script})
+    assert [r.returncode for r in results] == [0, 3], results[-1].stderr
+    assert (root / "seen.txt").read_text() == ADVERSARIAL["EQUALS"]
+    assert files["GITHUB_ENV"].read_text() == ""
+    assert "values=" not in files["GITHUB_OUTPUT"].read_text()
+    assert "not a secret" in results[-1].stdout
+    assert f"::add-mask::{ADVERSARIAL['EQUALS']}" in results[-1].stdout
+    ok = run_action(root, tmp_path, {"key": key, "run": "true"})[0]
+    assert [r.returncode for r in ok] == [0, 0], ok[-1].stderr
+
+
+@pytest.mark.slow
 def test_action_opens_a_recipients_store_with_a_ci_identity(project: Path, tmp_path: Path) -> None:
     """KORTIX_GUARD_KEY holds the AGE-SECRET-KEY-1 identity `recipients add ci --generate`
     printed: the action needs no new input, and never shows the identity."""
