@@ -134,6 +134,9 @@ def advice(findings: Sequence[Finding], *, in_commits: bool = False,
                          baseline=BASELINE_HINT if below_high else "")
 
 
+SECURITY_SEVERITY = {Confidence.HIGH: "9.0", Confidence.MEDIUM: "6.0", Confidence.LOW: "3.0"}
+
+
 def sarif(findings: Sequence[Finding], root: Path | None = None,
           cwd: Path | None = None) -> dict:
     """SARIF 2.1.0. Locations are relative to the repository's root (`uriBaseId` SRCROOT,
@@ -142,10 +145,15 @@ def sarif(findings: Sequence[Finding], root: Path | None = None,
     elsewhere (`../../root_key`)."""
 
     used = sorted({f.code for f in findings})
+    # GitHub code scanning ranks alerts by `security-severity` (0 to 10: 9 and above
+    # critical, 7 high, 4 medium): the highest confidence each rule reports here.
+    highest = {code: max(f.confidence for f in findings if f.code == code) for code in used}
     rules = [{"id": code, "name": RULES[code].name,
               "shortDescription": {"text": RULES[code].summary},
               "helpUri": f"{repository_url()}/blob/main/docs/scan.md#rules",
-              "defaultConfiguration": {"level": "warning"}} for code in used]
+              "defaultConfiguration": {"level": "warning"},
+              "properties": {"security-severity": SECURITY_SEVERITY[highest[code]],
+                             "tags": ["security", "secrets"]}} for code in used]
     results = []
     for f in findings:
         result: dict[str, Any] = {

@@ -78,6 +78,10 @@ def test_sarif_levels_and_confidence(tmp_path: Path) -> None:
     levels = {(r["ruleId"], r["level"], r["properties"]["confidence"]) for r in results}
     assert levels == {("KG320", "error", "high"), ("KG331", "warning", "medium"),
                       ("KG331", "note", "low")}
+    # GitHub code scanning's ranking: each rule's highest confidence here, as a score.
+    severity = {r["id"]: r["properties"]["security-severity"]
+                for r in log["runs"][0]["tool"]["driver"]["rules"]}
+    assert severity == {"KG320": "9.0", "KG331": "6.0"}
 
 
 def test_re_fallback_finds_the_same(tmp_path: Path) -> None:
