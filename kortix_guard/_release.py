@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.4.0"
-COMMIT = "fdcc2532308af8a8909135dc5bdef2c72c80fefa"
+VERSION = "0.5.0"
+COMMIT = "f1947c2593f21439247529c0ecd59c41861f7924"
