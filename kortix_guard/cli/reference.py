@@ -1,6 +1,8 @@
 """The command-line reference in docs/cli.md, generated from the click commands themselves."""
 from __future__ import annotations
 
+import inspect
+
 import click
 
 from kortix_guard.cli.main import cli
@@ -15,7 +17,9 @@ def text() -> str:
                             max_content_width=100, **command.context_settings)
         name = " ".join(path)
         out.append(f"### `{name}`\n\n```\n{command.get_usage(ctx)}\n```\n")
-        help_text = (command.help or "").strip()
+        # cleandoc, as click does when it prints help: Python 3.13 dedents docstrings when it
+        # compiles them, earlier versions keep the indentation (a code block in Markdown).
+        help_text = inspect.cleandoc(command.help or "").strip()
         if help_text:
             out.append(help_text + "\n")
         rows = []
