@@ -205,11 +205,9 @@ def check_secrets(ctx: Context) -> Result:
 
 
 def _catalog_line() -> str:
-    """Which provider catalog the scan used (or how to add one)."""
-    from kortix_guard._dirs import private_cache
     from kortix_guard.scan import catalog
 
-    return catalog.describe(catalog.load(private_cache(), build=False))
+    return catalog.status()
 
 
 def check_hygiene(ctx: Context) -> Result:
@@ -234,26 +232,28 @@ def check_hygiene(ctx: Context) -> Result:
                             f"(run `kortix-guard init` to add them)")
         elif not in_ci():  # a CI runner never merges the store
             warnings += _driver_warnings(repo.config("merge.kortix-guard.driver"))
-    hooks = _precommit_hooks(repo.root / ".pre-commit-config.yaml")
-    if hooks is None:
+    repos = _precommit_repos(repo.root / ".pre-commit-config.yaml")
+    if repos is None:
         warnings.append("warning: .pre-commit-config.yaml is not valid YAML: `pre-commit "
                         "validate-config` says where")
     else:
+        hooks = {hook for entry in repos for hook in _hook_ids(entry)}
         missing = [h for h in HOOK_IDS if h not in hooks and f"{h}-system" not in hooks]
         if missing:
             warnings.append(f"warning: .pre-commit-config.yaml does not run {', '.join(missing)}")
-        warnings += _system_hook_version(repo.root / ".pre-commit-config.yaml")
+        warnings += _system_hook_version(repos)
     if failures:
         return Result("git hygiene", False, f"{len(failures)} problem(s)", failures + warnings)
     return Result("git hygiene", True, "ignores .env files, tracks no key, store merges by name",
                   warnings, warn=bool(warnings))
 
 
-def _precommit_hooks(path: Path) -> set[str] | None:
-    """The hook ids a pre-commit config runs, read as YAML (a quoted `id:` counts, a
-    commented-out one does not); set() when there is no config, None when it does not parse."""
+def _precommit_repos(path: Path) -> list[dict] | None:
+    """The `repos:` entries of a pre-commit config, read once as YAML (a quoted `id:`
+    counts, a commented-out one does not); [] when there is no config, None when it does not
+    parse."""
     if not path.exists():
-        return set()
+        return []
     from kortix_guard import _yaml
 
     try:
@@ -261,28 +261,21 @@ def _precommit_hooks(path: Path) -> set[str] | None:
     except _yaml.YamlError:
         return None
     repos = config.get("repos") if isinstance(config, dict) else None
-    return {str(hook.get("id")) for repo in (repos if isinstance(repos, list) else [])
-            if isinstance(repo, dict) for hook in (repo.get("hooks") or [])
-            if isinstance(hook, dict)}
+    return [r for r in repos if isinstance(r, dict)] if isinstance(repos, list) else []
 
 
-def _system_hook_version(path: Path) -> list[str]:
+def _hook_ids(entry: dict) -> set[str]:
+    return {str(hook.get("id")) for hook in entry.get("hooks") or [] if isinstance(hook, dict)}
+
+
+def _system_hook_version(repos: list[dict]) -> list[str]:
     """The `-system` hooks run the kortix-guard on PATH, whatever the config's `rev` says: a
     warning when the two differ (gitleaks' system hook has the same gap)."""
-    from kortix_guard import _yaml
     from kortix_guard._meta import version
 
-    try:
-        config = _yaml.safe_load(read_text(path, what="pre-commit config"))
-    except (_yaml.YamlError, errors.Error):
-        return []
-    repos = config.get("repos") if isinstance(config, dict) else None
-    for entry in repos if isinstance(repos, list) else []:
-        if not isinstance(entry, dict):
-            continue
-        ids = {str(h.get("id")) for h in entry.get("hooks") or [] if isinstance(h, dict)}
+    for entry in repos:
         rev = str(entry.get("rev", ""))
-        if any(i.startswith("kortix-") and i.endswith("-system") for i in ids) and rev:
+        if rev and any(i.startswith("kortix-") and i.endswith("-system") for i in _hook_ids(entry)):
             installed = version()
             if rev.removeprefix("v") != installed:
                 return [f"warning: .pre-commit-config.yaml pins kortix-guard {rev}, but its "

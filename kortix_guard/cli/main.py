@@ -27,11 +27,10 @@ LAZY_COMMANDS = {
 
 def _version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
-        from kortix_guard._dirs import private_cache
         from kortix_guard.scan import catalog
 
         click.echo(f"kortix-guard {version()}")
-        click.echo(catalog.describe(catalog.load(private_cache(), build=False)))
+        click.echo(catalog.status())
         ctx.exit(0)
 
 

@@ -230,8 +230,15 @@ def _detector(rule: CatalogRule) -> Detector:
                     confirm, source=f"{PACKAGE} {rule.id}", window=WINDOW)
 
 
+def status() -> str:
+    """What `--version` and `check` say about the catalog: the cached one, never read from
+    the package here."""
+    from kortix_guard._dirs import private_cache
+
+    return describe(load(private_cache(), build=False))
+
+
 def describe(catalog: Catalog | None) -> str:
-    """What `--version` and `check` say about the catalog."""
     if catalog is None:
         version = installed_version()
         return (f"provider catalog: {PACKAGE} {version} (its rules are read on the next "

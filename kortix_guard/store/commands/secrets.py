@@ -169,8 +169,17 @@ def _listed_store(project: Project, manifest) -> fileformat.StoreFile | None:
             raise errors.StoreError(f"{display}: no store here",
                                     hint=missing_store_hint(store, display))
         return None
-    sides = _conflict_sides(store)
-    if sides is not None:
+    try:
+        opened, _ = open_trusted(project, manifest, keyring=Keyring(project.key_file),
+                                 allow=Allow(stale=True), nothing="nothing listed")
+    except errors.NoKey:
+        echo(f"note: the names below are as {display} says them, unverified: no key here "
+             f"opens it to check its MAC", err=True)
+        return fileformat.read(store, display)
+    except errors.StoreError:
+        sides = _conflict_sides(store)
+        if sides is None:
+            raise
         # A merge left it in conflict: both sides' names, so that a person sees what to
         # resolve; nothing is verified (every command that reads values refuses it).
         ours, theirs = (fileformat.parse(text, display, canonical=False) for text in sides)
@@ -179,13 +188,6 @@ def _listed_store(project: Project, manifest) -> fileformat.StoreFile | None:
              f"secret both sides changed", err=True)
         return ours._replace(entries={**theirs.entries, **ours.entries},
                              meta={**theirs.meta, **ours.meta})
-    try:
-        opened, _ = open_trusted(project, manifest, keyring=Keyring(project.key_file),
-                                 allow=Allow(stale=True), nothing="nothing listed")
-    except errors.NoKey:
-        echo(f"note: the names below are as {display} says them, unverified: no key here "
-             f"opens it to check its MAC", err=True)
-        return fileformat.read(store, display)
     return opened.file
 
 
