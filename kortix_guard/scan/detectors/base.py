@@ -143,6 +143,61 @@ def entropy(text: str | bytes) -> float:
     return -sum(c / n * math.log2(c / n) for c in Counter(text).values())
 
 
+# What hyperscan cannot read, or what a trigger cannot do without: a lookaround left inside,
+# a back-reference, an atomic group, a conditional, an end-of-text anchor.
+_NOT_A_TRIGGER = re.compile(rb"\(\?<[!=]|\(\?[=!>(]|\(\?P=|\\[1-9]|\\Z")
+_LAST_REPEAT = re.compile(rb"(?<!\\)\{(\d+),\d*\}$")
+
+
+def _groups(pattern: bytes) -> list[tuple[int, int]]:
+    """The (start, end) of each top-level group of a regex, escapes and classes skipped."""
+    spans, depth, start, i, in_class = [], 0, 0, 0, False
+    while i < len(pattern):
+        c = pattern[i:i + 1]
+        if c == b"\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != b"]"
+        elif c == b"[":
+            in_class = True
+            if pattern[i + 1:i + 2] == b"^":
+                i += 1
+            if pattern[i + 1:i + 2] == b"]":
+                i += 1  # a ']' first in a class is a character
+        elif c == b"(":
+            if depth == 0:
+                start = i
+            depth += 1
+        elif c == b")":
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+        i += 1
+    return spans
+
+
+def tight_trigger(pattern: bytes) -> bytes | None:
+    """A single-line pattern as its own trigger, or None when it cannot be one: the boundary
+    lookarounds at its ends dropped (the trigger may match more, never less), named groups
+    unnamed, and a final `{n,}` or `{n,m}` cut to `{n}` (one report per token, not one per
+    length). A prefix such as `re_` or `define` triggers on every C file; the whole shape
+    triggers where a token is. The confirm step still reads the pattern itself."""
+    text = pattern
+    while text.startswith((b"(?<!", b"(?<=")):
+        text = text[_groups(text)[0][1]:]
+    while text.endswith(b")"):
+        groups = _groups(text)
+        if not groups or groups[-1][1] != len(text) or \
+                not text[groups[-1][0]:].startswith((b"(?!", b"(?=")):
+            break
+        text = text[:groups[-1][0]]
+    text = re.sub(rb"\(\?P<\w+>", b"(?:", text)
+    if not text or _NOT_A_TRIGGER.search(text):
+        return None
+    return _LAST_REPEAT.sub(lambda m: b"{" + m.group(1) + b"}", text)
+
+
 def regex_detector(id: str, code: str, what: str, confidence: Confidence, triggers: tuple[bytes, ...],
                    pattern: bytes, *, caseless: bool = False, kind: str = "token",
                    validate: Callable[[bytes], bool] | None = None,
@@ -177,5 +232,6 @@ def regex_detector(id: str, code: str, what: str, confidence: Confidence, trigge
             yield Hit(m.start(group), code, what, SecretValue(secret.decode("utf-8", "replace")),
                       level, hint=hint, kind=kind, key=key)
 
-    return Detector(id, code, what, confidence, triggers, confirm, caseless, examples, negatives,
-                    source, (pattern,))
+    tight = None if multiline else tight_trigger(pattern)
+    return Detector(id, code, what, confidence, (tight,) if tight else triggers, confirm, caseless,
+                    examples, negatives, source, (pattern,))

@@ -362,7 +362,8 @@ FRAMEWORKS = [
         rb"secret_key_base[\"']?\s*[:=]\s*[\"']?(?P<s>[0-9a-f]{64,})",
         examples=(E("config/secrets.yml", "production:\n  secret_key_base: {hex:128}"),)),
     regex_detector(
-        "wordpress-keys", "KG327", "WordPress key or salt", M, (rb"define",),
+        "wordpress-keys", "KG327", "WordPress key or salt", M,
+        (rb"define\(\s*['\"](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['\"]",),
         rb"define\(\s*['\"](?:AUTH|SECURE_AUTH|LOGGED_IN|NONCE)_(?:KEY|SALT)['\"]\s*,\s*"
         rb"(?P<q>['\"])(?P<s>(?:(?!(?P=q)).){16,200})(?P=q)",
         examples=(E("wp-config.php", "define('AUTH_KEY', '{alnum:20}%^&*{alnum:20}');"),),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from kortix_guard.scan.detectors.base import Detector, Example, H, L, M, regex_detector
+from kortix_guard.scan.detectors.base import Detector, Example, H, L, M, regex_detector, tight_trigger
 from kortix_guard.scan.model import Confidence
 
 E = Example
@@ -57,9 +57,11 @@ def _named(id: str, what: str, names: bytes, value: bytes, examples, negatives=(
            source: str) -> Detector:
     """A key with no prefix of its own, found only as the value of its conventional name
     (`SERPER_API_KEY=…`, `"serper_api_key": "…"`, with any prefix such as `NEXT_PRIVATE_`)."""
-    pattern = (rb"(?P<key>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:" + names + rb"))[\"']?\]?[ \t]*"
-               rb"(?::=|=>|=|:)[ \t]*[\"'`]?(?P<s>" + value + rb")" + _A)
-    return _token(id, what, M, (names,), pattern, examples, negatives, source=source,
+    assignment = (rb"[\"']?\]?[ \t]*(?::=|=>|=|:)[ \t]*[\"'`]?(?P<s>" + value + rb")" + _A)
+    pattern = rb"(?P<key>(?<![A-Za-z0-9])[A-Za-z0-9_.-]*?(?:" + names + rb"))" + assignment
+    # The trigger is the name with its value: the name alone is in every file that reads it.
+    trigger = tight_trigger(rb"(?:" + names + rb")" + assignment) or names
+    return _token(id, what, M, (trigger,), pattern, examples, negatives, source=source,
                   caseless=True)
 
 
