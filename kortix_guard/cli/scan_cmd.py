@@ -98,31 +98,38 @@ class Progress:
     """`scanning history: 1,234/5,678 (21%), about 1:14 left` on one line, redrawn at most
     five times a second. The time left is the whole run's average pace times what is left,
     shown once a tenth is done (click's bar averages the last seven steps, and its estimate
-    swung from 14:40 to 1:14 on a monorepo whose large files came first). The cursor is never
-    hidden, so nothing is left to restore when a signal ends the run; SIGTERM clears the
-    line and exits 143."""
+    swung from 14:40 to 1:14 on a monorepo whose large files came first). A history is
+    scanned while git is still listing it: until the listing ends the line says how many are
+    listed so far (`1,234/5,678 listed so far`), with no share and no estimate. The cursor is
+    never hidden, so nothing is left to restore when a signal ends the run; SIGTERM clears
+    the line and exits 143."""
 
     def __init__(self, total: int, label: str) -> None:
         import signal
         import time
 
         self.total, self.label, self.done = total, label, 0
+        self.listed = True  # the total is final
         self.clock = time.monotonic
         self.start = self.drawn = self.clock()
         self.width = 0
         self._previous = signal.signal(signal.SIGTERM, self._terminated)
 
-    def update(self, n: int) -> None:
+    def update(self, n: int, total: int | None = None, listed: bool = True) -> None:
+        """n more done, of total (when it grows as a listing goes; listed: it has ended)."""
         self.done += n
+        if total is not None:
+            self.total, self.listed = total, listed
         now = self.clock()
-        if now - self.drawn >= 0.2 or self.done >= self.total:
+        if now - self.drawn >= 0.2 or (self.listed and self.done >= self.total):
             self.drawn = now
             self._draw(now)
 
     def _draw(self, now: float) -> None:
         share = self.done / self.total if self.total else 1.0
-        text = f"{self.label}: {self.done:,}/{self.total:,} ({share:.0%})"
-        if 0.1 <= share < 1.0:
+        text = f"{self.label}: {self.done:,}/{self.total:,} " + (
+            f"({share:.0%})" if self.listed else "listed so far")
+        if self.listed and 0.1 <= share < 1.0:
             left = (now - self.start) * (1 - share) / share
             text += f", about {int(left // 60)}:{int(left % 60):02d} left"
         sys.stderr.write("\r" + text.ljust(self.width))

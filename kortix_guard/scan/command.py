@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import itertools
 import os
 import posixpath
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ from kortix_guard._dirs import private_cache
 from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
-from kortix_guard.git import GitCli, GitError, IndexReader, Repo
+from kortix_guard.git import BlobRef, GitCli, GitError, IndexReader, Repo
 from kortix_guard.manifest import at_commit, from_values, load_cached
 from kortix_guard.manifest.model import DEFAULT_BASELINE, DEFAULT_MIN_KNOWN_LENGTH, setting
 from kortix_guard.project import Project
@@ -23,10 +24,10 @@ from kortix_guard.scan import catalog, history, report
 from kortix_guard.scan.context import is_public_name
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
-from kortix_guard.scan.engine import Item, Scanner, scan_all, worth_parallel
+from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Item, Scanner, first_items, scan_all, worth_parallel
 from kortix_guard.scan.grouping import by_build_folder, one_per_secret
 from kortix_guard.scan.matcher import engine_name
-from kortix_guard.scan.model import Confidence
+from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.report import Format
 from kortix_guard.scan.sources import at_each_path, disk_items, env_files, excluded, git_items
 from kortix_guard.secret import SecretValue
@@ -87,8 +88,11 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         assert isinstance(repo, Repo)
         config = config.at_base(project, repo, base)
     threshold = min_confidence or config.min_confidence()
-    items, count, total, aliases = _items(project, repo, root, paths, mode, since, config,
-                                          commit_range, include_ignored=include_ignored)
+    items, count, total, found = _items(project, repo, root, paths, mode, since, config,
+                                        commit_range, include_ignored=include_ignored)
+    ahead: list[Item] = []
+    if found is not None:  # a git listing, read as git writes it: its first items tell
+        ahead, items = first_items(items, PARALLEL_MIN_ITEMS)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
                              setting("baseline", config.manifest and config.manifest.path.name))
     current = None
@@ -100,7 +104,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         current = _baseline.load(baseline_path, project.display(baseline_path))
         if update_baseline and current is None:
             current = _baseline.Baseline.new()
-    if count == 0 and not update_baseline:
+    if (not ahead if found is not None else count == 0) and not update_baseline:
         # Nothing to read (a clean index): the store's values and the declared names are
         # not even gathered.
         return ScanResult(scanned=0, root=root)
@@ -114,27 +118,41 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
                       id_key=_id_key(repo))
-    result = ScanResult(scanned=count, root=root)
+    result = ScanResult(root=root)
     result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
                      for ref in getattr(repo, "skipped_refs", ())]
     accepted: set[tuple[str, str, str]] = set()
     bar = (progress(count, _PROGRESS_LABEL[mode]) if progress is not None
-           and mode in _PROGRESS_LABEL and count >= 50 else None)
+           and mode in _PROGRESS_LABEL and (found is not None or count >= 50) else None)
+    if bar and found is not None:
+        listing = found
+
+        def step(n: int) -> None:
+            bar[0](n, listing.listed - scanner.untriggered, listing.done)
+    elif bar:
+        def step(n: int) -> None:
+            bar[0](n, count, True)
+    parallel = (len(ahead) >= PARALLEL_MIN_ITEMS if found is not None
+                else worth_parallel(count, total))
+    scanned: list[tuple[Item, Finding]] = []
     try:
-        items = scanner.with_triggers(items)
-        for item, outcome in scan_all(scanner, items, parallel=worth_parallel(len(items), total),
-                                      progress=bar[0] if bar else None):
+        for item, outcome in scan_all(scanner, scanner.with_triggers(items), parallel=parallel,
+                                      progress=step if bar else None):
             if outcome.note:
                 result.notes.append(outcome.note)
-            for finding in outcome.findings:
-                for path, found in at_each_path(item, finding, aliases):
-                    if update_baseline and found.fingerprint is not None:
-                        accepted.add((path, found.code, found.fingerprint))
-                    elif not scanner.accepted(path, found):
-                        result.findings.append(found)
+            scanned += [(item, finding) for finding in outcome.findings]
     finally:
         if bar:
             bar[1]()
+    # Every path a blob is at is known once the listing has ended.
+    aliases = found.aliases if found is not None else {}
+    result.scanned = found.listed if found is not None else count
+    for item, finding in scanned:
+        for path, each in at_each_path(item, finding, aliases):
+            if update_baseline and each.fingerprint is not None:
+                accepted.add((path, each.code, each.fingerprint))
+            elif not scanner.accepted(path, each):
+                result.findings.append(each)
     if mode in (Mode.HISTORY, Mode.RANGE, Mode.PUSH):
         result.findings = one_per_secret(result.findings)
     result.findings = by_build_folder(result.findings)
@@ -184,9 +202,11 @@ def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | Non
 
 
 # A progress line for a long scan: given the number of items and what is scanned, it
-# returns the function to call after each item and the one to call at the end (or None: not
+# returns the function to call after each item (with how many are done, how many are listed
+# so far, and whether the listing has ended) and the one to call at the end (or None: not
 # on a terminal). The command line draws it.
-Progress = Callable[[int, str], "tuple[Callable[[int], None], Callable[[], None]] | None"]
+Progress = Callable[[int, str],
+                    "tuple[Callable[[int, int, bool], None], Callable[[], None]] | None"]
 _PROGRESS_LABEL = {Mode.HISTORY: "scanning history", Mode.ALL_FILES: "scanning the index",
                    Mode.DISK: "scanning files", Mode.RANGE: "scanning the range"}
 
@@ -370,37 +390,37 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
                        if repo.is_ignored(i.path) and not repo.is_tracked(i.path)}
             items = [i._replace(ignored=True) if i.path in ignored else i
                      for i in items if include_ignored or i.path not in ignored]
-        return items, len(items), sum(_size(i.disk) for i in items), {}
+        return items, len(items), sum(_size(i.disk) for i in items), None
     if mode is Mode.STAGED:
         assert isinstance(repo, GitCli)  # the commit hook's: _repo(cli=True)
-        refs = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
-                else repo.staged_blobs())
-        refs = [r for r in refs if not excluded(r.path, skip)]
-        contents = repo.read_all(r.id for r in refs)
+        staged = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
+                  else repo.staged_blobs())
+        staged = [r for r in staged if not excluded(r.path, skip)]
+        contents = repo.read_all(r.id for r in staged)
         items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
-                 for r in refs]
-        return items, len(items), sum(len(i.data or b"") for i in items), {}
+                 for r in staged]
+        return items, len(items), sum(len(i.data or b"") for i in items), None
     assert isinstance(repo, Repo)  # every other git mode: _repo(required=True)
+    refs: Iterable[BlobRef]
     if mode is Mode.HISTORY:
-        refs = list(history.history_blobs(repo, since))
-        refs += repo.tag_messages(repo.tag_ref_targets())[0]
+        refs = itertools.chain(history.history_blobs(repo, since),
+                               repo.tag_messages(repo.tag_ref_targets())[0])
     elif mode is Mode.RANGE:
         assert commit_range is not None
         base, head = commit_range.split("..")
-        refs = list(history.commit_blobs(repo, [repo.resolve(head or "HEAD")],
-                                          [repo.resolve(base)]))
+        refs = history.commit_blobs(repo, [repo.resolve(head or "HEAD")], [repo.resolve(base)])
     elif mode is Mode.PUSH:
         from kortix_guard.scan.push import pre_push_range  # the push modes' own module
 
         remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
         pushed = pre_push_range(repo, sys.stdin, remote)
-        refs = list(history.commit_blobs(repo, pushed.include, pushed.exclude))
-        refs += repo.tag_messages(pushed.objects)[0]
+        refs = itertools.chain(history.commit_blobs(repo, pushed.include, pushed.exclude),
+                               repo.tag_messages(pushed.objects)[0])
     else:
         refs = repo.index_blobs()
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
     found = git_items(refs, skip, _shown(root, project.cwd))
-    return found.items, len(found.items), None, found.aliases
+    return found.items, 0, None, found
 
 
 def _shown(root: Path, cwd: Path) -> Callable[[str], str]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -23,7 +24,7 @@ from kortix_guard.scan.model import UNSCANNED, Blob, Confidence, Finding, Hit, d
 from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
-    from kortix_guard.git import Repo
+    from kortix_guard.git import BlobStream, Repo
     from kortix_guard.scan.baseline import Baseline
 
 # The inline allow marker, then the end of the line, whitespace or a comment closer; and the
@@ -37,6 +38,7 @@ NOT_INLINE_ALLOWABLE = frozenset({"KG300", "KG301", "KG302", "KG324", "KG325"})
 MAX_SCAN_BYTES = 100 * 1024 * 1024  # beyond this, the rest of a file is reported unscanned
 _PRIORITY = {"KG340": -1, "KG300": 0, "KG301": 0, "KG302": 0, "KG310": 1, "KG331": 3, "KG332": 4}  # else 2
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+PARALLEL_MIN_ITEMS = 32
 # The layers besides the detectors whose hits the context rules judge: `.env` values found
 # elsewhere, and declared names' literals (graded by where they are, then judged).
 _JUDGED_LAYERS = frozenset({"KG301", "KG310"})
@@ -115,6 +117,9 @@ class Scanner:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
         self._repo: Repo | None = None
+        self._stream: BlobStream | None = None  # this process's `git cat-file`, once asked
+        self._streams = True  # until the repository refuses one or a stream breaks
+        self.untriggered = 0  # channel items with_triggers left out (a progress line's count)
         self.known = known
         self.declared = declared
         self.baseline = baseline
@@ -214,21 +219,85 @@ class Scanner:
         finding = self._finding(item, 1, 1, hit, why)
         return finding._replace(object_id=object_id)
 
-    def _read_blob(self, blob_id: str) -> bytes:
+    def _open_repo(self) -> Repo:
         if self._repo is None:
             from kortix_guard.git import Repo
 
             assert self.repo_root is not None
             root = Path(self.repo_root)
             self._repo = Repo.from_environment(root) if self.repo_from_env else Repo(root)
-        return self._repo.read(blob_id)
+        return self._repo
 
-    def with_triggers(self, items: list[Item]) -> list[Item]:
+    def _read_blob(self, blob_id: str) -> bytes:
+        """From the batch's stream when it was asked for there, else through libgit2."""
+        from kortix_guard.git import StreamBroken
+
+        stream = self._stream
+        if stream is not None and blob_id in stream.pending:
+            try:
+                return stream.take(blob_id)
+            except StreamBroken:
+                self.close()
+                self._streams = False  # libgit2 says what is wrong, and reads the rest
+        return self._open_repo().read(blob_id)
+
+    def scan_batch(self, items: Sequence[Item], *, guarded: bool = False
+                   ) -> list[tuple[Item, Outcome]]:
+        """Each item's outcome, in order; their blobs asked of one `git cat-file` at once (a
+        round trip per batch, not per blob). guarded: an exception while scanning one item
+        makes it an unscanned finding instead of ending the scan (in a worker, where an
+        exception that cannot be pickled would end the whole scan as an internal error)."""
+        from kortix_guard.git import StreamBroken
+
+        wanted = [i.blob for i in items if i.blob is not None and not i.missing
+                  and i.disk is None and i.data is None]
+        if wanted and self._streams and self.repo_root is not None:
+            try:
+                if self._stream is None:
+                    self._stream = self._open_repo().blob_stream()
+                    self._streams = self._stream is not None
+                if self._stream is not None:
+                    self._stream.ask(wanted)
+            except StreamBroken:
+                self.close()
+                self._streams = False
+        done = [(item, self._guarded(item) if guarded else self.scan(item)) for item in items]
+        if self._stream is not None:
+            try:
+                self._stream.drain()
+            except StreamBroken:
+                self.close()
+                self._streams = False
+        return done
+
+    def _guarded(self, item: Item) -> Outcome:
+        try:
+            return self.scan(item)
+        except Exception as e:
+            why = f"not scanned: {type(e).__name__} while reading or scanning it"
+            return Outcome([self._unscanned(item, why, item.blob)])
+
+    def close(self) -> None:
+        """End this process's `git cat-file`, if it has one."""
+        if self._stream is not None:
+            self._stream.close()
+            self._stream = None
+
+    def with_triggers(self, items: Iterable[Item]) -> Iterator[Item]:
         """items less the channel items carrying their own text (file names, commit and tag
-        messages) in which no provider or key detector triggers: one matcher pass over all of
-        them at once, here, instead of a worker's round trip for each of a history's thousands
-        of messages. What it drops could not have produced a finding: confirming starts from a
-        trigger."""
+        messages) in which no provider or key detector triggers: one matcher pass over a few
+        hundred of them at once, here, instead of a worker's round trip for each of a
+        history's thousands of messages. What it drops could not have produced a finding:
+        confirming starts from a trigger. Lazy: a history is read as git lists it."""
+        held: list[Item] = []
+        for item in items:
+            held.append(item)
+            if len(held) >= 512:
+                yield from self._triggered(held)
+                held = []
+        yield from self._triggered(held)
+
+    def _triggered(self, items: list[Item]) -> list[Item]:
         channel = [i for i, item in enumerate(items) if item.kind in TEXT_CHANNELS]
         if not channel:
             return items
@@ -244,6 +313,7 @@ class Scanner:
                     self._detectors[self._owner[trigger]].code in STRUCTURED_CODES:
                 wanted.add(channel[bisect.bisect_right(starts, max(end - 1, 0)) - 1])
         dropped = set(channel) - wanted
+        self.untriggered += len(dropped)
         return [item for i, item in enumerate(items) if i not in dropped]
 
     def _blob_hits(self, blob: Blob, *, structured: bool = False) -> list[Hit]:
@@ -443,48 +513,73 @@ _WORKER: Scanner | None = None  # set in each worker process by fork inheritance
 
 def _init_worker(scanner: Scanner) -> None:
     global _WORKER
-    scanner._repo = None  # each worker opens the repository itself, after the fork
+    # Each worker opens the repository and its `git cat-file` itself, after the fork.
+    scanner._repo = None
+    scanner._stream = None
     _WORKER = scanner
 
 
-def _scan_in_worker(item: Item) -> tuple[Item, Outcome]:
-    """Never lets an exception cross the pipe (one that cannot be pickled would end the whole
-    scan as an internal error): whatever stops one item names it as not scanned."""
+def _scan_in_worker(batch: list[Item]) -> list[tuple[Item, Outcome]]:
+    """Never lets an exception cross the pipe: whatever stops one item names it as not
+    scanned."""
     assert _WORKER is not None
-    try:
-        return item, _WORKER.scan(item)
-    except Exception as e:
-        why = f"not scanned: {type(e).__name__} while reading or scanning it"
-        return item, Outcome([_WORKER._unscanned(item, why, item.blob)])
+    return _WORKER.scan_batch(batch, guarded=True)
+
+
+BATCH = 32  # items a worker is handed at once, and whose blobs it asks git for at once
+
+
+def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+    batch: list[Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
              progress: Callable[[int], None] | None = None) -> Iterator[tuple[Item, Outcome]]:
-    """Scan items in order, on every core when `parallel` and the machine has more than one.
-
-    Items may be a lazy iterable: the workers scan while the caller is still reading blobs.
-    """
+    """Scan items in order, on every core when `parallel` and the machine has more than one."""
     jobs = os.cpu_count() or 1
     if parallel and jobs > 1:
         import multiprocessing
 
         parallel = "fork" in multiprocessing.get_all_start_methods()
     if not parallel or jobs < 2:
-        for item in items:
-            yield item, scanner.scan(item)
-            if progress:
-                progress(1)
+        try:
+            for batch in _batches(items):
+                for result in scanner.scan_batch(batch):
+                    yield result
+                    if progress:
+                        progress(1)
+        finally:
+            scanner.close()
         return
-    from concurrent.futures import ProcessPoolExecutor
+    from collections import deque
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                initargs=(scanner,))
+    # Batches are handed out as items come (a history as git lists it), a few per worker
+    # ahead: results come back in order, and what waits is bounded.
+    waiting: deque[Future] = deque()
     try:
-        for result in pool.map(_scan_in_worker, items, chunksize=32):
-            yield result
-            if progress:
-                progress(1)
+        for batch in _batches(items):
+            waiting.append(pool.submit(_scan_in_worker, batch))
+            while waiting and (len(waiting) > 4 * jobs or waiting[0].done()):
+                for result in waiting.popleft().result():
+                    yield result
+                    if progress:
+                        progress(1)
+        while waiting:
+            for result in waiting.popleft().result():
+                yield result
+                if progress:
+                    progress(1)
     except BaseException:
         # Stopped (a signal, an error, the caller gone): what is queued is not scanned.
         pool.shutdown(wait=False, cancel_futures=True)
@@ -494,6 +589,14 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
 
 def worth_parallel(count: int, total_bytes: int | None = None) -> bool:
     """Whether forking workers pays: enough files, and (when known) enough bytes."""
-    if count < 32:
+    if count < PARALLEL_MIN_ITEMS:
         return False
     return total_bytes is None or total_bytes >= PARALLEL_MIN_BYTES
+
+
+def first_items(items: Iterable[Item], count: int) -> tuple[list[Item], Iterator[Item]]:
+    """Up to count items read ahead (to tell a small scan from a large one before the
+    listing ends), and all of them, those first."""
+    iterator = iter(items)
+    ahead = list(itertools.islice(iterator, count))
+    return ahead, itertools.chain(ahead, iterator)

@@ -9,7 +9,7 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from kortix_guard.git import SCANNED_MODES, BlobRef, walk_tree
+from kortix_guard.git import SCANNED_MODES, BlobRef, GitError, walk_tree
 
 if TYPE_CHECKING:
     from kortix_guard.git import Repo
@@ -33,42 +33,60 @@ class UnexpectedLog(ValueError):
 
 
 def parse_raw_log(data: bytes) -> list[LogCommit]:
-    """The commits and changes of `git log --raw -z --no-abbrev --format=%x01%H`, in order.
+    """The commits and changes of `git log --raw -z --no-abbrev --format=%x01%H`, in order
+    (parse_raw_stream, all at once)."""
+    return list(parse_raw_stream([data]))
+
+
+def parse_raw_stream(chunks: Iterable[bytes]) -> Iterator[LogCommit]:
+    """Each commit of `git log --raw -z --no-abbrev --format=%x01%H` once its changes are
+    read, from the output in chunks cut anywhere.
 
     Each commit starts with \\x01 and its id; each change is `:MODE… ID… STATUS` then NUL and
     the path. A merge's combined diff has one colon, mode and id per parent before its own
     (`::100644 100644 100644 a b c MM`): the last mode and id are the merge's. A merge
     whose files all match some parent has no change line. Paths are bytes as git stores
     them (decoded with the file system's encoding, undecodable bytes kept)."""
-    commits: list[LogCommit] = []
-    tokens = data.split(b"\0")
-    i, count = 0, len(tokens)
-    while i < count:
-        token = tokens[i].lstrip(b"\n")
-        i += 1
-        if token.startswith(b"\x01"):
-            commit_id = token[1:].decode("ascii", "replace")
-            if len(commit_id) not in (40, 64) or not _is_hex(commit_id):
-                raise UnexpectedLog(f"not a commit id: {commit_id[:80]!r}")
-            commits.append(LogCommit(commit_id, []))
-            continue
-        if not token:
-            continue
-        if not token.startswith(b":") or i >= count or not commits:
-            raise UnexpectedLog(f"not a change line: {token[:80]!r}")
-        path = _path(tokens[i])
-        i += 1
-        parents = len(token) - len(token.lstrip(b":"))
-        fields = token[parents:].decode("ascii", "replace").split(" ")
-        if len(fields) < 2 * (parents + 1) + 1:
-            raise UnexpectedLog(f"a change line with too few fields: {token[:80]!r}")
-        mode_text, blob_id = fields[parents], fields[2 * parents + 1]
-        try:
-            mode = int(mode_text, 8)
-        except ValueError:
-            raise UnexpectedLog(f"not a mode: {mode_text!r}") from None
-        commits[-1].changes.append(Change(path, mode, blob_id))
-    return commits
+    commit: LogCommit | None = None
+    change = b""  # a change line whose path is the next token
+    rest = b""
+    for chunk in chunks:
+        tokens = (rest + chunk).split(b"\0")
+        rest = tokens.pop()  # cut, or the empty end after the last NUL
+        for token in tokens:
+            if change:
+                commit.changes.append(_change(change, token))  # type: ignore[union-attr]
+                change = b""
+                continue
+            token = token.lstrip(b"\n")
+            if token.startswith(b"\x01"):
+                if commit is not None:
+                    yield commit
+                commit_id = token[1:].decode("ascii", "replace")
+                if len(commit_id) not in (40, 64) or not _is_hex(commit_id):
+                    raise UnexpectedLog(f"not a commit id: {commit_id[:80]!r}")
+                commit = LogCommit(commit_id, [])
+            elif token:
+                if not token.startswith(b":") or commit is None:
+                    raise UnexpectedLog(f"not a change line: {token[:80]!r}")
+                change = token
+    if change or rest.strip(b"\n"):
+        raise UnexpectedLog(f"cut short: {(change or rest)[:80]!r}")
+    if commit is not None:
+        yield commit
+
+
+def _change(token: bytes, path: bytes) -> Change:
+    parents = len(token) - len(token.lstrip(b":"))
+    fields = token[parents:].decode("ascii", "replace").split(" ")
+    if len(fields) < 2 * (parents + 1) + 1:
+        raise UnexpectedLog(f"a change line with too few fields: {token[:80]!r}")
+    mode_text, blob_id = fields[parents], fields[2 * parents + 1]
+    try:
+        mode = int(mode_text, 8)
+    except ValueError:
+        raise UnexpectedLog(f"not a mode: {mode_text!r}") from None
+    return Change(_path(path), mode, blob_id)
 
 
 def _is_hex(text: str) -> bool:
@@ -108,27 +126,39 @@ class NewPairs:
         return found
 
 
-def listed_by_log(repo: Repo, revs: list[str], known_trees: list) -> list[BlobRef] | None:
-    """What `walked` yields, read from `git log --raw` (in C: under half the walk's time on a
-    long linear history, no slower on one full of merges). A commit's changes against its
-    parent hold every pair the parent lacks; a merge's combined diff holds the pairs that no
-    parent has (what a parent has was listed with that parent, which comes first, or is in a
-    known tree): their union is every pair in every commit, each with an oldest commit that
-    holds it. None when git cannot list them or says something unexpected: the walk then
-    reports what it can."""
-    data = repo.raw_log(revs)
-    if data is None:
-        return None
-    try:
-        commits = parse_raw_log(data)
-    except UnexpectedLog:
-        return None
+class Listed:
+    """What a listing has yielded: the (path, blob id) pairs and the commits whose message
+    and names it gave. A listing that fails part way is finished by the walk, which then
+    yields only what this lacks."""
+
+    __slots__ = ("commits", "pairs")
+
+    def __init__(self) -> None:
+        self.commits: set[str] = set()
+        self.pairs: set[tuple[str, str]] = set()
+
+    def lacks(self, ref: BlobRef) -> bool:
+        if ref.kind in ("message", "name"):
+            return ref.commit not in self.commits
+        return (ref.path, ref.id) not in self.pairs
+
+
+def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
+                  listed: Listed | None = None) -> Iterator[BlobRef]:
+    """What `walked` yields, read from `git log --raw` as git writes it (in C: under half the
+    walk's time on a long linear history, no slower on one full of merges; and the scan
+    starts at once). A commit's changes against its parent hold every pair the parent
+    lacks; a merge's combined diff holds the pairs that no parent has (what a parent has was
+    listed with that parent, which comes first, or is in a known tree): their union is every
+    pair in every commit, each with an oldest commit that holds it. GitError or
+    UnexpectedLog, after what was listed, when git cannot list them or says something
+    unexpected; `listed` then holds what was yielded."""
+    listed = listed if listed is not None else Listed()
     seen = NewPairs()
     for tree in known_trees:
         seen.know_tree(tree)
-    refs: list[BlobRef] = []
-    for commit in commits:
-        refs += message_ref(commit.commit_id, repo.commit_message(commit.commit_id))
+    for commit in parse_raw_stream(repo.raw_log(revs)):
+        refs = message_ref(commit.commit_id, repo.commit_message(commit.commit_id))
         new_names: list[str] = []
         for change in commit.changes:
             if change.mode == 0:  # deleted
@@ -142,10 +172,12 @@ def listed_by_log(repo: Repo, revs: list[str], known_trees: list) -> list[BlobRe
                 seen.names.add(change.path)
                 new_names.append(change.path)
             if change.mode in SCANNED_MODES:
+                listed.pairs.add(key)
                 refs.append(BlobRef(change.path, change.blob_id, commit.commit_id,
                                     kind="link" if change.mode == 0o120000 else "file"))
         refs += names_ref(commit.commit_id, new_names)
-    return refs
+        listed.commits.add(commit.commit_id)
+        yield from refs
 
 
 def walked(repo: Repo, commits: Iterable, known_trees: Iterable) -> Iterator[BlobRef]:
@@ -187,12 +219,15 @@ def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list) -
     """From `git log --raw` when git can list them, else from the tree walk. A partial
     clone is always walked: git before 2.44 would fetch a missing tree over the network
     (GIT_NO_LAZY_FETCH is newer), libgit2 never does."""
-    if not repo.is_partial_clone():
-        listed = listed_by_log(repo, revs, known_trees)
-        if listed is not None:
-            yield from listed
-            return
-    yield from walked(repo, commits, known_trees)
+    if repo.is_partial_clone():
+        yield from walked(repo, commits, known_trees)
+        return
+    listed = Listed()
+    try:
+        yield from listed_by_log(repo, revs, known_trees, listed)
+    except (GitError, UnexpectedLog):
+        # The walk reports what it can (a missing tree by name), less what was listed.
+        yield from (ref for ref in walked(repo, commits, known_trees) if listed.lacks(ref))
 
 
 def history_blobs(repo: Repo, since: str | None = None) -> Iterator[BlobRef]:

@@ -9,6 +9,7 @@ configuration says `fail_open = true` (a documented weakness: a pusher can cause
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import select
@@ -24,10 +25,10 @@ from kortix_guard import errors
 from kortix_guard._dirs import private_cache
 from kortix_guard._fs import read_text
 from kortix_guard._out import echo
-from kortix_guard.git import TEXT_CHANNELS, Repo
+from kortix_guard.git import Repo
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan import catalog, history
-from kortix_guard.scan.engine import Scanner, scan_all
+from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Scanner, first_items, scan_all
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
 
@@ -148,7 +149,7 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
              f"commit (a tag of a blob or a tree), which this server does not accept; push "
              f"commits, or tags of commits")
         return errors.PROBLEMS
-    refs = [*history.commit_blobs(repo, new, repo.ref_targets()), *messages]
+    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets()), messages)
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,
                                  from_env=True)
@@ -172,13 +173,15 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       gate=True, channels=True,
                       extra=catalog.extra_detectors(cache, build=True))
     found = git_items(refs, tuple(exclude), str)
-    findings = []
-    items = scanner.with_triggers(found.items)
-    for item, outcome in scan_all(scanner, items, parallel=len(items) >= 32):
-        for finding in outcome.findings:
-            findings += [f for path, f in at_each_path(item, finding, found.aliases)
-                         if not scanner.accepted(path, f)]
-    return findings, sum(1 for i in found.items if i.kind not in TEXT_CHANNELS)
+    ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS)
+    scanned = [(item, finding) for item, outcome in
+               scan_all(scanner, items, parallel=len(ahead) >= PARALLEL_MIN_ITEMS)
+               for finding in outcome.findings]
+    # Every path a blob is at is known once the listing has ended.
+    findings = [f for item, finding in scanned
+                for path, f in at_each_path(item, finding, found.aliases)
+                if not scanner.accepted(path, f)]
+    return findings, found.files
 
 
 def _report(findings: list[Finding]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
 
 from kortix_guard.git import BlobRef
 from kortix_guard.scan.engine import Item
@@ -25,37 +24,50 @@ def excluded(path: str, globs: Sequence[str]) -> bool:
 _CHANNEL_LABEL = {"name": "file names", "message": "message", "tag": "message"}  # TEXT_CHANNELS
 
 
-class GitItems(NamedTuple):
-    """What to scan of git's blobs and channels: each blob once, at its first path outside
-    the excludes; `aliases` maps a blob id to the other paths that hold that blob (keyed by
-    the blob, not by the path it is scanned at: one path holds many blobs in a history), so
-    that excludes and the baseline apply per (path, blob), not per blob."""
+class GitItems:
+    """What to scan of git's blobs and channels, as the listing yields them: each blob once,
+    at its first path outside the excludes; `aliases` maps a blob id to the other paths that
+    hold that blob (keyed by the blob, not by the path it is scanned at: one path holds many
+    blobs in a history), so that excludes and the baseline apply per (path, blob), not per
+    blob. `items` is read once; `aliases`, `listed` and `files` are whole when it ends."""
 
-    items: list[Item]
-    aliases: dict[str, list[tuple[str, str, str | None]]]  # blob -> [(path, display, commit)]
+    def __init__(self, refs: Iterable[BlobRef], skip: Sequence[str],
+                 shown: Callable[[str], str]) -> None:
+        """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed."""
+        self.aliases: dict[str, list[tuple[str, str, str | None]]] = {}
+        self.listed = 0  # items so far
+        self.files = 0  # of them, files and symlinks (not names or messages)
+        self.done = False  # the listing has ended
+        self.items: Iterator[Item] = self._items(refs, skip, shown)
+
+    def _items(self, refs: Iterable[BlobRef], skip: Sequence[str],
+               shown: Callable[[str], str]) -> Iterator[Item]:
+        first: set[str] = set()  # the blobs already listed, each scanned at its first path
+        for ref in refs:
+            if ref.kind in _CHANNEL_LABEL:
+                self.listed += 1
+                yield Item(ref.path, f"{ref.path} ({_CHANNEL_LABEL[ref.kind]})", ref.commit,
+                           data=ref.data or b"", kind=ref.kind)
+                continue
+            if excluded(ref.path, skip):
+                continue
+            if ref.id and not ref.missing and ref.id in first:
+                self.aliases.setdefault(ref.id, []).append((ref.path, shown(ref.path), ref.commit))
+                continue
+            first.add(ref.id)
+            self.listed += 1
+            self.files += 1
+            display = shown(ref.path) + (" (symlink target)" if ref.kind == "link" else "")
+            yield Item(ref.path, display, ref.commit, blob=ref.id, missing=ref.missing,
+                       kind=ref.kind)
+        self.done = True
 
 
 def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str], str]
               ) -> GitItems:
-    """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed."""
-    items: list[Item] = []
-    first: set[str] = set()  # the blobs already listed, each scanned at its first path
-    aliases: dict[str, list[tuple[str, str, str | None]]] = {}
-    for ref in refs:
-        if ref.kind in _CHANNEL_LABEL:
-            items.append(Item(ref.path, f"{ref.path} ({_CHANNEL_LABEL[ref.kind]})", ref.commit,
-                              data=ref.data or b"", kind=ref.kind))
-            continue
-        if excluded(ref.path, skip):
-            continue
-        if ref.id and not ref.missing and ref.id in first:
-            aliases.setdefault(ref.id, []).append((ref.path, shown(ref.path), ref.commit))
-            continue
-        first.add(ref.id)
-        display = shown(ref.path) + (" (symlink target)" if ref.kind == "link" else "")
-        items.append(Item(ref.path, display, ref.commit, blob=ref.id, missing=ref.missing,
-                          kind=ref.kind))
-    return GitItems(items, aliases)
+    """refs (git.BlobRef) as items, as they come; shown(path) is how a repository path is
+    displayed."""
+    return GitItems(refs, skip, shown)
 
 
 def at_each_path(item: Item, finding: Finding,

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.git import Repo
-from kortix_guard.scan.history import Change, LogCommit, UnexpectedLog, listed_by_log, parse_raw_log
+from kortix_guard.scan.history import (Change, LogCommit, UnexpectedLog, listed_by_log, parse_raw_log,
+                                      parse_raw_stream)
 from tests.conftest import git, git_init
 
 A, B, C, D = ("a" * 40, "b" * 40, "c" * 40, "d" * 40)
@@ -41,6 +42,14 @@ CASES = [
 @pytest.mark.parametrize(("data", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_parse(data: bytes, expected: list[LogCommit]) -> None:
     assert parse_raw_log(data) == expected
+
+
+@pytest.mark.parametrize(("data", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_parse_in_chunks_cut_anywhere(data: bytes, expected: list[LogCommit]) -> None:
+    """git's output is read as it comes: a cut inside a commit line, a change line or a path,
+    or between a change and its path, changes nothing."""
+    for cut in range(len(data) + 1):
+        assert list(parse_raw_stream([data[:cut], b"", data[cut:]])) == expected, cut
 
 
 @pytest.mark.parametrize("data", [
@@ -86,8 +95,7 @@ def test_the_parser_reads_real_git(tmp_path: Path) -> None:
     commit({}, "delete")
     repo = Repo(root)
     tips = git("for-each-ref", "--format=%(objectname)", cwd=root).split()
-    by_log = listed_by_log(repo, tips, [])
-    assert by_log is not None
+    by_log = list(listed_by_log(repo, tips, []))
     commits, _, _ = repo.history_walk()
     by_walk = list(walked(repo, commits, []))
 

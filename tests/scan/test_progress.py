@@ -30,6 +30,22 @@ def test_a_tree_scan_shows_its_progress_on_a_terminal(tmp_path) -> None:
     assert piped.code == 0 and "scanning the index" not in piped.err
 
 
+def test_a_history_scan_counts_what_git_lists_as_it_goes(tmp_path) -> None:
+    """A history is scanned while git lists it: the line ends on the whole count, never on a
+    share of a count that was still growing."""
+    root = git_init(tmp_path / "repo")
+    for n in range(3):
+        write(root, {f"src/c{n}_{i:03}.py": f"value_{n}_{i} = {i}\n" for i in range(40)})
+        git("add", "-A", cwd=root)
+        git("commit", "-qm", f"commit {n}", cwd=root)
+    pid, fd = spawn(root, "scan", "--history")
+    code, out = finish(pid, fd, b"no secrets")
+    assert code == 0, out
+    # 120 files; the names and messages in which nothing triggers are left out at once.
+    assert b"scanning history: 120/120 (100%)" in out, out
+    assert b"listed so far" not in out.rsplit(b"\r", 1)[-1]
+
+
 def test_sigterm_clears_the_line_and_exits_143(tmp_path) -> None:
     root = git_init(tmp_path / "repo")
     _many_files(root, 6000)

@@ -90,6 +90,23 @@ def test_a_lost_tree_is_named_and_the_rest_scanned(tmp_path: Path) -> None:
     assert any(f["rule"] == "KG320" for f in found) and code == 1
 
 
+def test_a_listing_that_fails_part_way_is_finished_by_the_walk(tmp_path: Path) -> None:
+    """git lists the first commit, then stops at a tree lost from the second: the walk
+    lists the rest, and nothing listed already is listed (or reported) twice."""
+    repo = git_init(tmp_path / "repo")
+    first = commit(repo, {"a.py": f'token = "{TOKEN}"\n'}, "one")
+    commit(repo, {"sub/x.txt": "x\n"}, "two")
+    tree = git("rev-parse", "HEAD:sub", cwd=repo).strip()
+    commit(repo, {"sub/x.txt": f'token = "{TOKEN}"\n'}, "three")
+    (repo / ".git" / "objects" / tree[:2] / tree[2:]).unlink()
+    code, found, _ = _scan(repo, "--history")
+    assert [(f["path"], f["object"]) for f in found if f.get("unscanned")] == [("sub/", tree)]
+    secrets = sorted((f["path"], f.get("occurrences", 1), f["commit"]) for f in found
+                     if f["rule"] == "KG320")
+    three = git("rev-parse", "HEAD", cwd=repo).strip()
+    assert secrets == [("a.py", 1, first), ("sub/x.txt", 1, three)] and code == 1
+
+
 def _repo_with_a_lost_object(tmp_path: Path, *, damage: bool,
                              token: bool = False) -> tuple[Path, str]:
     """40 files (so the scan runs in worker processes), one with a token when asked; the last
