@@ -294,49 +294,29 @@ class Repo:
 
     def raw_log(self, revs: list[str]) -> Iterator[bytes]:
         """`git log --raw -z` of the commits revs name, oldest first, as scan.history parses
-        it, in chunks as git writes them: `git rev-list` into `git diff-tree --stdin`, which
-        (unlike `git log --reverse`) writes each commit as soon as it has it, so the scan
-        starts while git is still listing. GitError, after the chunks git did write, when git
-        cannot list them (not installed, a tree missing or damaged). Each option that a user's
-        git config could change is named: no rename pairing, no signature lines, no colour,
-        no replaced objects (libgit2 reads none either), full ids; a merge lists what differs
+        it, in chunks as git writes them: `git rev-list`, then `git diff-tree --stdin` on
+        each LOG_COMMITS of its commits, which (unlike `git log --reverse`) writes each commit
+        as soon as it has it, so the scan starts while git is still listing; and a git
+        process holds the objects of its own commits only (one diff-tree of git/git's 81,966
+        commits peaked at 505 MiB). GitError, after the chunks git did write, when git cannot
+        list them (not installed, a tree missing or damaged). Each option that a user's git
+        config could change is named: no rename pairing, no signature lines, no colour, no
+        replaced objects (libgit2 reads none either), full ids; a merge lists what differs
         from every parent (its combined diff); a commit with no changes still has its line."""
         git = ["git", f"--git-dir={self._git.path}", "--no-replace-objects"]
         env = {**os.environ, "GIT_NO_LAZY_FETCH": "1"}
         try:
-            lister = subprocess.Popen([*git, "rev-list", "--stdin", "--topo-order", "--reverse"],
-                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      stderr=subprocess.DEVNULL, env=env)
+            # --topo-order walks every commit before it writes the first: read it whole.
+            listed = subprocess.run([*git, "rev-list", "--stdin", "--topo-order", "--reverse"],
+                                    input="".join(f"{rev}\n" for rev in revs).encode(),
+                                    capture_output=True, env=env, check=False)
         except OSError:
             raise GitError("git is not installed (or not on PATH)", hint="install git") from None
-        differ = subprocess.Popen(
-            [*git, "diff-tree", "--stdin", "-r", "--root", "-c", "--always", "--raw", "-z",
-             "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
-             "--format=%x01%H"],
-            stdin=lister.stdout, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
-        assert lister.stdin is not None and lister.stdout is not None
-        assert differ.stdout is not None
-        lister.stdout.close()  # the differ's now
-        finished = False
-        try:
-            # rev-list reads every revision before it writes: this never blocks on the differ.
-            try:
-                lister.stdin.write("".join(f"{rev}\n" for rev in revs).encode())
-                lister.stdin.close()
-            except BrokenPipeError:
-                pass  # it stopped at once: its exit code says so below
-            while chunk := os.read(differ.stdout.fileno(), 1 << 20):
-                yield chunk
-            finished = True
-        finally:  # a reader that stops early leaves nothing running
-            differ.stdout.close()
-            for proc in (lister, differ):
-                if not finished and proc.poll() is None:
-                    proc.kill()
-                proc.wait()
-        if lister.returncode or differ.returncode:
-            raise GitError("git could not list the history (a missing or damaged tree, or "
-                           "an old git)", hint="run `git fsck`")
+        if listed.returncode:
+            raise GitError("git could not list the history", hint="run `git fsck`")
+        commits = listed.stdout.split()
+        for start in range(0, len(commits), LOG_COMMITS):
+            yield from _diff_trees(git, env, commits[start:start + LOG_COMMITS])
 
     def is_partial_clone(self) -> bool:
         """A clone made with --filter (a promisor remote)."""
@@ -591,6 +571,38 @@ class GitCli:
 
 
 _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+LOG_COMMITS = 8192  # commits one `git diff-tree` lists (Repo.raw_log)
+
+
+def _diff_trees(git: list[str], env: dict[str, str], commits: list[bytes]) -> Iterator[bytes]:
+    """`git diff-tree --stdin`'s output for commits, as it comes. Its input is a file: no
+    thread writes it (the scan forks its workers meanwhile), and nothing blocks."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as ids:
+        ids.write(b"\n".join(commits) + b"\n")
+        ids.seek(0)
+        differ = subprocess.Popen(
+            [*git, "diff-tree", "--stdin", "-r", "--root", "-c", "--always", "--raw", "-z",
+             "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
+             "--format=%x01%H"],
+            stdin=ids, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+    assert differ.stdout is not None
+    finished = False
+    try:
+        while chunk := os.read(differ.stdout.fileno(), 1 << 20):
+            yield chunk
+        finished = True
+    finally:  # a reader that stops early leaves nothing running
+        differ.stdout.close()
+        if not finished and differ.poll() is None:
+            differ.kill()
+        differ.wait()
+    if differ.returncode:
+        raise GitError("git could not list the history (a missing or damaged tree, or an "
+                       "old git)", hint="run `git fsck`")
 
 
 class StreamBroken(Exception):

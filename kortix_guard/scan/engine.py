@@ -512,18 +512,22 @@ _WORKER: Scanner | None = None  # set in each worker process by fork inheritance
 
 
 def _init_worker(scanner: Scanner) -> None:
+    from multiprocessing.util import Finalize
+
     global _WORKER
-    # Each worker opens the repository and its `git cat-file` itself, after the fork.
+    # Each worker opens the repository and its `git cat-file` itself, after the fork, and
+    # ends that git when it ends (a worker leaves by os._exit, after its finalizers).
     scanner._repo = None
     scanner._stream = None
+    Finalize(scanner, scanner.close, exitpriority=10)
     _WORKER = scanner
 
 
-def _scan_in_worker(batch: list[Item]) -> list[tuple[Item, Outcome]]:
+def _scan_in_worker(batch: list[Item]) -> list[Outcome]:
     """Never lets an exception cross the pipe: whatever stops one item names it as not
-    scanned."""
+    scanned. The items stay with the caller: only the outcomes come back."""
     assert _WORKER is not None
-    return _WORKER.scan_batch(batch, guarded=True)
+    return [outcome for _, outcome in _WORKER.scan_batch(batch, guarded=True)]
 
 
 BATCH = 32  # items a worker is handed at once, and whose blobs it asks git for at once
@@ -566,20 +570,21 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
                                initargs=(scanner,))
     # Batches are handed out as items come (a history as git lists it), a few per worker
     # ahead: results come back in order, and what waits is bounded.
-    waiting: deque[Future] = deque()
+    waiting: deque[tuple[list[Item], Future]] = deque()
+
+    def results() -> Iterator[tuple[Item, Outcome]]:
+        batch, future = waiting.popleft()
+        for result in zip(batch, future.result(), strict=True):
+            yield result
+            if progress:
+                progress(1)
     try:
         for batch in _batches(items):
-            waiting.append(pool.submit(_scan_in_worker, batch))
-            while waiting and (len(waiting) > 4 * jobs or waiting[0].done()):
-                for result in waiting.popleft().result():
-                    yield result
-                    if progress:
-                        progress(1)
+            waiting.append((batch, pool.submit(_scan_in_worker, batch)))
+            while waiting and (len(waiting) > 4 * jobs or waiting[0][1].done()):
+                yield from results()
         while waiting:
-            for result in waiting.popleft().result():
-                yield result
-                if progress:
-                    progress(1)
+            yield from results()
     except BaseException:
         # Stopped (a signal, an error, the caller gone): what is queued is not scanned.
         pool.shutdown(wait=False, cancel_futures=True)

@@ -6,6 +6,7 @@ pure function) where git can list the commits, else a walk of their trees throug
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -63,7 +64,7 @@ def parse_raw_stream(chunks: Iterable[bytes]) -> Iterator[LogCommit]:
                 if commit is not None:
                     yield commit
                 commit_id = token[1:].decode("ascii", "replace")
-                if len(commit_id) not in (40, 64) or not _is_hex(commit_id):
+                if not _is_hex(commit_id):
                     raise UnexpectedLog(f"not a commit id: {commit_id[:80]!r}")
                 commit = LogCommit(commit_id, [])
             elif token:
@@ -89,8 +90,11 @@ def _change(token: bytes, path: bytes) -> Change:
     return Change(_path(path), mode, blob_id)
 
 
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
+
+
 def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
+    return _OBJECT_ID.fullmatch(text) is not None
 
 
 def _path(raw: bytes) -> str:

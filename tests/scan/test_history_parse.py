@@ -66,10 +66,15 @@ def test_unexpected_output_is_refused(data: bytes) -> None:
         parse_raw_log(data)
 
 
-def test_the_parser_reads_real_git(tmp_path: Path) -> None:
+@pytest.mark.parametrize("per_git", [8192, 2], ids=["one-git", "a-git-per-2-commits"])
+def test_the_parser_reads_real_git(tmp_path: Path, per_git: int, monkeypatch) -> None:
     """A history with a merge that brings its own content, a deletion, an executable, a
-    symlink and a name git quotes: both listings give the same pairs and commits."""
+    symlink and a name git quotes: both listings give the same pairs and commits, however
+    many commits each `git diff-tree` lists."""
+    from kortix_guard import git as git_module
     from kortix_guard.scan.history import walked
+
+    monkeypatch.setattr(git_module, "LOG_COMMITS", per_git)
 
     root = git_init(tmp_path / "repo")
 

@@ -127,31 +127,63 @@ def strong(value: str) -> bool:
     return len(value) >= 12 and entropy(value) >= 3.3 and classes >= 3
 
 
+# The assignment of a quoted value, as _QUOTED has it: what code and docs need before the
+# whole pattern is tried at each place on the line.
+_QUOTED_VALUE = LazyPattern(rb"""(?::=|=>|==?|:)[ \t]*(?:[rbuf]{0,2})["'`]""")
+
+
 def _confirm_keyword(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    """The values under secret-like keys on the line. What a line holds depends on the line
+    and the file's kind alone, and a history holds the same lines in version after version:
+    each (line, kind) is read once a process (a bounded cache)."""
     start, end = span
     line = blob.data[start:end]
+    found = _KEYWORD_LINES.get((line, info.kind))
+    if found is None:
+        found = tuple(_keyword_values(line, info.kind))
+        if len(_KEYWORD_LINES) >= 1 << 16:
+            _KEYWORD_LINES.clear()
+        _KEYWORD_LINES[(line, info.kind)] = found
+    for hit in found:
+        yield hit._replace(offset=start + hit.offset)
+
+
+_KEYWORD_LINES: dict[tuple[bytes, str], tuple[Hit, ...]] = {}
+
+
+def _keyword_values(line: bytes, kind: str) -> Iterator[Hit]:
+    """_confirm_keyword's hits on one line, at offsets in the line."""
+    # What no syntax below could read, ruled out first: most triggers in code and prose are
+    # `password = read_password();` or "the password is". Code and docs need a quoted value
+    # or an element; other files an assignment or an element, but for a config file's
+    # `password value`.
+    if kind in ("code", "docs"):
+        if b"<" not in line and not _QUOTED_VALUE.search(line):
+            return
+    elif kind != "config" and b"=" not in line and b":" not in line and b"<" not in line:
+        return
     seen: set[int] = set()
     for regex, syntax in _syntaxes():
-        if syntax == "bare" and info.kind in ("code", "docs"):
+        if syntax == "bare" and kind in ("code", "docs"):
             continue  # an unquoted right-hand side in code is an expression
-        if syntax == "spaced" and info.kind != "config":
+        if syntax == "spaced" and kind != "config":
             continue
         for m in regex.finditer(line):
             group = "s" if m.group("s") is not None else "b"
             if m.start(group) in seen:
                 continue
             key = m.group("key").decode("utf-8", "replace")
-            kind = key_kind(key)
-            if kind is None or (syntax == "spaced" and kind != "password"):
+            secret_kind = key_kind(key)
+            if secret_kind is None or (syntax == "spaced" and secret_kind != "password"):
                 continue
             raw = m.group(group)
             value = raw.decode("utf-8", "replace").strip()
-            if not _value_ok(key, value, kind):
+            if not _value_ok(key, value, secret_kind):
                 continue
             seen.add(m.start(group))
             quoted = syntax in ("quoted", "element") or group == "s" and syntax == "spaced"
-            yield Hit(start + m.start(group), "KG331", f"value of `{key}`", SecretValue(value),
-                      M, kind=kind, key=key, quoted=quoted)
+            yield Hit(m.start(group), "KG331", f"value of `{key}`", SecretValue(value), M,
+                      kind=secret_kind, key=key, quoted=quoted)
 
 
 _KEYWORD_TRIGGERS = (
