@@ -27,6 +27,15 @@ class MissingObject(GitError):
         self.object_id = object_id
 
 
+class CommitWalk(NamedTuple):
+    """What a range holds (Repo.commit_walk)."""
+
+    commits: Iterable[Any]  # pygit2.Commit, oldest first, for the tree walk
+    revs: list[str]  # for git: ids, ^ids to leave out
+    known: list[Any]  # pygit2.Tree: what the excluded side already holds
+    ordered: list[str] | None = None  # the commit ids oldest first, when git listed them
+
+
 class BlobRef(NamedTuple):
     path: str  # repository-relative, with '/'
     id: str
@@ -230,28 +239,56 @@ class Repo:
         except (KeyError, ValueError):
             return False
 
-    def commit_walk(self, include: Iterable[str], exclude: Iterable[str]):
+    def commit_walk(self, include: Iterable[str], exclude: Iterable[str]) -> CommitWalk:
         """The commits reachable from `include` and not from `exclude`, oldest first; the
         trees of their parents outside that set (content the excluded side already holds),
-        and the revisions naming the set for `git log` (ids, `^id` to leave out)."""
+        and the revisions naming the set for `git log` (ids, `^id` to leave out). git lists
+        them when it can (one `git rev-list --boundary`, whose order the listing then
+        reuses); libgit2's walk otherwise, and only when something reads `commits`."""
         import pygit2
-        from pygit2.enums import SortMode
 
-        walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
         include = list(include)
         if not include:
-            return [], [], []
-        for commit_id in include:
-            walker.push(pygit2.Oid(hex=commit_id))
+            return CommitWalk([], [], [])
         excluded = [c for c in exclude if self.has_commit(c)]
-        for commit_id in excluded:
-            walker.hide(pygit2.Oid(hex=commit_id))
-        commits = list(walker)
-        new = {c.id for c in commits}
-        boundary = {p for c in commits for p in c.parent_ids if p not in new}
+        revs = [*include, *(f"^{c}" for c in excluded)]
+        listed = self._rev_list(revs, "--boundary")
+
+        def walk() -> Iterator[Any]:  # pygit2.Commit
+            from pygit2.enums import SortMode
+
+            walker = self._git.walk(None, SortMode.TOPOLOGICAL | SortMode.REVERSE)
+            for commit_id in include:
+                walker.push(pygit2.Oid(hex=commit_id))
+            for commit_id in excluded:
+                walker.hide(pygit2.Oid(hex=commit_id))
+            yield from walker
+
+        if listed is None:
+            commits: Iterable[Any] = list(walk())
+            new = {c.id for c in commits}
+            boundary = {p for c in commits for p in c.parent_ids if p not in new}
+            ordered = None
+        else:
+            commits = walk()  # a generator: walked only if git's listing fails part way
+            ordered = [c for c in listed if not c.startswith("-")]
+            boundary = {pygit2.Oid(hex=c[1:]) for c in listed if c.startswith("-")}
         # A parent a shallow clone lacks holds nothing known: everything is scanned as new.
         known = [self._git[p].tree for p in boundary if self.has_object(p)]
-        return commits, [*include, *(f"^{c}" for c in excluded)], known
+        return CommitWalk(commits, revs, known, ordered)
+
+    def _rev_list(self, revs: list[str], *options: str) -> list[str] | None:
+        """`git rev-list --topo-order --reverse` of revs (ids, `^id`s), or None when git
+        cannot list them (not installed, a commit missing)."""
+        try:
+            proc = subprocess.run(
+                ["git", f"--git-dir={self._git.path}", "--no-replace-objects", "rev-list",
+                 "--stdin", "--topo-order", "--reverse", *options],
+                input="".join(f"{rev}\n" for rev in revs).encode(), capture_output=True,
+                env={**os.environ, "GIT_NO_LAZY_FETCH": "1"}, check=False)
+        except OSError:
+            return None
+        return proc.stdout.decode("ascii", "replace").split() if proc.returncode == 0 else None
 
     def history_walk(self, since: str | None = None):
         """Every commit reachable from any ref, oldest first (with `since`, those not
@@ -292,31 +329,27 @@ class Repo:
         commit: Any = self._git[pygit2.Oid(hex=commit_id)]  # pygit2.Commit
         return commit.raw_message
 
-    def raw_log(self, revs: list[str]) -> Iterator[bytes]:
+    def raw_log(self, revs: list[str], ordered: list[str] | None = None) -> Iterator[bytes]:
         """`git log --raw -z` of the commits revs name, oldest first, as scan.history parses
-        it, in chunks as git writes them: `git rev-list`, then `git diff-tree --stdin` on
-        each LOG_COMMITS of its commits, which (unlike `git log --reverse`) writes each commit
-        as soon as it has it, so the scan starts while git is still listing; and a git
-        process holds the objects of its own commits only (one diff-tree of git/git's 81,966
-        commits peaked at 505 MiB). GitError, after the chunks git did write, when git cannot
-        list them (not installed, a tree missing or damaged). Each option that a user's git
-        config could change is named: no rename pairing, no signature lines, no colour, no
-        replaced objects (libgit2 reads none either), full ids; a merge lists what differs
-        from every parent (its combined diff); a commit with no changes still has its line."""
+        it, in chunks as git writes them: `git rev-list` (or the commits `ordered` already
+        holds, oldest first), then `git diff-tree --stdin` on each LOG_COMMITS of them, which
+        (unlike `git log --reverse`) writes each commit as soon as it has it, so the scan
+        starts while git is still listing; and a git process holds the objects of its own
+        commits only (one diff-tree of git/git's 81,966 commits peaked at 505 MiB).
+        GitError, after the chunks git did write, when git cannot list them (not installed,
+        a tree missing or damaged). Each option that a user's git config could change is
+        named: no rename pairing, no signature lines, no colour, no replaced objects (libgit2
+        reads none either), full ids; a merge lists what differs from every parent (its
+        combined diff); a commit with no changes still has its line."""
         git = ["git", f"--git-dir={self._git.path}", "--no-replace-objects"]
         env = {**os.environ, "GIT_NO_LAZY_FETCH": "1"}
-        try:
-            # --topo-order walks every commit before it writes the first: read it whole.
-            listed = subprocess.run([*git, "rev-list", "--stdin", "--topo-order", "--reverse"],
-                                    input="".join(f"{rev}\n" for rev in revs).encode(),
-                                    capture_output=True, env=env, check=False)
-        except OSError:
-            raise GitError("git is not installed (or not on PATH)", hint="install git") from None
-        if listed.returncode:
-            raise GitError("git could not list the history", hint="run `git fsck`")
-        commits = listed.stdout.split()
+        # --topo-order walks every commit before it writes the first: read it whole.
+        commits = ordered if ordered is not None else self._rev_list(revs)
+        if commits is None:
+            raise GitError("git could not list the history (not installed, or a commit "
+                           "missing)", hint="run `git fsck`")
         for start in range(0, len(commits), LOG_COMMITS):
-            yield from _diff_trees(git, env, commits[start:start + LOG_COMMITS])
+            yield from _diff_trees(git, env, [c.encode() for c in commits[start:start + LOG_COMMITS]])
 
     def is_partial_clone(self) -> bool:
         """A clone made with --filter (a promisor remote)."""
@@ -739,6 +772,51 @@ def _blob_entry(tree, path: str):
     except KeyError:
         return None
     return entry if entry.type_str == "blob" else None
+
+
+class TreeIndex:
+    """What a set of trees holds at a path, each folder read once however many of the trees
+    share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a lookup on
+    git/git, 30 boundary trees a range), here a folder is resolved once per tree and listed
+    once per distinct folder, then looked up in a dict."""
+
+    def __init__(self, trees: Iterable[Any]) -> None:
+        self._trees = list(trees)
+        self._entries: dict[Any, dict[str, Any]] = {}  # folder's tree id -> {name: entry}
+        self._resolved: dict[str, dict[Any, Any]] = {"": {t.id: t for t in self._trees}}
+
+    def __bool__(self) -> bool:
+        return bool(self._trees)
+
+    def _listing(self, tree) -> dict[str, Any]:
+        found = self._entries.get(tree.id)
+        if found is None:
+            found = self._entries[tree.id] = {entry.name: entry for entry in tree}
+        return found
+
+    def _folders(self, folder: str) -> dict[Any, Any]:
+        """The distinct trees (by id) the trees hold at folder."""
+        found = self._resolved.get(folder)
+        if found is None:
+            parent, _, name = folder.rpartition("/")
+            found = {}
+            for tree in self._folders(parent).values():
+                entry = self._listing(tree).get(name)
+                if entry is not None and entry.type_str == "tree":
+                    found[entry.id] = entry
+            self._resolved[folder] = found
+        return found
+
+    def held(self, path: str) -> list[tuple[str, bool]]:
+        """(id, whether it is a folder) of each distinct thing the trees hold at path
+        (repository-relative, `/`)."""
+        folder, _, name = path.rpartition("/")
+        held = []
+        for tree in self._folders(folder).values():
+            entry = self._listing(tree).get(name)
+            if entry is not None:
+                held.append((str(entry.id), entry.type_str == "tree"))
+        return held
 
 
 def walk_tree(tree, prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from kortix_guard.git import SCANNED_MODES, BlobRef, GitError, walk_tree
+from kortix_guard.git import SCANNED_MODES, BlobRef, GitError, TreeIndex
 
 if TYPE_CHECKING:
     from kortix_guard.git import Repo
@@ -106,24 +106,32 @@ class NewPairs:
     them). A pair is new once; a name is new once. Both listings fill it in the same order
     (oldest commit first), so both name the same commit for each pair."""
 
-    __slots__ = ("names", "pairs")
+    __slots__ = ("_asked", "known", "names", "pairs")
 
-    def __init__(self) -> None:
+    def __init__(self, known: Iterable = ()) -> None:
         self.pairs: set = set()  # (path, blob id): str ids from the log, Oids from the walk
         self.names: set[str] = set()
+        # Trees whose content is not new (a range's boundary: 30 trees of 4,000 files on
+        # git/git), asked at each path the listing reaches rather than walked whole.
+        self.known = TreeIndex(known)
+        self._asked: set[str] = set()
 
-    def know_tree(self, tree) -> None:
-        """Everything a tree holds is not new (the base of a range, `--since REV`)."""
-        for path, blob_id in walk_tree(tree):
-            self.pairs.add((path, blob_id))
+    def learn(self, path: str) -> None:
+        """What the known trees hold at path, as seen (once per path)."""
+        if not self.known or path in self._asked:
+            return
+        self._asked.add(path)
+        for object_id, is_folder in self.known.held(path):
             self.names.add(path)
-            self.names.update(path[:end] for end in folder_ends(path))
+            if not is_folder:
+                self.pairs.add((path, object_id))
 
     def new_names(self, path: str) -> list[str]:
         """The folders above path, then path, that were not seen before."""
         found = []
         for end in folder_ends(path):
             folder = path[:end]
+            self.learn(folder)
             if folder not in self.names:
                 self.names.add(folder)
                 found.append(folder)
@@ -148,7 +156,8 @@ class Listed:
 
 
 def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
-                  listed: Listed | None = None) -> Iterator[BlobRef]:
+                  listed: Listed | None = None,
+                  ordered: list[str] | None = None) -> Iterator[BlobRef]:
     """What `walked` yields, read from `git log --raw` as git writes it (in C: under half the
     walk's time on a long linear history, no slower on one full of merges; and the scan
     starts at once). A commit's changes against its parent hold every pair the parent
@@ -156,18 +165,18 @@ def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
     listed with that parent, which comes first, or is in a known tree): their union is every
     pair in every commit, each with an oldest commit that holds it. GitError or
     UnexpectedLog, after what was listed, when git cannot list them or says something
-    unexpected; `listed` then holds what was yielded."""
+    unexpected; `listed` then holds what was yielded. `ordered`: the commits, oldest
+    first, when the caller has them already."""
     listed = listed if listed is not None else Listed()
-    seen = NewPairs()
-    for tree in known_trees:
-        seen.know_tree(tree)
-    for commit in parse_raw_stream(repo.raw_log(revs)):
+    seen = NewPairs(known_trees)
+    for commit in parse_raw_stream(repo.raw_log(revs, ordered)):
         refs = message_ref(commit.commit_id, repo.commit_message(commit.commit_id))
         new_names: list[str] = []
         for change in commit.changes:
             if change.mode == 0:  # deleted
                 continue
             new_names += seen.new_names(change.path)
+            seen.learn(change.path)
             key = (change.path, change.blob_id)
             if key in seen.pairs:
                 continue
@@ -219,7 +228,8 @@ def walked(repo: Repo, commits: Iterable, known_trees: Iterable) -> Iterator[Blo
         yield from names_ref(str(commit.id), new_names)
 
 
-def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list) -> Iterator[BlobRef]:
+def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list,
+            ordered: list[str] | None = None) -> Iterator[BlobRef]:
     """From `git log --raw` when git can list them, else from the tree walk. A partial
     clone is always walked: git before 2.44 would fetch a missing tree over the network
     (GIT_NO_LAZY_FETCH is newer), libgit2 never does."""
@@ -228,7 +238,7 @@ def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list) -
         return
     listed = Listed()
     try:
-        yield from listed_by_log(repo, revs, known_trees, listed)
+        yield from listed_by_log(repo, revs, known_trees, listed, ordered)
     except (GitError, UnexpectedLog):
         # The walk reports what it can (a missing tree by name), less what was listed.
         yield from (ref for ref in walked(repo, commits, known_trees) if listed.lacks(ref))
@@ -252,10 +262,10 @@ def commit_blobs(repo: Repo, include: Iterable[str], exclude: Iterable[str]) -> 
     """Each blob that the commits reachable from `include` and not from `exclude` add,
     once, with the oldest such commit. Content the excluded side already holds (the trees
     of the pushed commits' parents outside the push) is not new."""
-    commits, revs, known = repo.commit_walk(include, exclude)
-    if not revs:
+    walk = repo.commit_walk(include, exclude)
+    if not walk.revs:
         return
-    yield from _listed(repo, revs, commits, known)
+    yield from _listed(repo, walk.revs, walk.commits, walk.known, walk.ordered)
 
 
 def _new_blobs(objects, tree, prefix: str, trees: set, blobs: set, found: list,

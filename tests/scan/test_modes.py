@@ -197,6 +197,28 @@ def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
     assert_exit(kg("scan", "--range", "HEAD", cwd=repo), 2, "BASE..HEAD")
 
 
+def test_range_leaves_what_a_parent_outside_it_holds(repo: Path) -> None:
+    """A branch forked before BASE adds a file BASE also holds (the same blob, in a nested
+    folder), then merges BASE: the range's boundary (BASE, the fork point) holds that pair,
+    so it is not new; a different value at the same path is."""
+    write(repo, {"README": "start\n"})
+    root = commit_all(repo, "root")
+    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n'})
+    base = commit_all(repo, "base holds an old value")
+    git("checkout", "-qb", "pr", root, cwd=repo)
+    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n', "lib/new.py": "x = 1\n"})
+    commit_all(repo, "the same file on the branch")
+    git("merge", "-q", "--no-edit", base, cwd=repo)
+    head = git("rev-parse", "HEAD", cwd=repo).strip()
+    assert scan_json(repo, "--range", f"{base}..{head}") == (0, [])
+    other = TOKENS["github-pat"]
+    write(repo, {"lib/deep/old.py": f'old = "{other}"\n'})
+    changed = commit_all(repo, "another value at that path")
+    code, findings = scan_json(repo, "--range", f"{base}..{changed}")
+    assert code == 1 and [(f["path"], f["commit"]) for f in findings] == [
+        ("lib/deep/old.py", changed)]
+
+
 def _branchy_history(repo: Path) -> dict[str, str]:
     """Branches and merges, one of them evil (a token that only its resolution holds), a
     rename, a symlink, a copied folder and a token on a branch never merged."""
