@@ -64,6 +64,15 @@ def paired(a: list[str], b: list[str], cwd: Path, runs: int = 5,
             statistics.median(x / y for x, y in pairs))
 
 
+def peak_mib(argv: list[str], cwd: Path) -> float:
+    """The peak resident memory of one run: the largest single process among those the
+    command waited for (what the kernel reports to wait4), in MiB."""
+    proc = subprocess.Popen(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    proc.returncode = 0  # reaped here
+    return usage.ru_maxrss / 1024
+
+
 def peer(name: str, peers: Path | None) -> str | None:
     """The peer scanner's executable, or None when it is not installed."""
     if peers is not None and (peers / name).exists():

@@ -568,8 +568,9 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
     context = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker,
                                initargs=(scanner,))
-    # Batches are handed out as items come (a history as git lists it), a few per worker
-    # ahead: results come back in order, and what waits is bounded.
+    # Batches are handed out as items come (a history as git lists it), up to 16 a worker
+    # ahead (at 4, the workers of a tree scan waited at its end): results come back in
+    # order, and what waits is bounded.
     waiting: deque[tuple[list[Item], Future]] = deque()
 
     def results() -> Iterator[tuple[Item, Outcome]]:
@@ -581,7 +582,7 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
     try:
         for batch in _batches(items):
             waiting.append((batch, pool.submit(_scan_in_worker, batch)))
-            while waiting and (len(waiting) > 4 * jobs or waiting[0][1].done()):
+            while waiting and (len(waiting) > 16 * jobs or waiting[0][1].done()):
                 yield from results()
         while waiting:
             yield from results()

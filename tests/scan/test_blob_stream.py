@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kortix_guard.git import BlobStream, MissingObject, Repo
+from kortix_guard.git import MissingObject, Repo
 from kortix_guard.scan.engine import Item, Scanner
 from tests.conftest import commit, git, git_init
 from tests.scan.conftest import TOKENS

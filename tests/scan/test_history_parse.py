@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 from kortix_guard.git import Repo
-from kortix_guard.scan.history import (Change, LogCommit, UnexpectedLog, listed_by_log, parse_raw_log,
-                                      parse_raw_stream)
+from kortix_guard.scan.history import (
+    Change,
+    LogCommit,
+    UnexpectedLog,
+    listed_by_log,
+    parse_raw_log,
+    parse_raw_stream,
+)
 from tests.conftest import git, git_init
 
 A, B, C, D = ("a" * 40, "b" * 40, "c" * 40, "d" * 40)
