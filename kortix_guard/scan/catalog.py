@@ -41,7 +41,7 @@ from kortix_guard.secret import SecretValue
 PACKAGE = "kingfisher-secret-scanner"
 SWITCH = "KORTIX_GUARD_CATALOG"  # "0": scan without the catalog even when it is installed
 MODULE = "kingfisher_sdk"
-FORMAT = 2  # of the cached rules file (and what it takes from the catalog)
+FORMAT = 3  # of the cached rules file (and what it takes from the catalog)
 # Rules that judge context rather than name a provider's token: kortix-guard's keyword and
 # URL layers judge these with the file's context.
 _CONTEXTUAL = re.compile(r"generic|curl-auth|credential-uri|password-in-url|basic-auth|"
@@ -154,12 +154,15 @@ def _take(detail: dict, known: frozenset[str] = frozenset()) -> CatalogRule | No
         return None
     import warnings
 
+    pattern = for_python(pattern)
     try:
         with warnings.catch_warnings():  # "possible nested set": Rust's syntax, read as meant
             warnings.simplefilter("ignore", FutureWarning)
             compiled = re.compile(pattern.encode())
     except (re.error, ValueError):
         return None  # Rust regex syntax that Python's re does not read
+    if not _hyperscan_reads(pattern):
+        return None
     group = detail.get("betterleaks_secret_group") or 0
     if not isinstance(group, int) or group > compiled.groups:
         group = 0
@@ -168,6 +171,84 @@ def _take(detail: dict, known: frozenset[str] = frozenset()) -> CatalogRule | No
     confidence = detail.get("confidence")
     return CatalogRule(rule_id, pattern, confidence if confidence in ("high", "medium") else "low",
                        float(detail.get("min_entropy") or 0.0), group)
+
+
+def for_python(pattern: str) -> str:
+    """A Rust pattern as Python's re reads it, where the two differ only in how it is
+    written: `\\z` (the end of the text) is `\\Z`; a flag set part way (`dp\\.pt\\.(?i)[a-z]`,
+    to the end of its group in Rust) is a scoped group `(?i:…)` running to the same end. A
+    group whose rest holds a `|` (the flag would cover the other branches too) is left as
+    it is: re refuses it, and the rule is left out."""
+    pattern = re.sub(r"(?<!\\)((?:\\\\)*)\\z", r"\1\\Z", pattern)
+    while True:
+        found = _mid_flags(pattern)
+        if found is None:
+            return pattern
+        start, end, flags = found
+        close = _group_end(pattern, end)
+        if close is None:
+            return pattern
+        pattern = (pattern[:start] + f"(?{flags}:" + pattern[end:close] + ")"
+                   + pattern[close:])
+
+
+def _mid_flags(pattern: str) -> tuple[int, int, str] | None:
+    """The first `(?flags)` after the start, outside classes: (start, end, flags)."""
+    for i, c in _syntax(pattern, 0):
+        m = re.match(r"\(\?([imsx]+)\)", pattern[i:]) if c == "(" and i else None
+        if m:
+            return i, i + m.end(), m.group(1)
+    return None
+
+
+def _group_end(pattern: str, start: int) -> int | None:
+    """Where the group around start closes (or the pattern ends), or None when a `|` of
+    that group comes first."""
+    depth = 0
+    for i, c in _syntax(pattern, start):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            if depth == 0:
+                return i
+            depth -= 1
+        elif c == "|" and depth == 0:
+            return None
+    return len(pattern)
+
+
+def _syntax(pattern: str, start: int) -> Iterator[tuple[int, str]]:
+    """(index, character) of each character from start (outside any class) that is
+    syntax: not escaped, not inside a class."""
+    i, in_class = start, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if in_class:
+            in_class = c != "]"
+        elif c == "[":
+            in_class = True
+            i += 2 if pattern[i + 1:i + 2] == "]" else 1
+            continue
+        else:
+            yield i, c
+        i += 1
+
+
+def _hyperscan_reads(pattern: str) -> bool:
+    """Whether hyperscan compiles pattern (one bad rule would fail the whole database);
+    True where hyperscan is absent (the catalog is not used there)."""
+    try:
+        import hyperscan
+    except ImportError:
+        return True
+    try:
+        hyperscan.Database().compile(expressions=[pattern.encode()])
+    except hyperscan.HyperscanError:
+        return False
+    return True
 
 
 def _dump(catalog: Catalog) -> str:

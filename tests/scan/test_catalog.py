@@ -61,6 +61,32 @@ def test_a_provider_only_the_catalog_knows_is_found(tmp_path: Path, fresh_cache:
     assert again.code == 1 and "reading the provider catalog" not in again.err
 
 
+def test_a_rule_written_in_rusts_syntax_is_read(tmp_path: Path, fresh_cache: Path) -> None:
+    """Doppler's rule sets a flag part way (`dp\\.pt\\.(?i)[a-z0-9]{43}`), which Python's re
+    refuses: read as a scoped group, its token is found (the rule was left out before)."""
+    token = "dp.pt." + rand(43, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+    root = _repo_with(tmp_path, f"doppler: {token}\n")
+    result = kg("scan", "--all-files", "--format", "json", cwd=root)
+    assert result.code == 1, result.err
+    assert any("[betterleaks.doppler-api-token]" in f["message"] for f in json.loads(result.out))
+    assert token not in result.out + result.err
+
+
+@pytest.mark.parametrize(("rust", "python"), [
+    (r"dp\.pt\.(?i)[a-z0-9]{43}", r"dp\.pt\.(?i:[a-z0-9]{43})"),
+    (r"\b(p8e-(?i)[a-z0-9]{32})(?:[\s;]|$)", r"\b(p8e-(?i:[a-z0-9]{32}))(?:[\s;]|$)"),
+    (r"EZAK(?i)[a-z0-9]{54}\z", r"EZAK(?i:[a-z0-9]{54}\Z)"),
+    (r"a\\z", r"a\\z"),  # an escaped backslash, then z
+    (r"(?i)abc", r"(?i)abc"),  # at the start, as re reads it
+    (r"[(?i)]x", r"[(?i)]x"),  # in a class: characters
+    (r"x(?i)a|b", r"x(?i)a|b"),  # the flag would cover the other branch: left out
+])
+def test_for_python(rust: str, python: str) -> None:
+    from kortix_guard.scan.catalog import for_python
+
+    assert for_python(rust) == python
+
+
 def test_the_commit_hook_never_reads_the_catalog_from_the_package(tmp_path: Path,
                                                                   fresh_cache: Path) -> None:
     root = _repo_with(tmp_path, f"account key: {one_password_key()}\n")
