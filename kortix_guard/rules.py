@@ -152,7 +152,9 @@ _RULES = [
     Rule("KG321", "private-key", E, "A PEM, OpenSSH or PuTTY private key block with key material "
                                     "(also inside JSON strings with \\n escapes).",
          "-----BEGIN RSA PRIVATE KEY-----"),
-    Rule("KG322", "url-password", E, "A URL or connection string with a password in it.",
+    Rule("KG322", "url-password", E, "A URL or connection string with a password in it, or a "
+                                     "curl command's `-u user:password` or `Authorization` "
+                                     "header.",
          "postgres://app:hunter2@db/app"),  # kortix-guard: allow
     Rule("KG323", "jwt", E, "A JSON Web Token; a Supabase key whose role is `service_role` is "
                             "high, one whose role is `anon` is public by design.", "eyJhbGciOi…"),

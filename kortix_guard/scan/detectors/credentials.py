@@ -259,6 +259,104 @@ CONNECTION = regex_detector(
                E("db.properties", "url=jdbc:postgresql://db/app?user=app&password=${DB_PASSWORD}")))
 
 
+# --- Credentials on a curl command line --------------------------------------------------
+# `curl -u user:password` and `curl -H "Authorization: Bearer …"`: what betterleaks'
+# curl-auth-user and curl-auth-header rules find (BETTERLEAKS_CURL), read here as curl reads
+# its arguments. The flag counts only where `curl` is on its line or one of the five above
+# (a command continued with `\`): `git push -u origin` is not a user.
+
+_CURL = LazyPattern(rb"\bcurl\b")
+_CURL_ARGUMENT = LazyPattern(
+    rb"""[ \t](?P<flag>-u|--user|-H|--header)(?:=|[ \t]{1,5})"""
+    rb"""(?P<arg>(?:"[^"\n]*"|'[^'\n]*'|[^\s"'])+)""")
+_HEADER = LazyPattern(
+    r"(?i)(?P<name>Authorization|(?:X-(?:[a-z]+-)?)?(?:Api-?)?(?:Key|Token))[ \t]*:[ \t]*"
+    r"(?:(?P<basic>Basic)[ \t]+|(?:Bearer|(?:Api-)?Token)[ \t]+)?(?P<value>\S+)$")
+_BASE64_VALUE = LazyPattern(r"[A-Za-z0-9+/]{8,}={0,3}")
+_TOKEN_VALUE = LazyPattern(r"[\w=~@.+/-]{8,}")
+_CURL_PLACEHOLDER = LazyPattern(
+    r"(?i)(?:change(?:it|me)|pass(?:word)?|pwd|test|token|secret|user(?:name)?|\*+|(.)\1*)")
+
+
+def _unquoted(arg: str) -> str:
+    """A shell word without its quotes (`kevin:'pR…'` is `kevin:pR…`)."""
+    return re.sub(r""""([^"]*)"|'([^']*)'""", lambda m: m.group(1) or m.group(2) or "", arg)
+
+
+def _a_reference(value: str) -> bool:
+    """A shell, template or placeholder reference, not a value: `$1`, `${X}`, `$(cat f)`,
+    `{{ .Values.x }}`, `<password>`, `[PASSWORD]`."""
+    return value.startswith(("$", "{{", "<", "[", "%"))
+
+
+def _curl_secret(flag: bytes, arg: str) -> tuple[str, str] | None:
+    """(the secret in a -u or -H argument, its kind), or None when it holds none."""
+    value = _unquoted(arg)
+    if flag in (b"-u", b"--user"):
+        user, colon, password = value.partition(":")
+        secret = password or user
+        if not colon or not secret or _a_reference(user) or _a_reference(password):
+            return None
+        if _CURL_PLACEHOLDER.fullmatch(secret) or entropy(secret) <= 2.0:
+            return None
+        return secret, "password"
+    header = _HEADER.match(value)
+    if header is None:
+        return None
+    token = header.group("value")
+    shape = _BASE64_VALUE if header.group("basic") else _TOKEN_VALUE
+    if _a_reference(token) or not shape.fullmatch(token) or entropy(token) <= 2.75:
+        return None
+    return token, "token"
+
+
+def _confirm_curl(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
+    start, end = span
+    line = blob.line_of(start)
+    above = blob.line_span(max(line - 5, 1))[0]
+    for m in _CURL_ARGUMENT.finditer(blob.data, start, end):
+        if not _CURL.search(blob.data, above, m.start()):
+            continue
+        arg = m.group("arg").decode("utf-8", "replace")
+        found = _curl_secret(m.group("flag"), arg)
+        if found is None:
+            continue
+        secret, kind = found
+        at = m.group("arg").find(secret.encode("utf-8", "replace"))
+        what = "password in a curl command" if kind == "password" else "token in a curl header"
+        yield Hit(m.start("arg") + max(at, 0), "KG322", what, SecretValue(secret), M, kind=kind,
+                  key="curl -u" if kind == "password" else "curl -H", quoted=True)
+
+
+BETTERLEAKS_CURL = "betterleaks/betterleaks cmd/generate/config/rules/curl.go"
+CURL = Detector(
+    "curl", "KG322", "credential on a curl command line", M,
+    (rb"[ \t](?:-u|--user)(?:=|[ \t]{1,5})\S",
+     rb"[ \t](?:-H|--header)(?:=|[ \t]{1,5})[\"'](?:Authorization|[A-Za-z-]*(?:Key|Token))"
+     rb"[ \t]*:"),
+    _confirm_curl, caseless=True, source=BETTERLEAKS_CURL,
+    examples=(
+        E("deploy.sh", "curl --cacert ca.crt -u elastic:{alnum:12} https://localhost:9200"),
+        E("notes.txt", "curl -s --user 'api:{alnum:16}' \\\n  https://api.mailgun.net/v3/x"),
+        E("setup.sh", "curl -X POST https://api.example.io/v1/jobs \\\n"
+                      "  -H 'Content-Type: application/json' \\\n"
+                      "  -H \"Authorization: Bearer {alnum:32}\""),
+        E("octopus.sh", "curl -H 'X-Octopus-ApiKey: API-{alnum:26}' "
+                        "https://octopus.corp.io/api"),
+    ),
+    negatives=(
+        E("release.sh", "git push -u origin main"),
+        E("ci.sh", 'curl -sL --user "$GITHUB_USERNAME:$GITHUB_PASSWORD" "$GITHUB_URL"'),
+        E("a.sh", "curl -u <user:password> https://test.com/endpoint"),
+        E("a.sh", "curl --user neo4j:[PASSWORD] http://db:7474/db/data/"),
+        E("a.sh", 'curl -u "myusername" http://localhost:15130/api/check_user/'),
+        E("a.sh", "curl http://127.0.0.1:5000/file --user user:pass --digest"),
+        E("a.sh", 'curl -H "Authorization: Bearer $API_KEY" https://api.example.io'),
+        E("a.sh", 'curl -H "Authorization: Bearer XXXXXXXXXXXX" https://example.com'),
+        E("a.sh", 'curl --header "Authorization: Basic ..." https://accounts.example.com'),
+    ))
+
+
 def _jwt_claims(token: bytes) -> dict:
     """The payload of a JSON Web Token, or {} when it does not decode."""
     import base64
@@ -424,4 +522,4 @@ ENTROPY = Detector("entropy", "KG332", "high-entropy string", L,
                    (rb"""["'][A-Za-z0-9+/=_-]{20,}["']""",), _confirm_entropy,
                    examples=(E("data.py", 'blob = "{alnum:40}"'),))
 
-DETECTORS = [KEYWORD, URL, CONNECTION, JWT, HASHES, *FRAMEWORKS, ENTROPY]
+DETECTORS = [KEYWORD, URL, CONNECTION, CURL, JWT, HASHES, *FRAMEWORKS, ENTROPY]
