@@ -48,8 +48,10 @@ def test_nothing_per_user_is_open_to_others_under_umask_0000(tmp_path) -> None:
         result = _under_umask_0000(*args, cwd=repo, input="a-value-of-ours\n")
         assert result.returncode in (0, 1), (args, result.stderr)
     seen = 0
+    # kortix-guard's own folders: the session's cache also holds other tools' (pre-commit's
+    # virtualenv wheels), made by other tests in this worker.
     for base in (os.environ["XDG_CONFIG_HOME"], os.environ["XDG_CACHE_HOME"]):
-        for folder, dirs, files in os.walk(base):
+        for folder, dirs, files in os.walk(os.path.join(base, "kortix-guard")):
             for name in [*dirs, *files]:
                 mode = os.lstat(os.path.join(folder, name)).st_mode & 0o777
                 assert mode & 0o077 == 0, (os.path.join(folder, name), oct(mode))

@@ -161,8 +161,10 @@ def _take(detail: dict, known: frozenset[str] = frozenset()) -> CatalogRule | No
             compiled = re.compile(pattern.encode())
     except (re.error, ValueError):
         return None  # Rust regex syntax that Python's re does not read
-    if not _hyperscan_reads(pattern):
-        return None
+    from kortix_guard.scan.matcher import compiles
+
+    if not compiles(pattern.encode()):
+        return None  # one rule hyperscan refuses would fail the whole database
     group = detail.get("betterleaks_secret_group") or 0
     if not isinstance(group, int) or group > compiled.groups:
         group = 0
@@ -235,20 +237,6 @@ def _syntax(pattern: str, start: int) -> Iterator[tuple[int, str]]:
         else:
             yield i, c
         i += 1
-
-
-def _hyperscan_reads(pattern: str) -> bool:
-    """Whether hyperscan compiles pattern (one bad rule would fail the whole database);
-    True where hyperscan is absent (the catalog is not used there)."""
-    try:
-        import hyperscan
-    except ImportError:
-        return True
-    try:
-        hyperscan.Database().compile(expressions=[pattern.encode()])
-    except hyperscan.HyperscanError:
-        return False
-    return True
 
 
 def _dump(catalog: Catalog) -> str:

@@ -420,6 +420,8 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
         refs = repo.index_blobs()
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
     found = git_items(refs, skip, _shown(root, project.cwd))
+    if mode is Mode.ALL_FILES:  # the index is read whole already: its count is known
+        found.items = iter(list(found.items))
     return found.items, 0, None, found
 
 

@@ -587,8 +587,12 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
         while waiting:
             yield from results()
     except BaseException:
-        # Stopped (a signal, an error, the caller gone): what is queued is not scanned.
+        # Stopped (a signal, an error, the caller gone): what is queued is not scanned, and
+        # what is running is stopped, not waited for (a batch takes seconds on a loaded
+        # machine, and the process would not end until it had finished).
         pool.shutdown(wait=False, cancel_futures=True)
+        for worker in multiprocessing.active_children():
+            worker.kill()
         raise
     pool.shutdown()
 

@@ -36,6 +36,19 @@ def engine_name() -> str:
     return "hyperscan" if _hyperscan() is not None else "re"
 
 
+def compiles(pattern: bytes) -> bool:
+    """Whether hyperscan compiles pattern (one bad pattern would fail a whole database);
+    True where hyperscan is absent or switched off (then `re` reads the patterns)."""
+    hs = _hyperscan()
+    if hs is None:
+        return True
+    try:
+        hs.Database().compile(expressions=[pattern])
+    except hs.HyperscanError:
+        return False
+    return True
+
+
 class RuleMatcher:
     """Trigger patterns (bytes regexes hyperscan and `re` both understand) by index.
 
