@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.5.0"
-COMMIT = "f1947c2593f21439247529c0ecd59c41861f7924"
+VERSION = "0.6.0"
+COMMIT = "0e32c2683912c0a58157057aaa769ddbd5cffb0b"
