@@ -149,9 +149,11 @@ _NOT_A_TRIGGER = re.compile(rb"\(\?<[!=]|\(\?[=!>(]|\(\?P=|\\[1-9]|\\Z")
 _LAST_REPEAT = re.compile(rb"(?<!\\)\{(\d+),\d*\}$")
 
 
-def _groups(pattern: bytes) -> list[tuple[int, int]]:
-    """The (start, end) of each top-level group of a regex, escapes and classes skipped."""
-    spans, depth, start, i, in_class = [], 0, 0, 0, False
+def _group_close(pattern: bytes, start: int) -> int:
+    """Where the group that opens at start ends (after its `)`), escapes and classes
+    skipped; -1 when it does not close. Only the group is read: every detector's pattern is
+    read at import, by each commit hook."""
+    depth, i, in_class = 0, start, False
     while i < len(pattern):
         c = pattern[i:i + 1]
         if c == b"\\":
@@ -166,15 +168,13 @@ def _groups(pattern: bytes) -> list[tuple[int, int]]:
             if pattern[i + 1:i + 2] == b"]":
                 i += 1  # a ']' first in a class is a character
         elif c == b"(":
-            if depth == 0:
-                start = i
             depth += 1
         elif c == b")":
             depth -= 1
             if depth == 0:
-                spans.append((start, i + 1))
+                return i + 1
         i += 1
-    return spans
+    return -1
 
 
 def tight_trigger(pattern: bytes) -> bytes | None:
@@ -185,13 +185,15 @@ def tight_trigger(pattern: bytes) -> bytes | None:
     triggers where a token is. The confirm step still reads the pattern itself."""
     text = pattern
     while text.startswith((b"(?<!", b"(?<=")):
-        text = text[_groups(text)[0][1]:]
+        end = _group_close(text, 0)
+        if end < 0:
+            return None
+        text = text[end:]
     while text.endswith(b")"):
-        groups = _groups(text)
-        if not groups or groups[-1][1] != len(text) or \
-                not text[groups[-1][0]:].startswith((b"(?!", b"(?=")):
+        start = max(text.rfind(b"(?!"), text.rfind(b"(?="))
+        if start < 0 or _group_close(text, start) != len(text):
             break
-        text = text[:groups[-1][0]]
+        text = text[:start]
     text = re.sub(rb"\(\?P<\w+>", b"(?:", text)
     if not text or _NOT_A_TRIGGER.search(text):
         return None
