@@ -7,7 +7,7 @@ import os
 import subprocess
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, NoReturn, Protocol
 
 from kortix_guard.errors import Error
 
@@ -282,10 +282,9 @@ class Repo:
         cannot list them (not installed, a commit missing)."""
         try:
             proc = subprocess.run(
-                ["git", f"--git-dir={self._git.path}", "--no-replace-objects", "rev-list",
-                 "--stdin", "--topo-order", "--reverse", *options],
-                input="".join(f"{rev}\n" for rev in revs).encode(), capture_output=True,
-                env={**os.environ, "GIT_NO_LAZY_FETCH": "1"}, check=False)
+                [*_plumbing(self._git.path), "rev-list", "--stdin", "--topo-order", "--reverse",
+                 *options], input="".join(f"{rev}\n" for rev in revs).encode(),
+                capture_output=True, env=_no_fetch(), check=False)
         except OSError:
             return None
         return proc.stdout.decode("ascii", "replace").split() if proc.returncode == 0 else None
@@ -341,15 +340,13 @@ class Repo:
         named: no rename pairing, no signature lines, no colour, no replaced objects (libgit2
         reads none either), full ids; a merge lists what differs from every parent (its
         combined diff); a commit with no changes still has its line."""
-        git = ["git", f"--git-dir={self._git.path}", "--no-replace-objects"]
-        env = {**os.environ, "GIT_NO_LAZY_FETCH": "1"}
         # --topo-order walks every commit before it writes the first: read it whole.
         commits = ordered if ordered is not None else self._rev_list(revs)
         if commits is None:
             raise GitError("git could not list the history (not installed, or a commit "
                            "missing)", hint="run `git fsck`")
         for start in range(0, len(commits), LOG_COMMITS):
-            yield from _diff_trees(git, env, [c.encode() for c in commits[start:start + LOG_COMMITS]])
+            yield from _diff_trees(self._git.path, commits[start:start + LOG_COMMITS])
 
     def is_partial_clone(self) -> bool:
         """A clone made with --filter (a promisor remote)."""
@@ -609,19 +606,19 @@ _EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 LOG_COMMITS = 8192  # commits one `git diff-tree` lists (Repo.raw_log)
 
 
-def _diff_trees(git: list[str], env: dict[str, str], commits: list[bytes]) -> Iterator[bytes]:
+def _diff_trees(git_dir: str, commits: list[str]) -> Iterator[bytes]:
     """`git diff-tree --stdin`'s output for commits, as it comes. Its input is a file: no
     thread writes it (the scan forks its workers meanwhile), and nothing blocks."""
     import tempfile
 
     with tempfile.TemporaryFile() as ids:
-        ids.write(b"\n".join(commits) + b"\n")
+        ids.write("".join(f"{c}\n" for c in commits).encode("ascii"))
         ids.seek(0)
         differ = subprocess.Popen(
-            [*git, "diff-tree", "--stdin", "-r", "--root", "-c", "--always", "--raw", "-z",
-             "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
+            [*_plumbing(git_dir), "diff-tree", "--stdin", "-r", "--root", "-c", "--always",
+             "--raw", "-z", "--no-renames", "--no-abbrev", "--no-color", "--no-show-signature",
              "--format=%x01%H"],
-            stdin=ids, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
+            stdin=ids, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_fetch())
     assert differ.stdout is not None
     finished = False
     try:
@@ -652,9 +649,8 @@ class BlobStream:
 
     def __init__(self, git_dir: str) -> None:
         self._proc = subprocess.Popen(
-            ["git", f"--git-dir={git_dir}", "--no-replace-objects", "cat-file", "--batch"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})
+            [*_plumbing(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_fetch())
         self.pending: list[str] = []  # asked for, not yet taken, in order
 
     def ask(self, blob_ids: list[str]) -> None:
@@ -701,21 +697,22 @@ class BlobStream:
                                               "--unshallow`, a clone without --filter)")
         if len(header) != 3 or header[0] != blob_id.encode() or header[1] != b"blob" \
                 or not header[2].isdigit():
-            self.pending.clear()
-            raise StreamBroken  # ended (a damaged object), or not a blob
+            self._broken()  # ended (a damaged object), or not a blob
         size = int(header[2])
         data = out.read(size if limit is None else min(size, limit))
         if limit is None and len(data) < size:
-            self.pending.clear()
-            raise StreamBroken
+            self._broken()
         left = size - len(data) + 1  # and the newline after the content
         while left > 0:
             skipped = len(out.read(min(left, 1 << 20)))
             if not skipped:
-                self.pending.clear()
-                raise StreamBroken
+                self._broken()
             left -= skipped
         return data
+
+    def _broken(self) -> NoReturn:
+        self.pending.clear()
+        raise StreamBroken
 
     def close(self) -> None:
         for stream in (self._proc.stdin, self._proc.stdout):
@@ -739,13 +736,24 @@ def hooks_dir(start: Path) -> Path:
     return (start / proc.stdout.decode().strip()).absolute()
 
 
+def _plumbing(git_dir: str) -> list[str]:
+    """git on a repository's objects as they are: no replaced objects (libgit2 reads none
+    either)."""
+    return ["git", f"--git-dir={git_dir}", "--no-replace-objects"]
+
+
+def _no_fetch() -> dict[str, str]:
+    """The environment for git: in a partial clone, never fetch a missing object over the
+    network (GIT_NO_LAZY_FETCH, git 2.44 on)."""
+    return {**os.environ, "GIT_NO_LAZY_FETCH": "1"}
+
+
 def _git(args: list[str], cwd: Path, *, check: bool = True,
          stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
     try:
-        # GIT_NO_LAZY_FETCH: in a partial clone, never fetch a missing object over the network.
         proc = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
                               input=stdin.encode() if stdin is not None else None,
-                              env={**os.environ, "GIT_NO_LAZY_FETCH": "1"})
+                              env=_no_fetch())
     except FileNotFoundError:
         raise GitError("git is not installed (or not on PATH)",
                        hint="install git, or put it on PATH, and run the command again") from None

@@ -132,8 +132,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     elif bar:
         def step(n: int) -> None:
             bar[0](n, count, True)
-    parallel = (len(ahead) >= PARALLEL_MIN_ITEMS if found is not None
-                else worth_parallel(count, total))
+    parallel = worth_parallel(len(ahead)) if found is not None else worth_parallel(count, total)
     scanned: list[tuple[Item, Finding]] = []
     try:
         for item, outcome in scan_all(scanner, scanner.with_triggers(items), parallel=parallel,

@@ -237,8 +237,7 @@ class Scanner:
             try:
                 return stream.take(blob_id)
             except StreamBroken:
-                self.close()
-                self._streams = False  # libgit2 says what is wrong, and reads the rest
+                self._drop_stream()  # libgit2 says what is wrong, and reads the rest
         return self._open_repo().read(blob_id)
 
     def scan_batch(self, items: Sequence[Item], *, guarded: bool = False
@@ -259,16 +258,19 @@ class Scanner:
                 if self._stream is not None:
                     self._stream.ask(wanted)
             except StreamBroken:
-                self.close()
-                self._streams = False
+                self._drop_stream()
         done = [(item, self._guarded(item) if guarded else self.scan(item)) for item in items]
         if self._stream is not None:
             try:
                 self._stream.drain()
             except StreamBroken:
-                self.close()
-                self._streams = False
+                self._drop_stream()
         return done
+
+    def _drop_stream(self) -> None:
+        """A broken stream: closed, and no other opened (libgit2 reads from here on)."""
+        self.close()
+        self._streams = False
 
     def _guarded(self, item: Item) -> Outcome:
         try:
@@ -289,13 +291,8 @@ class Scanner:
         hundred of them at once, here, instead of a worker's round trip for each of a
         history's thousands of messages. What it drops could not have produced a finding:
         confirming starts from a trigger. Lazy: a history is read as git lists it."""
-        held: list[Item] = []
-        for item in items:
-            held.append(item)
-            if len(held) >= 512:
-                yield from self._triggered(held)
-                held = []
-        yield from self._triggered(held)
+        for held in _batches(items, 512):
+            yield from self._triggered(held)
 
     def _triggered(self, items: list[Item]) -> list[Item]:
         channel = [i for i, item in enumerate(items) if item.kind in TEXT_CHANNELS]
@@ -533,11 +530,11 @@ def _scan_in_worker(batch: list[Item]) -> list[Outcome]:
 BATCH = 32  # items a worker is handed at once, and whose blobs it asks git for at once
 
 
-def _batches(items: Iterable[Item]) -> Iterator[list[Item]]:
+def _batches(items: Iterable[Item], size: int = BATCH) -> Iterator[list[Item]]:
     batch: list[Item] = []
     for item in items:
         batch.append(item)
-        if len(batch) == BATCH:
+        if len(batch) == size:
             yield batch
             batch = []
     if batch:

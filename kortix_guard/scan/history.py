@@ -64,7 +64,7 @@ def parse_raw_stream(chunks: Iterable[bytes]) -> Iterator[LogCommit]:
                 if commit is not None:
                     yield commit
                 commit_id = token[1:].decode("ascii", "replace")
-                if not _is_hex(commit_id):
+                if _OBJECT_ID.fullmatch(commit_id) is None:
                     raise UnexpectedLog(f"not a commit id: {commit_id[:80]!r}")
                 commit = LogCommit(commit_id, [])
             elif token:
@@ -91,10 +91,6 @@ def _change(token: bytes, path: bytes) -> Change:
 
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
-
-
-def _is_hex(text: str) -> bool:
-    return _OBJECT_ID.fullmatch(text) is not None
 
 
 def _path(raw: bytes) -> str:
@@ -147,6 +143,8 @@ class Listed:
 
     def __init__(self) -> None:
         self.commits: set[str] = set()
+        # The listing's own seen pairs (NewPairs.pairs): what it yielded, what the known
+        # trees hold, and submodules, none of which the walk would yield again.
         self.pairs: set[tuple[str, str]] = set()
 
     def lacks(self, ref: BlobRef) -> bool:
@@ -169,6 +167,7 @@ def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
     first, when the caller has them already."""
     listed = listed if listed is not None else Listed()
     seen = NewPairs(known_trees)
+    listed.pairs = seen.pairs
     for commit in parse_raw_stream(repo.raw_log(revs, ordered)):
         refs = message_ref(commit.commit_id, repo.commit_message(commit.commit_id))
         new_names: list[str] = []
@@ -185,7 +184,6 @@ def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
                 seen.names.add(change.path)
                 new_names.append(change.path)
             if change.mode in SCANNED_MODES:
-                listed.pairs.add(key)
                 refs.append(BlobRef(change.path, change.blob_id, commit.commit_id,
                                     kind="link" if change.mode == 0o120000 else "file"))
         refs += names_ref(commit.commit_id, new_names)

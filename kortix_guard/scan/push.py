@@ -28,7 +28,7 @@ from kortix_guard._out import echo
 from kortix_guard.git import Repo
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan import catalog, history
-from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Scanner, first_items, scan_all
+from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Scanner, first_items, scan_all, worth_parallel
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
 
@@ -175,7 +175,7 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     found = git_items(refs, tuple(exclude), str)
     ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS)
     scanned = [(item, finding) for item, outcome in
-               scan_all(scanner, items, parallel=len(ahead) >= PARALLEL_MIN_ITEMS)
+               scan_all(scanner, items, parallel=worth_parallel(len(ahead)))
                for finding in outcome.findings]
     # Every path a blob is at is known once the listing has ended.
     findings = [f for item, finding in scanned

@@ -274,8 +274,6 @@ _HEADER = LazyPattern(
     r"(?:(?P<basic>Basic)[ \t]+|(?:Bearer|(?:Api-)?Token)[ \t]+)?(?P<value>\S+)$")
 _BASE64_VALUE = LazyPattern(r"[A-Za-z0-9+/]{8,}={0,3}")
 _TOKEN_VALUE = LazyPattern(r"[\w=~@.+/-]{8,}")
-_CURL_PLACEHOLDER = LazyPattern(
-    r"(?i)(?:change(?:it|me)|pass(?:word)?|pwd|test|token|secret|user(?:name)?|\*+|(.)\1*)")
 
 
 def _unquoted(arg: str) -> str:
@@ -297,7 +295,7 @@ def _curl_secret(flag: bytes, arg: str) -> tuple[str, str] | None:
         secret = password or user
         if not colon or not secret or _a_reference(user) or _a_reference(password):
             return None
-        if _CURL_PLACEHOLDER.fullmatch(secret) or entropy(secret) <= 2.0:
+        if entropy(secret) <= 2.0:  # placeholder words are the context rules' (placeholder)
             return None
         return secret, "password"
     header = _HEADER.match(value)
