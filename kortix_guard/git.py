@@ -783,48 +783,51 @@ def _blob_entry(tree, path: str):
 
 
 class TreeIndex:
-    """What a set of trees holds at a path, each folder read once however many of the trees
-    share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a lookup on
-    git/git, 30 boundary trees a range), here a folder is resolved once per tree and listed
-    once per distinct folder, then looked up in a dict."""
+    """What a set of trees holds at a path, each folder resolved once however many of the
+    trees share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a
+    lookup on git/git, 30 boundary trees a range). Here each folder's distinct trees are
+    kept, and a name is looked up in each of them by git's own search of a sorted folder
+    (listing a folder into a dict cost a range 0.1 s: thousands of entries, most never
+    asked for)."""
 
     def __init__(self, trees: Iterable[Any]) -> None:
         self._trees = list(trees)
-        self._entries: dict[Any, dict[str, Any]] = {}  # folder's tree id -> {name: entry}
-        self._resolved: dict[str, dict[Any, Any]] = {"": {t.id: t for t in self._trees}}
+        self._resolved: dict[str, list[Any]] = {"": list({t.id: t for t in self._trees}.values())}
 
     def __bool__(self) -> bool:
         return bool(self._trees)
 
-    def _listing(self, tree) -> dict[str, Any]:
-        found = self._entries.get(tree.id)
-        if found is None:
-            found = self._entries[tree.id] = {entry.name: entry for entry in tree}
-        return found
-
-    def _folders(self, folder: str) -> dict[Any, Any]:
+    def _folders(self, folder: str) -> list[Any]:
         """The distinct trees (by id) the trees hold at folder."""
         found = self._resolved.get(folder)
         if found is None:
             parent, _, name = folder.rpartition("/")
-            found = {}
-            for tree in self._folders(parent).values():
-                entry = self._listing(tree).get(name)
+            trees: dict[Any, Any] = {}
+            for tree in self._folders(parent):
+                entry = _entry(tree, name)
                 if entry is not None and entry.type_str == "tree":
-                    found[entry.id] = entry
-            self._resolved[folder] = found
+                    trees[entry.id] = entry
+            found = self._resolved[folder] = list(trees.values())
         return found
 
     def held(self, path: str) -> list[tuple[str, bool]]:
         """(id, whether it is a folder) of each distinct thing the trees hold at path
         (repository-relative, `/`)."""
         folder, _, name = path.rpartition("/")
-        held = []
-        for tree in self._folders(folder).values():
-            entry = self._listing(tree).get(name)
+        held: dict[Any, bool] = {}
+        for tree in self._folders(folder):
+            entry = _entry(tree, name)
             if entry is not None:
-                held.append((str(entry.id), entry.type_str == "tree"))
-        return held
+                held[entry.id] = entry.type_str == "tree"
+        return [(str(object_id), is_folder) for object_id, is_folder in held.items()]
+
+
+def _entry(tree, name: str):
+    """The entry named name in tree (one level, no `/`), or None."""
+    try:
+        return tree[name]
+    except KeyError:
+        return None
 
 
 def walk_tree(tree, prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -179,6 +179,18 @@ class Blob:
         end = data.find(b"\n", offset)
         return data.rfind(b"\n", 0, offset) + 1, len(data) if end == -1 else end
 
+    def start_above(self, offset: int, lines: int = 0) -> int:
+        """Where the line `lines` above the one holding offset starts (the first line's
+        start at most), found backwards: a detector that asks for a few lines around each
+        trigger must not index every line of a large file (curl in git/git's tests did)."""
+        data = self.data
+        at = data.rfind(b"\n", 0, offset)
+        for _ in range(lines):
+            if at == -1:
+                break
+            at = data.rfind(b"\n", 0, at)
+        return at + 1
+
     def text_at(self, offset: int) -> str:
         start, end = self.span_at(offset)
         return self.data[start:end].decode("utf-8", errors="replace")

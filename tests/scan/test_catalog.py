@@ -72,6 +72,37 @@ def test_a_rule_written_in_rusts_syntax_is_read(tmp_path: Path, fresh_cache: Pat
     assert token not in result.out + result.err
 
 
+def test_a_rule_with_a_boundary_before_its_token_is_found_where_the_boundary_is(
+        tmp_path: Path, fresh_cache: Path) -> None:
+    """Z.ai's rule starts with a boundary (`(?:\\A|[…])`) that its trigger leaves out (it
+    cost hyperscan more than all the other rules together): the token is still found at the
+    start of a file and after a quote, and still not where it is glued to a word."""
+    hexes = "0123456789abcdef"
+    tokens = [rand(32, hexes) + "." + rand(16, UPPER + "abcdefghijklmnopqrstuvwxyz")
+              for _ in range(3)]
+    root = _repo_with(tmp_path, f"{tokens[0]}\nzai = \"{tokens[1]}\"\nid: x{tokens[2]}\n")
+    result = kg("scan", "--all-files", "--format", "json", cwd=root)
+    assert result.code == 1, result.err
+    found = sorted(f["line"] for f in json.loads(result.out)
+                   if "[betterleaks.zai-api-key]" in f["message"])
+    assert found == [1, 2]
+    assert not any(token in result.out + result.err for token in tokens)
+
+
+@pytest.mark.parametrize(("pattern", "trigger"), [
+    (rb"(?:(?:\A|(?:[\x00-,\./]))((?:[0-9a-f]){32})(?:[\s;]|\Z))",
+     rb"(?:((?:[0-9a-f]){32})(?:[\s;]|\Z))"),
+    (rb"(?:(?:\A|(?:[\]x]))(ab))", rb"(?:(ab))"),  # a `]` escaped in the class
+    (rb"(?i)(?:twitter)[\w]{10}", rb"(?i)(?:twitter)[\w]{10}"),  # no boundary: as it is
+    (rb"(?:\A|x)(ab)", rb"(?:\A|x)(ab)"),  # not the catalog's boundary: as it is
+])
+def test_a_catalog_trigger_leaves_out_only_a_leading_boundary(pattern: bytes,
+                                                              trigger: bytes) -> None:
+    from kortix_guard.scan.catalog import trigger as catalog_trigger
+
+    assert catalog_trigger(pattern) == trigger
+
+
 @pytest.mark.parametrize(("rust", "python"), [
     (r"dp\.pt\.(?i)[a-z0-9]{43}", r"dp\.pt\.(?i:[a-z0-9]{43})"),
     (r"\b(p8e-(?i)[a-z0-9]{32})(?:[\s;]|$)", r"\b(p8e-(?i:[a-z0-9]{32}))(?:[\s;]|$)"),

@@ -219,3 +219,24 @@ def test_a_megabyte_line_before_a_value_hangs_no_scan(tmp_path: Path) -> None:
     (tmp_path / "min.js").write_text("q" * 1_000_000 + f' = "{jwt}"; x = "https://u:{jwt[:20]}@h"\n')
     result = kg_proc("scan", "min.js", cwd=tmp_path, timeout=120)  # a guard against a hang only
     assert result.code == 1 and "KG323" in result.out
+
+
+@pytest.mark.parametrize(("offset", "lines", "start"), [
+    (0, 0, 0), (0, 5, 0), (5, 0, 4), (4, 0, 4), (3, 0, 0), (9, 1, 4), (9, 2, 0), (9, 9, 0),
+    (11, 0, 11), (11, 1, 8),  # just after the last newline: an empty last line
+])
+def test_start_above(offset: int, lines: int, start: int) -> None:
+    from kortix_guard.scan.model import Blob
+
+    blob = Blob("f", b"abc\ndef\ngh\n")  # lines start at 0, 4, 8 and 11
+    assert blob.start_above(offset, lines) == start
+    assert start == blob.line_span(max(blob.line_of(offset) - lines, 1))[0]  # the slow way
+
+
+@pytest.mark.parametrize(("between", "found"), [(4, True), (5, False)])
+def test_curl_is_looked_for_on_the_flags_line_and_the_five_above(between: int,
+                                                                  found: bool) -> None:
+    password = "".join(RNG.choice("abcdefghijkmnopqrstuvwxyz23456789") for _ in range(14))
+    text = "curl -s \\\n" + "  -X POST \\\n" * between + f"  -u deploy:{password} \\\n  x\n"
+    outcome = Scanner().scan(Item("deploy.sh", "deploy.sh", data=text.encode()))
+    assert any(f.code == "KG322" for f in outcome.findings) is found

@@ -310,8 +310,7 @@ def _curl_secret(flag: bytes, arg: str) -> tuple[str, str] | None:
 
 def _confirm_curl(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
     start, end = span
-    line = blob.line_of(start)
-    above = blob.line_span(max(line - 5, 1))[0]
+    above = blob.start_above(start, 5)
     for m in _CURL_ARGUMENT.finditer(blob.data, start, end):
         if not _CURL.search(blob.data, above, m.start()):
             continue
@@ -468,8 +467,7 @@ _TIMING_CONSTANT = LazyPattern(rb"(?i)timing|fake[ _-]?hash|dummy[ _-]?hash|cons
 
 def _confirm_hash(blob: Blob, span: tuple[int, int], info: FileInfo) -> Iterator[Hit]:
     for hit in _HASHES.confirm(blob, span, info):
-        line = blob.line_of(hit.offset)
-        before = blob.data[blob.line_span(max(line - 4, 1))[0]:blob.line_span(line)[1]]
+        before = blob.data[blob.start_above(hit.offset, 4):blob.span_at(hit.offset)[1]]
         if _TIMING_CONSTANT.search(before):
             hit = hit._replace(confidence=L, hint="a constant for timing-safe comparison")
         yield hit
