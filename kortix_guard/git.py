@@ -651,6 +651,8 @@ class BlobStream:
         self._proc = subprocess.Popen(
             [*_plumbing(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_fetch())
+        assert self._proc.stdout is not None
+        _widen(self._proc.stdout.fileno())
         self.pending: list[str] = []  # asked for, not yet taken, in order
 
     def ask(self, blob_ids: list[str]) -> None:
@@ -719,6 +721,21 @@ class BlobStream:
             if stream is not None:
                 stream.close()
         self._proc.wait()
+
+
+PIPE_BYTES = 1 << 20
+
+
+def _widen(pipe: int) -> None:
+    """Let git write up to a MiB ahead of the reader (Linux; a pipe holds 64 KiB otherwise):
+    git inflates the next blobs while the worker scans this one, instead of taking turns
+    (on git/git's 1,020-commit range a worker waited on git for two thirds of its time)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(pipe, fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):
+        pass  # another system, or a lower limit: the default pipe
 
 
 def set_repository_config(git_dir: Path, name: str, value: str) -> None:
