@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple, NoReturn, Protocol
 
@@ -52,6 +52,39 @@ CHANNELS = ("link", "name", "message", "tag")
 TEXT_CHANNELS = frozenset({"name", "message", "tag"})
 
 
+# Repository extensions libgit2 does not claim and kortix-guard reads past: a partial clone
+# made by an older git names its promisor remote in `extensions.partialclone`. Its missing
+# objects are reported as not in this clone (KG350) and never fetched, as any partial clone's.
+_READ_PAST = ["partialclone"]
+_read_past_set = False
+
+
+def _repository(path: str, flags: Any = None) -> Any:  # pygit2.Repository, RepositoryOpenFlag
+    """libgit2's repository at path; one using an extension libgit2 cannot read is a
+    GitError naming it (libgit2's own error read as an internal one)."""
+    import pygit2
+
+    global _read_past_set
+    if not _read_past_set:
+        _read_past_set = True
+        try:
+            from pygit2.enums import Option
+
+            pygit2.option(Option.SET_EXTENSIONS, _READ_PAST, len(_READ_PAST))
+        except (AttributeError, TypeError, ValueError, pygit2.GitError):
+            pass  # an older pygit2: such a repository gets the error below
+    try:
+        return pygit2.Repository(path) if flags is None else pygit2.Repository(path, flags)
+    except pygit2.GitError as e:
+        if "unsupported extension" not in str(e):
+            raise
+        name = str(e).rpartition(" ")[2]
+        raise GitError(f"{path}: this repository uses git's {name}, which kortix-guard's git "
+                       f"library (libgit2 {pygit2.LIBGIT2_VERSION}) cannot read",
+                       hint="run `git config --get-regexp '^extensions[.]'` to see it, and scan "
+                            "a clone made without it") from None
+
+
 class Repo:
     def __init__(self, start: Path) -> None:
         import pygit2
@@ -60,7 +93,7 @@ class Repo:
         if found is None:
             raise GitError(f"{start}: not inside a git repository",
                            hint="run `git init`, or scan files on disk with `kortix-guard scan PATH`")
-        self._git = pygit2.Repository(found)
+        self._git = _repository(found)
         if self._git.workdir is None:
             raise GitError(f"{found}: a bare repository has no work tree to scan",
                            hint="run it in a clone; on the server, `kortix-guard hook install "
@@ -78,7 +111,7 @@ class Repo:
 
         repo = cls.__new__(cls)
         try:
-            repo._git = pygit2.Repository(str(start), RepositoryOpenFlag.FROM_ENV)
+            repo._git = _repository(str(start), RepositoryOpenFlag.FROM_ENV)
         except pygit2.GitError as e:
             raise GitError(f"{start}: not a git repository ({e})",
                            hint="run the hook inside the repository it was installed in") from None
@@ -398,14 +431,25 @@ class Repo:
 
     def blob_stream(self) -> BlobStream | None:
         """A stream of this repository's blobs through `git cat-file --batch`, or None where
-        it may not be used: a partial clone (git before 2.44 fetches a missing object over the
-        network) or no git on PATH; `read` serves then."""
-        if self.is_partial_clone():
-            return None
+        git is not on PATH; `read` serves then. In a partial clone only the blobs this clone
+        holds are asked for (git before 2.44 would fetch the others): libgit2 says which."""
+        odb = self._git.odb
         try:
-            return BlobStream(self._git.path)
+            return BlobStream(self._git.path,
+                              holds=odb.__contains__ if self.is_partial_clone() else None)
         except OSError:
             return None
+
+    def holds_every_tree(self) -> bool:
+        """Whether git can list this clone's history: a full clone, or a partial one whose
+        filter leaves out blobs alone (`blob:none`, `blob:limit=…`, the usual ones)."""
+        if not self.is_partial_clone():
+            return True
+        filters = [entry.value for entry in self._git.config
+                   if entry.name == "core.partialclonefilter" or (
+                       entry.name.startswith("remote.")
+                       and entry.name.endswith(".partialclonefilter"))]
+        return bool(filters) and all(f.startswith("blob:") for f in filters)
 
     def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
         """Blobs in the index: all of them, or those at the given repository paths."""
@@ -647,7 +691,9 @@ class BlobStream:
     not followed (libgit2 follows none either); the hook's quarantine comes from the
     environment, which git passes on."""
 
-    def __init__(self, git_dir: str) -> None:
+    def __init__(self, git_dir: str, holds: Callable[[str], bool] | None = None) -> None:
+        """holds: whether the clone has an object (a partial clone's), asked before git is."""
+        self._holds = holds
         self._proc = subprocess.Popen(
             [*_plumbing(git_dir), "cat-file", "--batch"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_no_fetch())
@@ -656,6 +702,9 @@ class BlobStream:
         self.pending: list[str] = []  # asked for, not yet taken, in order
 
     def ask(self, blob_ids: list[str]) -> None:
+        """Ask for blob_ids (those the clone holds; the others are never in `pending`)."""
+        if self._holds is not None:
+            blob_ids = [i for i in blob_ids if self._holds(i)]
         if not blob_ids:
             return
         stdin = self._proc.stdin
@@ -740,9 +789,8 @@ def _widen(pipe: int) -> None:
 
 def set_repository_config(git_dir: Path, name: str, value: str) -> None:
     """Set a config value in the repository at git_dir (bare or not)."""
-    import pygit2
 
-    pygit2.Repository(str(git_dir)).config[name] = value
+    _repository(str(git_dir)).config[name] = value
 
 
 def hooks_dir(start: Path) -> Path:
@@ -761,8 +809,9 @@ def _plumbing(git_dir: str) -> list[str]:
 
 def _no_fetch() -> dict[str, str]:
     """The environment for git: in a partial clone, never fetch a missing object over the
-    network (GIT_NO_LAZY_FETCH, git 2.44 on)."""
-    return {**os.environ, "GIT_NO_LAZY_FETCH": "1"}
+    network (GIT_NO_LAZY_FETCH, git 2.44 on; before it, no transport is allowed, so a lazy
+    fetch fails at once: none of the commands run here needs one)."""
+    return {**os.environ, "GIT_NO_LAZY_FETCH": "1", "GIT_ALLOW_PROTOCOL": ""}
 
 
 def _git(args: list[str], cwd: Path, *, check: bool = True,

@@ -229,9 +229,10 @@ def walked(repo: Repo, commits: Iterable, known_trees: Iterable) -> Iterator[Blo
 def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list,
             ordered: list[str] | None = None) -> Iterator[BlobRef]:
     """From `git log --raw` when git can list them, else from the tree walk. A partial
-    clone is always walked: git before 2.44 would fetch a missing tree over the network
-    (GIT_NO_LAZY_FETCH is newer), libgit2 never does."""
-    if repo.is_partial_clone():
+    clone that may lack trees (a `tree:` filter) is walked: git lists trees it would have
+    to fetch, libgit2 names each missing one. One filtered of blobs alone holds them all
+    (reading no blob, the listing fetches nothing)."""
+    if not repo.holds_every_tree():
         yield from walked(repo, commits, known_trees)
         return
     listed = Listed()

@@ -63,12 +63,30 @@ def test_a_lost_blob_in_a_batch_leaves_the_rest_scanned(tmp_path: Path, damage: 
     assert outcomes["a.txt"].findings == outcomes["d.txt"].findings == []
 
 
-def test_a_stream_is_never_opened_on_a_partial_clone(tmp_path: Path) -> None:
-    """git before 2.44 would fetch a missing blob from the promisor remote: libgit2, which
-    never fetches, reads a partial clone's blobs."""
-    src, _ = _repo(tmp_path)
+def test_a_partial_clone_streams_what_it_holds_and_fetches_nothing(tmp_path: Path) -> None:
+    """git before 2.44 would fetch a missing blob from the promisor remote (here a local
+    one, which would answer): only the blobs the clone holds are asked of `git cat-file`,
+    the others are named as not in this clone, and none is fetched."""
+    import pygit2
+
+    src, ids = _repo(tmp_path)
     git("config", "uploadpack.allowFilter", "true", cwd=src)
     clone = tmp_path / "clone"
     git("clone", "-q", "--filter=blob:none", "--no-checkout", f"file://{src}", str(clone),
         cwd=tmp_path)
-    assert Repo(clone).blob_stream() is None
+    git("cat-file", "blob", ids["c.py"], cwd=clone)  # git fetches this one on its own
+    odb = pygit2.Repository(str(clone)).odb
+    assert odb.exists(ids["c.py"]) and not odb.exists(ids["a.txt"])
+    scanner = Scanner(repo_root=str(clone))
+    items = [Item(name, name, blob=blob) for name, blob in ids.items()]
+    try:
+        outcomes = {item.path: outcome for item, outcome in scanner.scan_batch(items)}
+        assert scanner._stream is not None  # the stream served the one it holds
+    finally:
+        scanner.close()
+    assert [f.code for f in outcomes["c.py"].findings] == ["KG320"]
+    for name in ("a.txt", "b.txt", "d.txt"):
+        [lacking] = outcomes[name].findings
+        assert lacking.code == "KG350" and "not in this clone" in lacking.message
+    odb = pygit2.Repository(str(clone)).odb
+    assert not any(odb.exists(ids[name]) for name in ("a.txt", "b.txt", "d.txt"))

@@ -177,3 +177,26 @@ def test_unscanned_items_are_in_sarif(tmp_path: Path) -> None:
     [sarif_result] = json.loads(result.out)["runs"][0]["results"]
     assert sarif_result["ruleId"] == "KG350" and sarif_result["kind"] == "review"
     assert sarif_result["properties"]["object"] == blob
+
+
+def test_a_clone_declaring_its_promisor_as_an_extension_is_scanned(tmp_path: Path) -> None:
+    """A partial clone made by an older git names its promisor remote in
+    `extensions.partialclone` (repository format 1), which libgit2 refuses to open: it was
+    reported as an internal error. It is scanned like any partial clone."""
+    repo = git_init(tmp_path / "repo")
+    commit(repo, {"a.py": f'token = "{TOKEN}"\n'}, "one")
+    git("config", "core.repositoryformatversion", "1", cwd=repo)
+    git("config", "extensions.partialclone", "origin", cwd=repo)
+    code, found, _ = _scan(repo, "--history")
+    assert [f["rule"] for f in found] == ["KG320"] and code == 1
+
+
+def test_an_extension_libgit2_cannot_read_is_named(tmp_path: Path) -> None:
+    repo = git_init(tmp_path / "repo")
+    commit(repo, {"a.py": "x = 1\n"}, "one")
+    git("config", "core.repositoryformatversion", "1", cwd=repo)
+    git("config", "extensions.refstorage", "reftable", cwd=repo)
+    result = kg_proc("scan", "--history", cwd=repo)
+    assert result.code == 2 and "Traceback" not in result.all
+    assert "extensions.refstorage" in result.err and "cannot read" in result.err
+    assert "git config --get-regexp" in result.err
