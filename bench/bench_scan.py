@@ -5,6 +5,7 @@ run that finds less is visible.
 
     python bench/bench_scan.py [--peers /tmp/peers/bin] [--runs 5] [--work DIR]
     python bench/bench_scan.py --repo CLONE [--peers /tmp/peers/bin] [--runs 3]
+                               [--only history|partial]
 
 1. whole tree: this interpreter's standard library (no site-packages), `kortix-guard scan DIR`
    vs `kingfisher scan DIR --git-history none` and `betterleaks DIR` (target: at most 1.1x
@@ -173,6 +174,35 @@ def bench_repo(repo: Path, tools: dict[str, str | None], runs: int, span: int = 
             repo, runs, kg_count(out), target=0.7)
 
 
+def bench_partial(repo: Path, runs: int) -> None:
+    """Issue 28 §6: a partial clone no slower than a full one. The same objects (by
+    reference: `objects/info/alternates`) and refs, in a clone marked as filtered of blobs
+    (`remote.origin.promisor`, `partialclonefilter = blob:none`), so only the partial-clone
+    code path differs; `scan --history` on both, paired."""
+    with tempfile.TemporaryDirectory() as tmp:
+        partial = Path(tmp) / "partial"
+        source = repo / ".git"
+        (partial / ".git").mkdir(parents=True)
+        for item in source.iterdir():
+            if item.name != "objects":
+                (shutil.copytree if item.is_dir() else shutil.copy2)(
+                    item, partial / ".git" / item.name)
+        (partial / ".git" / "objects" / "info").mkdir(parents=True)
+        (partial / ".git" / "objects" / "info" / "alternates").write_text(
+            f"{source / 'objects'}\n")
+        git("config", "remote.origin.promisor", "true", cwd=partial)
+        git("config", "remote.origin.partialclonefilter", "blob:none", cwd=partial)
+        kg = [KG, "scan", "--history", "--format", "json"]
+        _, out = timed(kg, partial)
+        a, b, ratio = paired(kg, ["sh", "-c", f'cd "{repo}" && exec "$@"', "sh", *kg], partial,
+                             runs)
+        table(f"history: {repo.name} as a partial clone (blob:none) and as the full clone "
+              f"(paired, {runs} pairs)",
+              [("partial clone", f"{a:.3f} s", str(kg_count(out)), f"{ratio:.2f}x"),
+               ("full clone", f"{b:.3f} s", "-", "-")],
+              f"partial / full: {ratio:.2f}x (target: <= 1.0)")
+
+
 def bench_staged(work: Path, tools: dict[str, str | None], runs: int) -> None:
     repo = work / "staged"
     shutil.rmtree(repo, ignore_errors=True)
@@ -237,7 +267,7 @@ def main() -> int:
     parser.add_argument("--peers", type=Path, help="folder holding kingfisher and betterleaks")
     parser.add_argument("--runs", type=int, default=5, help="pairs per comparison")
     parser.add_argument("--work", type=Path, help="keep the trees here (default: a temp dir)")
-    parser.add_argument("--only", choices=["tree", "history", "staged"])
+    parser.add_argument("--only", choices=["tree", "history", "staged", "partial"])
     parser.add_argument("--repo", type=Path,
                         help="instead: a long history you give (a clone of git/git), scanned "
                              "whole and as a range of 1,000 commits, beside the peers")
@@ -246,7 +276,10 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; "
           + ", ".join(f"{k}: {v or 'absent'}" for k, v in tools.items()))
     if args.repo is not None:
-        bench_repo(args.repo.resolve(), tools, args.runs)
+        if args.only in (None, "history"):
+            bench_repo(args.repo.resolve(), tools, args.runs)
+        if args.only in (None, "partial"):
+            bench_partial(args.repo.resolve(), args.runs)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         work = args.work or Path(tmp)
