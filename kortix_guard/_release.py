@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.6.0"
-COMMIT = "0e32c2683912c0a58157057aaa769ddbd5cffb0b"
+VERSION = "0.6.1"
+COMMIT = "db5ed6582beedc359fb7bd6916f5803d5e0ea983"
