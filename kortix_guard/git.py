@@ -75,14 +75,19 @@ def _repository(path: str, flags: Any = None) -> Any:  # pygit2.Repository, Repo
             pass  # an older pygit2: such a repository gets the error below
     try:
         return pygit2.Repository(path) if flags is None else pygit2.Repository(path, flags)
-    except pygit2.GitError as e:
-        if "unsupported extension" not in str(e):
+    except pygit2.GitError as e:  # InvalidError is one
+        text = str(e)
+        last = text.rpartition(" ")[2].strip("'")
+        if "unsupported extension" in text:
+            what = f"git's {last}"
+        elif "unknown object format" in text:
+            what = f"{last} object names (`git init --object-format={last}`)"
+        else:
             raise
-        name = str(e).rpartition(" ")[2]
-        raise GitError(f"{path}: this repository uses git's {name}, which kortix-guard's git "
-                       f"library (libgit2 {pygit2.LIBGIT2_VERSION}) cannot read",
-                       hint="run `git config --get-regexp '^extensions[.]'` to see it, and scan "
-                            "a clone made without it") from None
+        raise GitError(f"{path}: this repository uses {what}, which kortix-guard's git library "
+                       f"(libgit2 {pygit2.LIBGIT2_VERSION}) cannot read",
+                       hint="run `git config --get-regexp '^extensions[.]'` to see it; the commit "
+                            "hook and `kortix-guard scan PATH` still read through git") from None
 
 
 class Repo:

@@ -200,3 +200,24 @@ def test_an_extension_libgit2_cannot_read_is_named(tmp_path: Path) -> None:
     assert result.code == 2 and "Traceback" not in result.all
     assert "extensions.refstorage" in result.err and "cannot read" in result.err
     assert "git config --get-regexp" in result.err
+
+
+def test_a_sha256_repository_is_a_clear_error_where_libgit2_is_needed(tmp_path: Path) -> None:
+    """libgit2's build cannot read SHA-256 object names: it was an internal error. The
+    history says so clearly; the files and the commit hook, which read through git, scan."""
+    import subprocess
+
+    repo = tmp_path / "repo"
+    if subprocess.run(["git", "init", "-q", "--object-format=sha256", str(repo)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("this git cannot make a SHA-256 repository")
+    write(repo, {"a.py": f'token = "{TOKEN}"\n'})
+    git("add", "a.py", cwd=repo)
+    history = kg_proc("scan", "--history", cwd=repo)
+    assert history.code == 2 and "Traceback" not in history.all
+    assert "sha256 object names" in history.err and "internal error" not in history.err
+    assert TOKEN not in history.all
+    files = kg_proc("scan", "a.py", cwd=repo)
+    assert files.code == 1 and "KG320" in files.out
+    hook = kg_proc("scan", "--staged", "a.py", cwd=repo)
+    assert hook.code == 1 and "KG320" in hook.out
