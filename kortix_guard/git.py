@@ -456,10 +456,23 @@ class Repo:
                        and entry.name.endswith(".partialclonefilter"))]
         return bool(filters) and all(f.startswith("blob:") for f in filters)
 
+    def _index(self) -> Any:  # pygit2.Index, or None
+        """libgit2's index, read afresh; None when libgit2 cannot read it (a split index,
+        `core.splitIndex`: its mandatory `link` extension), where git's command line answers."""
+        import pygit2
+
+        try:
+            index = self._git.index
+            index.read(False)
+        except pygit2.GitError:
+            return None
+        return index
+
     def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
         """Blobs in the index: all of them, or those at the given repository paths."""
-        index = self._git.index
-        index.read(False)
+        index = self._index()
+        if index is None:
+            return GitCli(self.root).index_blobs(paths)
         wanted = None if paths is None else set(paths)
         return [BlobRef(e.path, str(e.id)) for e in index
                 if (wanted is None or e.path in wanted) and _is_file_mode(e.mode)]
@@ -545,8 +558,11 @@ class Repo:
         """The merge base's, ours and theirs versions of a path git left in conflict (the
         index's stages 1, 2 and 3; None for a side that lacks the file), or None when the
         path is not in conflict."""
-        index = self._git.index
-        index.read(False)
+        index = self._index()
+        if index is None:
+            raise GitError(f"{self.root}: this repository's index is split (core.splitIndex), "
+                           "which kortix-guard's git library cannot read",
+                           hint="run `git update-index --no-split-index`, then again")
         conflicts = index.conflicts
         if conflicts is None:
             return None
@@ -558,7 +574,8 @@ class Repo:
                      for entry in stages)
 
     def is_tracked(self, path: str) -> bool:
-        return path in self._git.index
+        index = self._index()
+        return GitCli(self.root).is_tracked(path) if index is None else path in index
 
     def is_ignored(self, path: str) -> bool:
         return self._git.path_is_ignored(path)
@@ -613,12 +630,12 @@ class GitCli:
                 refs.append(BlobRef(path.decode("utf-8", "surrogateescape"), blob_id))
         return refs
 
-    def index_blobs(self, paths: Iterable[str]) -> list[BlobRef]:
-        """The index's blobs at these repository paths."""
-        paths = list(paths)
-        if not paths:
+    def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
+        """The index's blobs at these repository paths (all of them with None)."""
+        chosen = [] if paths is None else list(paths)
+        if paths is not None and not chosen:
             return []
-        out = _git(["ls-files", "-s", "-z", "--", *paths], self.root).stdout
+        out = _git(["ls-files", "-s", "-z", "--", *chosen], self.root).stdout
         refs = []
         for record in filter(None, out.split(b"\0")):
             meta, path = record.split(b"\t", 1)

@@ -221,3 +221,16 @@ def test_a_sha256_repository_is_a_clear_error_where_libgit2_is_needed(tmp_path: 
     assert files.code == 1 and "KG320" in files.out
     hook = kg_proc("scan", "--staged", "a.py", cwd=repo)
     assert hook.code == 1 and "KG320" in hook.out
+
+
+def test_a_split_index_is_read_through_git(tmp_path: Path) -> None:
+    """`core.splitIndex` writes a mandatory index extension libgit2 cannot read: scanning
+    every tracked file was an internal error. git's command line lists the index then."""
+    repo = git_init(tmp_path / "repo")
+    git("config", "core.splitIndex", "true", cwd=repo)
+    commit(repo, {"a.py": f'token = "{TOKEN}"\n', "b.py": "x = 1\n"}, "one")
+    write(repo, {"c.py": "y = 2\n"})
+    git("add", "c.py", cwd=repo)
+    assert list((repo / ".git").glob("sharedindex.*"))
+    code, found, _ = _scan(repo, "--all-files")
+    assert [(f["path"], f["rule"]) for f in found] == [("a.py", "KG320")] and code == 1
