@@ -60,8 +60,9 @@ _read_past_set = False
 
 
 def _repository(path: str, flags: Any = None) -> Any:  # pygit2.Repository, RepositoryOpenFlag
-    """libgit2's repository at path; one using an extension libgit2 cannot read is a
-    GitError naming it (libgit2's own error read as an internal one)."""
+    """libgit2's repository at path. One libgit2 cannot read (an extension it does not
+    know, SHA-256 object names) is a GitError that names why: libgit2's own error read as an
+    internal one."""
     import pygit2
 
     global _read_past_set
