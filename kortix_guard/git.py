@@ -4,6 +4,7 @@ times costs less than importing pygit2."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
@@ -278,7 +279,8 @@ class Repo:
         except (KeyError, ValueError):
             return False
 
-    def commit_walk(self, include: Iterable[str], exclude: Iterable[str]) -> CommitWalk:
+    def commit_walk(self, include: Iterable[str], exclude: Iterable[str],
+                    early: EarlyWalk | None = None) -> CommitWalk:
         """The commits reachable from `include` and not from `exclude`, oldest first; the
         trees of their parents outside that set (content the excluded side already holds),
         and the revisions naming the set for `git log` (ids, `^id` to leave out). git lists
@@ -286,12 +288,14 @@ class Repo:
         reuses); libgit2's walk otherwise, and only when something reads `commits`."""
         import pygit2
 
-        include = list(include)
+        include, exclude = list(include), list(exclude)
         if not include:
             return CommitWalk([], [], [])
         excluded = [c for c in exclude if self.has_commit(c)]
         revs = [*include, *(f"^{c}" for c in excluded)]
-        listed = self._rev_list(revs, "--boundary")
+        listed = early.answer() if early is not None and len(excluded) == len(exclude) else None
+        if listed is None:
+            listed = self._rev_list(revs, "--boundary")
 
         def walk() -> Iterator[Any]:  # pygit2.Commit
             from pygit2.enums import SortMode
@@ -605,6 +609,46 @@ class IndexReader(Protocol):
     def index_blobs(self, paths: Iterable[str]) -> list[BlobRef]: ...
 
     def is_tracked(self, path: str) -> bool: ...
+
+
+_PLAIN_REV = re.compile(r"[\w][\w./@{}~^-]*")  # a name git resolves, never an option
+
+
+class EarlyWalk:
+    """`git rev-list` of a range (HEAD and `^BASE`, as they were named), started in a thread
+    as soon as the range is known: git walks it (0.17 s on git/git's 1,020 commits) while
+    libgit2 is loaded and the repository and its settings are read (0.04 s), instead of
+    after. `Repo.commit_walk` takes the answer for the same range; without one (a name git
+    cannot resolve, no git) it walks as before."""
+
+    def __init__(self, start: Path, include: str, exclude: str) -> None:
+        import threading
+
+        self._answer: list[str] | None = None
+        self._thread = threading.Thread(target=self._walk, args=(start, include, exclude),
+                                        daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def of(cls, start: Path, include: str, exclude: str) -> EarlyWalk | None:
+        if not (_PLAIN_REV.fullmatch(include) and _PLAIN_REV.fullmatch(exclude)):
+            return None
+        return cls(start, include, exclude)
+
+    def _walk(self, start: Path, include: str, exclude: str) -> None:
+        try:
+            proc = subprocess.run(
+                ["git", "--no-replace-objects", "rev-list", "--stdin", "--topo-order",
+                 "--reverse", "--boundary"], cwd=start, input=f"{include}\n^{exclude}\n".encode(),
+                capture_output=True, env=_no_fetch(), check=False)
+        except OSError:
+            return
+        if proc.returncode == 0:
+            self._answer = proc.stdout.decode("ascii", "replace").split()
+
+    def answer(self) -> list[str] | None:
+        self._thread.join()
+        return self._answer
 
 
 class GitCli:

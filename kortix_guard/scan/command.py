@@ -16,7 +16,7 @@ from kortix_guard._dirs import private_cache
 from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
-from kortix_guard.git import BlobRef, GitCli, GitError, IndexReader, Repo
+from kortix_guard.git import BlobRef, EarlyWalk, GitCli, GitError, IndexReader, Repo
 from kortix_guard.manifest import at_commit, from_values, load_cached
 from kortix_guard.manifest.model import DEFAULT_BASELINE, DEFAULT_MIN_KNOWN_LENGTH, setting
 from kortix_guard.project import Project
@@ -79,6 +79,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     read_catalog: read the provider catalog's rules from its package when they are not
     cached (seconds, once per catalog version; the commit hook never does)."""
 
+    early = _early_walk(project, commit_range) if mode is Mode.RANGE else None
     config = _Config.load(project)
     repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
     root = repo.root if repo is not None else project.root
@@ -89,7 +90,8 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         config = config.at_base(project, repo, base)
     threshold = min_confidence or config.min_confidence()
     items, count, total, found = _items(project, repo, root, paths, mode, since, config,
-                                        commit_range, include_ignored=include_ignored)
+                                        commit_range, include_ignored=include_ignored,
+                                        early=early)
     ahead: list[Item] = []
     if found is not None:  # a git listing, read as git writes it: its first items tell
         ahead, items = first_items(items, PARALLEL_MIN_ITEMS)
@@ -309,6 +311,14 @@ def _guard_table(repo: Repo, base: str, prefix: str) -> dict:
     return kept
 
 
+def _early_walk(project: Project, commit_range: str | None) -> EarlyWalk | None:
+    """git's walk of BASE..HEAD, started before anything else is read (`EarlyWalk`)."""
+    if not commit_range or commit_range.count("..") != 1:
+        return None
+    base, head = commit_range.split("..")
+    return EarlyWalk.of(project.cwd, head or "HEAD", base)
+
+
 def _repo(project: Project, *, required: bool, cli: bool = False) -> Repo | GitCli | None:
     """pygit2's repository, or for the commit hook the git command line (faster to start)."""
     try:
@@ -370,7 +380,7 @@ def _store_values(project: Project, store: Path) -> list:
 
 def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequence[Path], mode: Mode,
            since: str | None, config: _Config, commit_range: str | None = None, *,
-           include_ignored: bool = False):
+           include_ignored: bool = False, early: EarlyWalk | None = None):
     skip = tuple(config.exclude)
     if mode is Mode.DISK:
         missing = [p for p in paths if not os.path.lexists(project.cwd / p)]
@@ -407,7 +417,8 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
     elif mode is Mode.RANGE:
         assert commit_range is not None
         base, head = commit_range.split("..")
-        refs = history.commit_blobs(repo, [repo.resolve(head or "HEAD")], [repo.resolve(base)])
+        refs = history.commit_blobs(repo, [repo.resolve(head or "HEAD")], [repo.resolve(base)],
+                                    early)
     elif mode is Mode.PUSH:
         from kortix_guard.scan.push import pre_push_range  # the push modes' own module
 

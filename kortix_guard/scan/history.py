@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from kortix_guard.git import SCANNED_MODES, BlobRef, GitError, TreeIndex
 
 if TYPE_CHECKING:
-    from kortix_guard.git import Repo
+    from kortix_guard.git import EarlyWalk, Repo
 
 
 class Change(NamedTuple):
@@ -257,11 +257,13 @@ def history_blobs(repo: Repo, since: str | None = None) -> Iterator[BlobRef]:
     yield from _listed(repo, revs, commits, [])
 
 
-def commit_blobs(repo: Repo, include: Iterable[str], exclude: Iterable[str]) -> Iterator[BlobRef]:
+def commit_blobs(repo: Repo, include: Iterable[str], exclude: Iterable[str],
+                 early: EarlyWalk | None = None) -> Iterator[BlobRef]:
     """Each blob that the commits reachable from `include` and not from `exclude` add,
     once, with the oldest such commit. Content the excluded side already holds (the trees
-    of the pushed commits' parents outside the push) is not new."""
-    walk = repo.commit_walk(include, exclude)
+    of the pushed commits' parents outside the push) is not new. early: git's walk of the
+    same commits, started before (`EarlyWalk`)."""
+    walk = repo.commit_walk(include, exclude, early)
     if not walk.revs:
         return
     yield from _listed(repo, walk.revs, walk.commits, walk.known, walk.ordered)

@@ -115,3 +115,30 @@ def test_the_parser_reads_real_git(tmp_path: Path, per_git: int, monkeypatch) ->
 
     assert pairs(by_log) == pairs(by_walk)
     assert {r.path for r in by_log} >= {"a.txt", "odd\nname.txt", "run.sh", "link", "lib/x.py"}
+
+
+def test_the_early_walk_answers_what_the_walk_would(tmp_path: Path) -> None:
+    """git's walk of a range started before the repository is opened (EarlyWalk) gives the
+    commit walk the same commits, order and boundary trees as its own walk; a name that
+    would be read as an option is never handed to git."""
+    from kortix_guard.git import EarlyWalk
+    from tests.conftest import commit
+
+    root = git_init(tmp_path / "repo")
+    for i in range(4):
+        commit(root, {f"f{i}.txt": f"{i}\n"}, f"c{i}")
+    git("checkout", "-q", "-b", "side", "HEAD~2", cwd=root)
+    commit(root, {"side.txt": "s\n"}, "side")
+    git("checkout", "-q", "-", cwd=root)
+    git("merge", "-q", "--no-edit", "side", cwd=root)
+    repo = Repo(root)
+    head, base = repo.resolve("HEAD"), repo.resolve("HEAD~1")
+    early = EarlyWalk.of(root, "HEAD", "HEAD~1")
+    assert early is not None
+    walked = repo.commit_walk([head], [base])
+    answered = repo.commit_walk([head], [base], early)
+    assert answered.ordered == walked.ordered and len(walked.ordered or []) == 2
+    assert sorted(str(t.id) for t in answered.known) == sorted(str(t.id) for t in walked.known)
+    assert EarlyWalk.of(root, "HEAD", "--output=x") is None
+    assert EarlyWalk.of(root, "-n1", "HEAD~1") is None
+    assert EarlyWalk.of(root, "HEAD", "no-such-rev").answer() is None  # then the walk's own
