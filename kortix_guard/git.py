@@ -612,35 +612,46 @@ class IndexReader(Protocol):
 
 
 _PLAIN_REV = re.compile(r"[\w][\w./@{}~^-]*")  # a name git resolves, never an option
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 
 
 class EarlyWalk:
-    """`git rev-list` of a range (HEAD and `^BASE`, as they were named), started in a thread
-    as soon as the range is known: git walks it (0.17 s on git/git's 1,020 commits) while
-    libgit2 is loaded and the repository and its settings are read (0.04 s), instead of
-    after. `Repo.commit_walk` takes the answer for the same range; without one (a name git
+    """`git rev-list` of the commits a scan is about to walk, started in a thread as soon as
+    they are known: git walks them (0.17 s on git/git's 1,020 commits) while libgit2 is
+    loaded and the repository and its settings are read (0.04 s), instead of after.
+    `Repo.commit_walk` takes the answer for the same commits; without one (a name git
     cannot resolve, no git) it walks as before."""
 
-    def __init__(self, start: Path, include: str, exclude: str) -> None:
+    def __init__(self, start: Path, revs: list[str], stdin: str = "") -> None:
         import threading
 
         self._answer: list[str] | None = None
-        self._thread = threading.Thread(target=self._walk, args=(start, include, exclude),
+        self._thread = threading.Thread(target=self._walk, args=(start, revs, stdin),
                                         daemon=True)
         self._thread.start()
 
     @classmethod
     def of(cls, start: Path, include: str, exclude: str) -> EarlyWalk | None:
+        """A range, HEAD and `^BASE` as they were named (never a name git would read as an
+        option)."""
         if not (_PLAIN_REV.fullmatch(include) and _PLAIN_REV.fullmatch(exclude)):
             return None
-        return cls(start, include, exclude)
+        return cls(start, ["--stdin"], f"{include}\n^{exclude}\n")
 
-    def _walk(self, start: Path, include: str, exclude: str) -> None:
+    @classmethod
+    def of_push(cls, start: Path, new: list[str]) -> EarlyWalk | None:
+        """A push: the new ids, less what any ref under refs/ holds (`Repo.ref_targets`; not
+        HEAD, which `--all` would add)."""
+        if not new or not all(_OBJECT_ID.fullmatch(i) for i in new):
+            return None
+        return cls(start, [*new, "--not", "--exclude=HEAD", "--all"])
+
+    def _walk(self, start: Path, revs: list[str], stdin: str) -> None:
         try:
             proc = subprocess.run(
-                ["git", "--no-replace-objects", "rev-list", "--stdin", "--topo-order",
-                 "--reverse", "--boundary"], cwd=start, input=f"{include}\n^{exclude}\n".encode(),
-                capture_output=True, env=_no_fetch(), check=False)
+                ["git", "--no-replace-objects", "rev-list", "--topo-order", "--reverse",
+                 "--boundary", *revs], cwd=start, input=stdin.encode(), capture_output=True,
+                env=_no_fetch(), check=False)
         except OSError:
             return
         if proc.returncode == 0:

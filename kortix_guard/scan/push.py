@@ -25,7 +25,7 @@ from kortix_guard import errors
 from kortix_guard._dirs import private_cache
 from kortix_guard._fs import read_text
 from kortix_guard._out import echo
-from kortix_guard.git import Repo
+from kortix_guard.git import EarlyWalk, Repo
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan import catalog, history
 from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Scanner, first_items, scan_all, worth_parallel
@@ -138,10 +138,11 @@ def _env_path() -> Path | None:
 
 def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int:
 
-    repo = Repo.from_environment(Path("."))
     new = [n for _, n, _ in updates if n != ZERO]
     if not new:
         return errors.CLEAN  # only deletions
+    early = EarlyWalk.of_push(Path("."), new)
+    repo = Repo.from_environment(Path("."))
     messages, refused = repo.tag_messages(new)
     if refused:
         names = [ref for _, n, ref in updates if n in refused]
@@ -149,7 +150,7 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
              f"commit (a tag of a blob or a tree), which this server does not accept; push "
              f"commits, or tags of commits")
         return errors.PROBLEMS
-    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets()), messages)
+    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets(), early), messages)
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,
                                  from_env=True)

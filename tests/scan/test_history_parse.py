@@ -142,3 +142,26 @@ def test_the_early_walk_answers_what_the_walk_would(tmp_path: Path) -> None:
     assert EarlyWalk.of(root, "HEAD", "--output=x") is None
     assert EarlyWalk.of(root, "-n1", "HEAD~1") is None
     assert EarlyWalk.of(root, "HEAD", "no-such-rev").answer() is None  # then the walk's own
+
+
+def test_the_early_walk_of_a_push_answers_what_the_walk_would(tmp_path: Path) -> None:
+    """A push's early walk excludes what every ref under refs/ holds, as `ref_targets`
+    does, and not HEAD (here detached at the pushed commit itself); ids alone reach git."""
+    from kortix_guard.git import EarlyWalk
+    from tests.conftest import commit
+
+    root = git_init(tmp_path / "repo")
+    commit(root, {"a.txt": "a\n"}, "one")
+    git("checkout", "-q", "-b", "topic", cwd=root)
+    commit(root, {"b.txt": "b\n"}, "two")
+    new = commit(root, {"c.txt": "c\n"}, "three")
+    git("checkout", "-q", "--detach", cwd=root)
+    git("branch", "-q", "-D", "topic", cwd=root)
+    repo = Repo(root)
+    early = EarlyWalk.of_push(root, [new])
+    assert early is not None
+    walked = repo.commit_walk([new], repo.ref_targets())
+    answered = repo.commit_walk([new], repo.ref_targets(), early)
+    assert answered.ordered == walked.ordered and len(walked.ordered or []) == 2
+    assert sorted(str(t.id) for t in answered.known) == sorted(str(t.id) for t in walked.known)
+    assert EarlyWalk.of_push(root, ["--all"]) is None and EarlyWalk.of_push(root, []) is None
