@@ -80,6 +80,9 @@ def _repository(path: str, flags: Any = None) -> Any:  # pygit2.Repository, Repo
     except pygit2.GitError as e:  # InvalidError is one
         text = str(e)
         last = text.rpartition(" ")[2].strip("'")
+        owned = re.search(r"repository path '(.*)' is not owned by current user", text)
+        if owned:
+            raise _not_owned(owned.group(1)) from None
         if "unsupported extension" in text:
             what = f"git's {last}"
         elif "unknown object format" in text:
@@ -90,6 +93,18 @@ def _repository(path: str, flags: Any = None) -> Any:  # pygit2.Repository, Repo
                        f"(libgit2 {pygit2.LIBGIT2_VERSION}) cannot read",
                        hint="run `git config --get-regexp '^extensions[.]'` to see it; the commit "
                             "hook and `kortix-guard scan PATH` still read through git") from None
+
+
+def _not_owned(where: str) -> GitError:
+    """git's "dubious ownership": a repository another user owns (a CI container's checkout)
+    is read only once it is declared safe, by git and by libgit2 alike."""
+    return GitError(f"{where}: this repository is owned by another user, and git reads it only "
+                    f"once it is declared safe (git calls it dubious ownership)",
+                    hint=f"run `git config --global --add safe.directory {where}` if you trust it")
+
+
+def _refused_as_unsafe(proc: subprocess.CompletedProcess[bytes]) -> bool:
+    return proc.returncode != 0 and b"dubious ownership" in proc.stderr
 
 
 class Repo:
@@ -667,6 +682,8 @@ class GitCli:
 
     def __init__(self, start: Path) -> None:
         proc = _git(["rev-parse", "--show-toplevel"], start, check=False)
+        if _refused_as_unsafe(proc):
+            raise _not_owned(str(start))
         if proc.returncode != 0:
             raise GitError(f"{start}: not inside a git repository",
                            hint="run `git init`, or scan files on disk with `kortix-guard scan PATH`")
@@ -874,6 +891,8 @@ def set_repository_config(git_dir: Path, name: str, value: str) -> None:
 def hooks_dir(start: Path) -> Path:
     """The hooks folder git uses for the repository at start (core.hooksPath respected)."""
     proc = _git(["rev-parse", "--git-path", "hooks"], start, check=False)
+    if _refused_as_unsafe(proc):
+        raise _not_owned(str(start))
     if proc.returncode != 0:
         raise GitError(f"{start}: not inside a git repository", hint="run `git init`")
     return (start / proc.stdout.decode().strip()).absolute()

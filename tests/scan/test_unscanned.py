@@ -234,3 +234,30 @@ def test_a_split_index_is_read_through_git(tmp_path: Path) -> None:
     assert list((repo / ".git").glob("sharedindex.*"))
     code, found, _ = _scan(repo, "--all-files")
     assert [(f["path"], f["rule"]) for f in found] == [("a.py", "KG320")] and code == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="handing a repository to another user needs root")
+def test_a_repository_another_user_owns_says_so_and_how_to_trust_it(tmp_path: Path) -> None:
+    """A CI container's checkout is often owned by another user: git refuses it ("dubious
+    ownership") until it is declared safe, and so does libgit2. That was an internal error
+    (libgit2), and "not inside a git repository" from the commit hook."""
+    import subprocess
+    import sys
+
+    repo = git_init(tmp_path / "repo")
+    commit(repo, {"a.py": f'token = "{TOKEN}"\n'}, "one")
+    for folder, dirs, files in os.walk(repo):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            os.chown(name, 65534, 65534, follow_symlinks=False)
+    for args in (("scan", "--all-files"), ("scan", "--history")):
+        result = kg_proc(*args, cwd=repo)
+        assert result.code == 2 and "Traceback" not in result.all, result.all
+        assert "owned by another user" in result.err and "internal error" not in result.err
+        assert f"git config --global --add safe.directory {repo}" in result.err
+    hook = subprocess.run([sys.executable, "-m", "kortix_guard.scan.commit_hook", "a.py"],
+                          cwd=repo, capture_output=True, text=True)
+    assert hook.returncode == 2 and "owned by another user" in hook.stderr
+    (Path(os.environ["HOME"]) / ".gitconfig").write_text(f"[safe]\n\tdirectory = {repo}\n")
+    trusted = kg_proc("scan", "--all-files", cwd=repo)
+    assert trusted.code == 1 and "KG320" in trusted.out
