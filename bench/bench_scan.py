@@ -5,7 +5,7 @@ run that finds less is visible.
 
     python bench/bench_scan.py [--peers /tmp/peers/bin] [--runs 5] [--work DIR]
     python bench/bench_scan.py --repo CLONE [--peers /tmp/peers/bin] [--runs 3]
-                               [--only history|partial]
+                               [--only history|range|partial]
 
 1. whole tree: this interpreter's standard library (no site-packages), `kortix-guard scan DIR`
    vs `kingfisher scan DIR --git-history none` and `betterleaks DIR` (target: at most 1.1x
@@ -29,8 +29,11 @@ import json
 import os
 import random
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -132,26 +135,14 @@ def bench_history(work: Path, tools: dict[str, str | None], runs: int) -> None:
           f"once): {floor_ratio:.2f}x")
 
 
-def bench_repo(repo: Path, tools: dict[str, str | None], runs: int, span: int = 1000) -> None:
+def bench_repo(repo: Path, tools: dict[str, str | None], runs: int, span: int = 1000,
+               history: bool = True) -> None:
     """A history you give (issue 28 §6 asks for 50,000 commits or more that nobody tuned
     on: a clone of git/git is 82,000), then a range of at least `span` commits ending at
-    HEAD, as a pull request's or a push's; each beside the peers, with peak memory."""
-    commits = int(git("rev-list", "--count", "--all", cwd=repo, capture_output=True,
-                      text=True).stdout)
-    kg = [KG, "scan", "--history", "--format", "json"]
-    _, out = timed(kg, repo)
-    peers = []
-    if tools["betterleaks"]:
-        peers.append(("betterleaks git", betterleaks_argv(tools["betterleaks"], repo, "git"),
-                      lambda: betterleaks_count(repo)))
-    if tools["kingfisher"]:
-        peers.append(("kingfisher (history)", kingfisher_argv(tools["kingfisher"], repo),
-                      lambda: kingfisher_count(repo)))
-    compare(f"history: {repo.name}, {commits:,} commits (paired, {runs} pairs)", kg, peers,
-            repo, runs, kg_count(out), target=0.7)
-    print("peak memory, the largest process: " + ", ".join(
-        f"{name} {peak_mib(argv, repo):.0f} MiB" for name, argv in
-        [("kortix-guard", kg), *((n, a) for n, a, _ in peers)]))
+    HEAD, as a pull request's, and a push of it into a server's pre-receive hook; each
+    beside the peers, with peak memory. history=False: the range and the push alone."""
+    if history:
+        bench_whole_history(repo, tools, runs)
     firsts = git("rev-list", "--first-parent", "HEAD", cwd=repo, capture_output=True,
                  text=True).stdout.split()
     base = next((c for c in firsts[::10] if int(git(
@@ -172,6 +163,69 @@ def bench_repo(repo: Path, tools: dict[str, str | None], runs: int, span: int = 
             lambda: kingfisher_count(repo)))
     compare(f"range: {base[:12]}..HEAD, {size:,} commits (paired, {runs} pairs)", kg, peers,
             repo, runs, kg_count(out), target=0.7)
+    if tools["betterleaks"]:
+        bench_pre_receive(repo, base, tools["betterleaks"], runs)
+
+
+def bench_whole_history(repo: Path, tools: dict[str, str | None], runs: int) -> None:
+    commits = int(git("rev-list", "--count", "--all", cwd=repo, capture_output=True,
+                      text=True).stdout)
+    kg = [KG, "scan", "--history", "--format", "json"]
+    _, out = timed(kg, repo)
+    peers = []
+    if tools["betterleaks"]:
+        peers.append(("betterleaks git", betterleaks_argv(tools["betterleaks"], repo, "git"),
+                      lambda: betterleaks_count(repo)))
+    if tools["kingfisher"]:
+        peers.append(("kingfisher (history)", kingfisher_argv(tools["kingfisher"], repo),
+                      lambda: kingfisher_count(repo)))
+    compare(f"history: {repo.name}, {commits:,} commits (paired, {runs} pairs)", kg, peers,
+            repo, runs, kg_count(out), target=0.7)
+    print("peak memory, the largest process: " + ", ".join(
+        f"{name} {peak_mib(argv, repo):.0f} MiB" for name, argv in
+        [("kortix-guard", kg), *((n, a) for n, a, _ in peers)]))
+
+
+def bench_pre_receive(repo: Path, base: str, betterleaks: str, runs: int) -> None:
+    """The pre-receive hook's own time on a push of BASE..HEAD into a server that holds BASE
+    (its objects by reference): each run pushes into a fresh server with the hook and into
+    one without, and the difference is the hook's; beside betterleaks on the same range, run
+    in turn with them."""
+    with tempfile.TemporaryDirectory() as tmp:
+        def server(name: str, hook: bool) -> Path:
+            path = Path(tmp) / f"{name}.git"
+            git("init", "-q", "--bare", str(path), cwd=Path(tmp))
+            (path / "objects" / "info" / "alternates").write_text(
+                f"{repo / '.git' / 'objects'}\n")
+            git("update-ref", "refs/heads/main", base, cwd=path)
+            if hook:
+                timed([KG, "hook", "install", "--pre-receive", str(path)], Path(tmp))
+            return path
+
+        def push(path: Path) -> float:
+            start = time.perf_counter()
+            subprocess.run(["git", "push", "-q", f"file://{path}", "HEAD:refs/heads/main"],
+                           cwd=repo, capture_output=True)
+            return time.perf_counter() - start
+
+        peer = betterleaks_argv(betterleaks, repo, "git", f"--log-opts={base}..HEAD")
+        own, ratios, peer_times = [], [], []
+        for i in range(runs + 1):  # the first is a warm-up
+            plain, hooked = server(f"plain-{i}", False), server(f"hook-{i}", True)
+            hook_time = push(hooked) - push(plain)
+            peer_time, _ = timed(peer, repo)
+            if i:
+                own.append(hook_time)
+                peer_times.append(peer_time)
+                ratios.append(hook_time / peer_time)
+        ratio = statistics.median(ratios)
+        table(f"pre-receive: a push of {base[:12]}..HEAD into a server at its base "
+              f"({runs} runs, each a fresh server with the hook and one without)",
+              [("kortix-guard's pre-receive hook (its own time)",
+                f"{statistics.median(own):.3f} s", "-", "-"),
+               ("betterleaks git --log-opts (the same range)",
+                f"{statistics.median(peer_times):.3f} s", "-", f"{ratio:.2f}x")],
+              f"the hook / betterleaks: {ratio:.2f}x (target: <= 0.7)")
 
 
 def bench_partial(repo: Path, runs: int) -> None:
@@ -267,7 +321,7 @@ def main() -> int:
     parser.add_argument("--peers", type=Path, help="folder holding kingfisher and betterleaks")
     parser.add_argument("--runs", type=int, default=5, help="pairs per comparison")
     parser.add_argument("--work", type=Path, help="keep the trees here (default: a temp dir)")
-    parser.add_argument("--only", choices=["tree", "history", "staged", "partial"])
+    parser.add_argument("--only", choices=["tree", "history", "staged", "partial", "range"])
     parser.add_argument("--repo", type=Path,
                         help="instead: a long history you give (a clone of git/git), scanned "
                              "whole and as a range of 1,000 commits, beside the peers")
@@ -276,8 +330,8 @@ def main() -> int:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} cores; "
           + ", ".join(f"{k}: {v or 'absent'}" for k, v in tools.items()))
     if args.repo is not None:
-        if args.only in (None, "history"):
-            bench_repo(args.repo.resolve(), tools, args.runs)
+        if args.only in (None, "history", "range"):
+            bench_repo(args.repo.resolve(), tools, args.runs, history=args.only != "range")
         if args.only in (None, "partial"):
             bench_partial(args.repo.resolve(), args.runs)
         return 0
