@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.6.1"
-COMMIT = "db5ed6582beedc359fb7bd6916f5803d5e0ea983"
+VERSION = "0.6.2"
+COMMIT = "1e3581972949996bfd8adefe398a00a75b4d6baf"
