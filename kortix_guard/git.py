@@ -336,16 +336,8 @@ class Repo:
         return CommitWalk(commits, revs, known, ordered)
 
     def _rev_list(self, revs: list[str], *options: str) -> list[str] | None:
-        """`git rev-list --topo-order --reverse` of revs (ids, `^id`s), or None when git
-        cannot list them (not installed, a commit missing)."""
-        try:
-            proc = subprocess.run(
-                [*_plumbing(self._git.path), "rev-list", "--stdin", "--topo-order", "--reverse",
-                 *options], input="".join(f"{rev}\n" for rev in revs).encode(),
-                capture_output=True, env=_no_fetch(), check=False)
-        except OSError:
-            return None
-        return proc.stdout.decode("ascii", "replace").split() if proc.returncode == 0 else None
+        return _rev_list(_plumbing(self._git.path), ["--stdin", *options],
+                         "".join(f"{rev}\n" for rev in revs))
 
     def history_walk(self, since: str | None = None):
         """Every commit reachable from any ref, oldest first (with `since`, those not
@@ -627,7 +619,7 @@ class IndexReader(Protocol):
 
 
 _PLAIN_REV = re.compile(r"[\w][\w./@{}~^-]*")  # a name git resolves, never an option
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")
+OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
 
 
 class EarlyWalk:
@@ -657,20 +649,13 @@ class EarlyWalk:
     def of_push(cls, start: Path, new: list[str]) -> EarlyWalk | None:
         """A push: the new ids, less what any ref under refs/ holds (`Repo.ref_targets`; not
         HEAD, which `--all` would add)."""
-        if not new or not all(_OBJECT_ID.fullmatch(i) for i in new):
+        if not new or not all(OBJECT_ID.fullmatch(i) for i in new):
             return None
         return cls(start, [*new, "--not", "--exclude=HEAD", "--all"])
 
     def _walk(self, start: Path, revs: list[str], stdin: str) -> None:
-        try:
-            proc = subprocess.run(
-                ["git", "--no-replace-objects", "rev-list", "--topo-order", "--reverse",
-                 "--boundary", *revs], cwd=start, input=stdin.encode(), capture_output=True,
-                env=_no_fetch(), check=False)
-        except OSError:
-            return
-        if proc.returncode == 0:
-            self._answer = proc.stdout.decode("ascii", "replace").split()
+        self._answer = _rev_list(["git", "--no-replace-objects"], ["--boundary", *revs], stdin,
+                                 cwd=start)
 
     def answer(self) -> list[str] | None:
         self._thread.join()
@@ -705,10 +690,10 @@ class GitCli:
 
     def index_blobs(self, paths: Iterable[str] | None = None) -> list[BlobRef]:
         """The index's blobs at these repository paths (all of them with None)."""
-        chosen = [] if paths is None else list(paths)
-        if paths is not None and not chosen:
+        chosen = None if paths is None else list(paths)
+        if chosen == []:
             return []
-        out = _git(["ls-files", "-s", "-z", "--", *chosen], self.root).stdout
+        out = _git(["ls-files", "-s", "-z", "--", *(chosen or ())], self.root).stdout
         refs = []
         for record in filter(None, out.split(b"\0")):
             meta, path = record.split(b"\t", 1)
@@ -898,6 +883,20 @@ def hooks_dir(start: Path) -> Path:
     return (start / proc.stdout.decode().strip()).absolute()
 
 
+def _rev_list(git: list[str], args: list[str], stdin: str,
+              cwd: Path | None = None) -> list[str] | None:
+    """`git rev-list --topo-order --reverse ARGS` (git: the command and its global options),
+    its ids (`-id` for a boundary commit), or None when git cannot list them (not installed,
+    a commit missing)."""
+    try:
+        proc = subprocess.run([*git, "rev-list", "--topo-order", "--reverse", *args], cwd=cwd,
+                              input=stdin.encode(), capture_output=True, env=_no_fetch(),
+                              check=False)
+    except OSError:
+        return None
+    return proc.stdout.decode("ascii", "replace").split() if proc.returncode == 0 else None
+
+
 def _plumbing(git_dir: str) -> list[str]:
     """git on a repository's objects as they are: no replaced objects (libgit2 reads none
     either)."""
@@ -938,11 +937,8 @@ def _is_file_mode(mode: int) -> bool:
 
 def _blob_entry(tree, path: str):
     """The tree entry of the file at path (repository-relative), or None."""
-    try:
-        entry = tree[path]
-    except KeyError:
-        return None
-    return entry if entry.type_str == "blob" else None
+    entry = _entry(tree, path)
+    return entry if entry is not None and entry.type_str == "blob" else None
 
 
 class TreeIndex:
@@ -986,7 +982,7 @@ class TreeIndex:
 
 
 def _entry(tree, name: str):
-    """The entry named name in tree (one level, no `/`), or None."""
+    """The entry at name in tree (one level, or a path of several), or None."""
     try:
         return tree[name]
     except KeyError:

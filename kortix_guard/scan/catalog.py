@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from kortix_guard._fs import store_private
-from kortix_guard.scan.detectors.base import Detector, FileInfo, entropy
+from kortix_guard.scan.detectors.base import Detector, FileInfo, entropy, syntax
 from kortix_guard.scan.model import Blob, Confidence, Hit
 from kortix_guard.secret import SecretValue
 
@@ -196,7 +196,7 @@ def for_python(pattern: str) -> str:
 
 def _mid_flags(pattern: str) -> tuple[int, int, str] | None:
     """The first `(?flags)` after the start, outside classes: (start, end, flags)."""
-    for i, c in _syntax(pattern, 0):
+    for i, c in syntax(pattern):
         m = re.match(r"\(\?([imsx]+)\)", pattern[i:]) if c == "(" and i else None
         if m:
             return i, i + m.end(), m.group(1)
@@ -207,7 +207,7 @@ def _group_end(pattern: str, start: int) -> int | None:
     """Where the group around start closes (or the pattern ends), or None when a `|` of
     that group comes first."""
     depth = 0
-    for i, c in _syntax(pattern, start):
+    for i, c in syntax(pattern, start):
         if c == "(":
             depth += 1
         elif c == ")":
@@ -217,26 +217,6 @@ def _group_end(pattern: str, start: int) -> int | None:
         elif c == "|" and depth == 0:
             return None
     return len(pattern)
-
-
-def _syntax(pattern: str, start: int) -> Iterator[tuple[int, str]]:
-    """(index, character) of each character from start (outside any class) that is
-    syntax: not escaped, not inside a class."""
-    i, in_class = start, False
-    while i < len(pattern):
-        c = pattern[i]
-        if c == "\\":
-            i += 2
-            continue
-        if in_class:
-            in_class = c != "]"
-        elif c == "[":
-            in_class = True
-            i += 2 if pattern[i + 1:i + 2] == "]" else 1
-            continue
-        else:
-            yield i, c
-        i += 1
 
 
 def _dump(catalog: Catalog) -> str:

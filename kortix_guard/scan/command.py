@@ -216,7 +216,7 @@ def _gate_base(repo: Repo, mode: Mode, commit_range: str | None, paths: Sequence
     """The commit whose scan settings a gate mode uses: a range's base; for a push, the
     remote's default branch (refs/remotes/REMOTE/HEAD) when the clone knows it."""
     if mode is Mode.RANGE and commit_range:
-        return commit_range.split("..")[0]
+        return range_ends(commit_range)[0]
     if mode is Mode.PUSH and paths:
         try:
             return repo.resolve(f"refs/remotes/{paths[0]}/HEAD")
@@ -311,12 +311,19 @@ def _guard_table(repo: Repo, base: str, prefix: str) -> dict:
     return kept
 
 
+def range_ends(commit_range: str) -> tuple[str, str]:
+    """BASE and HEAD of `BASE..HEAD` (the command line checked its shape); HEAD when the
+    second is left out."""
+    base, _, head = commit_range.partition("..")
+    return base, head or "HEAD"
+
+
 def _early_walk(project: Project, commit_range: str | None) -> EarlyWalk | None:
     """git's walk of BASE..HEAD, started before anything else is read (`EarlyWalk`)."""
-    if not commit_range or commit_range.count("..") != 1:
+    if not commit_range:
         return None
-    base, head = commit_range.split("..")
-    return EarlyWalk.of(project.cwd, head or "HEAD", base)
+    base, head = range_ends(commit_range)
+    return EarlyWalk.of(project.cwd, head, base)
 
 
 def _repo(project: Project, *, required: bool, cli: bool = False) -> Repo | GitCli | None:
@@ -416,9 +423,8 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
                                repo.tag_messages(repo.tag_ref_targets())[0])
     elif mode is Mode.RANGE:
         assert commit_range is not None
-        base, head = commit_range.split("..")
-        refs = history.commit_blobs(repo, [repo.resolve(head or "HEAD")], [repo.resolve(base)],
-                                    early)
+        base, head = range_ends(commit_range)
+        refs = history.commit_blobs(repo, [repo.resolve(head)], [repo.resolve(base)], early)
     elif mode is Mode.PUSH:
         from kortix_guard.scan.push import pre_push_range  # the push modes' own module
 

@@ -6,11 +6,10 @@ pure function) where git can list the commits, else a walk of their trees throug
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
-from kortix_guard.git import SCANNED_MODES, BlobRef, GitError, TreeIndex
+from kortix_guard.git import OBJECT_ID, SCANNED_MODES, BlobRef, GitError, TreeIndex
 
 if TYPE_CHECKING:
     from kortix_guard.git import EarlyWalk, Repo
@@ -64,7 +63,7 @@ def parse_raw_stream(chunks: Iterable[bytes]) -> Iterator[LogCommit]:
                 if commit is not None:
                     yield commit
                 commit_id = token[1:].decode("ascii", "replace")
-                if _OBJECT_ID.fullmatch(commit_id) is None:
+                if OBJECT_ID.fullmatch(commit_id) is None:
                     raise UnexpectedLog(f"not a commit id: {commit_id[:80]!r}")
                 commit = LogCommit(commit_id, [])
             elif token:
@@ -90,7 +89,6 @@ def _change(token: bytes, path: bytes) -> Change:
     return Change(_path(path), mode, blob_id)
 
 
-_OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
 
 
 def _path(raw: bytes) -> str:

@@ -6,7 +6,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import AnyStr, NamedTuple
 
 from kortix_guard.scan.model import ENV_EXAMPLE_SUFFIXES, Blob, Confidence, Hit, LazyPattern
 from kortix_guard.secret import SecretValue
@@ -149,31 +149,43 @@ _NOT_A_TRIGGER = re.compile(rb"\(\?<[!=]|\(\?[=!>(]|\(\?P=|\\[1-9]|\\Z")
 _LAST_REPEAT = re.compile(rb"(?<!\\)\{(\d+),\d*\}$")
 
 
-def _group_close(pattern: bytes, start: int) -> int:
-    """Where the group that opens at start ends (after its `)`), escapes and classes
-    skipped; -1 when it does not close. Only the group is read: every detector's pattern is
-    read at import, by each commit hook."""
-    depth, i, in_class = 0, start, False
+def syntax(pattern: AnyStr, start: int = 0) -> Iterator[tuple[int, AnyStr]]:
+    """(index, character) of each character of a regex from start that is syntax: not
+    escaped, not inside a class (`[^]…]` and `[]…]` hold a `]`). For str and bytes alike:
+    the catalog's patterns are str, the detectors' triggers bytes."""
+    backslash, opening, closing, caret = (
+        (b"\\", b"[", b"]", b"^") if isinstance(pattern, bytes) else ("\\", "[", "]", "^"))
+    i, in_class = start, False
     while i < len(pattern):
         c = pattern[i:i + 1]
-        if c == b"\\":
+        if c == backslash:
             i += 2
             continue
         if in_class:
-            in_class = c != b"]"
-        elif c == b"[":
+            in_class = c != closing
+        elif c == opening:
             in_class = True
-            if pattern[i + 1:i + 2] == b"^":
+            if pattern[i + 1:i + 2] == caret:
                 i += 1
-            if pattern[i + 1:i + 2] == b"]":
+            if pattern[i + 1:i + 2] == closing:
                 i += 1  # a ']' first in a class is a character
-        elif c == b"(":
+        else:
+            yield i, c
+        i += 1
+
+
+def _group_close(pattern: bytes, start: int) -> int:
+    """Where the group that opens at start ends (after its `)`); -1 when it does not
+    close. Only the group is read: every detector's pattern is read at import, by each
+    commit hook."""
+    depth = 0
+    for i, c in syntax(pattern, start):
+        if c == b"(":
             depth += 1
         elif c == b")":
             depth -= 1
             if depth == 0:
                 return i + 1
-        i += 1
     return -1
 
 
