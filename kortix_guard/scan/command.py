@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import itertools
 import os
 import posixpath
@@ -73,15 +72,19 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
             since: str | None = None, update_baseline: bool = False,
             min_confidence: Confidence | None = None,
             commit_range: str | None = None, progress: Progress | None = None,
-            include_ignored: bool = False, read_catalog: bool = True) -> ScanResult:
+            include_ignored: bool = False, read_catalog: bool = True,
+            git: GitCli | None = None) -> ScanResult:
     """Scan and return what was found at or above the threshold (the option, else
     `[guard] min_confidence`, else medium); with update_baseline, accept it all instead.
     read_catalog: read the provider catalog's rules from its package when they are not
-    cached (seconds, once per catalog version; the commit hook never does)."""
+    cached (seconds, once per catalog version; the commit hook never does). git: for
+    --staged, the command line already started on paths (the commit hook's, before its
+    imports)."""
 
     early = _early_walk(project, commit_range) if mode is Mode.RANGE else None
     config = _Config.load(project)
-    repo = _repo(project, required=mode is not Mode.DISK, cli=mode is Mode.STAGED)
+    repo = git or _repo(project, required=mode is not Mode.DISK,
+                        staged=paths if mode is Mode.STAGED else None)
     root = repo.root if repo is not None else project.root
     # What a change may not loosen for itself: excludes, baseline, threshold.
     base = _gate_base(repo, mode, commit_range, paths) if isinstance(repo, Repo) else None
@@ -119,7 +122,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                       gate=mode in (Mode.PUSH, Mode.RANGE),
                       public_by_design=config.public_by_design,
                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
-                      id_key=_id_key(repo))
+                      identity=_identity(repo))
     result = ScanResult(root=root)
     result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
                      for ref in getattr(repo, "skipped_refs", ())]
@@ -165,26 +168,25 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     return result
 
 
-def _id_key(repo: Repo | GitCli | None) -> bytes:
-    """The finding ids' key: this repository's own (its root commits), so the ids are the
-    same on every clone and run."""
-    # The commit hook's light git (GitCli) names no identity: one blob each, nothing to group.
-    identity = repo.identity() if isinstance(repo, Repo) else ""
-    return hashlib.sha256(f"kortix-guard finding id\0{identity}".encode()).digest()
+def _identity(repo: Repo | GitCli | None) -> str:
+    """What keys the finding ids: this repository's own (its root commits), so the ids are
+    the same on every clone and run. The commit hook's light git (GitCli) names none: one
+    blob each, nothing to group."""
+    return repo.identity() if isinstance(repo, Repo) else ""
 
 
 def run(project: Project, paths: Sequence[Path], *, mode: Mode, since: str | None = None,
         fmt: Format = Format.TEXT, update_baseline: bool = False,
         min_confidence: Confidence | None = None, commit_range: str | None = None,
         progress: Progress | None = None, include_ignored: bool = False,
-        read_catalog: bool = True) -> int:
+        read_catalog: bool = True, git: GitCli | None = None) -> int:
     if engine_name() == "re" and os.environ.get("KORTIX_GUARD_NO_HYPERSCAN") != "1":
         echo("kortix-guard: note: hyperscan is not installed for this platform; scanning "
              "with Python's re (same findings, slower)", err=True)
     result = collect(project, paths, mode=mode, since=since, update_baseline=update_baseline,
                      min_confidence=min_confidence, commit_range=commit_range,
                      progress=progress, include_ignored=include_ignored,
-                     read_catalog=read_catalog)
+                     read_catalog=read_catalog, git=git)
     for note in result.notes:
         echo(f"kortix-guard: {note}", err=True)
     if update_baseline:
@@ -326,10 +328,14 @@ def _early_walk(project: Project, commit_range: str | None) -> EarlyWalk | None:
     return EarlyWalk.of(project.cwd, head, base)
 
 
-def _repo(project: Project, *, required: bool, cli: bool = False) -> Repo | GitCli | None:
-    """pygit2's repository, or for the commit hook the git command line (faster to start)."""
+def _repo(project: Project, *, required: bool,
+          staged: Sequence[Path] | None = None) -> Repo | GitCli | None:
+    """pygit2's repository, or for --staged (the commit hook) the git command line, faster
+    to start, on the files named (none: every staged change)."""
     try:
-        return GitCli(project.cwd) if cli else Repo(project.cwd)
+        if staged is not None:
+            return GitCli(project.cwd, [str(p) for p in staged])
+        return Repo(project.cwd)
     except GitError:
         if required:
             raise
@@ -408,9 +414,8 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
                      for i in items if include_ignored or i.path not in ignored]
         return items, len(items), sum(_size(i.disk) for i in items), None
     if mode is Mode.STAGED:
-        assert isinstance(repo, GitCli)  # the commit hook's: _repo(cli=True)
-        staged = (repo.index_blobs([_repo_path(project, root, p) for p in paths]) if paths
-                  else repo.staged_blobs())
+        assert isinstance(repo, GitCli)  # the commit hook's, started on paths
+        staged = repo.listed() if paths else repo.staged_blobs()
         staged = [r for r in staged if not excluded(r.path, skip)]
         contents = repo.read_all(r.id for r in staged)
         items = [Item(r.path, os.path.relpath(root / r.path, project.cwd), data=contents[r.id])
@@ -447,14 +452,6 @@ def _shown(root: Path, cwd: Path) -> Callable[[str], str]:
     if os.path.realpath(root) == os.path.realpath(cwd):
         return lambda path: path if os.sep == "/" else path.replace("/", os.sep)
     return lambda path: os.path.relpath(root / path, cwd)
-
-
-def _repo_path(project: Project, root: Path, path: Path) -> str:
-    absolute = (project.cwd / path).absolute()
-    try:
-        return absolute.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _size(path: str | None) -> int:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import codecs
+import functools
 import itertools
 import os
 import re
@@ -112,7 +113,7 @@ class Scanner:
                  inline_allows: bool = True, cache_dir: Path | None = None,
                  repo_from_env: bool = False, gate: bool = False,
                  public_by_design: bool = True, channels: bool = False,
-                 id_key: bytes = b"kortix-guard finding id",
+                 identity: str = "",
                  extra: Sequence[Detector] = ()) -> None:
         self.repo_root = repo_root  # blobs are read here, by whichever process scans them
         self.repo_from_env = repo_from_env  # a hook's repository: bare, objects in quarantine
@@ -129,7 +130,7 @@ class Scanner:
         self.gate = gate  # --pre-receive, --pre-push, --range: path-based rules only lower
         self.public_by_design = public_by_design  # [guard] public_by_design
         self.channels = channels  # also the printable runs of binary files (history, gates)
-        self.id_key = id_key  # the finding ids' key (secret_id)
+        self.identity = identity  # what names the repository (Repo.identity): the ids' key
         # Detectors that can never reach the threshold are not even matched.
         self._detectors = [d for d in (*all_detectors(), *extra) if d.confidence >= min_confidence]
         self._owner = [i for i, d in enumerate(self._detectors) for _ in d.triggers]
@@ -452,7 +453,14 @@ class Scanner:
         import hmac
 
         message = f"{code}\0{path}\0".encode() + secret.reveal().encode("utf-8")
-        return hmac.new(self.id_key, message, "sha256").hexdigest()[:16]
+        return hmac.new(self._id_key, message, "sha256").hexdigest()[:16]
+
+    @functools.cached_property
+    def _id_key(self) -> bytes:
+        # Derived at the first finding: hashlib loads OpenSSL, 2 ms of a clean commit hook.
+        import hashlib
+
+        return hashlib.sha256(f"kortix-guard finding id\0{self.identity}".encode()).digest()
 
     def accepted(self, item_path: str, finding: Finding) -> bool:
         return (self.baseline is not None and finding.fingerprint is not None

@@ -2,8 +2,6 @@
 committed build cache or log, however many secrets it holds."""
 from __future__ import annotations
 
-import hashlib
-
 from kortix_guard.scan.model import Finding
 
 # Folders a build writes and no one means to commit: their logs and cached task outputs
@@ -86,6 +84,8 @@ def _one(folder: str, inside: list[Finding]) -> Finding:
     message = (f"{what} holding {count:,} secret(s) ({codes}): keep it out of git "
                f"(`{untrack}`, then ignore it in .gitignore) and rotate what it held")
     line, col = (first.line, first.col) if is_file else (1, 1)
+    import hashlib  # only here, at a build folder's finding: it loads OpenSSL
+
     identity = hashlib.sha256(f"{NEVER_COMMIT}\0{folder}".encode()).hexdigest()[:16]
     return Finding(folder, line, col, NEVER_COMMIT, message, first.commit, None,
                    max(f.confidence for f in inside), secret_id=identity)

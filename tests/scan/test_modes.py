@@ -176,6 +176,81 @@ def test_hook_entry_point(repo: Path, monkeypatch, capsys) -> None:
     assert "usage: kortix-guard-scan" in capsys.readouterr().out
 
 
+def _hook(cwd: Path, *files: str) -> subprocess.CompletedProcess[str]:
+    """The kortix-scan hook's entry as pre-commit starts it: a process of its own."""
+    return subprocess.run([sys.executable, "-m", "kortix_guard.scan.commit_hook", *files],
+                          cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_the_hook_reads_each_staged_file_however_it_is_named(repo: Path) -> None:
+    """The hook's git reads the staged blobs by path while it imports (`:./PATH`); a name
+    that is a folder, holds a space or a newline, or one file of more than a pipe's worth of
+    names is read by its blob id instead: every secret is found at its own path."""
+    names = {"src/deep/app.py": "token", "with space.py": "spaced", "new\nline.py": "newline"}
+    many = [f"many/{'n' * 60}_{i:03d}.py" for i in range(300)]  # over 16 KiB of request
+    write(repo, {**{name: f'{var} = "{SECRET}"\n' for name, var in names.items()},
+                 **{name: "x = 1\n" for name in many[:-1]}, many[-1]: f'last = "{SECRET}"\n'})
+    git("add", "-A", cwd=repo)
+    write(repo, {"src/deep/app.py": "token = None\n"})  # the staged blob, not the disk's, is read
+    for args, cwd, found in (
+            (["src/deep/app.py", "with space.py", "new\nline.py"], repo,
+             ['"new\\nline.py":1', "src/deep/app.py:1", "with space.py:1"]),  # shown quoted
+            (["src"], repo, ["src/deep/app.py:1"]),  # a folder: what git lists under it
+            (["deep/app.py"], repo / "src", ["deep/app.py:1"]),  # from a folder inside
+            (many, repo, [f"{many[-1]}:1"])):
+        result = _hook(cwd, *args)
+        assert result.returncode == 1, result.stderr
+        shown = sorted(line.split(":1:")[0] + ":1" for line in result.stdout.splitlines()
+                       if ": KG320 " in line)
+        assert shown == found, result.stdout
+        assert SECRET not in result.stdout + result.stderr
+    clean = _hook(repo, *many[:-1])
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+def test_the_hook_starts_no_subprocess_module_nor_openssl(repo: Path) -> None:
+    """What keeps a clean commit's hook fast, checked by what it loaded: git is started with
+    posix_spawn (no `subprocess`), the ids' key and the caches' names need no OpenSSL
+    (`hashlib`), the cached catalog and a text report no `json`."""
+    if not hasattr(os, "posix_spawnp"):
+        pytest.skip("Windows starts git with subprocess")
+    write(repo, {"a.py": "x = 1\n", ".env": "API_TOKEN=abc\n"})
+    git("add", "a.py", cwd=repo)
+    probe = ("import sys\nfrom kortix_guard.scan.commit_hook import main\ncode = main(['a.py'])\n"
+             "print(code, sorted(m for m in ('subprocess', 'hashlib', 'json', '_hashlib') "
+             "if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=repo, capture_output=True,
+                            text=True, timeout=120)
+    assert result.stdout.split("\n")[-2] == "0 []", result.stdout + result.stderr
+
+
+def test_the_hook_reads_without_posix_spawn(repo: Path, monkeypatch) -> None:
+    """Where there is no posix_spawn (Windows), git starts through subprocess: the same
+    blobs are read."""
+    from kortix_guard.git import GitCli
+
+    write(repo, {"a.py": "a = 1\n", "b.py": "b = 2\n"})
+    git("add", "a.py", "b.py", cwd=repo)
+    monkeypatch.delattr(os, "posix_spawnp")
+    cli = GitCli(repo, ["a.py", "b.py", "missing.py"])
+    listed = cli.listed()
+    assert [r.path for r in listed] == ["a.py", "b.py"]
+    assert sorted(cli.read_all(r.id for r in listed).values()) == [b"a = 1\n", b"b = 2\n"]
+
+
+@pytest.mark.parametrize(("out", "blobs"), [
+    (b"", {}),
+    (b"%s blob 3\nabc\n" % (b"a" * 40), {"a" * 40: b"abc"}),
+    (b":./gone.py missing\n%s blob 0\n\n" % (b"b" * 40), {"b" * 40: b""}),
+    (b":./a b missing missing\n:./x ambiguous\n", {}),  # a name with spaces, "missing" in it
+    (b"%s tree 2\nxy\n%s blob 2\n\n\n\n" % (b"c" * 40, b"d" * 40), {"d" * 40: b"\n\n"}),
+])
+def test_cat_file_batch_answers_are_parsed(out: bytes, blobs: dict[str, bytes]) -> None:
+    from kortix_guard.git import _batch_blobs
+
+    assert _batch_blobs(out) == blobs
+
+
 def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
     """A pull request's BASE..HEAD: HEAD's ancestry only, not other branches or tags, and
     not what BASE already holds."""
