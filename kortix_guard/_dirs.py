@@ -80,3 +80,14 @@ def private_cache(*parts: str) -> Path | None:
 
 
 _WARNED: set[str] = set()
+
+
+def cache_key(what: str, size: int = 16) -> str:
+    """A cache file's name for what it was built from (a release's patterns, markers): the
+    same input, the same name. BLAKE2b from hashlib's own module: `import hashlib` loads
+    OpenSSL, a tenth of a commit hook's start-up, for two names read on every commit."""
+    try:
+        from _blake2 import blake2b
+    except ImportError:  # an interpreter without CPython's module
+        from hashlib import blake2b
+    return blake2b(what.encode(), digest_size=size).hexdigest()

@@ -2,7 +2,6 @@
 and the base of the pull request being checked."""
 from __future__ import annotations
 
-import json
 import os
 
 
@@ -23,6 +22,8 @@ def pull_request_base() -> str | None:
     the exact remote-tracking ref; GitLab's CI_MERGE_REQUEST_DIFF_BASE_SHA."""
     event = os.environ.get("GITHUB_EVENT_PATH")
     if event:
+        import json  # here only: the commit hook asks in_ci(), and never reads a payload
+
         try:
             with open(event, encoding="utf-8") as f:
                 sha = json.load(f).get("pull_request", {}).get("base", {}).get("sha")

@@ -26,7 +26,7 @@ beside it in the message: a catalog upgrade that renames a rule does not churn a
 """
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import re
 from collections.abc import Iterator
@@ -41,7 +41,7 @@ from kortix_guard.secret import SecretValue
 PACKAGE = "kingfisher-secret-scanner"
 SWITCH = "KORTIX_GUARD_CATALOG"  # "0": scan without the catalog even when it is installed
 MODULE = "kingfisher_sdk"
-FORMAT = 3  # of the cached rules file (and what it takes from the catalog)
+FORMAT = 4  # of the cached rules file (and what it takes from the catalog)
 # Rules that judge context rather than name a provider's token: kortix-guard's keyword and
 # URL layers judge these with the file's context.
 _CONTEXTUAL = re.compile(r"generic|curl-auth|credential-uri|password-in-url|basic-auth|"
@@ -74,14 +74,16 @@ def installed_version() -> str | None:
         return None
     if spec is None or spec.origin is None:
         return None
-    site = Path(spec.origin).parent.parent
-    for info in site.glob("kingfisher_secret_scanner-*.dist-info"):
-        return info.name[len("kingfisher_secret_scanner-"):-len(".dist-info")]
+    prefix, suffix = "kingfisher_secret_scanner-", ".dist-info"
+    with os.scandir(Path(spec.origin).parent.parent) as site:  # not glob: no pattern to compile
+        for entry in site:
+            if entry.name.startswith(prefix) and entry.name.endswith(suffix):
+                return entry.name[len(prefix):-len(suffix)]
     return None
 
 
 def _cache_file(cache_dir: Path, version: str) -> Path:
-    return cache_dir / f"catalog-{FORMAT}-kingfisher-{version}.json"
+    return cache_dir / f"catalog-{FORMAT}-kingfisher-{version}.marshal"
 
 
 def load(cache_dir: Path | None, *, build: bool) -> Catalog | None:
@@ -93,8 +95,8 @@ def load(cache_dir: Path | None, *, build: bool) -> Catalog | None:
         return None
     if cache_dir is not None:
         try:
-            return _parse(_cache_file(cache_dir, version).read_text(encoding="utf-8"), version)
-        except (OSError, ValueError, KeyError, TypeError):
+            return _parse(_cache_file(cache_dir, version).read_bytes(), version)
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
             pass
     if not build:
         return None
@@ -108,7 +110,7 @@ def load(cache_dir: Path | None, *, build: bool) -> Catalog | None:
              f"it: `pip install --force-reinstall \"kortix-guard[catalog]\"`)", err=True)
         return None
     if cache_dir is not None:
-        store_private(_cache_file(cache_dir, version), _dump(catalog).encode())
+        store_private(_cache_file(cache_dir, version), _dump(catalog))
     return catalog
 
 
@@ -219,17 +221,27 @@ def _group_end(pattern: str, start: int) -> int | None:
     return len(pattern)
 
 
-def _dump(catalog: Catalog) -> str:
-    return json.dumps({"format": FORMAT, "version": catalog.version, "left_out": catalog.left_out,
-                       "rules": [rule._asdict() for rule in catalog.rules]})
+# The cached rules are plain data in marshal's form: read on every commit, they cost a
+# commit hook a tenth of what json's import and reading do. The file is the user's own
+# (private_cache), as the compiled database beside it; what it holds is checked field by
+# field before use.
+def _dump(catalog: Catalog) -> bytes:
+    return marshal.dumps((FORMAT, catalog.version, catalog.left_out,
+                          [tuple(rule) for rule in catalog.rules]))
 
 
-def _parse(text: str, version: str) -> Catalog:
-    data = json.loads(text)
-    if data["format"] != FORMAT or data["version"] != version:
+def _parse(data: bytes, version: str) -> Catalog:
+    form, cached_version, left_out, rules = marshal.loads(data)
+    if form != FORMAT or cached_version != version:
         raise ValueError("another catalog")
-    return Catalog(version, tuple(CatalogRule(**rule) for rule in data["rules"]),
-                   int(data["left_out"]))
+    taken = []
+    for rule_id, pattern, confidence, min_entropy, group in rules:
+        if not (isinstance(rule_id, str) and isinstance(pattern, str)
+                and confidence in _LEVELS and isinstance(min_entropy, float)
+                and isinstance(group, int)):
+            raise ValueError("not a catalog rule")
+        taken.append(CatalogRule(rule_id, pattern, confidence, min_entropy, group))
+    return Catalog(version, tuple(taken), int(left_out))
 
 
 _LEVELS = {"high": Confidence.HIGH, "medium": Confidence.MEDIUM, "low": Confidence.LOW}

@@ -8,13 +8,13 @@ KORTIX_GUARD_NO_HYPERSCAN=1), both fall back to Python's `re` and find the same 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from kortix_guard._dirs import cache_key
 from kortix_guard._fs import store_private
 from kortix_guard.secret import Unshowable
 
@@ -77,8 +77,7 @@ class RuleMatcher:
         return self._db
 
     def _key(self) -> str:
-        digest = hashlib.sha256(repr((self._hs.__version__, self._patterns)).encode())
-        return digest.hexdigest()[:32]
+        return cache_key(repr((self._hs.__version__, self._patterns)))
 
     def _load_cached(self):
         if self._cache_dir is None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import enum
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -46,6 +45,8 @@ SHORT_BASELINE = (" or accept those that are not [high] with `kortix-guard scan 
 def emit(findings: Sequence[Finding], fmt: Format, *, scanned: int,
          in_commits: bool = False, root: Path | None = None, cwd: Path | None = None,
          manifest_name: str | None = None) -> None:
+    if fmt is not Format.TEXT:
+        import json  # not for text, the commit hook's on every commit
     if fmt is Format.JSON:
         echo(json.dumps([f.as_dict() for f in findings], indent=2))
     elif fmt is Format.SARIF:

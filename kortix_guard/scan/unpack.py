@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import re
 import time
@@ -16,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from kortix_guard._dirs import cache_key
 from kortix_guard._fs import store_private
 from kortix_guard.scan.model import PUBLIC_PREFIXES, LazyPattern
 
@@ -248,7 +248,7 @@ def encoded_trigger(cache_dir: Path | None = None) -> bytes:
     new one."""
     if cache_dir is None:
         return encoded_pattern()
-    key = hashlib.sha256(repr((_MARKERS, MIN_FRAGMENT, 1)).encode()).hexdigest()[:24]
+    key = cache_key(repr((_MARKERS, MIN_FRAGMENT, 1)), 12)
     path = cache_dir / f"encoded-{key}.re"
     try:
         return path.read_bytes()

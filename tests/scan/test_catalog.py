@@ -54,9 +54,9 @@ def test_a_provider_only_the_catalog_knows_is_found(tmp_path: Path, fresh_cache:
     assert key not in result.out + result.err
     assert "reading the provider catalog" in result.err  # once, said so
     # The cache holds the rules (no secret), the user's own, 0600.
-    [cached] = fresh_cache.glob("catalog-*.json")
+    [cached] = fresh_cache.glob("catalog-*.marshal")
     assert stat.S_IMODE(cached.stat().st_mode) == 0o600
-    assert key not in cached.read_text()
+    assert key.encode() not in cached.read_bytes()
     again = kg("scan", "--all-files", cwd=root)
     assert again.code == 1 and "reading the provider catalog" not in again.err
 
