@@ -1129,16 +1129,17 @@ def _blob_entry(tree, path: str):
 
 
 class TreeIndex:
-    """What a set of trees holds at a path, each folder resolved once however many of the
-    trees share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a
-    lookup on git/git, 30 boundary trees a range). Here each folder's distinct trees are
-    kept, and a name is looked up in each of them by git's own search of a sorted folder
-    (listing a folder into a dict cost a range 0.1 s: thousands of entries, most never
-    asked for)."""
+    """What a set of trees holds at a path, each folder read once however many of the trees
+    share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a lookup on
+    git/git, 30 boundary trees a range). Each folder's distinct trees are found once, and
+    their raw entries read into one map of name to ids (a regex over git's tree format: a
+    lookup of each name in each of 23 distinct trees cost git/git's range 0.085 s of its
+    listing, the map 0.040 s; listing them through pygit2's entries cost 0.1 s)."""
 
     def __init__(self, trees: Iterable[Any]) -> None:
         self._trees = list(trees)
         self._resolved: dict[str, list[Any]] = {"": list({t.id: t for t in self._trees}.values())}
+        self._names: dict[str, dict[bytes, dict[bytes, bool]]] = {}
 
     def __bool__(self) -> bool:
         return bool(self._trees)
@@ -1156,16 +1157,28 @@ class TreeIndex:
             found = self._resolved[folder] = list(trees.values())
         return found
 
+    def _entries(self, folder: str) -> dict[bytes, dict[bytes, bool]]:
+        """Each name in folder: the raw ids the trees hold there, and whether each is a
+        folder."""
+        found = self._names.get(folder)
+        if found is None:
+            found = self._names[folder] = {}
+            for tree in self._folders(folder):
+                for mode, name, raw in _TREE_ENTRY.findall(tree.read_raw()):
+                    found.setdefault(name, {})[raw] = mode == b"40000"
+        return found
+
     def held(self, path: str) -> list[tuple[str, bool]]:
         """(id, whether it is a folder) of each distinct thing the trees hold at path
         (repository-relative, `/`)."""
         folder, _, name = path.rpartition("/")
-        held: dict[Any, bool] = {}
-        for tree in self._folders(folder):
-            entry = _entry(tree, name)
-            if entry is not None:
-                held[entry.id] = entry.type_str == "tree"
-        return [(str(object_id), is_folder) for object_id, is_folder in held.items()]
+        held = self._entries(folder).get(os.fsencode(name), {})
+        return [(raw.hex(), is_folder) for raw, is_folder in held.items()]
+
+
+# An entry of a git tree object: its mode, its name, its SHA-1 (kortix-guard's libgit2 reads
+# SHA-1 repositories only).
+_TREE_ENTRY = re.compile(rb"(\d+) ([^\0]*)\0(.{20})", re.S)
 
 
 def _entry(tree, name: str):

@@ -165,3 +165,34 @@ def test_the_early_walk_of_a_push_answers_what_the_walk_would(tmp_path: Path) ->
     assert answered.ordered == walked.ordered and len(walked.ordered or []) == 2
     assert sorted(str(t.id) for t in answered.known) == sorted(str(t.id) for t in walked.known)
     assert EarlyWalk.of_push(root, ["--all"]) is None and EarlyWalk.of_push(root, []) is None
+
+
+def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> None:
+    """The boundary trees' entries read from git's raw tree format: names with spaces,
+    non-ASCII and newlines, folders, symlinks and a submodule, the same as libgit2 says."""
+    from kortix_guard.git import TreeIndex
+    from tests.conftest import commit
+
+    root = git_init(tmp_path / "repo")
+    commit(root, {"a b.txt": "1\n", "dir/ünï.txt": "2\n", "dir/deep/x.py": "3\n"}, "one")
+    (root / "link").symlink_to("a b.txt")
+    (root / "odd\nname").write_text("4\n")
+    sub = git_init(tmp_path / "sub")
+    commit(sub, {"s.txt": "s\n"}, "s")
+    git("-c", "protocol.file.allow=always", "submodule", "add", "-q", str(sub), "mod", cwd=root)
+    first = commit(root, {"dir/deep/x.py": "changed\n"}, "two")
+    second = commit(root, {"a b.txt": "other\n"}, "three")
+    repo = Repo(root)
+    trees = [repo._git[first].tree, repo._git[second].tree]
+    index = TreeIndex(trees)
+    for path in ("a b.txt", "dir", "dir/ünï.txt", "dir/deep", "dir/deep/x.py", "link",
+                 "odd\nname", "mod", "missing.txt", "dir/missing"):
+        expected = set()
+        for tree in trees:
+            try:
+                entry = tree[path]
+            except KeyError:
+                continue
+            expected.add((str(entry.id), entry.type_str == "tree"))
+        assert set(index.held(path)) == expected, path
+    assert len(index.held("a b.txt")) == 2 and index.held("dir/deep") != []
