@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from kortix_guard.cli.main import main
+from kortix_guard.cli.start import main
 
 raise SystemExit(main())

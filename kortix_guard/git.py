@@ -7,7 +7,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple, NoReturn, Protocol
 
 from kortix_guard.errors import Error
 
@@ -625,20 +625,33 @@ _PLAIN_REV = re.compile(r"[\w][\w./@{}~^-]*")  # a name git resolves, never an o
 OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # SHA-1 or SHA-256
 
 
+def range_ends(commit_range: str) -> tuple[str, str]:
+    """BASE and HEAD of `BASE..HEAD` (the command line checked its shape); HEAD when the
+    second is left out."""
+    base, _, head = commit_range.partition("..")
+    return base, head or "HEAD"
+
+
 class EarlyWalk:
-    """`git rev-list` of the commits a scan is about to walk, started in a thread as soon as
-    they are known: git walks them (0.17 s on git/git's 1,020 commits) while libgit2 is
-    loaded and the repository and its settings are read (0.04 s), instead of after.
-    `Repo.commit_walk` takes the answer for the same commits; without one (a name git
-    cannot resolve, no git) it walks as before."""
+    """`git rev-list` of the commits a scan is about to walk, started as soon as they are
+    known: git walks them (0.15 s on git/git's 1,020 commits, which is mostly proving what
+    the base already holds) while the scanner loads, instead of after. A process, not a
+    thread, so the scan may fork its workers meanwhile. `Repo.commit_walk` takes the answer
+    for the same commits; without one (a name git cannot resolve, no git) it walks as
+    before."""
 
     def __init__(self, start: Path, revs: list[str], stdin: str = "") -> None:
-        import threading
-
         self._answer: list[str] | None = None
-        self._thread = threading.Thread(target=self._walk, args=(start, revs, stdin),
-                                        daemon=True)
-        self._thread.start()
+        try:
+            self._git: _Started | None = _Started(
+                ["--no-replace-objects", "rev-list", "--topo-order", "--reverse", "--boundary",
+                 *revs], start, ask=stdin.encode())
+        except GitError:
+            self._git = None
+
+    # Walks started from the command line before it was parsed (`started_from`), by
+    # (folder, HEAD, BASE): `of` takes the one for the same range.
+    _started: ClassVar[dict[tuple[str, str, str], EarlyWalk]] = {}
 
     @classmethod
     def of(cls, start: Path, include: str, exclude: str) -> EarlyWalk | None:
@@ -646,7 +659,19 @@ class EarlyWalk:
         option)."""
         if not (_PLAIN_REV.fullmatch(include) and _PLAIN_REV.fullmatch(exclude)):
             return None
-        return cls(start, ["--stdin"], f"{include}\n^{exclude}\n")
+        started = cls._started.pop((os.path.realpath(start), include, exclude), None)
+        return started or cls(start, ["--stdin"], f"{include}\n^{exclude}\n")
+
+    @classmethod
+    def started_from(cls, start: Path, commit_range: str) -> None:
+        """Start the walk of `scan --range BASE..HEAD` as the process starts, before the
+        command line's own modules load (`kortix_guard.cli.start`); a scan of the same range
+        from the same folder takes it, and a command line that turns out to mean something
+        else leaves it unread."""
+        base, head = range_ends(commit_range)
+        walk = cls.of(start, head, base)
+        if walk is not None:
+            cls._started[(os.path.realpath(start), head, base)] = walk
 
     @classmethod
     def of_push(cls, start: Path, new: list[str]) -> EarlyWalk | None:
@@ -656,12 +681,13 @@ class EarlyWalk:
             return None
         return cls(start, [*new, "--not", "--exclude=HEAD", "--all"])
 
-    def _walk(self, start: Path, revs: list[str], stdin: str) -> None:
-        self._answer = _rev_list(["git", "--no-replace-objects"], ["--boundary", *revs], stdin,
-                                 cwd=start)
-
     def answer(self) -> list[str] | None:
-        self._thread.join()
+        """The commits oldest first (`-ID` a boundary commit), or None: git could not."""
+        if self._git is not None:
+            out, _ = self._git.communicate()
+            if self._git.returncode == 0:
+                self._answer = out.decode("ascii", "replace").split()
+            self._git = None
         return self._answer
 
 
@@ -1006,7 +1032,7 @@ class _Started:
     there is `os.posix_spawnp` (not Windows) it starts without the subprocess module: the
     commit hook's three git processes then cost it neither that import nor three Popens (a
     twelfth of its time together). With ask, git is given its whole input at once (at most
-    a pipe's `_ASK_BYTES`, so writing it never waits on git) and may write a MiB of its
+    a pipe's `_ASK_BYTES`, so writing it never waits on git). git may write a MiB of its
     answer before it is read; `communicate` reads both outputs as git writes them, so
     neither pipe fills and blocks."""
 
@@ -1026,8 +1052,7 @@ class _Started:
             self._out, out_w = os.pipe()
             self._err, err_w = os.pipe()
             in_r, in_w = os.pipe() if ask else (-1, -1)
-            if ask:
-                _widen(self._out)
+            _widen(self._out)
             actions: list[tuple] = [(os.POSIX_SPAWN_DUP2, out_w, 1), (os.POSIX_SPAWN_DUP2, err_w, 2),
                                     (os.POSIX_SPAWN_DUP2, in_r, 0) if ask else
                                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0)]

@@ -15,7 +15,7 @@ from kortix_guard._dirs import private_cache
 from kortix_guard._fs import confined
 from kortix_guard._out import echo
 from kortix_guard.ci import in_ci
-from kortix_guard.git import BlobRef, EarlyWalk, GitCli, GitError, IndexReader, Repo
+from kortix_guard.git import BlobRef, EarlyWalk, GitCli, GitError, IndexReader, Repo, range_ends
 from kortix_guard.manifest import at_commit, from_values, load_cached
 from kortix_guard.manifest.model import DEFAULT_BASELINE, DEFAULT_MIN_KNOWN_LENGTH, setting
 from kortix_guard.project import Project
@@ -23,7 +23,15 @@ from kortix_guard.scan import catalog, history, report
 from kortix_guard.scan.context import is_public_name
 from kortix_guard.scan.detectors.declared import DeclaredNames
 from kortix_guard.scan.detectors.known import KnownValues
-from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Item, Scanner, first_items, scan_all, worth_parallel
+from kortix_guard.scan.engine import (
+    PARALLEL_MIN_ITEMS,
+    Item,
+    Scanner,
+    Workers,
+    first_items,
+    scan_all,
+    worth_parallel,
+)
 from kortix_guard.scan.grouping import by_build_folder, one_per_secret
 from kortix_guard.scan.matcher import engine_name
 from kortix_guard.scan.model import Confidence, Finding
@@ -95,9 +103,6 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     items, count, total, found = _items(project, repo, root, paths, mode, since, config,
                                         commit_range, include_ignored=include_ignored,
                                         early=early)
-    ahead: list[Item] = []
-    if found is not None:  # a git listing, read as git writes it: its first items tell
-        ahead, items = first_items(items, PARALLEL_MIN_ITEMS)
     baseline_path = confined(config.baseline_path(root), project.root if config.manifest else root,
                              setting("baseline", config.manifest and config.manifest.path.name))
     current = None
@@ -109,20 +114,39 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         current = _baseline.load(baseline_path, project.display(baseline_path))
         if update_baseline and current is None:
             current = _baseline.Baseline.new()
+
+    def new_scanner() -> Scanner:
+        cache = private_cache()
+        return Scanner(known=_known_values(project, config, repo), declared=config.declared(),
+                       baseline=current, fingerprints=update_baseline,
+                       repo_root=str(root) if repo is not None else None,
+                       min_confidence=threshold, cache_dir=cache,
+                       extra=catalog.extra_detectors(cache, build=read_catalog),
+                       gate=mode in (Mode.PUSH, Mode.RANGE),
+                       public_by_design=config.public_by_design,
+                       channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
+                       identity=_identity(repo))
+    scanner, workers = None, None
+    if mode is Mode.RANGE and Workers.available():
+        # git is walking the range (EarlyWalk): the scanner and its workers, forked now,
+        # get ready meanwhile instead of after.
+        scanner = new_scanner()
+        workers = Workers(scanner)
+    ahead: list[Item] = []
+    try:
+        if found is not None:  # a git listing, read as git writes it: its first items tell
+            ahead, items = first_items(items, PARALLEL_MIN_ITEMS)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     if (not ahead if found is not None else count == 0) and not update_baseline:
         # Nothing to read (a clean index): the store's values and the declared names are
         # not even gathered.
+        if workers is not None:
+            workers.close()
         return ScanResult(scanned=0, root=root)
-    cache = private_cache()
-    extra = catalog.extra_detectors(cache, build=read_catalog)
-    scanner = Scanner(known=_known_values(project, config, repo), declared=config.declared(),
-                      baseline=current, fingerprints=update_baseline,
-                      repo_root=str(root) if repo is not None else None,
-                      min_confidence=threshold, cache_dir=cache, extra=extra,
-                      gate=mode in (Mode.PUSH, Mode.RANGE),
-                      public_by_design=config.public_by_design,
-                      channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
-                      identity=_identity(repo))
+    scanner = scanner or new_scanner()
     result = ScanResult(root=root)
     result.notes += [f"note: {ref} names no commit (a dangling reference); skipped"
                      for ref in getattr(repo, "skipped_refs", ())]
@@ -141,7 +165,7 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
     scanned: list[tuple[Item, Finding]] = []
     try:
         for item, outcome in scan_all(scanner, scanner.with_triggers(items), parallel=parallel,
-                                      progress=step if bar else None):
+                                      progress=step if bar else None, workers=workers):
             if outcome.note:
                 result.notes.append(outcome.note)
             scanned += [(item, finding) for finding in outcome.findings]
@@ -311,13 +335,6 @@ def _guard_table(repo: Repo, base: str, prefix: str) -> dict:
     if kept.get("min_confidence") not in (None, *(c.name.lower() for c in Confidence)):
         del kept["min_confidence"]
     return kept
-
-
-def range_ends(commit_range: str) -> tuple[str, str]:
-    """BASE and HEAD of `BASE..HEAD` (the command line checked its shape); HEAD when the
-    second is left out."""
-    base, _, head = commit_range.partition("..")
-    return base, head or "HEAD"
 
 
 def _early_walk(project: Project, commit_range: str | None) -> EarlyWalk | None:

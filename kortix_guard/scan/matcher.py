@@ -65,6 +65,11 @@ class RuleMatcher:
         self._cache_dir = cache_dir
         self._fallback: list[re.Pattern[bytes]] | None = None
 
+    def ready(self) -> None:
+        """Load the database and this process's scratch now (a worker waiting for work)."""
+        if self._hs is not None:
+            self._database()
+
     def _database(self):
         hs = self._hs
         if self._db is not None and self._pid == os.getpid():

@@ -28,7 +28,14 @@ from kortix_guard._out import echo
 from kortix_guard.git import EarlyWalk, Repo
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan import catalog, history
-from kortix_guard.scan.engine import PARALLEL_MIN_ITEMS, Scanner, first_items, scan_all, worth_parallel
+from kortix_guard.scan.engine import (
+    PARALLEL_MIN_ITEMS,
+    Scanner,
+    Workers,
+    first_items,
+    scan_all,
+    worth_parallel,
+)
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
 
@@ -174,9 +181,16 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       gate=True, channels=True,
                       extra=catalog.extra_detectors(cache, build=True))
     found = git_items(refs, tuple(exclude), str)
-    ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS)
+    # git is walking the push (EarlyWalk): the workers, forked now, get ready meanwhile.
+    workers = Workers(scanner) if Workers.available() else None
+    try:
+        ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS)
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     scanned = [(item, finding) for item, outcome in
-               scan_all(scanner, items, parallel=worth_parallel(len(ahead)))
+               scan_all(scanner, items, parallel=worth_parallel(len(ahead)), workers=workers)
                for finding in outcome.findings]
     # Every path a blob is at is known once the listing has ended.
     findings = [f for item, finding in scanned

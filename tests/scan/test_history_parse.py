@@ -167,6 +167,40 @@ def test_the_early_walk_of_a_push_answers_what_the_walk_would(tmp_path: Path) ->
     assert EarlyWalk.of_push(root, ["--all"]) is None and EarlyWalk.of_push(root, []) is None
 
 
+@pytest.mark.parametrize(("args", "named"), [
+    (["scan", "--range", "a..b"], (".", "a..b")),
+    (["-C", "sub", "scan", "--format", "json", "--range=a..HEAD"], ("sub", "a..HEAD")),
+    (["-Csub", "-v", "--manifest", "m.yaml", "scan", "--range", "a.."], ("sub", "a..")),
+    (["--manifest", "scan", "scan", "--range", "a..b"], (".", "a..b")),  # a value, then the command
+    (["scan", "--", "--range", "a..b"], None),  # a path after `--`
+    (["scan", "--range", "a...b"], None),  # not a range click accepts
+    (["scan", "--range"], None),
+    (["inject", "--range", "a..b"], None),
+    ([], None),
+])
+def test_the_entry_reads_a_range_from_the_command_line(args: list[str], named) -> None:
+    """`kortix-guard` starts git's walk of `scan --range` before click parses anything:
+    only the command line's shape is read, the rest is click's."""
+    from kortix_guard.cli.start import range_named
+
+    assert range_named(args) == named
+
+
+def test_a_walk_started_by_the_entry_is_taken_by_the_same_range_only(tmp_path: Path) -> None:
+    from kortix_guard.git import EarlyWalk
+    from tests.conftest import commit
+
+    root = git_init(tmp_path / "repo")
+    for i in range(3):
+        commit(root, {f"f{i}.txt": f"{i}\n"}, f"c{i}")
+    EarlyWalk.started_from(root, "HEAD~2..HEAD")
+    other = EarlyWalk.of(root, "HEAD", "HEAD~1")  # another range: a walk of its own
+    started = EarlyWalk.of(root / ".", "HEAD", "HEAD~2")  # the same folder, however named
+    assert other is not None and started is not None and other is not started
+    assert len([c for c in started.answer() or [] if not c.startswith("-")]) == 2
+    assert EarlyWalk._started == {}  # taken once
+
+
 def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> None:
     """The boundary trees' entries read from git's raw tree format: names with spaces,
     non-ASCII and newlines, folders, symlinks and a submodule, the same as libgit2 says."""
@@ -196,3 +230,16 @@ def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> 
             expected.add((str(entry.id), entry.type_str == "tree"))
         assert set(index.held(path)) == expected, path
     assert len(index.held("a b.txt")) == 2 and index.held("dir/deep") != []
+
+
+def test_a_range_that_adds_nothing_or_names_nothing_ends_at_once(tmp_path: Path) -> None:
+    """A range's workers are forked while git walks it: a range with nothing in it, or one
+    git cannot resolve, lets them go and ends (as a process of its own, as CI runs it)."""
+    from tests.conftest import commit, kg_proc
+
+    root = git_init(tmp_path / "repo")
+    commit(root, {"a.txt": "a\n"}, "one")
+    empty = kg_proc("scan", "--range", "HEAD..HEAD", cwd=root, timeout=60)
+    assert empty.code == 0, empty.err
+    bad = kg_proc("scan", "--range", "no-such-base..HEAD", cwd=root, timeout=60)
+    assert bad.code == 2 and "no-such-base" in bad.err and "Traceback" not in bad.err
