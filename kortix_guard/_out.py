@@ -8,7 +8,9 @@ replaced, not raised.
 """
 from __future__ import annotations
 
+import os
 import sys
+from typing import NoReturn
 
 # Every symbol kortix-guard prints, and what stands in for it where it cannot be encoded.
 SYMBOLS = {
@@ -101,3 +103,16 @@ def github_data(text: str) -> str:
 def github_property(text: str) -> str:
     """A workflow command's property value, escaped as the actions toolkit escapes it."""
     return github_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def end_now(code: int) -> NoReturn:
+    """End the process with code once its output is flushed, skipping the interpreter's
+    teardown of every module (9 of a commit hook's 65 ms; 3% of a range's scan). Only where
+    nothing is left to finalize: a scan's workers have ended and its git processes are
+    reaped by then."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone (`| head`), or a closed stream
+            pass
+    os._exit(code)

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from kortix_guard import errors
 
@@ -92,5 +93,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return errors.report(e, verbose=verbose)
 
 
+def entry() -> NoReturn:
+    """The console script `kortix-guard-scan`: main(), then the process ends as soon as its
+    output is out (`end_now`: the interpreter's teardown of the scanner's modules was 9 ms
+    of a commit's 65)."""
+    code = main()
+    from kortix_guard._out import end_now
+
+    end_now(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

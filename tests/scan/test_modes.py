@@ -208,6 +208,19 @@ def test_the_hook_reads_each_staged_file_however_it_is_named(repo: Path) -> None
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+def test_a_scan_ends_with_all_of_its_output_written(repo: Path) -> None:
+    """A scan and the commit hook end the process without the interpreter's teardown
+    (`end_now`): what they wrote is all there first, well past a pipe's 64 KiB."""
+    write(repo, {f"app{i:03d}.py": f'token = "{SECRET}"\n' for i in range(400)})
+    git("add", "-A", cwd=repo)
+    scanned = kg_proc("scan", "--all-files", "--format", "json", cwd=repo)
+    assert scanned.code == 1 and len(json.loads(scanned.out)) == 400, scanned.err
+    hooked = _hook(repo, *(f"app{i:03d}.py" for i in range(400)))
+    assert hooked.returncode == 1
+    assert sum(": KG320 " in line for line in hooked.stdout.splitlines()) == 400
+    assert len(scanned.out) > 65536
+
+
 def test_the_hook_starts_no_subprocess_module_nor_openssl(repo: Path) -> None:
     """What keeps a clean commit's hook fast, checked by what it loaded: git is started with
     posix_spawn (no `subprocess`), the ids' key and the caches' names need no OpenSSL
