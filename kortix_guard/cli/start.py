@@ -12,6 +12,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
+from kortix_guard._out import end_now
+
 # The global options that take a value, before the command's name (cli.main).
 _GLOBAL_VALUES = ("-C", "--manifest", "--store", "--key-file")
 
@@ -31,8 +33,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     code = cli(args)
     if argv is None and _named(args, "scan") is not None:
-        from kortix_guard._out import end_now
-
         end_now(code)
     return code
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from kortix_guard import errors
+from kortix_guard._out import end_now
 
 USAGE = """\
 usage: kortix-guard-scan [--min-confidence low|medium|high] [--system] [--version] [FILES...]
@@ -97,10 +98,7 @@ def entry() -> NoReturn:
     """The console script `kortix-guard-scan`: main(), then the process ends as soon as its
     output is out (`end_now`: the interpreter's teardown of the scanner's modules was 9 ms
     of a commit's 65)."""
-    code = main()
-    from kortix_guard._out import end_now
-
-    end_now(code)
+    end_now(main())
 
 
 if __name__ == "__main__":
