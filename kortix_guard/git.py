@@ -105,6 +105,11 @@ def _not_owned(where: str) -> GitError:
                     hint=f"run `git config --global --add safe.directory {where}` if you trust it")
 
 
+def _no_git() -> GitError:
+    return GitError("git is not installed (or not on PATH)",
+                    hint="install git, or put it on PATH, and run the command again")
+
+
 def _refused_as_unsafe(returncode: int | None, stderr: bytes) -> bool:
     return returncode != 0 and b"dubious ownership" in stderr
 
@@ -338,8 +343,14 @@ class Repo:
         return CommitWalk(commits, revs, known, ordered)
 
     def _rev_list(self, revs: list[str], *options: str) -> list[str] | None:
-        return _rev_list(_plumbing(self._git.path), ["--stdin", *options],
-                         "".join(f"{rev}\n" for rev in revs))
+        """`git rev-list` of revs (ids, `^id`s): `_rev_ids`."""
+        try:
+            done = _git([*_plumbing(self._git.path)[1:], *_REV_LIST, "--stdin", *options],
+                        Path(self._git.path), check=False,
+                        stdin="".join(f"{rev}\n" for rev in revs))
+        except GitError:  # no git
+            return None
+        return _rev_ids(done.returncode, done.stdout)
 
     def history_walk(self, since: str | None = None):
         """Every commit reachable from any ref, oldest first (with `since`, those not
@@ -644,8 +655,8 @@ class EarlyWalk:
         self._answer: list[str] | None = None
         try:
             self._git: _Started | None = _Started(
-                ["--no-replace-objects", "rev-list", "--topo-order", "--reverse", "--boundary",
-                 *revs], start, ask=stdin.encode())
+                ["--no-replace-objects", *_REV_LIST, "--boundary", *revs], start,
+                ask=stdin.encode())
         except GitError:
             self._git = None
 
@@ -685,8 +696,7 @@ class EarlyWalk:
         """The commits oldest first (`-ID` a boundary commit), or None: git could not."""
         if self._git is not None:
             out, _ = self._git.communicate()
-            if self._git.returncode == 0:
-                self._answer = out.decode("ascii", "replace").split()
+            self._answer = _rev_ids(self._git.returncode, out)
             self._git = None
         return self._answer
 
@@ -965,20 +975,13 @@ def hooks_dir(start: Path) -> Path:
     return (start / proc.stdout.decode().strip()).absolute()
 
 
-def _rev_list(git: list[str], args: list[str], stdin: str,
-              cwd: Path | None = None) -> list[str] | None:
-    """`git rev-list --topo-order --reverse ARGS` (git: the command and its global options),
-    its ids (`-id` for a boundary commit), or None when git cannot list them (not installed,
-    a commit missing)."""
-    import subprocess
+_REV_LIST = ["rev-list", "--topo-order", "--reverse"]  # oldest first, parents before children
 
-    try:
-        proc = subprocess.run([*git, "rev-list", "--topo-order", "--reverse", *args], cwd=cwd,
-                              input=stdin.encode(), capture_output=True, env=_no_fetch(),
-                              check=False)
-    except OSError:
-        return None
-    return proc.stdout.decode("ascii", "replace").split() if proc.returncode == 0 else None
+
+def _rev_ids(returncode: int | None, out: bytes) -> list[str] | None:
+    """`git rev-list`'s ids (`-id` for a boundary commit), or None when git could not list
+    them (a commit missing)."""
+    return out.decode("ascii", "replace").split() if returncode == 0 else None
 
 
 def _plumbing(git_dir: str) -> list[str]:
@@ -1018,8 +1021,7 @@ def _git(args: list[str], cwd: Path, *, check: bool = True, stdin: str | None = 
             run = subprocess.run(["git", *args], cwd=cwd, capture_output=True, check=False,
                                  input=ask, env=_no_fetch())
         except FileNotFoundError:
-            raise GitError("git is not installed (or not on PATH)",
-                           hint="install git, or put it on PATH, and run the command again") from None
+            raise _no_git() from None
         proc = _Done(run.returncode, run.stdout, run.stderr)
     if check and proc.returncode != 0:
         raise GitError(f"git {args[0]} failed: {proc.stderr.decode(errors='replace').strip()}",
@@ -1076,8 +1078,7 @@ class _Started:
                 finally:
                     os.close(in_w)
         except FileNotFoundError:
-            raise GitError("git is not installed (or not on PATH)",
-                           hint="install git, or put it on PATH, and run the command again") from None
+            raise _no_git() from None
 
     def communicate(self) -> tuple[bytes, bytes]:
         """git's output and errors, once it has ended."""

@@ -126,20 +126,13 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                        public_by_design=config.public_by_design,
                        channels=mode in (Mode.PUSH, Mode.RANGE, Mode.HISTORY),
                        identity=_identity(repo))
-    scanner, workers = None, None
-    if mode is Mode.RANGE and Workers.available():
-        # git is walking the range (EarlyWalk): the scanner and its workers, forked now,
-        # get ready meanwhile instead of after.
-        scanner = new_scanner()
-        workers = Workers(scanner)
+    # git is walking a range (EarlyWalk): the scanner and its workers, forked now, get ready
+    # meanwhile instead of after.
+    scanner = new_scanner() if mode is Mode.RANGE else None
+    workers = Workers.start(scanner) if scanner is not None else None
     ahead: list[Item] = []
-    try:
-        if found is not None:  # a git listing, read as git writes it: its first items tell
-            ahead, items = first_items(items, PARALLEL_MIN_ITEMS)
-    except BaseException:
-        if workers is not None:
-            workers.close()
-        raise
+    if found is not None:  # a git listing, read as git writes it: its first items tell
+        ahead, items = first_items(items, PARALLEL_MIN_ITEMS, workers)
     if (not ahead if found is not None else count == 0) and not update_baseline:
         # Nothing to read (a clean index): the store's values and the declared names are
         # not even gathered.

@@ -70,8 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         from kortix_guard.git import GitCli
 
-        # git finds the root, lists the files and starts its reader while the scanner's
-        # modules load (a fifth of the hook's time).
+        # git finds the root, lists the files and reads their staged blobs while the
+        # scanner's modules load (GitCli).
         git = GitCli(Path.cwd(), [str(f) for f in files]) if files else None
         from kortix_guard.project import Project
         from kortix_guard.scan.command import Mode, run

@@ -562,11 +562,14 @@ class Workers:
                                         initializer=_init_worker, initargs=(scanner, True))
         self.pool.submit(_nothing)  # forks them all now
 
-    @staticmethod
-    def available() -> bool:
+    @classmethod
+    def start(cls, scanner: Scanner) -> Workers | None:
+        """The workers, forked now; none on one core or without fork."""
         import multiprocessing
 
-        return (os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
+        if (os.cpu_count() or 1) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+            return None
+        return cls(scanner)
 
     def close(self) -> None:
         """Let them go, unused, and wait until they have ended: a worker outliving its scan
@@ -669,9 +672,16 @@ def worth_parallel(count: int, total_bytes: int | None = None) -> bool:
     return total_bytes is None or total_bytes >= PARALLEL_MIN_BYTES
 
 
-def first_items(items: Iterable[Item], count: int) -> tuple[list[Item], Iterator[Item]]:
+def first_items(items: Iterable[Item], count: int, workers: Workers | None = None
+                ) -> tuple[list[Item], Iterator[Item]]:
     """Up to count items read ahead (to tell a small scan from a large one before the
-    listing ends), and all of them, those first."""
+    listing ends), and all of them, those first. Workers forked for them are let go when
+    the listing fails."""
     iterator = iter(items)
-    ahead = list(itertools.islice(iterator, count))
+    try:
+        ahead = list(itertools.islice(iterator, count))
+    except BaseException:
+        if workers is not None:
+            workers.close()
+        raise
     return ahead, itertools.chain(ahead, iterator)

@@ -182,13 +182,8 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       extra=catalog.extra_detectors(cache, build=True))
     found = git_items(refs, tuple(exclude), str)
     # git is walking the push (EarlyWalk): the workers, forked now, get ready meanwhile.
-    workers = Workers(scanner) if Workers.available() else None
-    try:
-        ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS)
-    except BaseException:
-        if workers is not None:
-            workers.close()
-        raise
+    workers = Workers.start(scanner)
+    ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS, workers)
     scanned = [(item, finding) for item, outcome in
                scan_all(scanner, items, parallel=worth_parallel(len(ahead)), workers=workers)
                for finding in outcome.findings]
