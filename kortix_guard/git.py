@@ -660,9 +660,10 @@ class EarlyWalk:
         except GitError:
             self._git = None
 
-    # Walks started from the command line before it was parsed (`started_from`), by
-    # (folder, HEAD, BASE): `of` takes the one for the same range.
-    _started: ClassVar[dict[tuple[str, str, str], EarlyWalk]] = {}
+    # Walks started from the command line before it was parsed, by (folder, HEAD, BASE) for
+    # a range (`started_from`), (folder, *new ids) for a push (`started_from_push`): `of` and
+    # `of_push` take the one for the same commits.
+    _started: ClassVar[dict[tuple[str, ...], EarlyWalk]] = {}
 
     @classmethod
     def of(cls, start: Path, include: str, exclude: str) -> EarlyWalk | None:
@@ -690,7 +691,23 @@ class EarlyWalk:
         HEAD, which `--all` would add)."""
         if not new or not all(OBJECT_ID.fullmatch(i) for i in new):
             return None
-        return cls(start, [*new, "--not", "--exclude=HEAD", "--all"])
+        started = cls._started.pop(_push_key(start, new), None)
+        return started or cls(start, [*new, "--not", "--exclude=HEAD", "--all"])
+
+    @classmethod
+    def started_from_push(cls, start: Path, updates: bytes) -> None:
+        """Start the walk of the push a pre-receive hook is given (git's `<old> <new> <ref>`
+        lines, read by `kortix_guard.cli.start` before the command line's modules load). The
+        hook scans in a process it forks (its time budget), which cannot wait for git, this
+        process's child: only where this process can hand git's exit over to it (`Handover`:
+        a pidfd, Linux) is the walk started here."""
+        if not (hasattr(os, "pidfd_open") and hasattr(os, "fork") and hasattr(os, "posix_spawnp")):
+            return
+        lines = updates.decode("utf-8", "surrogateescape").splitlines()
+        new = [n for _, n, _ in parse_updates(lines) if n != ZERO_ID]
+        walk = cls.of_push(start, new)
+        if walk is not None:
+            cls._started[_push_key(start, new)] = walk
 
     def answer(self) -> list[str] | None:
         """The commits oldest first (`-ID` a boundary commit), or None: git could not."""
@@ -699,6 +716,91 @@ class EarlyWalk:
             self._answer = _rev_ids(self._git.returncode, out)
             self._git = None
         return self._answer
+
+
+def _push_key(start: Path, new: list[str]) -> tuple[str, ...]:
+    return (os.path.realpath(start), *new)
+
+
+class Handover:
+    """The walks this process started (`EarlyWalk.started_from_push`), handed to the process
+    it forks next: the pre-receive hook's scan runs in a child under a time budget, and only
+    this process can wait for git, its own child. Made before the fork; then `in_child` has
+    each walk read git's exit status from a pipe, and `in_parent` gives the pidfds to watch:
+    as git ends, `ended` sends its status down the pipe. A walk whose status never comes
+    (this process killed) reads as one git could not finish, and the child walks again."""
+
+    def __init__(self) -> None:
+        # (the walk's git, the status pipe's two ends, a pidfd of git)
+        self._walks: list[tuple[_Started, int, int, int]] = []
+        for key, walk in list(EarlyWalk._started.items()):
+            started = walk._git
+            try:
+                assert started is not None and started._popen is None
+                pidfd = os.pidfd_open(started._pid)
+            except (AssertionError, OSError):
+                del EarlyWalk._started[key]  # the child walks itself; this one is reaped by close
+                if started is not None:
+                    self._walks.append((started, -1, -1, -1))
+                continue
+            read_end, write_end = os.pipe()
+            self._walks.append((started, read_end, write_end, pidfd))
+
+    def in_child(self) -> None:
+        for started, read_end, write_end, pidfd in self._walks:
+            if pidfd >= 0:
+                os.close(write_end)
+                os.close(pidfd)
+                started.status_from = read_end
+        self._walks = []
+
+    def in_parent(self) -> list[int]:
+        """The pidfds that turn readable as each walk's git ends (for `ended`)."""
+        EarlyWalk._started.clear()
+        for started, read_end, _, _ in self._walks:
+            os.close(started._out)
+            os.close(started._err)
+            if read_end >= 0:
+                os.close(read_end)
+        return [pidfd for *_, pidfd in self._walks if pidfd >= 0]
+
+    def ended(self, pidfd: int) -> None:
+        for i, (started, _, write_end, fd) in enumerate(self._walks):
+            if fd == pidfd:
+                _, status = os.waitpid(started._pid, 0)
+                os.write(write_end, str(os.waitstatus_to_exitcode(status)).encode())
+                os.close(write_end)
+                os.close(fd)
+                del self._walks[i]
+                return
+
+    def close(self) -> None:
+        """Stop and reap the walks still running (the child ended first)."""
+        for started, _, write_end, pidfd in self._walks:
+            import signal
+
+            try:
+                os.kill(started._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(started._pid, 0)
+            for fd in (write_end, pidfd):
+                if fd >= 0:
+                    os.close(fd)
+        self._walks = []
+
+
+ZERO_ID = "0" * 40  # an update's old or new id: the ref is created, or deleted
+
+
+def parse_updates(lines: Iterable[str]) -> list[tuple[str, str, str]]:
+    """git's `<old> <new> <ref>` lines (pre-receive)."""
+    updates = []
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            updates.append((parts[0], parts[1], parts[2]))
+    return updates
 
 
 class GitCli:
@@ -1043,6 +1145,8 @@ class _Started:
         self.returncode: int | None = None
         self._popen: subprocess.Popen[bytes] | None = None
         self._ask = ask
+        # Where git's exit status comes from when another process waits for it (Handover).
+        self.status_from: int | None = None
         try:
             if not hasattr(os, "posix_spawnp"):
                 import subprocess
@@ -1102,8 +1206,14 @@ class _Started:
                     poller.unregister(fd)
                     os.close(fd)
                     live -= 1
-        _, status = os.waitpid(self._pid, 0)
-        self.returncode = os.waitstatus_to_exitcode(status)
+        if self.status_from is None:
+            _, status = os.waitpid(self._pid, 0)
+            self.returncode = os.waitstatus_to_exitcode(status)
+        else:
+            fd = self.status_from
+            status_text = b"".join(iter(lambda: os.read(fd, 16), b""))
+            os.close(fd)
+            self.returncode = int(status_text) if status_text.lstrip(b"-").isdigit() else None
         return b"".join(read[self._out]), b"".join(read[self._err])
 
 

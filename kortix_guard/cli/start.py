@@ -3,7 +3,8 @@
 `kortix-guard scan --range BASE..HEAD` starts git's walk of the range here, before click and
 the scanner load: git proves which commits the base lacks (0.15 s on git/git's 1,020-commit
 range, most of it reading what the base already holds) while Python imports (0.05 s), instead
-of after. Only the command line's shape is read here, never acted on: click parses it as
+of after. `scan --pre-receive` likewise, from the updates on its stdin (read here and put
+back). Only the command line's shape is read here, never acted on: click parses it as
 always, and a scan of the same range from the same folder takes the walk (`EarlyWalk.of`).
 A scan then ends the process once its output is out, without the interpreter's teardown.
 """
@@ -29,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kortix_guard.git import EarlyWalk
 
         EarlyWalk.started_from(Path(named[0]), named[1])
+    elif (folder := pre_receive_named(args)) is not None and _stdin_piped():
+        _start_push_walk(folder)
     from kortix_guard.cli.main import main as cli
 
     code = cli(args)
@@ -52,6 +55,34 @@ def _named(args: list[str], command: str) -> tuple[str, list[str]] | None:
             folder = arg[2:]
         i += 1
     return (folder, args[i + 1:]) if i < len(args) and args[i] == command else None
+
+
+def pre_receive_named(args: list[str]) -> str | None:
+    """The folder of `[-C DIR] scan ... --pre-receive ...`, or None."""
+    named = _named(args, "scan")
+    if named is None:
+        return None
+    folder, rest = named
+    return folder if "--pre-receive" in rest[:rest.index("--") if "--" in rest else None] else None
+
+
+def _stdin_piped() -> bool:
+    """git gives a hook its input on a pipe; a terminal is never read ahead (`--help`)."""
+    return sys.stdin is not None and not sys.stdin.closed and not sys.stdin.isatty()
+
+
+def _start_push_walk(folder: str) -> None:
+    """Start git's walk of the push a pre-receive hook is given: its input, read here, is
+    put back as the hook's stdin, which `scan --pre-receive` reads as before."""
+    import io
+    from pathlib import Path
+
+    from kortix_guard.git import EarlyWalk
+
+    stdin = sys.stdin
+    data = stdin.buffer.read()
+    sys.stdin = io.TextIOWrapper(io.BytesIO(data), encoding=stdin.encoding, errors=stdin.errors)
+    EarlyWalk.started_from_push(Path(folder), data)
 
 
 def range_named(args: list[str]) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ import select
 import signal
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -25,7 +25,7 @@ from kortix_guard import errors
 from kortix_guard._dirs import private_cache
 from kortix_guard._fs import read_text
 from kortix_guard._out import echo
-from kortix_guard.git import EarlyWalk, Repo
+from kortix_guard.git import ZERO_ID, EarlyWalk, Handover, Repo, parse_updates
 from kortix_guard.scan import baseline as _baseline
 from kortix_guard.scan import catalog, history
 from kortix_guard.scan.engine import (
@@ -39,7 +39,6 @@ from kortix_guard.scan.engine import (
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.sources import at_each_path, git_items
 
-ZERO = "0" * 40
 CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
 SKIP_OPTION = "kortix-guard.skip="
 PUSH_ADVICE = """\
@@ -105,16 +104,6 @@ def _path(config: Path, value: object) -> Path | None:
     return None if value is None else (config.parent / str(value)).absolute()
 
 
-def parse_updates(lines: Iterable[str]) -> list[tuple[str, str, str]]:
-    """git's `<old> <new> <ref>` lines (pre-receive)."""
-    updates = []
-    for line in lines:
-        parts = line.split()
-        if len(parts) == 3:
-            updates.append((parts[0], parts[1], parts[2]))
-    return updates
-
-
 def push_options() -> list[str]:
     count = int(os.environ.get("GIT_PUSH_OPTION_COUNT", "0") or 0)
     return [os.environ.get(f"GIT_PUSH_OPTION_{i}", "") for i in range(count)]
@@ -145,7 +134,7 @@ def _env_path() -> Path | None:
 
 def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int:
 
-    new = [n for _, n, _ in updates if n != ZERO]
+    new = [n for _, n, _ in updates if n != ZERO_ID]
     if not new:
         return errors.CLEAN  # only deletions
     early = EarlyWalk.of_push(Path("."), new)
@@ -225,29 +214,44 @@ def _within_budget(scan, config: ServerConfig) -> int:
     if not hasattr(os, "fork"):  # pragma: no cover (servers are POSIX)
         return _fail_safe(scan, config)
     read_end, write_end = os.pipe()
+    walks = Handover()  # git's walk of the push, started with the process
     pid = os.fork()
     if pid == 0:  # the child: scan, send the output and the exit code to the parent
         os.setpgid(0, 0)
         os.close(read_end)
+        walks.in_child()
         out = os.fdopen(write_end, "w", encoding="utf-8")
         sys.stdout = out
         code = _fail_safe(scan, config)
         out.flush()
         os._exit(code)
+    try:  # here too (the child's own may come later): a kill at once reaches its group
+        os.setpgid(pid, pid)
+    except OSError:
+        pass  # the child has set it
     os.close(write_end)
+    watched = walks.in_parent()
     deadline = time.monotonic() + max(config.timeout, 0)
     chunks = []
     with os.fdopen(read_end, "rb") as pipe:
         while True:
             left = deadline - time.monotonic()
-            ready = select.select([pipe], [], [], max(left, 0))[0] if left > 0 else []
+            ready = (select.select([pipe.fileno(), *watched], [], [], max(left, 0))[0]
+                     if left > 0 else [])
             if not ready:
                 _kill(pid)
+                walks.close()
                 return _give_up(config, f"the scan did not finish within {config.timeout:g} s")
+            for pidfd in set(ready) & set(watched):
+                walks.ended(pidfd)
+                watched.remove(pidfd)
+            if pipe.fileno() not in ready:
+                continue
             data = os.read(pipe.fileno(), 65536)
             if not data:
                 break
             chunks.append(data)
+    walks.close()
     _, status = os.waitpid(pid, 0)
     sys.stdout.write(b"".join(chunks).decode("utf-8", "replace"))
     sys.stdout.flush()
@@ -295,16 +299,16 @@ def pre_push_range(repo, stdin: TextIO, remote: str | None) -> PushedRange:
     if to_ref:
         pushed.include.append(repo.resolve(to_ref))
         from_ref = os.environ.get("PRE_COMMIT_FROM_REF")
-        if from_ref and from_ref != ZERO and repo.has_commit(repo.resolve(from_ref)):
+        if from_ref and from_ref != ZERO_ID and repo.has_commit(repo.resolve(from_ref)):
             pushed.exclude.append(repo.resolve(from_ref))
     else:
         for line in stdin.read().splitlines():
             parts = line.split()
-            if len(parts) != 4 or parts[1] == ZERO:
+            if len(parts) != 4 or parts[1] == ZERO_ID:
                 continue  # a deletion pushes nothing
             pushed.include.append(parts[1])
             pushed.objects.append(parts[1])
-            if parts[3] != ZERO:
+            if parts[3] != ZERO_ID:
                 pushed.exclude.append(parts[3])
     if remote:
         # What the remote is known to hold already was scanned when it was pushed.

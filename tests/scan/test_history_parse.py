@@ -148,15 +148,8 @@ def test_the_early_walk_of_a_push_answers_what_the_walk_would(tmp_path: Path) ->
     """A push's early walk excludes what every ref under refs/ holds, as `ref_targets`
     does, and not HEAD (here detached at the pushed commit itself); ids alone reach git."""
     from kortix_guard.git import EarlyWalk
-    from tests.conftest import commit
 
-    root = git_init(tmp_path / "repo")
-    commit(root, {"a.txt": "a\n"}, "one")
-    git("checkout", "-q", "-b", "topic", cwd=root)
-    commit(root, {"b.txt": "b\n"}, "two")
-    new = commit(root, {"c.txt": "c\n"}, "three")
-    git("checkout", "-q", "--detach", cwd=root)
-    git("branch", "-q", "-D", "topic", cwd=root)
+    root, new, _ = _pushed_repo(tmp_path)
     repo = Repo(root)
     early = EarlyWalk.of_push(root, [new])
     assert early is not None
@@ -199,6 +192,97 @@ def test_a_walk_started_by_the_entry_is_taken_by_the_same_range_only(tmp_path: P
     assert other is not None and started is not None and other is not started
     assert len([c for c in started.answer() or [] if not c.startswith("-")]) == 2
     assert EarlyWalk._started == {}  # taken once
+
+
+@pytest.mark.parametrize(("args", "folder"), [
+    (["scan", "--pre-receive"], "."),
+    (["-C", "srv.git", "scan", "--config", "c.toml", "--pre-receive"], "srv.git"),
+    (["scan", "--", "--pre-receive"], None),  # a path after `--`
+    (["scan", "--range", "a..b"], None),
+    (["hook", "install", "--pre-receive", "x.git"], None),
+    ([], None),
+])
+def test_the_entry_reads_a_pre_receive_hook_from_the_command_line(args: list[str],
+                                                                   folder) -> None:
+    from kortix_guard.cli.start import pre_receive_named
+
+    assert pre_receive_named(args) == folder
+
+
+def _pushed_repo(tmp_path: Path) -> tuple[Path, str, list[str]]:
+    """A repository with main at one commit and two more commits on a deleted branch: a
+    push's new id, and the commits git's walk of it gives (oldest first, then the boundary
+    commit as `-ID`)."""
+    from tests.conftest import commit
+
+    root = git_init(tmp_path / "repo")
+    commit(root, {"a.txt": "a\n"}, "one")
+    git("checkout", "-q", "-b", "topic", cwd=root)
+    commit(root, {"b.txt": "b\n"}, "two")
+    new = commit(root, {"c.txt": "c\n"}, "three")
+    git("checkout", "-q", "--detach", cwd=root)
+    git("branch", "-q", "-D", "topic", cwd=root)
+    walked = git("rev-list", "--topo-order", "--reverse", "--boundary", new, "--not",
+                 "--exclude=HEAD", "--all", cwd=root).split()
+    return root, new, walked
+
+
+def _answer_in_a_fork(root: Path, new: str, stop_first: bool = False) -> list[str] | None:
+    """What a process forked after the hook's entry started the walk (as the pre-receive
+    hook's budget forks its scan) gets as the walk's answer."""
+    import json
+    import select
+
+    from kortix_guard.git import EarlyWalk, Handover
+
+    walks = Handover()
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child reports through the pipe)
+        os.close(read_end)
+        walks.in_child()
+        walk = EarlyWalk.of_push(root, [new])
+        answer = walk.answer() if walk is not None and not EarlyWalk._started else "not taken"
+        os.write(write_end, json.dumps(answer).encode())
+        os._exit(0)
+    os.close(write_end)
+    watched = walks.in_parent()
+    assert EarlyWalk._started == {}
+    if stop_first:
+        walks.close()  # the walk stopped before it ended: no status ever comes
+        watched = []
+    while watched:
+        for pidfd in select.select(watched, [], [], 30)[0]:
+            walks.ended(pidfd)
+            watched.remove(pidfd)
+    with os.fdopen(read_end, "rb") as pipe:
+        said = json.loads(pipe.read())
+    os.waitpid(pid, 0)
+    walks.close()
+    return said
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="a pidfd: Linux")
+def test_a_push_walk_started_by_the_entry_is_answered_in_the_forked_scan(
+        tmp_path: Path) -> None:
+    """The pre-receive hook's walk starts before the command line is parsed and is read in
+    the process its time budget forks: git's exit status comes from the process that
+    started git (its only waiter). A walk git could not finish, or whose status never
+    came, reads as none (the scan then walks itself, as before)."""
+    from kortix_guard.git import EarlyWalk
+
+    root, new, walked = _pushed_repo(tmp_path)
+    updates = f"{'0' * 40} {new} refs/heads/topic\n".encode()
+    EarlyWalk.started_from_push(root, updates)
+    assert list(EarlyWalk._started) == [(os.path.realpath(root), new)]
+    assert _answer_in_a_fork(root, new) == walked and len(walked) == 3
+    missing = "f" * 40  # not in the repository: git fails
+    EarlyWalk.started_from_push(root, f"{'0' * 40} {missing} refs/heads/x\n".encode())
+    assert _answer_in_a_fork(root, missing) is None
+    EarlyWalk.started_from_push(root, updates)
+    assert _answer_in_a_fork(root, new, stop_first=True) is None
+    EarlyWalk.started_from_push(root, f"{new} {'0' * 40} refs/heads/topic\n".encode())
+    assert EarlyWalk._started == {}  # a deletion pushes nothing to walk
 
 
 def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> None:
