@@ -306,8 +306,10 @@ class Scanner:
         messages) in which no provider or key detector triggers: one matcher pass over a few
         hundred of them at once, here, instead of a worker's round trip for each of a
         history's thousands of messages. What it drops could not have produced a finding:
-        confirming starts from a trigger. Lazy: a history is read as git lists it."""
-        for held in _batches(items, 512):
+        confirming starts from a trigger. Lazy: a history is read as git lists it, and the
+        first batches are small, so the workers start on a range's first files at once (at
+        512, git/git's range handed them their first batch 37 ms after its first 32 files)."""
+        for held in _batches(items, 512, first=32):
             yield from self._triggered(held)
 
     def _triggered(self, items: list[Item]) -> list[Item]:
@@ -587,13 +589,18 @@ def _scan_in_worker(batch: list[Item]) -> list[Outcome]:
 BATCH = 32  # items a worker is handed at once, and whose blobs it asks git for at once
 
 
-def _batches(items: Iterable[Item], size: int = BATCH) -> Iterator[list[Item]]:
+def _batches(items: Iterable[Item], size: int = BATCH, first: int | None = None
+             ) -> Iterator[list[Item]]:
+    """items in lists of size; with first, the first list that long and each next one twice
+    the one before, up to size."""
     batch: list[Item] = []
+    length = first or size
     for item in items:
         batch.append(item)
-        if len(batch) == size:
+        if len(batch) == length:
             yield batch
             batch = []
+            length = min(length * 2, size)
     if batch:
         yield batch
 
