@@ -560,6 +560,9 @@ class Workers:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
+        # The matcher's database loaded once, here, and shared by the fork (each worker makes
+        # its own scratch), where each worker loaded its own beside git's walk.
+        scanner._matcher.ready()
         self.pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"),
                                         initializer=_init_worker, initargs=(scanner, True))
         self.pool.submit(_nothing)  # forks them all now
