@@ -166,10 +166,9 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
         if bar:
             bar[1]()
     # Every path a blob is at is known once the listing has ended.
-    aliases = found.aliases if found is not None else {}
     result.scanned = found.listed if found is not None else count
     for item, finding in scanned:
-        for path, each in at_each_path(item, finding, aliases):
+        for path, each in at_each_path(item, finding, found):
             if update_baseline and each.fingerprint is not None:
                 accepted.add((path, each.code, each.fingerprint))
             elif not scanner.accepted(path, each):
@@ -433,24 +432,27 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
         return items, len(items), sum(len(i.data or b"") for i in items), None
     assert isinstance(repo, Repo)  # every other git mode: _repo(required=True)
     refs: Iterable[BlobRef]
+    known = history.KnownContent() if mode in (Mode.RANGE, Mode.PUSH) else None
     if mode is Mode.HISTORY:
         refs = itertools.chain(history.history_blobs(repo, since),
                                repo.tag_messages(repo.tag_ref_targets())[0])
     elif mode is Mode.RANGE:
         assert commit_range is not None
         base, head = range_ends(commit_range)
-        refs = history.commit_blobs(repo, [repo.resolve(head)], [repo.resolve(base)], early)
+        refs = history.commit_blobs(repo, [repo.resolve(head)], [repo.resolve(base)], early,
+                                    known)
     elif mode is Mode.PUSH:
         from kortix_guard.scan.push import pre_push_range  # the push modes' own module
 
         remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
         pushed = pre_push_range(repo, sys.stdin, remote)
-        refs = itertools.chain(history.commit_blobs(repo, pushed.include, pushed.exclude),
-                               repo.tag_messages(pushed.objects)[0])
+        refs = itertools.chain(
+            history.commit_blobs(repo, pushed.include, pushed.exclude, known=known),
+            repo.tag_messages(pushed.objects)[0])
     else:
         refs = repo.index_blobs()
     # The process that scans a blob reads it: on both cores, nothing large crosses a pipe.
-    found = git_items(refs, skip, _shown(root, project.cwd))
+    found = git_items(refs, skip, _shown(root, project.cwd), known)
     if mode is Mode.ALL_FILES:  # the index is read whole already: its count is known
         found.items = iter(list(found.items))
     return found.items, 0, None, found

@@ -146,10 +146,12 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
              f"commit (a tag of a blob or a tree), which this server does not accept; push "
              f"commits, or tags of commits")
         return errors.PROBLEMS
-    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets(), early), messages)
+    known = history.KnownContent()
+    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets(), early, known),
+                           messages)
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,
-                                 from_env=True)
+                                 from_env=True, known=known)
     if findings:
         _report(findings)
         echo(PUSH_ADVICE.format(n=len(findings)))
@@ -159,8 +161,8 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
 
 
 def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
-               threshold: Confidence, inline_allows: bool,
-               from_env: bool) -> tuple[list[Finding], int]:
+               threshold: Confidence, inline_allows: bool, from_env: bool,
+               known: history.KnownContent | None = None) -> tuple[list[Finding], int]:
 
     accepted = _baseline.load(baseline, str(baseline)) if baseline and baseline.exists() else None
     cache = private_cache()
@@ -169,7 +171,7 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                       inline_allows=inline_allows, cache_dir=cache, repo_from_env=from_env,
                       gate=True, channels=True,
                       extra=catalog.extra_detectors(cache, build=True))
-    found = git_items(refs, tuple(exclude), str)
+    found = git_items(refs, tuple(exclude), str, known)
     # git is walking the push (EarlyWalk): the workers, forked now, get ready meanwhile.
     workers = Workers.start(scanner)
     ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS, workers)
@@ -178,7 +180,7 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
                for finding in outcome.findings]
     # Every path a blob is at is known once the listing has ended.
     findings = [f for item, finding in scanned
-                for path, f in at_each_path(item, finding, found.aliases)
+                for path, f in at_each_path(item, finding, found)
                 if not scanner.accepted(path, f)]
     return findings, found.files
 

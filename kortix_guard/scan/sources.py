@@ -4,10 +4,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kortix_guard.git import BlobRef
 from kortix_guard.scan.engine import Item
 from kortix_guard.scan.model import Finding, is_env_file
+
+if TYPE_CHECKING:
+    from kortix_guard.scan.history import KnownContent
 
 _PRUNE = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".tox", ".mypy_cache",
                     ".pytest_cache", ".hypothesis"})
@@ -32,8 +36,10 @@ class GitItems:
     blob. `items` is read once; `aliases`, `listed` and `files` are whole when it ends."""
 
     def __init__(self, refs: Iterable[BlobRef], skip: Sequence[str],
-                 shown: Callable[[str], str]) -> None:
-        """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed."""
+                 shown: Callable[[str], str], known: KnownContent | None = None) -> None:
+        """refs (git.BlobRef) as items; shown(path) is how a repository path is displayed;
+        known: content refs may hold that is not new (`at_each_path` drops its findings)."""
+        self.known = known
         self.aliases: dict[str, list[tuple[str, str, str | None]]] = {}
         self.listed = 0  # items so far
         self.files = 0  # of them, files and symlinks (not names or messages)
@@ -63,21 +69,38 @@ class GitItems:
         self.done = True
 
 
-def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str], str]
-              ) -> GitItems:
+def git_items(refs: Iterable[BlobRef], skip: Sequence[str], shown: Callable[[str], str],
+              known: KnownContent | None = None) -> GitItems:
     """refs (git.BlobRef) as items, as they come; shown(path) is how a repository path is
-    displayed."""
-    return GitItems(refs, skip, shown)
+    displayed; known: what of them is not new (`history.commit_blobs`)."""
+    return GitItems(refs, skip, shown, known)
 
 
-def at_each_path(item: Item, finding: Finding,
-                 aliases: dict[str, list[tuple[str, str, str | None]]]
+def at_each_path(item: Item, finding: Finding, found: GitItems | None
                  ) -> Iterator[tuple[str, Finding]]:
     """(path, finding) at the item's own path, then at each other path that holds the same
-    blob, in the commit that put it there (GitItems.aliases)."""
-    yield item.path, finding
-    for path, display, commit in aliases.get(item.blob, ()) if item.blob else ():
-        yield path, finding._replace(path=display, commit=commit or finding.commit)
+    blob, in the commit that put it there (GitItems.aliases); never where the content is
+    not new (GitItems.known)."""
+    known = found.known if found is not None else None
+    if known is None or not _held(item, item.path, finding, known):
+        yield item.path, finding
+    if found is None or not item.blob:
+        return
+    for path, display, commit in found.aliases.get(item.blob, ()):
+        if known is None or not _held(item, path, finding, known):
+            yield path, finding._replace(path=display, commit=commit or finding.commit)
+
+
+def _held(item: Item, path: str, finding: Finding, known: KnownContent) -> bool:
+    """Whether known already holds what finding is in: the blob at path, or for the file
+    names a commit adds, the name on the finding's line."""
+    if item.kind == "name":
+        names = (item.data or b"").split(b"\n")
+        line = finding.line - 1
+        return 0 <= line < len(names) and known.holds_name(
+            names[line].decode("utf-8", "surrogateescape"))
+    return item.blob is not None and item.kind in ("file", "link") and known.holds(path,
+                                                                                   item.blob)
 
 
 def disk_items(paths: Sequence[Path], *, root: Path, cwd: Path) -> Iterator[Item]:

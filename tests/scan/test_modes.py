@@ -287,18 +287,28 @@ def test_range_scans_exactly_the_commits_head_adds(repo: Path) -> None:
 
 def test_range_leaves_what_a_parent_outside_it_holds(repo: Path) -> None:
     """A branch forked before BASE adds a file BASE also holds (the same blob, in a nested
-    folder), then merges BASE: the range's boundary (BASE, the fork point) holds that pair,
-    so it is not new; a different value at the same path is."""
+    folder) and a file named by a token BASE also has, then merges BASE: the range's
+    boundary (BASE, the fork point) holds that pair and that name, so neither is new
+    (the listing leaves them to the findings: `KnownContent`); the same blob at a path
+    BASE does not hold is, and so is a different value at the known path."""
+    named = f"keys/{TOKENS['github-pat']}.txt"
     write(repo, {"README": "start\n"})
     root = commit_all(repo, "root")
-    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n'})
+    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n', named: "x\n"})
     base = commit_all(repo, "base holds an old value")
     git("checkout", "-qb", "pr", root, cwd=repo)
-    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n', "lib/new.py": "x = 1\n"})
+    write(repo, {"lib/deep/old.py": f'old = "{SECRET}"\n', "lib/new.py": "x = 1\n",
+                 named: "y\n"})
     commit_all(repo, "the same file on the branch")
-    git("merge", "-q", "--no-edit", base, cwd=repo)
+    git("merge", "-q", "--no-edit", "-X", "ours", base, cwd=repo)
     head = git("rev-parse", "HEAD", cwd=repo).strip()
     assert scan_json(repo, "--range", f"{base}..{head}") == (0, [])
+    write(repo, {"z/old.py": f'old = "{SECRET}"\n'})  # the known blob at a new path
+    copied = commit_all(repo, "the old value copied")
+    code, findings = scan_json(repo, "--range", f"{base}..{copied}")
+    assert code == 1 and [(f["path"], f["commit"]) for f in findings] == [
+        ("z/old.py", copied)]
+    git("reset", "-q", "--hard", head, cwd=repo)
     other = TOKENS["github-pat"]
     write(repo, {"lib/deep/old.py": f'old = "{other}"\n'})
     changed = commit_all(repo, "another value at that path")
