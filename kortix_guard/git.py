@@ -386,10 +386,17 @@ class Repo:
         return self._git
 
     def commit_message(self, commit_id: str) -> bytes | None:
+        """A commit's message: every byte after its headers (libgit2's `raw_message` ends
+        at a NUL, and a secret after one went unscanned)."""
+        return self._object_message(commit_id)
+
+    def _object_message(self, object_id: Any) -> bytes:
+        """What follows the headers of a commit or tag object, read raw. KeyError when
+        the repository lacks it."""
         import pygit2
 
-        commit: Any = self._git[pygit2.Oid(hex=commit_id)]  # pygit2.Commit
-        return commit.raw_message
+        oid = object_id if isinstance(object_id, pygit2.Oid) else pygit2.Oid(hex=object_id)
+        return _message_of(self._git.odb.read(oid)[1])
 
     def raw_log(self, revs: list[str], ordered: list[str] | None = None) -> Iterator[bytes]:
         """`git log --raw -z` of the commits revs name, oldest first, as scan.history parses
@@ -432,7 +439,7 @@ class Repo:
                 continue
             while isinstance(target, pygit2.Tag):
                 messages.append(BlobRef(f"tag {target.name}", "", None, kind="tag",
-                                        data=target.raw_message or b""))
+                                        data=self._object_message(target.id)))
                 target = self._git[target.target]
             if not isinstance(target, pygit2.Commit):
                 refused.append(object_id)
@@ -949,6 +956,13 @@ def _diff_trees(git_dir: str, commits: list[str]) -> Iterator[bytes]:
     if differ.returncode:
         raise GitError("git could not list the history (a missing or damaged tree, or an "
                        "old git)", hint="run `git fsck`")
+
+
+def _message_of(raw: bytes) -> bytes:
+    """A raw commit or tag object's message: every byte after the blank line that ends its
+    headers (a header's continuation lines start with a space, so none is blank)."""
+    end = raw.find(b"\n\n")
+    return raw[end + 2:] if end >= 0 else b""
 
 
 class StreamBroken(Exception):

@@ -204,7 +204,7 @@ def walked(repo: Repo, commits: Iterable, known_trees: Iterable) -> Iterator[Blo
             _new_blobs(objects, tree, "", trees, seen.pairs, [], names)
             seen.names.update(names)
     for commit in commits:
-        yield from message_ref(str(commit.id), commit.raw_message)
+        yield from message_ref(str(commit.id), repo.commit_message(str(commit.id)))
         if ("", commit.tree_id) in trees:
             continue
         trees.add(("", commit.tree_id))

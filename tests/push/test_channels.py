@@ -44,8 +44,37 @@ def _binary(repo: Path) -> None:
     git("commit", "-qm", "a binary", cwd=repo)
 
 
+def _object(repo: Path, kind: str, raw: bytes) -> str:
+    """An object written as given (`--literally`: git itself would not write a NUL)."""
+    return subprocess.run(["git", "hash-object", "-t", kind, "-w", "--literally", "--stdin"],
+                          cwd=repo, input=raw, capture_output=True, check=True
+                          ).stdout.decode().strip()
+
+
+_WHO = "A U Thor <a@example.com> 1700000000 +0000"
+
+
+def _message_after_nul(repo: Path) -> None:
+    """The token after a NUL in the message: libgit2's reading of a message ends there."""
+    head = git("rev-parse", "HEAD", cwd=repo).strip()
+    tree = git("rev-parse", "HEAD^{tree}", cwd=repo).strip()
+    new = _object(repo, "commit", f"tree {tree}\nparent {head}\nauthor {_WHO}\ncommitter "
+                                  f"{_WHO}\n\nfix a typo\0{TOKEN}\n".encode())
+    git("update-ref", "HEAD", new, cwd=repo)
+
+
+def _tag_after_nul(repo: Path) -> None:
+    commit(repo, {"notes.md": "release notes\n"})
+    head = git("rev-parse", "HEAD", cwd=repo).strip()
+    tag = _object(repo, "tag", f"object {head}\ntype commit\ntag v1\ntagger {_WHO}\n\n"
+                               f"release\0{TOKEN}\n".encode())
+    git("update-ref", "refs/tags/v1", tag, cwd=repo)
+
+
 CHANNELS = {"commit-message": _message, "tag-message": _tag, "file-name": _name,
-            "symlink-target": _link, "binary-file": _binary}
+            "symlink-target": _link, "binary-file": _binary,
+            "commit-message-after-nul": _message_after_nul,
+            "tag-message-after-nul": _tag_after_nul}
 
 
 def _push_all(repo: Path) -> subprocess.CompletedProcess:
@@ -81,7 +110,9 @@ def test_range_and_history_scan_every_channel(client: Path, channel: str) -> Non
     base = git("rev-parse", "HEAD", cwd=client).strip()
     CHANNELS[channel](client)
     # A range is commits: a tag is not in one (a pushed tag is scanned by the push hooks).
-    ranges = [] if channel == "tag-message" else [("--range", f"{base}..HEAD")]
+    # --since: the tree walk's listing (libgit2), not git's log.
+    ranges = [] if channel.startswith("tag-") else [("--range", f"{base}..HEAD"),
+                                                    ("--history", "--since", base)]
     for args in (*ranges, ("--history",)):
         result = kg("scan", *args, cwd=client)
         assert result.code == 1, (args, result.out, result.err)
