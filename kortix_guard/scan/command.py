@@ -36,7 +36,14 @@ from kortix_guard.scan.grouping import by_build_folder, one_per_secret
 from kortix_guard.scan.matcher import engine_name
 from kortix_guard.scan.model import Confidence, Finding
 from kortix_guard.scan.report import Format
-from kortix_guard.scan.sources import at_each_path, disk_items, env_files, excluded, git_items
+from kortix_guard.scan.sources import (
+    at_each_path,
+    disk_items,
+    env_files,
+    excluded,
+    git_items,
+    judge_early,
+)
 from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
@@ -161,7 +168,9 @@ def collect(project: Project, paths: Sequence[Path] = (), *, mode: Mode = Mode.D
                                       progress=step if bar else None, workers=workers):
             if outcome.note:
                 result.notes.append(outcome.note)
-            scanned += [(item, finding) for finding in outcome.findings]
+            for finding in outcome.findings:
+                judge_early(item, finding, found)
+                scanned.append((item, finding))
     finally:
         if bar:
             bar[1]()

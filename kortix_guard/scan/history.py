@@ -291,7 +291,7 @@ class KnownContent:
             return []
         if self._index is None:
             self._index = TreeIndex(self.trees)
-        return self._index.held(path)
+        return self._index.looked_up(path)
 
     def holds(self, path: str, blob_id: str) -> bool:
         """Whether a tree holds blob_id at path."""

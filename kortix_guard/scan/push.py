@@ -37,7 +37,7 @@ from kortix_guard.scan.engine import (
     worth_parallel,
 )
 from kortix_guard.scan.model import Confidence, Finding
-from kortix_guard.scan.sources import at_each_path, git_items
+from kortix_guard.scan.sources import at_each_path, git_items, judge_early
 
 CONFIG_ENV = "KORTIX_GUARD_SERVER_CONFIG"
 SKIP_OPTION = "kortix-guard.skip="
@@ -175,9 +175,12 @@ def _scan_refs(repo, refs, exclude: Sequence[str], *, baseline: Path | None,
     # git is walking the push (EarlyWalk): the workers, forked now, get ready meanwhile.
     workers = Workers.start(scanner)
     ahead, items = first_items(scanner.with_triggers(found.items), PARALLEL_MIN_ITEMS, workers)
-    scanned = [(item, finding) for item, outcome in
-               scan_all(scanner, items, parallel=worth_parallel(len(ahead)), workers=workers)
-               for finding in outcome.findings]
+    scanned = []
+    for item, outcome in scan_all(scanner, items, parallel=worth_parallel(len(ahead)),
+                                  workers=workers):
+        for finding in outcome.findings:
+            judge_early(item, finding, found)
+            scanned.append((item, finding))
     # Every path a blob is at is known once the listing has ended.
     findings = [f for item, finding in scanned
                 for path, f in at_each_path(item, finding, found)

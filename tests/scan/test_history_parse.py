@@ -286,8 +286,9 @@ def test_a_push_walk_started_by_the_entry_is_answered_in_the_forked_scan(
 
 
 def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> None:
-    """The boundary trees' entries read from git's raw tree format: names with spaces,
-    non-ASCII and newlines, folders, symlinks and a submodule, the same as libgit2 says."""
+    """The boundary trees' entries read from git's raw tree format, and looked up by name:
+    names with spaces, non-ASCII and newlines, folders, symlinks and a submodule, the same
+    as libgit2 says."""
     from kortix_guard.git import TreeIndex
     from tests.conftest import commit
 
@@ -313,6 +314,7 @@ def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> 
                 continue
             expected.add((str(entry.id), entry.type_str == "tree"))
         assert set(index.held(path)) == expected, path
+        assert set(index.looked_up(path)) == expected, path  # the findings' way
     assert len(index.held("a b.txt")) == 2 and index.held("dir/deep") != []
 
 
