@@ -740,61 +740,56 @@ class Handover:
     def __init__(self) -> None:
         # (the walk's git, the status pipe's two ends, a pidfd of git)
         self._walks: list[tuple[_Started, int, int, int]] = []
+        self._unhanded: list[_Started] = []  # no pidfd: stopped here, walked again there
         for key, walk in list(EarlyWalk._started.items()):
             started = walk._git
             try:
-                assert started is not None and started._popen is None
-                pidfd = os.pidfd_open(started._pid)
-            except (AssertionError, OSError):
-                del EarlyWalk._started[key]  # the child walks itself; this one is reaped by close
-                if started is not None:
-                    self._walks.append((started, -1, -1, -1))
+                pidfd = os.pidfd_open(started._pid) if started and started._popen is None else -1
+            except OSError:
+                pidfd = -1
+            if pidfd < 0:
+                del EarlyWalk._started[key]
+                self._unhanded += [started] if started is not None else []
                 continue
+            assert started is not None
             read_end, write_end = os.pipe()
             self._walks.append((started, read_end, write_end, pidfd))
 
     def in_child(self) -> None:
         for started, read_end, write_end, pidfd in self._walks:
-            if pidfd >= 0:
-                os.close(write_end)
-                os.close(pidfd)
-                started.status_from = read_end
-        self._walks = []
+            os.close(write_end)
+            os.close(pidfd)
+            started.status_from = read_end
+        self._walks, self._unhanded = [], []
 
     def in_parent(self) -> list[int]:
         """The pidfds that turn readable as each walk's git ends (for `ended`)."""
         EarlyWalk._started.clear()
         for started, read_end, _, _ in self._walks:
-            os.close(started._out)
-            os.close(started._err)
-            if read_end >= 0:
-                os.close(read_end)
-        return [pidfd for *_, pidfd in self._walks if pidfd >= 0]
+            started.close_output()
+            os.close(read_end)
+        return [pidfd for *_, pidfd in self._walks]
 
     def ended(self, pidfd: int) -> None:
         for i, (started, _, write_end, fd) in enumerate(self._walks):
             if fd == pidfd:
-                _, status = os.waitpid(started._pid, 0)
-                os.write(write_end, str(os.waitstatus_to_exitcode(status)).encode())
+                os.write(write_end, str(started.reap()).encode())
                 os.close(write_end)
                 os.close(fd)
                 del self._walks[i]
                 return
 
     def close(self) -> None:
-        """Stop and reap the walks still running (the child ended first)."""
+        """Stop and reap the walks still running (the child ended first, or was not
+        handed them)."""
         for started, _, write_end, pidfd in self._walks:
-            import signal
-
-            try:
-                os.kill(started._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(started._pid, 0)
-            for fd in (write_end, pidfd):
-                if fd >= 0:
-                    os.close(fd)
-        self._walks = []
+            started.stop()
+            os.close(write_end)
+            os.close(pidfd)
+        for started in self._unhanded:
+            started.close_output()
+            started.stop()
+        self._walks, self._unhanded = [], []
 
 
 ZERO_ID = "0" * 40  # an update's old or new id: the ref is created, or deleted
@@ -1198,6 +1193,32 @@ class _Started:
         except FileNotFoundError:
             raise _no_git() from None
 
+    def close_output(self) -> None:
+        """Close this process's ends of git's output (another process reads them)."""
+        if self._popen is None:
+            os.close(self._out)
+            os.close(self._err)
+
+    def reap(self) -> int:
+        """Wait for git to end; its exit code."""
+        if self._popen is not None:
+            return self._popen.wait()
+        _, status = os.waitpid(self._pid, 0)
+        return os.waitstatus_to_exitcode(status)
+
+    def stop(self) -> None:
+        """End git, unread, and reap it."""
+        import signal
+
+        try:
+            if self._popen is not None:
+                self._popen.kill()
+            else:
+                os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.reap()
+
     def communicate(self) -> tuple[bytes, bytes]:
         """git's output and errors, once it has ended."""
         if self._popen is not None:
@@ -1221,8 +1242,7 @@ class _Started:
                     os.close(fd)
                     live -= 1
         if self.status_from is None:
-            _, status = os.waitpid(self._pid, 0)
-            self.returncode = os.waitstatus_to_exitcode(status)
+            self.returncode = self.reap()
         else:
             fd = self.status_from
             status_text = b"".join(iter(lambda: os.read(fd, 16), b""))

@@ -285,6 +285,26 @@ def test_a_push_walk_started_by_the_entry_is_answered_in_the_forked_scan(
     assert EarlyWalk._started == {}  # a deletion pushes nothing to walk
 
 
+def test_a_push_walk_that_cannot_be_handed_over_is_walked_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No pidfd (a kernel before 5.3, or one that refuses it): the forked scan walks the
+    push itself, with the same answer, and the entry stops and reaps the walk it started."""
+    from kortix_guard.git import EarlyWalk
+
+    root, new, walked = _pushed_repo(tmp_path)
+    EarlyWalk.started_from_push(root, f"{'0' * 40} {new} refs/heads/topic\n".encode())
+    started = EarlyWalk._started[(os.path.realpath(root), new)]._git
+    assert started is not None
+
+    def refused(pid: int) -> int:
+        raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(os, "pidfd_open", refused)
+    assert _answer_in_a_fork(root, new) == walked
+    with pytest.raises(ChildProcessError):
+        os.waitpid(started._pid, os.WNOHANG)  # reaped by the entry
+
+
 def test_the_tree_index_reads_what_each_tree_holds_at_a_path(tmp_path: Path) -> None:
     """The boundary trees' entries read from git's raw tree format, and looked up by name:
     names with spaces, non-ASCII and newlines, folders, symlinks and a submodule, the same
