@@ -589,7 +589,10 @@ def _scan_in_worker(batch: list[Item]) -> list[Outcome]:
     return [outcome for _, outcome in _WORKER.scan_batch(batch, guarded=True)]
 
 
-BATCH = 32  # items a worker is handed at once, and whose blobs it asks git for at once
+# Items a worker is handed at once, and whose blobs it asks git for at once: at 64 rather
+# than 32, half the round trips (git/git's range 0.958x, its history 0.957x, crewAI's
+# 0.967x, the stdlib tree 0.973x; farm-bench, 15, 3, 5 and 11 pairs).
+BATCH = 64
 
 
 def _batches(items: Iterable[Item], size: int = BATCH, first: int | None = None
