@@ -4,5 +4,5 @@ here (docs/releasing.md). A pin is a commit SHA, never a tag: a tag can be moved
 pushed."""
 from __future__ import annotations
 
-VERSION = "0.6.3"
-COMMIT = "3a3b254cf28aab5a080968365acb34da101f803d"
+VERSION = "0.6.4"
+COMMIT = "1e2da8059f6680f8faa307685489305c7e86ff86"
