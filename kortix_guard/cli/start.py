@@ -58,12 +58,16 @@ def _named(args: list[str], command: str) -> tuple[str, list[str]] | None:
 
 
 def pre_receive_named(args: list[str]) -> str | None:
-    """The folder of `[-C DIR] scan ... --pre-receive ...`, or None."""
+    """The folder of `[-C DIR] scan ... --pre-receive ...`, or None (also when it asks for
+    help, which click gives without reading the hook's input)."""
     named = _named(args, "scan")
     if named is None:
         return None
     folder, rest = named
-    return folder if "--pre-receive" in rest[:rest.index("--") if "--" in rest else None] else None
+    options = rest[:rest.index("--")] if "--" in rest else rest
+    if "--pre-receive" not in options or {"-h", "--help"} & set(options):
+        return None
+    return folder
 
 
 def _stdin_piped() -> bool:

@@ -198,6 +198,8 @@ def test_a_walk_started_by_the_entry_is_taken_by_the_same_range_only(tmp_path: P
     (["scan", "--pre-receive"], "."),
     (["-C", "srv.git", "scan", "--config", "c.toml", "--pre-receive"], "srv.git"),
     (["scan", "--", "--pre-receive"], None),  # a path after `--`
+    (["scan", "--pre-receive", "--help"], None),  # click's help: the input is never read
+    (["scan", "-h", "--pre-receive"], None),
     (["scan", "--range", "a..b"], None),
     (["hook", "install", "--pre-receive", "x.git"], None),
     ([], None),
