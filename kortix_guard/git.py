@@ -390,13 +390,12 @@ class Repo:
         at a NUL, and a secret after one went unscanned)."""
         return self._object_message(commit_id)
 
-    def _object_message(self, object_id: Any) -> bytes:
+    def _object_message(self, object_id: str) -> bytes:
         """What follows the headers of a commit or tag object, read raw. KeyError when
         the repository lacks it."""
         import pygit2
 
-        oid = object_id if isinstance(object_id, pygit2.Oid) else pygit2.Oid(hex=object_id)
-        return _message_of(self._git.odb.read(oid)[1])
+        return _message_of(self._git.odb.read(pygit2.Oid(hex=object_id))[1])
 
     def raw_log(self, revs: list[str], ordered: list[str] | None = None) -> Iterator[bytes]:
         """`git log --raw -z` of the commits revs name, oldest first, as scan.history parses
@@ -439,7 +438,7 @@ class Repo:
                 continue
             while isinstance(target, pygit2.Tag):
                 messages.append(BlobRef(f"tag {target.name}", "", None, kind="tag",
-                                        data=self._object_message(target.id)))
+                                        data=self._object_message(str(target.id))))
                 target = self._git[target.target]
             if not isinstance(target, pygit2.Commit):
                 refused.append(object_id)
@@ -1294,25 +1293,20 @@ def _is_file_mode(mode: int) -> bool:
 
 def _blob_entry(tree, path: str):
     """The tree entry of the file at path (repository-relative), or None."""
-    entry = entry_at(tree, path)
+    entry = _entry(tree, path)
     return entry if entry is not None and entry.type_str == "blob" else None
 
 
 class TreeIndex:
-    """What a set of trees holds at a path, each folder read once however many of the trees
-    share it: pygit2's `tree[path]` reads every folder on the way again (30 µs a lookup on
-    git/git, 30 boundary trees a range). Each folder's distinct trees are found once, and
-    their raw entries read into one map of name to ids (a regex over git's tree format: a
-    lookup of each name in each of 23 distinct trees cost git/git's range 0.085 s of its
-    listing, the map 0.040 s; listing them through pygit2's entries cost 0.1 s)."""
+    """What a set of trees holds at a path (a range's boundary, asked about its findings):
+    path's name looked up in each distinct tree of its folder, each folder's distinct trees
+    found once and kept however many of the trees share them. libgit2's own `tree[path]`
+    reads every folder on the way again, and one over 4 KiB again each time (git/git's `t`:
+    19 ms for 9 findings in 30 boundary trees; reading every entry of the folders' 28 `t`
+    trees, 18 ms)."""
 
     def __init__(self, trees: Iterable[Any]) -> None:
-        self._trees = list(trees)
-        self._resolved: dict[str, list[Any]] = {"": list({t.id: t for t in self._trees}.values())}
-        self._names: dict[str, dict[bytes, dict[bytes, bool]]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._trees)
+        self._resolved: dict[str, list[Any]] = {"": list({t.id: t for t in trees}.values())}
 
     def _folders(self, folder: str) -> list[Any]:
         """The distinct trees (by id) the trees hold at folder."""
@@ -1321,56 +1315,25 @@ class TreeIndex:
             parent, _, name = folder.rpartition("/")
             trees: dict[Any, Any] = {}
             for tree in self._folders(parent):
-                entry = entry_at(tree, name)
+                entry = _entry(tree, name)
                 if entry is not None and entry.type_str == "tree":
                     trees[entry.id] = entry
             found = self._resolved[folder] = list(trees.values())
         return found
 
-    def _entries(self, folder: str) -> dict[bytes, dict[bytes, bool]]:
-        """Each name in folder: the raw ids the trees hold there, and whether each is a
-        folder."""
-        found = self._names.get(folder)
-        if found is None:
-            found = self._names[folder] = {}
-            # The distinct trees of a folder share most entries (git/git's range: 79,113
-            # entries, 11,546 distinct): each distinct one is taken apart once.
-            entries: set[bytes] = set()
-            for tree in self._folders(folder):
-                entries.update(_TREE_ENTRY.findall(tree.read_raw()))
-            for entry in entries:
-                mode, _, name = entry[:-21].partition(b" ")
-                found.setdefault(name, {})[entry[-20:]] = mode == b"40000"
-        return found
-
-    def looked_up(self, path: str) -> list[tuple[str, bool]]:
-        """What `held` says, by a lookup of path's name in each distinct tree of its folder
-        (each read once, then kept): for a few paths (a scan's findings), where reading
-        every entry of a folder's trees costs more (git/git's `t`: 28 trees of 1,300
-        entries; 18 ms for 9 findings, 19 ms through libgit2's path lookups, which read a
-        tree over 4 KiB again each time)."""
-        folder, _, name = path.rpartition("/")
-        held = set()
-        for tree in self._folders(folder):
-            entry = entry_at(tree, name)
-            if entry is not None:
-                held.add((str(entry.id), entry.type_str == "tree"))
-        return list(held)
-
     def held(self, path: str) -> list[tuple[str, bool]]:
         """(id, whether it is a folder) of each distinct thing the trees hold at path
         (repository-relative, `/`)."""
         folder, _, name = path.rpartition("/")
-        held = self._entries(folder).get(os.fsencode(name), {})
-        return [(raw.hex(), is_folder) for raw, is_folder in held.items()]
+        held = set()
+        for tree in self._folders(folder):
+            entry = _entry(tree, name)
+            if entry is not None:
+                held.add((str(entry.id), entry.type_str == "tree"))
+        return list(held)
 
 
-# An entry of a git tree object, whole: its mode, a space, its name, NUL, its SHA-1
-# (kortix-guard's libgit2 reads SHA-1 repositories only).
-_TREE_ENTRY = re.compile(rb"\d+ [^\0]*\0.{20}", re.S)
-
-
-def entry_at(tree, name: str):
+def _entry(tree, name: str):
     """The entry at name in tree (one level, or a path of several), or None."""
     try:
         return tree[name]

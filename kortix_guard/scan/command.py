@@ -441,22 +441,24 @@ def _items(project: Project, repo: Repo | GitCli | None, root: Path, paths: Sequ
         return items, len(items), sum(len(i.data or b"") for i in items), None
     assert isinstance(repo, Repo)  # every other git mode: _repo(required=True)
     refs: Iterable[BlobRef]
-    known = history.KnownContent() if mode in (Mode.RANGE, Mode.PUSH) else None
+    known = None  # a range's or a push's boundary (history.KnownContent)
     if mode is Mode.HISTORY:
         refs = itertools.chain(history.history_blobs(repo, since),
                                repo.tag_messages(repo.tag_ref_targets())[0])
     elif mode is Mode.RANGE:
         assert commit_range is not None
         base, head = range_ends(commit_range)
-        refs = history.commit_blobs(repo, [repo.resolve(head)], [repo.resolve(base)], early,
-                                    known)
+        known = history.KnownContent()
+        refs = history.commit_blobs(repo, [repo.resolve(head)], [repo.resolve(base)],
+                                    known, early)
     elif mode is Mode.PUSH:
         from kortix_guard.scan.push import pre_push_range  # the push modes' own module
 
         remote = str(paths[0]) if paths else None  # git runs the hook with: remote, url
         pushed = pre_push_range(repo, sys.stdin, remote)
+        known = history.KnownContent()
         refs = itertools.chain(
-            history.commit_blobs(repo, pushed.include, pushed.exclude, known=known),
+            history.commit_blobs(repo, pushed.include, pushed.exclude, known),
             repo.tag_messages(pushed.objects)[0])
     else:
         refs = repo.index_blobs()

@@ -100,32 +100,17 @@ class NewPairs:
     them). A pair is new once; a name is new once. Both listings fill it in the same order
     (oldest commit first), so both name the same commit for each pair."""
 
-    __slots__ = ("_asked", "known", "names", "pairs")
+    __slots__ = ("names", "pairs")
 
-    def __init__(self, known: Iterable = ()) -> None:
+    def __init__(self) -> None:
         self.pairs: set = set()  # (path, blob id): str ids from the log, Oids from the walk
         self.names: set[str] = set()
-        # Trees whose content is not new (a range's boundary: 30 trees of 4,000 files on
-        # git/git), asked at each path the listing reaches rather than walked whole.
-        self.known = TreeIndex(known)
-        self._asked: set[str] = set()
-
-    def learn(self, path: str) -> None:
-        """What the known trees hold at path, as seen (once per path)."""
-        if not self.known or path in self._asked:
-            return
-        self._asked.add(path)
-        for object_id, is_folder in self.known.held(path):
-            self.names.add(path)
-            if not is_folder:
-                self.pairs.add((path, object_id))
 
     def new_names(self, path: str) -> list[str]:
         """The folders above path, then path, that were not seen before."""
         found = []
         for end in folder_ends(path):
             folder = path[:end]
-            self.learn(folder)
             if folder not in self.names:
                 self.names.add(folder)
                 found.append(folder)
@@ -151,20 +136,20 @@ class Listed:
         return (ref.path, ref.id) not in self.pairs
 
 
-def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
-                  listed: Listed | None = None,
+def listed_by_log(repo: Repo, revs: list[str], listed: Listed | None = None,
                   ordered: list[str] | None = None) -> Iterator[BlobRef]:
     """What `walked` yields, read from `git log --raw` as git writes it (in C: under half the
     walk's time on a long linear history, no slower on one full of merges; and the scan
     starts at once). A commit's changes against its parent hold every pair the parent
     lacks; a merge's combined diff holds the pairs that no parent has (what a parent has was
-    listed with that parent, which comes first, or is in a known tree): their union is every
-    pair in every commit, each with an oldest commit that holds it. GitError or
+    listed with that parent, which comes first): their union is every pair in every
+    commit, each with an oldest commit that holds it. What a range's boundary holds is
+    listed too: the caller judges it by its findings (`KnownContent`). GitError or
     UnexpectedLog, after what was listed, when git cannot list them or says something
     unexpected; `listed` then holds what was yielded. `ordered`: the commits, oldest
     first, when the caller has them already."""
     listed = listed if listed is not None else Listed()
-    seen = NewPairs(known_trees)
+    seen = NewPairs()
     listed.pairs = seen.pairs
     for commit in parse_raw_stream(repo.raw_log(revs, ordered)):
         refs = message_ref(commit.commit_id, repo.commit_message(commit.commit_id))
@@ -173,7 +158,6 @@ def listed_by_log(repo: Repo, revs: list[str], known_trees: list,
             if change.mode == 0:  # deleted
                 continue
             new_names += seen.new_names(change.path)
-            seen.learn(change.path)
             key = (change.path, change.blob_id)
             if key in seen.pairs:
                 continue
@@ -225,19 +209,18 @@ def walked(repo: Repo, commits: Iterable, known_trees: Iterable) -> Iterator[Blo
 
 
 def _listed(repo: Repo, revs: list[str], commits: Iterable, known_trees: list,
-            ordered: list[str] | None = None, judged_later: bool = False) -> Iterator[BlobRef]:
-    """From `git log --raw` when git can list them, else from the tree walk. A partial
+            ordered: list[str] | None = None) -> Iterator[BlobRef]:
+    """From `git log --raw` when git can list them, else from the tree walk (which leaves
+    out what known_trees hold; the log's listing leaves them to `KnownContent`). A partial
     clone that may lack trees (a `tree:` filter) is walked: git lists trees it would have
     to fetch, libgit2 names each missing one. One filtered of blobs alone holds them all
-    (reading no blob, the listing fetches nothing). judged_later: `git log`'s listing
-    leaves known_trees to the findings (`KnownContent`)."""
+    (reading no blob, the listing fetches nothing)."""
     if not repo.holds_every_tree():
         yield from walked(repo, commits, known_trees)
         return
     listed = Listed()
     try:
-        yield from listed_by_log(repo, revs, [] if judged_later else known_trees, listed,
-                                 ordered)
+        yield from listed_by_log(repo, revs, listed, ordered)
     except (GitError, UnexpectedLog):
         # The walk reports what it can (a missing tree by name), less what was listed.
         yield from (ref for ref in walked(repo, commits, known_trees) if listed.lacks(ref))
@@ -258,20 +241,17 @@ def history_blobs(repo: Repo, since: str | None = None) -> Iterator[BlobRef]:
 
 
 def commit_blobs(repo: Repo, include: Iterable[str], exclude: Iterable[str],
-                 early: EarlyWalk | None = None,
-                 known: KnownContent | None = None) -> Iterator[BlobRef]:
+                 known: KnownContent, early: EarlyWalk | None = None) -> Iterator[BlobRef]:
     """Each blob that the commits reachable from `include` and not from `exclude` add,
     once, with the oldest such commit. Content the excluded side already holds (the trees
-    of the pushed commits' parents outside the push) is not new: with known, the listing
-    may yield some of it, and the caller drops its findings (`KnownContent`). early: git's
-    walk of the same commits, started before (`EarlyWalk`)."""
+    of the pushed commits' parents outside the push) is not new: the listing may yield
+    some of it, and the caller drops its findings (`known`). early: git's walk of the same
+    commits, started before (`EarlyWalk`)."""
     walk = repo.commit_walk(include, exclude, early)
     if not walk.revs:
         return
-    if known is not None:
-        known.trees = walk.known
-    yield from _listed(repo, walk.revs, walk.commits, walk.known, walk.ordered,
-                       judged_later=known is not None)
+    known.trees = walk.known
+    yield from _listed(repo, walk.revs, walk.commits, walk.known, walk.ordered)
 
 
 class KnownContent:
@@ -291,7 +271,7 @@ class KnownContent:
             return []
         if self._index is None:
             self._index = TreeIndex(self.trees)
-        return self._index.looked_up(path)
+        return self._index.held(path)
 
     def holds(self, path: str, blob_id: str) -> bool:
         """Whether a tree holds blob_id at path."""

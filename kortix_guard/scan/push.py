@@ -147,7 +147,7 @@ def _scan_push(config: ServerConfig, updates: list[tuple[str, str, str]]) -> int
              f"commits, or tags of commits")
         return errors.PROBLEMS
     known = history.KnownContent()
-    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets(), early, known),
+    refs = itertools.chain(history.commit_blobs(repo, new, repo.ref_targets(), known, early),
                            messages)
     findings, count = _scan_refs(repo, refs, config.exclude, baseline=config.baseline,
                                  threshold=config.min_confidence, inline_allows=False,

@@ -353,7 +353,7 @@ def test_history_is_the_same_with_or_without_git_on_path(repo: Path) -> None:
 
     _branchy_history(repo)
     tips = git("for-each-ref", "--format=%(objectname)", cwd=repo).split()
-    listed = list(listed_by_log(Repo(repo), tips, []))
+    listed = list(listed_by_log(Repo(repo), tips))
     assert any(r.path == "lib/resolved.py" for r in listed)
     fast = kg_proc("scan", "--history", "--format", "json", cwd=repo)
     walked = kg_proc("scan", "--history", "--format", "json", cwd=repo,
