@@ -25,7 +25,7 @@ from kortix_guard.scan.model import UNSCANNED, Blob, Confidence, Finding, Hit, d
 from kortix_guard.secret import SecretValue
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     from kortix_guard.git import BlobStream, Repo
     from kortix_guard.scan.baseline import Baseline
@@ -551,20 +551,26 @@ def _nothing() -> None:
     """A first task: a pool forks its workers when it is given one."""
 
 
+def _pool(scanner: Scanner, ready: bool = False) -> ProcessPoolExecutor:
+    """A worker a core, forked from this process (`_init_worker`)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(os.cpu_count() or 1, mp_context=multiprocessing.get_context("fork"),
+                               initializer=_init_worker, initargs=(scanner, ready))
+
+
 class Workers:
     """The worker processes of a scan forked before anything is listed: while git walks a
-    range's commits (0.15 s on git/git), each loads the matcher and starts its `git
-    cat-file`, instead of after the walk. On one core, or without fork, there are none."""
+    range's commits (0.15 s on git/git), each makes its matcher's scratch and starts its
+    `git cat-file`, instead of after the walk. On one core, or without fork, there are
+    none."""
 
     def __init__(self, scanner: Scanner) -> None:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
         # The matcher's database loaded once, here, and shared by the fork (each worker makes
         # its own scratch), where each worker loaded its own beside git's walk.
         scanner._matcher.ready()
-        self.pool = ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_init_worker, initargs=(scanner, True))
+        self.pool = _pool(scanner, ready=True)
         self.pool.submit(_nothing)  # forks them all now
 
     @classmethod
@@ -634,11 +640,8 @@ def scan_all(scanner: Scanner, items: Iterable[Item], *, parallel: bool,
             scanner.close()
         return
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
 
-    pool = workers.pool if workers is not None else ProcessPoolExecutor(
-        jobs, mp_context=multiprocessing.get_context("fork"), initializer=_init_worker,
-        initargs=(scanner,))
+    pool = workers.pool if workers is not None else _pool(scanner)
     import sys
 
     switch = sys.getswitchinterval()
